@@ -1,0 +1,3 @@
+from boxoffice.cli.main import main
+
+main()

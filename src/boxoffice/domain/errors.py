@@ -1,0 +1,75 @@
+"""Domain errors. They carry no HTTP status: each dialect maps them in its ``errors.py``.
+
+::
+
+    DomainError
+     ├── NotFound(kind, key)          a record that does not exist, or belongs to another tenant
+     ├── AlreadyExists(kind, key)     a unique value already taken (e.g. a customer's email)
+     ├── InvalidInput(field, reason)  a value that breaks a rule
+     ├── Conflict(reason)             a state that does not allow the change
+     ├── PermissionDenied(reason)     a known caller without the right
+     ├── Unauthenticated(reason)      no caller, or credentials that do not verify
+     └── RateLimited(retry_after)     too many requests; try again later
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class of every error the core raises on purpose."""
+
+
+class NotFound(DomainError):
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!r} not found")
+        self.kind = kind
+        self.key = key
+
+
+class AlreadyExists(DomainError):
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!r} already exists")
+        self.kind = kind
+        self.key = key
+
+
+class InvalidInput(DomainError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class Conflict(DomainError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PermissionDenied(DomainError):
+    def __init__(self, reason: str = "permission denied") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unauthenticated(DomainError):
+    def __init__(self, reason: str = "not authenticated") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RateLimited(DomainError):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limited; retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+ALL_ERRORS: tuple[type[DomainError], ...] = (
+    NotFound,
+    AlreadyExists,
+    InvalidInput,
+    Conflict,
+    PermissionDenied,
+    Unauthenticated,
+    RateLimited,
+)

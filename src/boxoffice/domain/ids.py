@@ -1,0 +1,78 @@
+"""Public identifiers.
+
+Records have integer keys inside the core. The Spektrix-style public forms are defined here, in
+the core, because operators (CLI) and every dialect that shows a Spektrix-style id must agree:
+
+- a customer id looks like ``I-AK11-1ATK``: ``I-`` and eight base-36 digits of the key;
+- any other id looks like ``201AGBHDRLQHNHPHKKMPKLGPMDRDTDMVL``: the decimal key, ``A``, then
+  letters from a 16-letter alphabet derived from the record kind and key, 33 characters in all.
+  The letters are a checksum: an id of one kind never resolves as another kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+_B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+CUSTOMER_KEY_SPACE = 36**8
+_CUSTOMER_RE = re.compile(r"^I-([0-9A-Z]{4})-([0-9A-Z]{4})$")
+_LETTERS = "BCDGHJKLMNPQRSTV"
+_RESOURCE_RE = re.compile(r"^([1-9][0-9]{0,18})A([BCDGHJKLMNPQRSTV]+)$")
+RESOURCE_ID_LENGTH = 33
+
+
+def new_customer_key() -> int:
+    """A random customer key; the caller retries on the (rare) collision."""
+    return secrets.randbelow(CUSTOMER_KEY_SPACE - 1) + 1
+
+
+def new_row_key() -> int:
+    """A random key for customer-owned rows (addresses, events...): fits a JS number."""
+    return secrets.randbelow(2**53 - 1) + 1
+
+
+def customer_code(key: int) -> str:
+    if not 0 < key < CUSTOMER_KEY_SPACE:
+        raise ValueError(f"customer key out of range: {key}")
+    digits = []
+    for _ in range(8):
+        key, rem = divmod(key, 36)
+        digits.append(_B36[rem])
+    text = "".join(reversed(digits))
+    return f"I-{text[:4]}-{text[4:]}"
+
+
+def parse_customer_code(code: str) -> int | None:
+    match = _CUSTOMER_RE.match(code.strip().upper())
+    if match is None:
+        return None
+    value = int(match.group(1) + match.group(2), 36)
+    return value or None
+
+
+def _letters(kind: str, key: int, count: int) -> str:
+    out: list[str] = []
+    counter = 0
+    while len(out) < count:
+        digest = hashlib.sha256(f"{kind}:{key}:{counter}".encode()).digest()
+        for byte in digest:
+            out.append(_LETTERS[byte >> 4])
+            out.append(_LETTERS[byte & 15])
+        counter += 1
+    return "".join(out[:count])
+
+
+def resource_code(kind: str, key: int) -> str:
+    head = f"{key}A"
+    return head + _letters(kind, key, RESOURCE_ID_LENGTH - len(head))
+
+
+def parse_resource_code(kind: str, code: str) -> int | None:
+    code = code.strip().upper()
+    match = _RESOURCE_RE.match(code)
+    if match is None or len(code) != RESOURCE_ID_LENGTH:
+        return None
+    key = int(match.group(1))
+    return key if resource_code(kind, key) == code else None

@@ -1,0 +1,58 @@
+"""Configuration from the ``BOXOFFICE_*`` environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOXOFFICE_", extra="ignore")
+
+    #: ``sqlite:///path`` (default: ``./var/boxoffice.db``) or ``postgresql://...``.
+    database_url: str = ""
+    #: Optional: shared rate-limit and replay state across workers and hosts.
+    redis_url: str | None = None
+    #: Signs cookies and encrypts stored secrets. Required outside ``demo``.
+    secret_key: str | None = None
+    #: Outgoing mail; unset means mail is written to ``./var/outbox/``.
+    smtp_url: str | None = None
+    #: Where ``var`` files live (SQLite database, generated secret, outbox).
+    var_dir: Path = Path("var")
+    #: Accepted clock skew for signed (System Owner) requests, in seconds.
+    signature_window_seconds: int = Field(default=15 * 60, ge=1)
+    #: Public base URLs (``https://tickets.example.org``) clients may sign against.
+    public_urls: list[str] = Field(default_factory=list)
+    #: Largest accepted request body, in bytes.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    #: Log level for the structured logs.
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'boxoffice.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, else the one generated under ``var`` (demo installs)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        raise RuntimeError(
+            "BOXOFFICE_SECRET_KEY is not set (run `boxoffice demo` to generate one under ./var)"
+        )
+
+    def ensure_secret_key(self) -> str:
+        """Return the secret key, generating one under ``var`` when none is configured."""
+        import secrets
+
+        try:
+            return self.resolved_secret_key()
+        except RuntimeError:
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path = self.var_dir / "secret_key"
+            path.write_text(secrets.token_urlsafe(48) + "\n")
+            path.chmod(0o600)
+            return path.read_text().strip()

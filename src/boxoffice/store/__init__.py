@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the tenant guard, repositories, unit of work, migrations."""

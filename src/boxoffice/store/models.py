@@ -1,0 +1,434 @@
+"""The schema.
+
+Every tenant-owned table has ``tenant_id`` as the first column of its primary key, and every
+unique constraint and foreign key includes it: a link across tenants cannot exist in the
+database, and the schema can be distributed by tenant (Citus) unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Key = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class TenantScoped:
+    """Marker: the tenant guard filters every query on these tables by ``tenant_id``."""
+
+    tenant_id: Mapped[int]
+
+
+def _tenant_fk() -> Mapped[int]:
+    return mapped_column(
+        Key, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, sort_order=-10
+    )
+
+
+def _fk(columns: list[str], target: str, target_columns: list[str], **kw: Any) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["tenant_id", *columns], [f"{target}.tenant_id", *(f"{target}.{c}" for c in target_columns)], **kw
+    )
+
+
+# --- tenants and credentials -------------------------------------------------------------
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class TenantOrigin(TenantScoped, Base):
+    __tablename__ = "tenant_origins"
+    tenant_id: Mapped[int] = _tenant_fk()
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ApiUser(TenantScoped, Base):
+    """A System Owner credential: login plus a base64 HMAC key, stored encrypted."""
+
+    __tablename__ = "api_users"
+    tenant_id: Mapped[int] = _tenant_fk()
+    login: Mapped[str] = mapped_column(String(200), primary_key=True)
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+# --- catalogue -----------------------------------------------------------------------------
+
+
+class TagGroup(TenantScoped, Base):
+    __tablename__ = "tag_groups"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    web_visible: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class Tag(TenantScoped, Base):
+    __tablename__ = "tags"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    group_id: Mapped[int] = mapped_column(Key)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _fk(["group_id"], "tag_groups", ["id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "group_id", "name"),
+    )
+
+
+class Statement(TenantScoped, Base):
+    """A data-protection statement (contact preference)."""
+
+    __tablename__ = "statements"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    text: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    #: CareCloud agreement key this statement answers to, e.g. ``agreement_marketing_communication``.
+    code: Mapped[str | None] = mapped_column(String(100))
+    __table_args__ = (UniqueConstraint("tenant_id", "text"),)
+
+
+class Membership(TenantScoped, Base):
+    __tablename__ = "memberships"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    html_description: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    thumbnail_url: Mapped[str] = mapped_column(String(500), default="")
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class AttributeDefinition(TenantScoped, Base):
+    """A typed custom field (Spektrix attribute, CareCloud property, ``custom_`` field)."""
+
+    __tablename__ = "attribute_definitions"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    #: The normalised name used to match ``Attribute_<Name>`` case- and space-insensitively.
+    lookup_key: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20), default="text")
+    web_visible: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"), UniqueConstraint("tenant_id", "lookup_key"))
+
+
+class Store(TenantScoped, Base):
+    __tablename__ = "stores"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class Interest(TenantScoped, Base):
+    """A CareCloud interest; answers to a tag when ``tag_id`` is set."""
+
+    __tablename__ = "interests"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    tag_id: Mapped[int | None] = mapped_column(Key)
+    __table_args__ = (
+        _fk(["tag_id"], "tags", ["id"]),
+        UniqueConstraint("tenant_id", "name"),
+    )
+
+
+class CustomerProperty(TenantScoped, Base):
+    """A CareCloud customer property; its values live in the linked attribute."""
+
+    __tablename__ = "customer_properties"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20), default="text")
+    attribute_id: Mapped[int] = mapped_column(Key)
+    __table_args__ = (
+        _fk(["attribute_id"], "attribute_definitions", ["id"]),
+        UniqueConstraint("tenant_id", "code"),
+    )
+
+
+class Reward(TenantScoped, Base):
+    __tablename__ = "rewards"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+
+class CustomerSource(TenantScoped, Base):
+    __tablename__ = "customer_sources"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+
+class Brand(TenantScoped, Base):
+    __tablename__ = "brands"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    crm_url: Mapped[str | None] = mapped_column(String(500))
+    search_by_channels: Mapped[bool] = mapped_column(default=False)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class ChannelType(TenantScoped, Base):
+    __tablename__ = "channel_types"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+
+class Country(TenantScoped, Base):
+    __tablename__ = "countries"
+    tenant_id: Mapped[int] = _tenant_fk()
+    iso_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    postcode_required: Mapped[bool] = mapped_column(default=False)
+    display_priority: Mapped[int] = mapped_column(default=0)
+
+
+class Language(TenantScoped, Base):
+    __tablename__ = "languages"
+    tenant_id: Mapped[int] = _tenant_fk()
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+class Customer(TenantScoped, Base):
+    __tablename__ = "customers"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_key: Mapped[str | None] = mapped_column(String(254))
+    title: Mapped[str] = mapped_column(String(50), default="")
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(50))
+    mobile: Mapped[str | None] = mapped_column(String(50))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str | None] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(16))
+    friendly_id: Mapped[str | None] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    credit_balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    brand_id: Mapped[int | None] = mapped_column(Key)
+    external_primary_id: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email_key"),
+        UniqueConstraint("tenant_id", "brand_id", "external_primary_id"),
+        _fk(["brand_id"], "brands", ["id"]),
+        {"comment": "one row per person or organisation of a tenant"},
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+def _customer_fk() -> ForeignKeyConstraint:
+    return _fk(["customer_id"], "customers", ["id"], ondelete="CASCADE")
+
+
+class CustomerAddress(TenantScoped, Base):
+    __tablename__ = "customer_addresses"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(Key)
+    is_billing: Mapped[bool] = mapped_column(default=False)
+    is_delivery: Mapped[bool] = mapped_column(default=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    line1: Mapped[str | None] = mapped_column(String(200))
+    line2: Mapped[str | None] = mapped_column(String(200))
+    line3: Mapped[str | None] = mapped_column(String(200))
+    line4: Mapped[str | None] = mapped_column(String(200))
+    line5: Mapped[str | None] = mapped_column(String(200))
+    town: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(50))
+    country: Mapped[str | None] = mapped_column(String(2))
+    administrative_division: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    __table_args__ = (_customer_fk(), Index(None, "tenant_id", "customer_id"))
+
+
+class CustomerChannel(TenantScoped, Base):
+    """An email address, phone number, social or custom account of a customer."""
+
+    __tablename__ = "customer_channels"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(Key)
+    channel_type_id: Mapped[int] = mapped_column(Key)
+    value: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        _customer_fk(),
+        _fk(["channel_type_id"], "channel_types", ["id"]),
+        UniqueConstraint("tenant_id", "customer_id", "channel_type_id", "value"),
+        Index(None, "tenant_id", "value"),
+    )
+
+
+class CustomerSourceRecord(TenantScoped, Base):
+    """A customer's id in an external source system."""
+
+    __tablename__ = "customer_source_records"
+    tenant_id: Mapped[int] = _tenant_fk()
+    customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    source_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (
+        _customer_fk(),
+        _fk(["source_id"], "customer_sources", ["id"]),
+        UniqueConstraint("tenant_id", "source_id", "external_id"),
+    )
+
+
+class CustomerAttributeValue(TenantScoped, Base):
+    __tablename__ = "customer_attribute_values"
+    tenant_id: Mapped[int] = _tenant_fk()
+    customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    attribute_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    __table_args__ = (
+        _customer_fk(),
+        _fk(["attribute_id"], "attribute_definitions", ["id"], ondelete="CASCADE"),
+    )
+
+
+class CustomerTag(TenantScoped, Base):
+    __tablename__ = "customer_tags"
+    tenant_id: Mapped[int] = _tenant_fk()
+    customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    tag_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    added_at: Mapped[datetime]
+    added_by: Mapped[str] = mapped_column(String(255))
+    __table_args__ = (_customer_fk(), _fk(["tag_id"], "tags", ["id"], ondelete="CASCADE"))
+
+
+class CustomerConsent(TenantScoped, Base):
+    """The current agreement of a customer to a statement (a row means agreed)."""
+
+    __tablename__ = "customer_consents"
+    tenant_id: Mapped[int] = _tenant_fk()
+    customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    agreed_at: Mapped[datetime]
+    __table_args__ = (_customer_fk(), _fk(["statement_id"], "statements", ["id"], ondelete="CASCADE"))
+
+
+class ConsentChange(TenantScoped, Base):
+    """History of consent: who, when, how, and the statement's text at the time."""
+
+    __tablename__ = "consent_changes"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(Key)
+    statement_id: Mapped[int] = mapped_column(Key)
+    agreed: Mapped[bool] = mapped_column(Boolean)
+    statement_text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(100))
+    occurred_at: Mapped[datetime]
+    __table_args__ = (
+        _customer_fk(),
+        _fk(["statement_id"], "statements", ["id"], ondelete="CASCADE"),
+        Index(None, "tenant_id", "customer_id", "occurred_at"),
+    )
+
+
+class CustomerSubscription(TenantScoped, Base):
+    __tablename__ = "customer_subscriptions"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(Key)
+    membership_id: Mapped[int] = mapped_column(Key)
+    start_date: Mapped[date] = mapped_column(Date)
+    expiry_date: Mapped[date] = mapped_column(Date)
+    auto_renew: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    __table_args__ = (
+        _customer_fk(),
+        _fk(["membership_id"], "memberships", ["id"]),
+        Index(None, "tenant_id", "customer_id"),
+    )
+
+
+class TimelineEntry(TenantScoped, Base):
+    """Append-only record of what happened to a customer."""
+
+    __tablename__ = "timeline_entries"
+    tenant_id: Mapped[int] = _tenant_fk()
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    customer_id: Mapped[int] = mapped_column(Key)
+    occurred_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (_customer_fk(), Index(None, "tenant_id", "customer_id", "occurred_at"))
