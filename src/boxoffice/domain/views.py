@@ -137,3 +137,12 @@ class TimelineEntryView:
     kind: str
     actor: str
     data: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantView:
+    id: int
+    name: str
+    display_name: str
+    origins: tuple[str, ...]
+    settings: dict[str, object]

@@ -49,11 +49,7 @@ class Base(DeclarativeBase):
 class TenantScoped:
     """Marker: the tenant guard filters every query on these tables by ``tenant_id``."""
 
-    tenant_id: Mapped[int]
-
-
-def _tenant_fk() -> Mapped[int]:
-    return mapped_column(
+    tenant_id: Mapped[int] = mapped_column(
         Key, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, sort_order=-10
     )
 
@@ -78,7 +74,6 @@ class Tenant(Base):
 
 class TenantOrigin(TenantScoped, Base):
     __tablename__ = "tenant_origins"
-    tenant_id: Mapped[int] = _tenant_fk()
     origin: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
@@ -86,9 +81,30 @@ class ApiUser(TenantScoped, Base):
     """A System Owner credential: login plus a base64 HMAC key, stored encrypted."""
 
     __tablename__ = "api_users"
-    tenant_id: Mapped[int] = _tenant_fk()
     login: Mapped[str] = mapped_column(String(200), primary_key=True)
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class ApiKey(TenantScoped, Base):
+    """A brand/channel API key: stored as its SHA-256 (the key itself is shown once)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    brand_id: Mapped[int | None] = mapped_column(Key)
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    disabled: Mapped[bool] = mapped_column(default=False)
+    __table_args__ = (_fk(["brand_id"], "brands", ["id"]),)
+
+
+class InterfaceUser(TenantScoped, Base):
+    """A CareCloud Customer Interface user name (the token flow's ``<user>:``)."""
+
+    __tablename__ = "interface_users"
+    user_name: Mapped[str] = mapped_column(String(200), primary_key=True)
     created_at: Mapped[datetime]
     disabled: Mapped[bool] = mapped_column(default=False)
 
@@ -98,7 +114,6 @@ class ApiUser(TenantScoped, Base):
 
 class TagGroup(TenantScoped, Base):
     __tablename__ = "tag_groups"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -109,7 +124,6 @@ class TagGroup(TenantScoped, Base):
 
 class Tag(TenantScoped, Base):
     __tablename__ = "tags"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     group_id: Mapped[int] = mapped_column(Key)
     name: Mapped[str] = mapped_column(String(200))
@@ -124,7 +138,6 @@ class Statement(TenantScoped, Base):
     """A data-protection statement (contact preference)."""
 
     __tablename__ = "statements"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     text: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -136,7 +149,6 @@ class Statement(TenantScoped, Base):
 
 class Membership(TenantScoped, Base):
     __tablename__ = "memberships"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -150,7 +162,6 @@ class AttributeDefinition(TenantScoped, Base):
     """A typed custom field (Spektrix attribute, CareCloud property, ``custom_`` field)."""
 
     __tablename__ = "attribute_definitions"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200))
     #: The normalised name used to match ``Attribute_<Name>`` case- and space-insensitively.
@@ -163,7 +174,6 @@ class AttributeDefinition(TenantScoped, Base):
 
 class Store(TenantScoped, Base):
     __tablename__ = "stores"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     code: Mapped[str] = mapped_column(String(100), default="")
     name: Mapped[str] = mapped_column(String(200))
@@ -175,7 +185,6 @@ class Interest(TenantScoped, Base):
     """A CareCloud interest; answers to a tag when ``tag_id`` is set."""
 
     __tablename__ = "interests"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200))
     tag_id: Mapped[int | None] = mapped_column(Key)
@@ -189,7 +198,6 @@ class CustomerProperty(TenantScoped, Base):
     """A CareCloud customer property; its values live in the linked attribute."""
 
     __tablename__ = "customer_properties"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     code: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
@@ -203,7 +211,6 @@ class CustomerProperty(TenantScoped, Base):
 
 class Reward(TenantScoped, Base):
     __tablename__ = "rewards"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     code: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
@@ -214,7 +221,6 @@ class Reward(TenantScoped, Base):
 
 class CustomerSource(TenantScoped, Base):
     __tablename__ = "customer_sources"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     code: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
@@ -223,7 +229,6 @@ class CustomerSource(TenantScoped, Base):
 
 class Brand(TenantScoped, Base):
     __tablename__ = "brands"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(200))
     crm_url: Mapped[str | None] = mapped_column(String(500))
@@ -233,7 +238,6 @@ class Brand(TenantScoped, Base):
 
 class ChannelType(TenantScoped, Base):
     __tablename__ = "channel_types"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     code: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
@@ -242,7 +246,6 @@ class ChannelType(TenantScoped, Base):
 
 class Country(TenantScoped, Base):
     __tablename__ = "countries"
-    tenant_id: Mapped[int] = _tenant_fk()
     iso_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     postcode_required: Mapped[bool] = mapped_column(default=False)
@@ -251,7 +254,6 @@ class Country(TenantScoped, Base):
 
 class Language(TenantScoped, Base):
     __tablename__ = "languages"
-    tenant_id: Mapped[int] = _tenant_fk()
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     is_default: Mapped[bool] = mapped_column(default=False)
@@ -262,7 +264,6 @@ class Language(TenantScoped, Base):
 
 class Customer(TenantScoped, Base):
     __tablename__ = "customers"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     email: Mapped[str | None] = mapped_column(String(254))
     email_key: Mapped[str | None] = mapped_column(String(254))
@@ -298,7 +299,6 @@ def _customer_fk() -> ForeignKeyConstraint:
 
 class CustomerAddress(TenantScoped, Base):
     __tablename__ = "customer_addresses"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     customer_id: Mapped[int] = mapped_column(Key)
     is_billing: Mapped[bool] = mapped_column(default=False)
@@ -321,7 +321,6 @@ class CustomerChannel(TenantScoped, Base):
     """An email address, phone number, social or custom account of a customer."""
 
     __tablename__ = "customer_channels"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     customer_id: Mapped[int] = mapped_column(Key)
     channel_type_id: Mapped[int] = mapped_column(Key)
@@ -339,7 +338,6 @@ class CustomerSourceRecord(TenantScoped, Base):
     """A customer's id in an external source system."""
 
     __tablename__ = "customer_source_records"
-    tenant_id: Mapped[int] = _tenant_fk()
     customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
     source_id: Mapped[int] = mapped_column(Key, primary_key=True)
     external_id: Mapped[str] = mapped_column(String(200))
@@ -352,7 +350,6 @@ class CustomerSourceRecord(TenantScoped, Base):
 
 class CustomerAttributeValue(TenantScoped, Base):
     __tablename__ = "customer_attribute_values"
-    tenant_id: Mapped[int] = _tenant_fk()
     customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
     attribute_id: Mapped[int] = mapped_column(Key, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
@@ -364,7 +361,6 @@ class CustomerAttributeValue(TenantScoped, Base):
 
 class CustomerTag(TenantScoped, Base):
     __tablename__ = "customer_tags"
-    tenant_id: Mapped[int] = _tenant_fk()
     customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
     tag_id: Mapped[int] = mapped_column(Key, primary_key=True)
     added_at: Mapped[datetime]
@@ -376,7 +372,6 @@ class CustomerConsent(TenantScoped, Base):
     """The current agreement of a customer to a statement (a row means agreed)."""
 
     __tablename__ = "customer_consents"
-    tenant_id: Mapped[int] = _tenant_fk()
     customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
     statement_id: Mapped[int] = mapped_column(Key, primary_key=True)
     agreed_at: Mapped[datetime]
@@ -387,7 +382,6 @@ class ConsentChange(TenantScoped, Base):
     """History of consent: who, when, how, and the statement's text at the time."""
 
     __tablename__ = "consent_changes"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     customer_id: Mapped[int] = mapped_column(Key)
     statement_id: Mapped[int] = mapped_column(Key)
@@ -405,7 +399,6 @@ class ConsentChange(TenantScoped, Base):
 
 class CustomerSubscription(TenantScoped, Base):
     __tablename__ = "customer_subscriptions"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     customer_id: Mapped[int] = mapped_column(Key)
     membership_id: Mapped[int] = mapped_column(Key)
@@ -424,7 +417,6 @@ class TimelineEntry(TenantScoped, Base):
     """Append-only record of what happened to a customer."""
 
     __tablename__ = "timeline_entries"
-    tenant_id: Mapped[int] = _tenant_fk()
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
     customer_id: Mapped[int] = mapped_column(Key)
     occurred_at: Mapped[datetime]

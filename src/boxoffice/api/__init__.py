@@ -1,0 +1,1 @@
+"""HTTP entrypoints: one sub-application per dialect, over the same services."""

@@ -1,0 +1,129 @@
+"""Builds the ASGI application: the operator endpoints, and each dialect as a sub-application.
+
+A request goes to the dialect whose address pattern its path matches (``/{client}/api/v3/``
+-> spektrix); everything else (health, metrics, docs) goes to the operator app. Each dialect
+keeps its own error table and OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+
+from boxoffice import __version__
+from boxoffice.api.common.observability import Observe, configure_logging, metrics_payload
+from boxoffice.api.common.responses import JSON
+from boxoffice.api.common.state import AppState
+from boxoffice.api.spektrix.app import create_app as create_spektrix_app
+from boxoffice.bootstrap import build_core, check_database
+from boxoffice.settings import Settings
+
+DIALECTS: dict[str, str] = {"spektrix": "Spektrix API v3"}
+
+
+class DialectRouter:
+    """Dispatches by path to a dialect app, else to the operator app (which owns lifespan)."""
+
+    def __init__(self, operator: ASGIApp, dialects: list[tuple[re.Pattern[str], ASGIApp]]) -> None:
+        self.operator = operator
+        self.dialects = dialects
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path = scope["path"]
+            for pattern, app in self.dialects:
+                if pattern.match(path):
+                    await app(scope, receive, send)
+                    return
+        await self.operator(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> DialectRouter:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    state = AppState(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.core = build_core(settings)
+        try:
+            yield
+        finally:
+            await state.core.dispose()
+            state.core = None
+
+    operator = FastAPI(
+        title="boxoffice", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+        openapi_url=None,
+    )
+    operator.state.boxoffice = state
+    spektrix_app, spektrix_asgi = create_spektrix_app(state)
+    documented: dict[str, FastAPI] = {"spektrix": spektrix_app}
+    operator.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+
+    @operator.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return JSON({"status": "ok", "version": __version__})
+
+    @operator.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        if state.core is None:
+            return JSON({"status": "starting"}, status_code=503)
+        try:
+            await check_database(state.core)
+        except Exception as exc:  # readiness reports any failure; it never raises
+            return JSON({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+        return JSON({"status": "ready", "database": "ok"})
+
+    @operator.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(metrics_payload(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @operator.get("/openapi/{dialect}.json", include_in_schema=False)
+    async def openapi(dialect: str) -> Response:
+        app = documented.get(dialect)
+        if app is None:
+            return JSON({"message": f"no dialect {dialect!r}"}, status_code=404)
+        return JSON(app.openapi())
+
+    @operator.get("/docs/{dialect}", include_in_schema=False)
+    async def docs(dialect: str) -> Response:
+        if dialect not in documented:
+            return JSON({"message": f"no dialect {dialect!r}"}, status_code=404)
+        return get_swagger_ui_html(
+            openapi_url=f"/openapi/{dialect}.json",
+            title=f"boxoffice: {DIALECTS[dialect]}",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
+
+    @operator.get("/", include_in_schema=False)
+    async def index(request: Request) -> Response:
+        lines = [f"boxoffice {__version__}", "", "API documentation:"]
+        lines += [f"  {request.base_url}docs/{name}  ({title})" for name, title in DIALECTS.items()]
+        return PlainTextResponse("\n".join(lines) + "\n")
+
+    async def not_found(request: Request, exc: Any) -> Response:
+        return JSON({"message": "not found"}, status_code=404)
+
+    operator.add_exception_handler(404, not_found)
+
+    return DialectRouter(
+        Observe(operator, "operator"),
+        [(re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix"))],
+    )
+
+
+def app_factory() -> DialectRouter:
+    """For ``uvicorn --factory boxoffice.api.app:app_factory`` (used by ``boxoffice serve``)."""
+    return create_app()

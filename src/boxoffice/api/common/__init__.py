@@ -1,0 +1,1 @@
+"""Plumbing that is truly dialect-neutral."""

@@ -1,0 +1,33 @@
+"""Where a request finds the services' ``Core`` and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from boxoffice.bootstrap import Core
+from boxoffice.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    core: Core | None = None
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.boxoffice
+    return state
+
+
+def get_core(request: Request) -> Core:
+    core = get_state(request).core
+    if core is None:
+        raise RuntimeError("the application has not started")
+    return core
+
+
+CoreDep = Annotated[Core, Depends(get_core)]
+StateDep = Annotated[AppState, Depends(get_state)]

@@ -1,0 +1,80 @@
+"""Spektrix credentials -> a Principal.
+
+No ``Authorization`` header is web mode (public data; a customer's cookie session comes with
+the web-mode work). ``Authorization: SpektrixAPI3 <login>:<signature>`` is System Owner mode: the
+signature must verify against the URL as the client sent it, or any failure is a 401.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Request
+
+from boxoffice.api.common.state import CoreDep, StateDep
+from boxoffice.domain.errors import NotFound, Unauthenticated
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import TenantView
+from boxoffice.services.tenants import get_tenant, verify_signed_request
+
+log = structlog.get_logger("boxoffice.spektrix.auth")
+
+VENDOR_BASE_URL = "https://system.spektrix.com"
+
+
+def candidate_urls(request: Request, public_urls: list[str]) -> list[str]:
+    """The URLs a client may have signed: as sent to this host, to a configured public base
+    URL, or to the vendor's own host (clients that override ``Host``)."""
+    scope = request.scope
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    target = raw_path.decode("latin-1")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    hosts = [request.headers.get("host", "")]
+    forwarded = request.headers.get("x-forwarded-host")
+    if forwarded:
+        hosts.append(forwarded.split(",")[0].strip())
+    urls = [f"{scheme}://{host}{target}" for host in hosts if host for scheme in ("https", "http")]
+    urls += [base.rstrip("/") + target for base in public_urls]
+    urls.append(VENDOR_BASE_URL + target)
+    return list(dict.fromkeys(urls))
+
+
+async def tenant(client: str, core: CoreDep) -> TenantView:
+    try:
+        return await get_tenant(core, client)
+    except NotFound as exc:
+        raise NotFound("Client", client) from exc
+
+
+TenantDep = Annotated[TenantView, Depends(tenant)]
+
+
+async def principal(request: Request, tenant: TenantDep, core: CoreDep, state: StateDep) -> Principal:
+    header = request.headers.get("authorization")
+    if header is None:
+        return Principal(tenant_id=tenant.id, actor="web", full_access=False)
+    try:
+        return await verify_signed_request(
+            core,
+            tenant.id,
+            authorization=header,
+            method=request.method,
+            candidate_urls=candidate_urls(request, state.settings.public_urls),
+            date_header=request.headers.get("date"),
+            body=await request.body(),
+        )
+    except Unauthenticated as exc:
+        log.warning("signature_refused", tenant=tenant.name, reason=exc.reason, method=request.method)
+        raise
+
+
+async def owner(p: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not p.full_access:
+        raise Unauthenticated("System Owner mode needs a signed request")
+    return p
+
+
+AnyPrincipal = Annotated[Principal, Depends(principal)]
+OwnerPrincipal = Annotated[Principal, Depends(owner)]

@@ -1,0 +1,100 @@
+"""One table: domain error -> Spektrix status and body. Registered once, in ``app.py``.
+
+Spektrix is an ASP.NET Web API service; its bodies are camelCase JSON with a ``message``. The
+duplicate-customer body is the one clients test for (``"message": "Duplicate Entry"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from boxoffice.api.common.limits import PayloadTooLarge
+from boxoffice.api.common.responses import JSON
+from boxoffice.domain import errors as e
+
+UNAUTHORIZED = "Authorization has been denied for this request."
+
+
+def _body(status: int, message: str, **extra: Any) -> JSON:
+    return JSON({"message": message, **extra}, status_code=status)
+
+
+def _not_found(exc: e.NotFound) -> JSON:
+    return _body(404, f"{exc.kind} not found")
+
+
+def _already_exists(exc: e.AlreadyExists) -> JSON:
+    return JSON(
+        {
+            "resourceType": exc.kind,
+            "resourceIdentifiers": [str(exc.key)],
+            "errorCode": 3,
+            "message": "Duplicate Entry",
+        },
+        status_code=400,
+    )
+
+
+def _invalid(exc: e.InvalidInput) -> JSON:
+    return _body(400, f"{exc.field}: {exc.reason}", modelState={exc.field: [exc.reason]})
+
+
+def _rate_limited(exc: e.RateLimited) -> JSON:
+    response = _body(429, "Too many requests; try again later.")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+ERROR_TABLE: dict[type[e.DomainError], Callable[[Any], JSON]] = {
+    e.NotFound: _not_found,
+    e.AlreadyExists: _already_exists,
+    e.InvalidInput: _invalid,
+    e.Conflict: lambda exc: _body(409, exc.reason),
+    e.PermissionDenied: lambda exc: _body(403, "You do not have permission to do this."),
+    e.Unauthenticated: lambda exc: _body(401, UNAUTHORIZED),
+    e.RateLimited: _rate_limited,
+}
+
+
+def payload_too_large(limit: int) -> Response:
+    return _body(413, f"The request body is larger than the limit of {limit} bytes.")
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        return ERROR_TABLE[type(exc)](exc)
+
+    for error_type in ERROR_TABLE:
+        app.add_exception_handler(error_type, domain_error)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+        return _invalid(e.InvalidInput(field or "request", str(first["msg"])))
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return _body(
+                404, f"No HTTP resource was found that matches the request URI '{request.url}'."
+            )
+        if exc.status_code == 405:
+            return _body(
+                405, f"The requested resource does not support http method '{request.method}'."
+            )
+        return _body(exc.status_code, str(exc.detail))
+
+    async def too_large(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PayloadTooLarge)
+        return payload_too_large(exc.limit)
+
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(PayloadTooLarge, too_large)

@@ -1,0 +1,265 @@
+"""Wire models in Spektrix's nouns. Input keys are case-insensitive, as the vendor's binder is.
+
+Bodies are read as JSON, their keys folded to lower case (``AgreedStatements`` =
+``agreedStatements``), then validated here. ``Attribute_<Name>`` keys are collected apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic.alias_generators import to_camel
+
+from boxoffice.domain.errors import InvalidInput
+
+ATTRIBUTE_PREFIX = "attribute_"
+M = TypeVar("M", bound=BaseModel)
+
+
+def _lower_alias(name: str) -> str:
+    return name.replace("_", "")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        alias_generator=AliasGenerator(validation_alias=_lower_alias, serialization_alias=to_camel),
+        str_max_length=4000,
+    )
+
+
+class IdRef(_In):
+    id: str = Field(max_length=64)
+
+
+class NewCustomerAddress(_In):
+    is_billing: StrictBool | None = None
+    is_delivery: StrictBool | None = None
+    country: str | None = None
+    administrative_division: str | None = None
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    line3: str | None = None
+    line4: str | None = None
+    line5: str | None = None
+    town: str | None = None
+    postcode: str | None = None
+
+
+class AddressPatch(NewCustomerAddress):
+    pass
+
+
+class _CustomerFields(_In):
+    title: str | None = None
+    phone: str | None = None
+    mobile: str | None = None
+    birth_date: str | None = Field(default=None, max_length=40)
+    friendly_id: str | None = None
+
+
+class NewCustomer(_CustomerFields):
+    first_name: str
+    last_name: str
+    email: str
+    password: str | None = Field(default=None, max_length=256)
+    addresses: list[NewCustomerAddress] = Field(default_factory=list, max_length=20)
+    tags: list[str | IdRef] = Field(default_factory=list, max_length=200)
+    agreed_statements: list[str | IdRef] = Field(default_factory=list, max_length=200)
+
+
+class CustomerPatch(_CustomerFields):
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    gift_aid_confirmed: StrictBool | None = None
+
+
+# --- response models (documentation only: mappers build the bodies, in the vendor's order) ---
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class Tag(_Out):
+    id: str
+    name: str
+
+
+class TagGroup(_Out):
+    id: str
+    name: str
+    description: str
+    tags: list[Tag]
+
+
+class Statement(_Out):
+    id: str
+    text: str
+
+
+class DataProtectionStatement(_Out):
+    id: str
+    text: str
+    agreed: bool
+
+
+class Membership(_Out):
+    description: str
+    html_description: str
+    id: str
+    image_url: str
+    name: str
+    thumbnail_url: str
+
+
+class CustomerAddress(_Out):
+    id: str
+    is_billing: bool
+    is_delivery: bool
+    country: str | None
+    administrative_division: str | None
+    name: str | None
+    line1: str | None
+    line2: str | None
+    line3: str | None
+    line4: str | None
+    line5: str | None
+    town: str | None
+    postcode: str | None
+
+
+class MembershipRef(_Out):
+    id: str
+
+
+class CustomerSubscription(_Out):
+    auto_renew: bool
+    membership: MembershipRef
+    start_date: str
+    expiry_date: str
+    can_renew: bool
+
+
+class Customer(_Out):
+    """Collections appear only with ``$expand``; ``attribute_<Name>`` keys sit before
+    ``creditBalance``."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    age: int | None
+    billing_address: CustomerAddress | None
+    delivery_address: CustomerAddress | None
+    birth_date: str | None
+    email: str | None
+    first_name: str
+    last_name: str
+    mobile: str | None
+    name: str
+    phone: str | None
+    title: str
+    password_set: bool
+    gift_aid_declaration_required: bool
+    id: str
+    credit_balance: float
+
+
+class Error(_Out):
+    message: str
+
+
+class DuplicateEntry(_Out):
+    resource_type: str
+    resource_identifiers: list[str]
+    error_code: int
+    message: str
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _fold(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k).lower(): _fold(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fold(v) for v in value]
+    return value
+
+
+def read_json(body: bytes) -> Any:
+    if not body.strip():
+        raise InvalidInput("body", "a JSON body is required")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("body", "not valid JSON (UTF-8)") from exc
+
+
+def single_object(data: Any) -> dict[str, Any]:
+    """An object, or a one-element array holding one (clients send both)."""
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    if not isinstance(data, dict):
+        raise InvalidInput("body", "a JSON object is required")
+    return data
+
+
+def split_attributes(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """Separate ``Attribute_<Name>`` keys (name kept as sent) from the folded other keys."""
+    plain: dict[str, Any] = {}
+    attributes: dict[str, str | None] = {}
+    for key, value in data.items():
+        key = str(key)
+        if key.lower().startswith(ATTRIBUTE_PREFIX):
+            name = key[len(ATTRIBUTE_PREFIX) :]
+            if value is not None and not isinstance(value, str | int | float | bool):
+                raise InvalidInput(key, "an attribute value must be a string")
+            attributes[name] = None if value is None else _scalar_text(value)
+        else:
+            plain[key.lower()] = _fold(value)
+    return plain, attributes
+
+
+def _scalar_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [to_camel(str(p)) if isinstance(p, str) else str(p) for p in first["loc"]]
+        reason = "required" if first["type"] == "missing" else first["msg"]
+        raise InvalidInput(".".join(loc) or "body", reason) from exc
+
+
+def id_list(items: list[Any]) -> list[str]:
+    return [item.id if isinstance(item, IdRef) else item for item in items]
+
+
+def parse_ids_body(body: bytes, field: str) -> list[str]:
+    """``[{"id": x}, ...]``, ``["x", ...]``, ``{"id": x}`` or ``"x"``: a list of ids."""
+    data = _fold(read_json(body))
+    items = data if isinstance(data, list) else [data]
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("id"), str):
+            out.append(item["id"])
+        else:
+            raise InvalidInput(field, 'each item must be an id or {"id": "<id>"}')
+    if len(out) > 200:
+        raise InvalidInput(field, "at most 200 items")
+    return out
+
+
+def fold_object(data: dict[str, Any]) -> dict[str, Any]:
+    folded: dict[str, Any] = _fold(data)
+    return folded

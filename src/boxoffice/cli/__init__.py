@@ -1,0 +1,1 @@
+"""The ``boxoffice`` command line: typer commands that call services, never the database."""

@@ -1,0 +1,470 @@
+"""A tenant's catalogue: loaded from and dumped to YAML by operators, read by every dialect.
+
+``load_catalogue`` adds and updates by natural key (names, codes); it never deletes, so that
+re-loading a file is idempotent and never drops customer data attached to an item.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from boxoffice.domain.errors import InvalidInput
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.rules import attribute_lookup_key
+from boxoffice.domain.views import (
+    AttributeDefinitionView,
+    CatalogueView,
+    MembershipView,
+    StatementView,
+    TagGroupView,
+    TagView,
+)
+from boxoffice.services.core import Core
+from boxoffice.services.tenants import forget_tenant, get_tenant, normalise_origin
+from boxoffice.store.models import (
+    AttributeDefinition,
+    Brand,
+    ChannelType,
+    Country,
+    CustomerProperty,
+    CustomerSource,
+    Interest,
+    Language,
+    Membership,
+    Reward,
+    Statement,
+    Store,
+    Tag,
+    TagGroup,
+    Tenant,
+    TenantOrigin,
+)
+from boxoffice.store.uow import UnitOfWork
+
+AttributeType = Literal["text", "date", "number", "boolean"]
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TagGroupDoc(_Item):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    web_visible: bool = True
+    tags: list[str] = []
+
+
+class StatementDoc(_Item):
+    text: str = Field(min_length=1)
+    description: str = ""
+    code: str | None = None
+
+
+class MembershipDoc(_Item):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    html_description: str = ""
+    image_url: str = ""
+    thumbnail_url: str = ""
+
+
+class AttributeDoc(_Item):
+    name: str = Field(min_length=1, max_length=200)
+    type: AttributeType = "text"
+    web_visible: bool = True
+
+
+class StoreDoc(_Item):
+    name: str = Field(min_length=1, max_length=200)
+    code: str = ""
+    data: dict[str, Any] = {}
+
+
+class InterestDoc(_Item):
+    name: str = Field(min_length=1, max_length=200)
+    #: ``Group/Tag``: the tag this interest answers to.
+    tag: str | None = None
+
+
+class PropertyDoc(_Item):
+    code: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    type: AttributeType = "text"
+    #: The attribute holding the values; created (not web-visible) when missing.
+    attribute: str | None = None
+
+
+class RewardDoc(_Item):
+    code: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    data: dict[str, Any] = {}
+
+
+class CodeNameDoc(_Item):
+    code: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class BrandDoc(_Item):
+    id: int | None = Field(default=None, ge=1)
+    name: str = Field(min_length=1, max_length=200)
+    crm_url: str | None = None
+    search_by_channels: bool = False
+
+
+class CountryDoc(_Item):
+    iso_code: str = Field(pattern=r"^[A-Za-z]{2}$")
+    name: str
+    postcode_required: bool = False
+    display_priority: int = 0
+
+
+class LanguageDoc(_Item):
+    code: str = Field(min_length=2, max_length=16)
+    name: str
+    default: bool = False
+
+
+class CatalogueDoc(_Item):
+    display_name: str | None = None
+    origins: list[str] = []
+    settings: dict[str, Any] = {}
+    tag_groups: list[TagGroupDoc] = []
+    statements: list[StatementDoc] = []
+    memberships: list[MembershipDoc] = []
+    attributes: list[AttributeDoc] = []
+    stores: list[StoreDoc] = []
+    interests: list[InterestDoc] = []
+    customer_properties: list[PropertyDoc] = []
+    rewards: list[RewardDoc] = []
+    customer_sources: list[CodeNameDoc] = []
+    brands: list[BrandDoc] = []
+    channel_types: list[CodeNameDoc] = []
+    countries: list[CountryDoc] = []
+    languages: list[LanguageDoc] = []
+
+
+def parse_catalogue(data: object) -> CatalogueDoc:
+    try:
+        return CatalogueDoc.model_validate(data or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(field or "catalogue", first["msg"]) from exc
+
+
+async def _upsert(
+    uow: UnitOfWork, model: type[Any], existing: dict[Any, Any], key: Any, values: dict[str, Any]
+) -> Any:
+    row = existing.get(key)
+    if row is None:
+        row = model(id=await uow.catalogue.next_id(model), **values)
+        uow.catalogue.add(row)
+        await uow.flush()
+        existing[key] = row
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+    return row
+
+
+async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
+    doc = parse_catalogue(data)
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id, write=True) as uow:
+        cat = uow.catalogue
+        row = await uow.session.get(Tenant, tenant.id)
+        assert row is not None
+        if doc.display_name is not None:
+            row.display_name = doc.display_name
+        if doc.settings:
+            row.settings = {**row.settings, **doc.settings}
+        known_origins = set(tenant.origins)
+        for origin in doc.origins:
+            clean = normalise_origin(origin)
+            if clean not in known_origins:
+                cat.add(TenantOrigin(origin=clean))
+                known_origins.add(clean)
+
+        groups = {g.name: g for g in await cat.tag_groups()}
+        tags = {(t.group_id, t.name): t for t in await cat.tags()}
+        tag_by_path: dict[str, Tag] = {}
+        for gpos, g in enumerate(doc.tag_groups):
+            group = await _upsert(
+                uow,
+                TagGroup,
+                groups,
+                g.name,
+                {
+                    "name": g.name,
+                    "description": g.description,
+                    "web_visible": g.web_visible,
+                    "position": gpos,
+                },
+            )
+            for tpos, tag_name in enumerate(g.tags):
+                tag = await _upsert(
+                    uow,
+                    Tag,
+                    tags,
+                    (group.id, tag_name),
+                    {"group_id": group.id, "name": tag_name, "position": tpos},
+                )
+                tag_by_path[f"{g.name}/{tag_name}"] = tag
+        for t in tags.values():
+            for gname, group in groups.items():
+                if group.id == t.group_id:
+                    tag_by_path.setdefault(f"{gname}/{t.name}", t)
+
+        statements = {s.text: s for s in await cat.statements()}
+        for pos, s in enumerate(doc.statements):
+            await _upsert(
+                uow,
+                Statement,
+                statements,
+                s.text,
+                {"text": s.text, "description": s.description, "code": s.code, "position": pos},
+            )
+        memberships = {m.name: m for m in await cat.memberships()}
+        for m in doc.memberships:
+            await _upsert(uow, Membership, memberships, m.name, m.model_dump())
+        attributes = {a.lookup_key: a for a in await cat.attributes()}
+        for pos, a in enumerate(doc.attributes):
+            key = attribute_lookup_key(a.name)
+            if not key:
+                raise InvalidInput("attributes.name", f"no letters or digits in {a.name!r}")
+            await _upsert(
+                uow,
+                AttributeDefinition,
+                attributes,
+                key,
+                {
+                    "name": a.name,
+                    "lookup_key": key,
+                    "type": a.type,
+                    "web_visible": a.web_visible,
+                    "position": pos,
+                },
+            )
+        stores = {s.name: s for s in await cat.all(Store)}
+        for st in doc.stores:
+            await _upsert(uow, Store, stores, st.name, st.model_dump())
+        interests = {i.name: i for i in await cat.all(Interest)}
+        for i in doc.interests:
+            tag_id = None
+            if i.tag is not None:
+                if i.tag not in tag_by_path:
+                    raise InvalidInput("interests.tag", f"unknown tag {i.tag!r} (use Group/Tag)")
+                tag_id = tag_by_path[i.tag].id
+            await _upsert(uow, Interest, interests, i.name, {"name": i.name, "tag_id": tag_id})
+        properties = {p.code: p for p in await cat.all(CustomerProperty)}
+        for p in doc.customer_properties:
+            attr_name = p.attribute or p.name
+            key = attribute_lookup_key(attr_name)
+            attr = attributes.get(key)
+            if attr is None:
+                attr = await _upsert(
+                    uow,
+                    AttributeDefinition,
+                    attributes,
+                    key,
+                    {
+                        "name": attr_name,
+                        "lookup_key": key,
+                        "type": p.type,
+                        "web_visible": False,
+                        "position": len(attributes),
+                    },
+                )
+            await _upsert(
+                uow,
+                CustomerProperty,
+                properties,
+                p.code,
+                {"code": p.code, "name": p.name, "type": p.type, "attribute_id": attr.id},
+            )
+        rewards = {r.code: r for r in await cat.all(Reward)}
+        for r in doc.rewards:
+            await _upsert(uow, Reward, rewards, r.code, r.model_dump())
+        sources = {s.code: s for s in await cat.all(CustomerSource)}
+        for cs in doc.customer_sources:
+            await _upsert(uow, CustomerSource, sources, cs.code, cs.model_dump())
+        channel_types = {c.code: c for c in await cat.all(ChannelType)}
+        for c in doc.channel_types:
+            await _upsert(uow, ChannelType, channel_types, c.code, c.model_dump())
+        brands = {b.id: b for b in await cat.all(Brand)}
+        brands_by_name = {b.name: b for b in brands.values()}
+        for b in doc.brands:
+            values = b.model_dump(exclude={"id"})
+            brand = brands.get(b.id) if b.id is not None else brands_by_name.get(b.name)
+            if brand is None:
+                brand = Brand(id=b.id or await cat.next_id(Brand), **values)
+                cat.add(brand)
+                await uow.flush()
+                brands[brand.id] = brand
+            else:
+                for name, value in values.items():
+                    setattr(brand, name, value)
+        countries = {c.iso_code: c for c in await cat.all(Country)}
+        for co in doc.countries:
+            values = co.model_dump()
+            values["iso_code"] = co.iso_code.upper()
+            row_c = countries.get(values["iso_code"])
+            if row_c is None:
+                cat.add(Country(**values))
+            else:
+                for name, value in values.items():
+                    setattr(row_c, name, value)
+        languages = {lang.code: lang for lang in await cat.all(Language)}
+        for lang in doc.languages:
+            row_l = languages.get(lang.code)
+            if row_l is None:
+                cat.add(Language(code=lang.code, name=lang.name, is_default=lang.default))
+            else:
+                row_l.name, row_l.is_default = lang.name, lang.default
+        await uow.commit()
+    forget_tenant(core, tenant_name)
+
+
+async def dump_catalogue(core: Core, tenant_name: str) -> dict[str, Any]:
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id) as uow:
+        cat = uow.catalogue
+        groups = await cat.tag_groups()
+        tags = await cat.tags()
+        group_names = {g.id: g.name for g in groups}
+        tag_paths = {t.id: f"{group_names[t.group_id]}/{t.name}" for t in tags}
+        attributes = {a.id: a.name for a in await cat.attributes()}
+        return {
+            "display_name": tenant.display_name,
+            "origins": list(tenant.origins),
+            "settings": tenant.settings,
+            "tag_groups": [
+                {
+                    "id": g.id,
+                    "name": g.name,
+                    "description": g.description,
+                    "web_visible": g.web_visible,
+                    "tags": [t.name for t in tags if t.group_id == g.id],
+                }
+                for g in groups
+            ],
+            "statements": [
+                {"id": s.id, "text": s.text, "description": s.description, "code": s.code}
+                for s in await cat.statements()
+            ],
+            "memberships": [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "description": m.description,
+                    "html_description": m.html_description,
+                    "image_url": m.image_url,
+                    "thumbnail_url": m.thumbnail_url,
+                }
+                for m in await cat.memberships()
+            ],
+            "attributes": [
+                {"id": a.id, "name": a.name, "type": a.type, "web_visible": a.web_visible}
+                for a in await cat.attributes()
+            ],
+            "stores": [
+                {"id": s.id, "name": s.name, "code": s.code, "data": s.data}
+                for s in await cat.all(Store)
+            ],
+            "interests": [
+                {"id": i.id, "name": i.name, "tag": tag_paths.get(i.tag_id) if i.tag_id else None}
+                for i in await cat.all(Interest)
+            ],
+            "customer_properties": [
+                {
+                    "id": p.id,
+                    "code": p.code,
+                    "name": p.name,
+                    "type": p.type,
+                    "attribute": attributes.get(p.attribute_id),
+                }
+                for p in await cat.all(CustomerProperty)
+            ],
+            "rewards": [
+                {
+                    "id": r.id,
+                    "code": r.code,
+                    "name": r.name,
+                    "description": r.description,
+                    "data": r.data,
+                }
+                for r in await cat.all(Reward)
+            ],
+            "customer_sources": [
+                {"id": c.id, "code": c.code, "name": c.name} for c in await cat.all(CustomerSource)
+            ],
+            "brands": [
+                {
+                    "id": b.id,
+                    "name": b.name,
+                    "crm_url": b.crm_url,
+                    "search_by_channels": b.search_by_channels,
+                }
+                for b in await cat.all(Brand)
+            ],
+            "channel_types": [
+                {"id": c.id, "code": c.code, "name": c.name} for c in await cat.all(ChannelType)
+            ],
+            "countries": [
+                {
+                    "iso_code": c.iso_code,
+                    "name": c.name,
+                    "postcode_required": c.postcode_required,
+                    "display_priority": c.display_priority,
+                }
+                for c in await cat.all(Country)
+            ],
+            "languages": [
+                {"code": lang.code, "name": lang.name, "default": lang.is_default}
+                for lang in await cat.all(Language)
+            ],
+        }
+
+
+async def read_catalogue(uow: UnitOfWork, principal: Principal) -> CatalogueView:
+    """The catalogue as ``principal`` may see it (web mode: web-visible items only)."""
+    cat = uow.catalogue
+    tags = await cat.tags()
+    groups = tuple(
+        TagGroupView(
+            g.id,
+            g.name,
+            g.description,
+            g.web_visible,
+            tuple(TagView(t.id, t.name, g.id) for t in tags if t.group_id == g.id),
+        )
+        for g in await cat.tag_groups()
+        if principal.full_access or g.web_visible
+    )
+    return CatalogueView(
+        tag_groups=groups,
+        statements=tuple(
+            StatementView(s.id, s.text, s.description) for s in await cat.statements()
+        ),
+        memberships=tuple(
+            MembershipView(
+                m.id, m.name, m.description, m.html_description, m.image_url, m.thumbnail_url
+            )
+            for m in await cat.memberships()
+        ),
+        attributes=tuple(
+            AttributeDefinitionView(a.id, a.name, a.type, a.web_visible)
+            for a in await cat.attributes()
+            if principal.full_access or a.web_visible
+        ),
+    )
+
+
+async def get_catalogue(core: Core, principal: Principal) -> CatalogueView:
+    async with core.uow(principal.tenant_id) as uow:
+        return await read_catalogue(uow, principal)

@@ -1,0 +1,822 @@
+"""Customers: create, find, change; tags, agreed statements, addresses, subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import fields
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from boxoffice.domain.commands import UNSET, AddressPatch, CustomerPatch, NewAddress, NewCustomer
+from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound
+from boxoffice.domain.ids import new_customer_key, new_row_key
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.rules import attribute_lookup_key, is_valid_email, normalise_email
+from boxoffice.domain.views import (
+    AddressView,
+    AttributeDefinitionView,
+    AttributeValueView,
+    ConsentView,
+    CustomerView,
+    SubscriptionView,
+    TagView,
+    TimelineEntryView,
+)
+from boxoffice.security.passwords import hash_password_async
+from boxoffice.services.core import Core
+from boxoffice.store.models import (
+    AttributeDefinition,
+    ConsentChange,
+    Customer,
+    CustomerAddress,
+    CustomerAttributeValue,
+    CustomerConsent,
+    CustomerSubscription,
+    CustomerTag,
+    Statement,
+)
+from boxoffice.store.uow import UnitOfWork
+
+#: Parts of a customer loaded only on request (addresses and attributes always are).
+TAGS, CONSENTS, SUBSCRIPTIONS = "tags", "consents", "subscriptions"
+ALL_PARTS = frozenset({TAGS, CONSENTS, SUBSCRIPTIONS})
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+_LIMITS = {
+    "title": 50,
+    "first_name": 200,
+    "last_name": 200,
+    "phone": 50,
+    "mobile": 50,
+    "friendly_id": 100,
+    "gender": 20,
+    "language": 16,
+}
+_ADDRESS_LIMITS = {
+    "name": 200,
+    "line1": 200,
+    "line2": 200,
+    "line3": 200,
+    "line4": 200,
+    "line5": 200,
+    "town": 200,
+    "postcode": 50,
+    "administrative_division": 200,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _text(field: str, value: str | None, *, required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise InvalidInput(field, "required")
+        return None
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(field, "required")
+    limit = _LIMITS.get(field) or _ADDRESS_LIMITS.get(field)
+    if limit is not None and len(value) > limit:
+        raise InvalidInput(field, f"at most {limit} characters")
+    if any(ord(c) < 32 for c in value):
+        raise InvalidInput(field, "control characters are not allowed")
+    return value
+
+
+def _email(value: str | None) -> str:
+    email = _text("email", value, required=True)
+    assert email is not None
+    if not is_valid_email(email):
+        raise InvalidInput("email", "not a valid email address")
+    return email
+
+
+def _password(value: str) -> str:
+    if not MIN_PASSWORD_LENGTH <= len(value) <= MAX_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "password", f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
+        )
+    return value
+
+
+def _birth_date(value: date | None) -> date | None:
+    if value is not None and not date(1900, 1, 1) <= value <= _now().date():
+        raise InvalidInput("birthDate", "must be between 1900-01-01 and today")
+    return value
+
+
+def _country(value: str | None) -> str | None:
+    if value is None or value.strip() == "":
+        return None
+    value = value.strip().upper()
+    if len(value) != 2 or not value.isalpha():
+        raise InvalidInput("country", "a two-letter ISO 3166 country code")
+    return value
+
+
+def _attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
+    field = f"Attribute_{attr.name}"
+    if raw is None:
+        return None
+    value = str(raw).strip()
+    if value == "":
+        return None
+    if len(value) > 4000:
+        raise InvalidInput(field, "at most 4000 characters")
+    if attr.type == "date":
+        try:
+            return date.fromisoformat(value[:10]).isoformat()
+        except ValueError as exc:
+            raise InvalidInput(field, "a date (YYYY-MM-DD)") from exc
+    if attr.type == "number":
+        try:
+            number = Decimal(value)
+        except InvalidOperation as exc:
+            raise InvalidInput(field, "a number") from exc
+        if not number.is_finite():
+            raise InvalidInput(field, "a number")
+        return value
+    if attr.type == "boolean":
+        lowered = value.lower()
+        if lowered not in ("true", "false"):
+            raise InvalidInput(field, "true or false")
+        return lowered
+    return value
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _visible_attributes(
+    principal: Principal, attributes: Iterable[AttributeDefinition]
+) -> list[AttributeDefinition]:
+    return [a for a in attributes if principal.full_access or a.web_visible]
+
+
+def _address_view(a: CustomerAddress) -> AddressView:
+    return AddressView(
+        a.id,
+        a.is_billing,
+        a.is_delivery,
+        a.name,
+        a.line1,
+        a.line2,
+        a.line3,
+        a.line4,
+        a.line5,
+        a.town,
+        a.postcode,
+        a.country,
+        a.administrative_division,
+    )
+
+
+async def _visible_tags(uow: UnitOfWork, principal: Principal) -> dict[int, TagView]:
+    groups = {g.id: g for g in await uow.catalogue.tag_groups()}
+    return {
+        t.id: TagView(t.id, t.name, t.group_id)
+        for t in await uow.catalogue.tags()
+        if principal.full_access or groups[t.group_id].web_visible
+    }
+
+
+async def _view(
+    uow: UnitOfWork, principal: Principal, row: Customer, parts: Collection[str] = ()
+) -> CustomerView:
+    attributes = _visible_attributes(principal, await uow.catalogue.attributes())
+    values = {v.attribute_id: v.value for v in await uow.customers.attribute_values(row.id)}
+    tags: tuple[TagView, ...] = ()
+    consents: tuple[ConsentView, ...] = ()
+    subscriptions: tuple[SubscriptionView, ...] = ()
+    if TAGS in parts:
+        visible = await _visible_tags(uow, principal)
+        links = sorted(await uow.customers.tag_links(row.id), key=lambda link: link.added_at)
+        tags = tuple(visible[link.tag_id] for link in links if link.tag_id in visible)
+    if CONSENTS in parts:
+        texts = {s.id: s.text for s in await uow.catalogue.statements()}
+        consents = tuple(
+            ConsentView(c.statement_id, texts[c.statement_id], c.agreed_at)
+            for c in await uow.customers.consents(row.id)
+        )
+    if SUBSCRIPTIONS in parts:
+        subscriptions = tuple(
+            SubscriptionView(s.id, s.membership_id, s.start_date, s.expiry_date, s.auto_renew)
+            for s in await uow.customers.subscriptions(row.id)
+        )
+    return CustomerView(
+        id=row.id,
+        title=row.title,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        email=row.email,
+        phone=row.phone,
+        mobile=row.mobile,
+        birth_date=row.birth_date,
+        friendly_id=row.friendly_id,
+        password_set=row.password_hash is not None,
+        credit_balance=row.credit_balance,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        attributes=tuple(
+            AttributeValueView(
+                AttributeDefinitionView(a.id, a.name, a.type, a.web_visible), values.get(a.id, "")
+            )
+            for a in attributes
+        ),
+        addresses=tuple(_address_view(a) for a in await uow.customers.addresses(row.id)),
+        tags=tags,
+        consents=consents,
+        subscriptions=subscriptions,
+    )
+
+
+def _check_reach(principal: Principal, customer_id: int) -> None:
+    """A customer session or token reaches only its own customer."""
+    if principal.customer_id is not None and principal.customer_id != customer_id:
+        raise NotFound("Customer", customer_id)
+
+
+async def _customer(
+    uow: UnitOfWork, principal: Principal, customer_id: int, *, for_update: bool = False
+) -> Customer:
+    _check_reach(principal, customer_id)
+    row = await uow.customers.get(customer_id, for_update=for_update)
+    if row is None:
+        raise NotFound("Customer", customer_id)
+    return row
+
+
+async def get_customer(
+    core: Core, principal: Principal, customer_id: int, parts: Collection[str] = ()
+) -> CustomerView:
+    async with core.uow(principal.tenant_id) as uow:
+        return await _view(uow, principal, await _customer(uow, principal, customer_id), parts)
+
+
+async def find_customer_by_email(
+    core: Core, principal: Principal, email: str, parts: Collection[str] = ()
+) -> CustomerView:
+    async with core.uow(principal.tenant_id) as uow:
+        row = await uow.customers.by_email_key(normalise_email(email))
+        if row is None:
+            raise NotFound("Customer", email)
+        _check_reach(principal, row.id)
+        return await _view(uow, principal, row, parts)
+
+
+async def get_timeline(
+    core: Core, principal: Principal, customer_id: int
+) -> tuple[TimelineEntryView, ...]:
+    async with core.uow(principal.tenant_id) as uow:
+        await _customer(uow, principal, customer_id)
+        return tuple(
+            TimelineEntryView(e.id, e.occurred_at, e.kind, e.actor, dict(e.data))
+            for e in await uow.customers.timeline(customer_id)
+        )
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+async def _resolve_attributes(
+    uow: UnitOfWork, principal: Principal, sent: Mapping[str, str | None]
+) -> dict[int, tuple[AttributeDefinition, str | None]]:
+    if not sent:
+        return {}
+    by_key = {
+        a.lookup_key: a for a in _visible_attributes(principal, await uow.catalogue.attributes())
+    }
+    resolved: dict[int, tuple[AttributeDefinition, str | None]] = {}
+    for name, raw in sent.items():
+        attr = by_key.get(attribute_lookup_key(name))
+        if attr is None:
+            raise InvalidInput(f"Attribute_{name}", f"unknown attribute {name!r}")
+        resolved[attr.id] = (attr, _attribute_value(attr, raw))
+    return resolved
+
+
+async def _apply_attributes(
+    uow: UnitOfWork, customer_id: int, resolved: dict[int, tuple[AttributeDefinition, str | None]]
+) -> dict[str, Any]:
+    if not resolved:
+        return {}
+    current = {v.attribute_id: v for v in await uow.customers.attribute_values(customer_id)}
+    changes: dict[str, Any] = {}
+    for attr_id, (attr, value) in resolved.items():
+        row = current.get(attr_id)
+        old = row.value if row is not None else None
+        if old == value:
+            continue
+        if value is None:
+            assert row is not None
+            await uow.customers.delete(row)
+        elif row is None:
+            uow.customers.add(
+                CustomerAttributeValue(customer_id=customer_id, attribute_id=attr_id, value=value)
+            )
+        else:
+            row.value = value
+        changes[f"attribute:{attr.name}"] = [old, value]
+    return changes
+
+
+def _new_address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
+    values = {name: _text(name, getattr(address, name)) for name in _ADDRESS_LIMITS}
+    return CustomerAddress(
+        id=new_row_key(),
+        customer_id=customer_id,
+        # The first address of a customer is both billing and delivery, as the vendor does.
+        is_billing=True if first else bool(address.is_billing),
+        is_delivery=True if first else bool(address.is_delivery),
+        country=_country(address.country),
+        created_at=_now(),
+        **values,
+    )
+
+
+async def _unset_other_flags(uow: UnitOfWork, customer_id: int, keep: CustomerAddress) -> None:
+    for other in await uow.customers.addresses(customer_id):
+        if other.id == keep.id:
+            continue
+        if keep.is_billing and other.is_billing:
+            other.is_billing = False
+        if keep.is_delivery and other.is_delivery:
+            other.is_delivery = False
+
+
+async def _statements(uow: UnitOfWork, ids: Iterable[int], *, strict: bool) -> list[Statement]:
+    known = {s.id: s for s in await uow.catalogue.statements()}
+    out: list[Statement] = []
+    for statement_id in dict.fromkeys(ids):
+        statement = known.get(statement_id)
+        if statement is None:
+            if strict:
+                raise InvalidInput("agreedStatements", f"unknown statement {statement_id}")
+            raise NotFound("Statement", statement_id)
+        out.append(statement)
+    return out
+
+
+async def _agree(
+    uow: UnitOfWork,
+    principal: Principal,
+    customer_id: int,
+    statements: Iterable[Statement],
+    channel: str,
+    current: set[int],
+) -> list[int]:
+    added: list[int] = []
+    now = _now()
+    for statement in statements:
+        if statement.id in current:
+            continue
+        uow.customers.add(
+            CustomerConsent(customer_id=customer_id, statement_id=statement.id, agreed_at=now)
+        )
+        uow.customers.add(
+            ConsentChange(
+                id=new_row_key(),
+                customer_id=customer_id,
+                statement_id=statement.id,
+                agreed=True,
+                statement_text=statement.text,
+                actor=principal.actor,
+                channel=channel,
+                occurred_at=now,
+            )
+        )
+        current.add(statement.id)
+        added.append(statement.id)
+    return added
+
+
+async def _withdraw(
+    uow: UnitOfWork,
+    principal: Principal,
+    customer_id: int,
+    consent: CustomerConsent,
+    text: str,
+    channel: str,
+) -> None:
+    await uow.customers.delete(consent)
+    uow.customers.add(
+        ConsentChange(
+            id=new_row_key(),
+            customer_id=customer_id,
+            statement_id=consent.statement_id,
+            agreed=False,
+            statement_text=text,
+            actor=principal.actor,
+            channel=channel,
+            occurred_at=_now(),
+        )
+    )
+
+
+async def create_customer(
+    core: Core,
+    principal: Principal,
+    cmd: NewCustomer,
+    *,
+    channel: str = "api",
+    parts: Collection[str] = (),
+) -> CustomerView:
+    first_name = _text("first_name", cmd.first_name, required=True)
+    last_name = _text("last_name", cmd.last_name, required=True)
+    email = _email(cmd.email)
+    scalars = {
+        name: _text(name, getattr(cmd, name))
+        for name in ("phone", "mobile", "friendly_id", "gender", "language")
+    }
+    title = _text("title", cmd.title) or ""
+    birth_date = _birth_date(cmd.birth_date)
+    # Hash before the transaction: Argon2 is slow on purpose and must not hold a write lock.
+    password_hash = await hash_password_async(_password(cmd.password)) if cmd.password else None
+
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        attributes = await _resolve_attributes(uow, principal, cmd.attributes)
+        visible_tags = await _visible_tags(uow, principal)
+        for tag_id in cmd.tag_ids:
+            if tag_id not in visible_tags:
+                raise InvalidInput("tags", f"unknown tag {tag_id}")
+        statements = await _statements(uow, cmd.statement_ids, strict=True)
+        if await uow.customers.by_email_key(normalise_email(email)) is not None:
+            raise AlreadyExists("Customer", email)
+        now = _now()
+        row: Customer | None = None
+        for _attempt in range(5):
+            candidate = Customer(
+                id=new_customer_key(),
+                email=email,
+                email_key=normalise_email(email),
+                title=title,
+                first_name=first_name,
+                last_name=last_name,
+                birth_date=birth_date,
+                password_hash=password_hash,
+                credit_balance=Decimal("0"),
+                state="active",
+                created_at=now,
+                updated_at=now,
+                **scalars,
+            )
+            try:
+                async with uow.session.begin_nested():
+                    uow.customers.add(candidate)
+                    await uow.flush()
+            except IntegrityError as exc:
+                if "email_key" in str(exc.orig):
+                    raise AlreadyExists("Customer", email) from exc
+                continue  # a random id that was taken: draw another
+            row = candidate
+            break
+        if row is None:
+            raise RuntimeError("could not allocate a customer id")
+        for index, address in enumerate(cmd.addresses):
+            uow.customers.add(_new_address_row(row.id, address, first=index == 0))
+        await _apply_attributes(uow, row.id, attributes)
+        for tag_id in dict.fromkeys(cmd.tag_ids):
+            uow.customers.add(
+                CustomerTag(
+                    customer_id=row.id, tag_id=tag_id, added_at=now, added_by=principal.actor
+                )
+            )
+        await _agree(uow, principal, row.id, statements, channel, set())
+        uow.customers.record(
+            row.id,
+            "created",
+            principal.actor,
+            channel=channel,
+            tags=list(dict.fromkeys(cmd.tag_ids)),
+            statements=[s.id for s in statements],
+        )
+        await uow.flush()
+        view = await _view(uow, principal, row, parts)
+        try:
+            await uow.commit()
+        except IntegrityError as exc:
+            if "email_key" in str(exc.orig):
+                raise AlreadyExists("Customer", email) from exc
+            raise
+        return view
+
+
+async def update_customer(
+    core: Core,
+    principal: Principal,
+    customer_id: int,
+    patch: CustomerPatch,
+    *,
+    parts: Collection[str] = (),
+) -> CustomerView:
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        row = await _customer(uow, principal, customer_id, for_update=True)
+        changes: dict[str, Any] = {}
+        for f in fields(patch):
+            name = f.name
+            value = getattr(patch, name)
+            if value is UNSET or name == "attributes":
+                continue
+            if name == "email":
+                value = _email(value)
+                key = normalise_email(value)
+                if key != row.email_key:
+                    other = await uow.customers.by_email_key(key)
+                    if other is not None and other.id != row.id:
+                        raise AlreadyExists("Customer", value)
+                    row.email_key = key
+            elif name == "birth_date":
+                value = _birth_date(value)
+            elif name in ("first_name", "last_name"):
+                value = _text(name, value, required=True)
+            elif name == "title":
+                value = _text(name, value) or ""
+            else:
+                value = _text(name, value) or None
+            old = getattr(row, name)
+            if old != value:
+                changes[name] = [_jsonable(old), _jsonable(value)]
+                setattr(row, name, value)
+        resolved = await _resolve_attributes(uow, principal, patch.attributes)
+        changes.update(await _apply_attributes(uow, row.id, resolved))
+        if changes:
+            row.updated_at = _now()
+            uow.customers.record(row.id, "changed", principal.actor, changes=changes)
+        try:
+            await uow.flush()
+        except IntegrityError as exc:
+            if "email_key" in str(exc.orig):
+                raise AlreadyExists("Customer", row.email) from exc
+            raise
+        view = await _view(uow, principal, row, parts)
+        await uow.commit()
+        return view
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+# --- tags -----------------------------------------------------------------------------------
+
+
+async def list_customer_tags(
+    core: Core, principal: Principal, customer_id: int
+) -> tuple[TagView, ...]:
+    return (await get_customer(core, principal, customer_id, {TAGS})).tags
+
+
+async def add_tag(core: Core, principal: Principal, customer_id: int, tag_id: int) -> TagView:
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        tag = (await _visible_tags(uow, principal)).get(tag_id)
+        if tag is None:
+            raise NotFound("Tag", tag_id)
+        if tag_id not in {link.tag_id for link in await uow.customers.tag_links(customer_id)}:
+            uow.customers.add(
+                CustomerTag(
+                    customer_id=customer_id,
+                    tag_id=tag_id,
+                    added_at=_now(),
+                    added_by=principal.actor,
+                )
+            )
+            uow.customers.record(
+                customer_id, "tag_added", principal.actor, tag=tag_id, name=tag.name
+            )
+            await uow.commit()
+        return tag
+
+
+async def remove_tag(core: Core, principal: Principal, customer_id: int, tag_id: int) -> None:
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        tag = (await _visible_tags(uow, principal)).get(tag_id)
+        if tag is None:
+            raise NotFound("Tag", tag_id)
+        if await uow.customers.remove_tag(customer_id, tag_id):
+            uow.customers.record(
+                customer_id, "tag_removed", principal.actor, tag=tag_id, name=tag.name
+            )
+            await uow.commit()
+
+
+# --- agreed statements ------------------------------------------------------------------------
+
+
+async def list_agreed_statements(
+    core: Core, principal: Principal, customer_id: int
+) -> tuple[ConsentView, ...]:
+    return (await get_customer(core, principal, customer_id, {CONSENTS})).consents
+
+
+async def _consent_views(uow: UnitOfWork, customer_id: int) -> tuple[ConsentView, ...]:
+    texts = {s.id: s.text for s in await uow.catalogue.statements()}
+    return tuple(
+        ConsentView(c.statement_id, texts[c.statement_id], c.agreed_at)
+        for c in await uow.customers.consents(customer_id)
+    )
+
+
+async def agree_statements(
+    core: Core,
+    principal: Principal,
+    customer_id: int,
+    statement_ids: Iterable[int],
+    *,
+    replace: bool = False,
+    channel: str = "api",
+) -> tuple[ConsentView, ...]:
+    """Add agreement to statements (idempotent); with ``replace``, withdraw all others."""
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        wanted = await _statements(uow, statement_ids, strict=False)
+        consents = {c.statement_id: c for c in await uow.customers.consents(customer_id)}
+        withdrawn: list[int] = []
+        if replace:
+            texts = {s.id: s.text for s in await uow.catalogue.statements()}
+            keep = {s.id for s in wanted}
+            for statement_id, consent in list(consents.items()):
+                if statement_id not in keep:
+                    await _withdraw(
+                        uow, principal, customer_id, consent, texts[statement_id], channel
+                    )
+                    del consents[statement_id]
+                    withdrawn.append(statement_id)
+        added = await _agree(uow, principal, customer_id, wanted, channel, set(consents))
+        if added or withdrawn:
+            uow.customers.record(
+                customer_id,
+                "consent_changed",
+                principal.actor,
+                agreed=added,
+                withdrawn=withdrawn,
+                channel=channel,
+            )
+        await uow.flush()
+        views = await _consent_views(uow, customer_id)
+        await uow.commit()
+        return views
+
+
+async def withdraw_statement(
+    core: Core, principal: Principal, customer_id: int, statement_id: int, *, channel: str = "api"
+) -> None:
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        (statement,) = await _statements(uow, [statement_id], strict=False)
+        consent = next(
+            (
+                c
+                for c in await uow.customers.consents(customer_id)
+                if c.statement_id == statement_id
+            ),
+            None,
+        )
+        if consent is not None:
+            await _withdraw(uow, principal, customer_id, consent, statement.text, channel)
+            uow.customers.record(
+                customer_id,
+                "consent_changed",
+                principal.actor,
+                agreed=[],
+                withdrawn=[statement_id],
+                channel=channel,
+            )
+            await uow.commit()
+
+
+async def withdraw_all_statements(
+    core: Core, principal: Principal, customer_id: int, *, channel: str = "api"
+) -> None:
+    await agree_statements(core, principal, customer_id, (), replace=True, channel=channel)
+
+
+# --- addresses ------------------------------------------------------------------------------
+
+
+async def list_addresses(
+    core: Core, principal: Principal, customer_id: int
+) -> tuple[AddressView, ...]:
+    return (await get_customer(core, principal, customer_id)).addresses
+
+
+async def add_address(
+    core: Core, principal: Principal, customer_id: int, address: NewAddress
+) -> AddressView:
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        first = not await uow.customers.addresses(customer_id)
+        row = _new_address_row(customer_id, address, first=first)
+        uow.customers.add(row)
+        await _unset_other_flags(uow, customer_id, row)
+        uow.customers.record(customer_id, "address_added", principal.actor, address=row.id)
+        await uow.commit()
+        return _address_view(row)
+
+
+async def update_address(
+    core: Core, principal: Principal, customer_id: int, address_id: int, patch: AddressPatch
+) -> AddressView:
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        row = await uow.customers.address(customer_id, address_id)
+        if row is None:
+            raise NotFound("Address", address_id)
+        changed: list[str] = []
+        for f in fields(patch):
+            value = getattr(patch, f.name)
+            if value is UNSET:
+                continue
+            if f.name in ("is_billing", "is_delivery"):
+                value = bool(value)
+            elif f.name == "country":
+                value = _country(value)
+            else:
+                value = _text(f.name, value)
+            if getattr(row, f.name) != value:
+                setattr(row, f.name, value)
+                changed.append(f.name)
+        if changed:
+            await _unset_other_flags(uow, customer_id, row)
+            uow.customers.record(
+                customer_id, "address_changed", principal.actor, address=row.id, fields=changed
+            )
+            await uow.commit()
+        return _address_view(row)
+
+
+async def delete_address(
+    core: Core, principal: Principal, customer_id: int, address_id: int
+) -> None:
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        row = await uow.customers.address(customer_id, address_id)
+        if row is None:
+            raise NotFound("Address", address_id)
+        await uow.customers.delete(row)
+        uow.customers.record(customer_id, "address_removed", principal.actor, address=address_id)
+        await uow.commit()
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+async def add_subscription(
+    core: Core,
+    principal: Principal,
+    customer_id: int,
+    membership: str,
+    *,
+    start: date,
+    expiry: date,
+    auto_renew: bool = False,
+) -> SubscriptionView:
+    """Give a customer a membership (by name or numeric id)."""
+    if expiry < start:
+        raise InvalidInput("expiry", "before the start date")
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _customer(uow, principal, customer_id, for_update=True)
+        memberships = await uow.catalogue.memberships()
+        found = next(
+            (
+                m
+                for m in memberships
+                if m.name.casefold() == membership.casefold() or str(m.id) == membership
+            ),
+            None,
+        )
+        if found is None:
+            raise NotFound("Membership", membership)
+        row = CustomerSubscription(
+            id=new_row_key(),
+            customer_id=customer_id,
+            membership_id=found.id,
+            start_date=start,
+            expiry_date=expiry,
+            auto_renew=auto_renew,
+            created_at=_now(),
+        )
+        uow.customers.add(row)
+        uow.customers.record(
+            customer_id,
+            "subscription_added",
+            principal.actor,
+            membership=found.id,
+            start=start.isoformat(),
+            expiry=expiry.isoformat(),
+            auto_renew=auto_renew,
+        )
+        await uow.commit()
+        return SubscriptionView(
+            row.id, row.membership_id, row.start_date, row.expiry_date, row.auto_renew
+        )

@@ -1,0 +1,178 @@
+"""Tenants and the credentials that open them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import TenantView
+from boxoffice.security import signatures
+from boxoffice.services.core import Core
+from boxoffice.domain.ids import new_row_key
+from boxoffice.store.models import ApiKey, ApiUser, Brand, InterfaceUser, Tenant, TenantOrigin
+
+TENANT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+LOGIN_RE = re.compile(r"^[^\s:]{1,200}$")
+_TENANT_TTL = 30.0
+
+
+def _view(tenant: Tenant, origins: tuple[str, ...]) -> TenantView:
+    return TenantView(tenant.id, tenant.name, tenant.display_name, origins, dict(tenant.settings))
+
+
+def normalise_origin(origin: str) -> str:
+    origin = origin.strip().rstrip("/")
+    if not ORIGIN_RE.match(origin):
+        raise InvalidInput("origin", f"not an origin (scheme://host[:port]): {origin!r}")
+    scheme, rest = origin.split("://", 1)
+    return f"{scheme.lower()}://{rest.lower()}"
+
+
+async def create_tenant(
+    core: Core, name: str, *, origins: tuple[str, ...] = (), display_name: str = ""
+) -> TenantView:
+    if not TENANT_NAME_RE.match(name):
+        raise InvalidInput("name", "lower-case letters, digits, '-' and '_', at most 63")
+    clean = tuple(dict.fromkeys(normalise_origin(o) for o in origins))
+    async with core.uow(None, write=True) as uow:
+        if await uow.operators.tenant_by_name(name) is not None:
+            raise AlreadyExists("tenant", name)
+        tenant = Tenant(
+            name=name, display_name=display_name or name, settings={}, created_at=datetime.now(UTC)
+        )
+        uow.operators.add(tenant)
+        try:
+            await uow.flush()
+            for origin in clean:
+                uow.operators.add(TenantOrigin(tenant_id=tenant.id, origin=origin))
+            await uow.commit()
+        except IntegrityError as exc:
+            raise AlreadyExists("tenant", name) from exc
+        return _view(tenant, clean)
+
+
+async def get_tenant(core: Core, name: str) -> TenantView:
+    """The tenant called ``name``, from a short-lived per-process cache."""
+    cached = core.cache.get(f"tenant:{name}")
+    if cached is not None and cached[0] > time.monotonic():
+        view: TenantView = cached[1]
+        return view
+    async with core.uow(None) as uow:
+        tenant = await uow.operators.tenant_by_name(name)
+        if tenant is None:
+            raise NotFound("tenant", name)
+        view = _view(tenant, tuple(await uow.operators.origins(tenant.id)))
+    core.cache[f"tenant:{name}"] = (time.monotonic() + _TENANT_TTL, view)
+    return view
+
+
+def forget_tenant(core: Core, name: str) -> None:
+    core.cache.pop(f"tenant:{name}", None)
+
+
+async def create_api_user(core: Core, tenant_name: str, login: str) -> str:
+    """Create a System Owner credential; returns its base64 secret key (shown once)."""
+    if not LOGIN_RE.match(login):
+        raise InvalidInput("login", "1 to 200 characters, no spaces or ':'")
+    tenant = await get_tenant(core, tenant_name)
+    secret = signatures.new_secret_key()
+    async with core.uow(tenant.id, write=True) as uow:
+        if await uow.operators.api_user(tenant.id, login) is not None:
+            raise AlreadyExists("api user", login)
+        uow.operators.add(
+            ApiUser(
+                login=login,
+                secret_encrypted=core.secret_box.encrypt(secret),
+                created_at=datetime.now(UTC),
+            )
+        )
+        try:
+            await uow.commit()
+        except IntegrityError as exc:
+            raise AlreadyExists("api user", login) from exc
+    return secret
+
+
+async def verify_signed_request(
+    core: Core,
+    tenant_id: int,
+    *,
+    authorization: str,
+    method: str,
+    candidate_urls: list[str],
+    date_header: str | None,
+    body: bytes,
+) -> Principal:
+    """Verify a ``SpektrixAPI3`` signed request; the reason of a refusal is for logs only."""
+    parsed = signatures.parse_authorization(authorization)
+    if parsed is None:
+        raise Unauthenticated("malformed Authorization header")
+    login, signature = parsed
+    if not date_header:
+        raise Unauthenticated("missing Date header")
+    signed_at = signatures.parse_http_date(date_header)
+    if signed_at is None:
+        raise Unauthenticated("unreadable Date header")
+    window = core.signature_window_seconds
+    if not signatures.date_within_window(signed_at, datetime.now(UTC), window):
+        raise Unauthenticated("Date header outside the accepted window")
+    async with core.uow(tenant_id) as uow:
+        user = await uow.operators.api_user(tenant_id, login)
+        blob = None if user is None or user.disabled else user.secret_encrypted
+    if blob is None:
+        # Spend the same work as a real check, so unknown logins are not told apart by timing.
+        signatures.verify(signatures.new_secret_key(), method, candidate_urls, date_header, body, signature)
+        raise Unauthenticated(f"unknown or disabled login {login!r}")
+    secret = core.secret_box.decrypt(blob)
+    if not signatures.verify(secret, method, candidate_urls, date_header, body, signature):
+        raise Unauthenticated(f"signature mismatch for login {login!r}")
+    return Principal(tenant_id=tenant_id, actor=f"api-user:{login}", full_access=True)
+
+
+PERMISSIONS = ("CUSTOMER_READ", "CUSTOMER_CUD")
+USER_NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,200}$")
+
+
+async def create_api_key(
+    core: Core, tenant_name: str, *, permissions: tuple[str, ...], brand_id: int | None = None
+) -> str:
+    """Create a brand/channel API key; returns the key (shown once, stored hashed)."""
+    unknown = [p for p in permissions if p not in PERMISSIONS]
+    if unknown or not permissions:
+        raise InvalidInput("permission", f"one or more of {', '.join(PERMISSIONS)}")
+    tenant = await get_tenant(core, tenant_name)
+    key = f"bo_{secrets.token_urlsafe(32)}"
+    async with core.uow(tenant.id, write=True) as uow:
+        if brand_id is not None and await uow.session.get(Brand, (tenant.id, brand_id)) is None:
+            raise NotFound("brand", brand_id)
+        uow.operators.add(
+            ApiKey(
+                id=new_row_key(),
+                key_hash=hashlib.sha256(key.encode()).hexdigest(),
+                brand_id=brand_id,
+                permissions=sorted(set(permissions)),
+                created_at=datetime.now(UTC),
+            )
+        )
+        await uow.commit()
+    return key
+
+
+async def create_interface_user(core: Core, tenant_name: str, user_name: str) -> str:
+    if not USER_NAME_RE.match(user_name):
+        raise InvalidInput("user_name", "1 to 200 letters, digits, '_', '.', '@' or '-'")
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id, write=True) as uow:
+        if await uow.session.get(InterfaceUser, (tenant.id, user_name)) is not None:
+            raise AlreadyExists("interface user", user_name)
+        uow.operators.add(InterfaceUser(user_name=user_name, created_at=datetime.now(UTC)))
+        await uow.commit()
+    return user_name

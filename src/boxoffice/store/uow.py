@@ -1,0 +1,62 @@
+"""The unit of work: one transaction, opened for one tenant (or explicitly for none)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from boxoffice.store.db import WRITE_OPTION
+from boxoffice.store.repositories import Catalogue, Customers, Operators
+from boxoffice.store.scoping import TENANT_KEY
+
+
+class UnitOfWork:
+    """``async with uow:`` opens the transaction; ``commit()`` makes it last.
+
+    Leaving the block without ``commit()`` rolls everything back, so a refused request writes
+    nothing. Repositories are bound to the tenant here and never take a tenant argument.
+    """
+
+    session: AsyncSession
+    customers: Customers
+    catalogue: Catalogue
+    operators: Operators
+
+    def __init__(
+        self, sessions: async_sessionmaker[Any], tenant_id: int | None, *, write: bool = False
+    ) -> None:
+        self._sessions = sessions
+        self.tenant_id = tenant_id
+        self.write = write
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.session.info[TENANT_KEY] = self.tenant_id
+        if self.write:
+            await self.session.connection(execution_options={WRITE_OPTION: True})
+        self.customers = Customers(self.session)
+        self.catalogue = Catalogue(self.session)
+        self.operators = Operators(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def savepoint(self) -> Any:
+        return self.session.begin_nested()

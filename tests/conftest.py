@@ -1,0 +1,127 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+Each test session migrates one fresh database per backend (a new PostgreSQL database per
+session and xdist worker, dropped at the end). Tests isolate themselves by tenant: each one
+creates tenants with unique names, which is how the product isolates venues too.
+
+PostgreSQL runs when ``BOXOFFICE_TEST_POSTGRES_URL`` is set; with
+``BOXOFFICE_REQUIRE_POSTGRES=1`` (CI) a PostgreSQL test that cannot run fails instead of
+skipping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from boxoffice.bootstrap import Core, build_core
+from boxoffice.domain.principal import Principal
+from boxoffice.services import catalogue as catalogue_service
+from boxoffice.services import tenants as tenant_service
+from boxoffice.settings import Settings
+from boxoffice.store.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("BOXOFFICE_REQUIRE_POSTGRES") == "1"
+SECRET = "test-secret-key-0123456789abcdef0123456789"
+DEMO_CATALOGUE = (
+    Path(__file__).resolve().parents[1] / "src" / "boxoffice" / "catalogs" / "demo.yaml"
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if REQUIRE_POSTGRES and not POSTGRES_URL:
+        raise pytest.UsageError("BOXOFFICE_REQUIRE_POSTGRES=1 needs BOXOFFICE_TEST_POSTGRES_URL")
+
+
+async def _admin(sql: str) -> None:
+    import asyncpg
+
+    url = make_url(POSTGRES_URL)
+    connection = await asyncpg.connect(
+        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
+        password=url.password, database=url.database or "postgres",
+    )
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _new_postgres_database() -> tuple[str, str]:
+    name = f"boxoffice_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    return name, make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'boxoffice.db'}"
+        upgrade(url)
+        yield url
+        return
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail("PostgreSQL is required (BOXOFFICE_REQUIRE_POSTGRES=1)")
+        pytest.skip("BOXOFFICE_TEST_POSTGRES_URL is not set")
+    name, url = _new_postgres_database()
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET, var_dir=tmp_path / "var")
+
+
+@pytest.fixture
+async def core(settings: Settings) -> AsyncIterator[Core]:
+    core = build_core(settings, pool_size=5)
+    try:
+        yield core
+    finally:
+        await core.dispose()
+
+
+def unique_name(prefix: str = "venue") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def demo_catalogue() -> dict[str, object]:
+    data: dict[str, object] = yaml.safe_load(DEMO_CATALOGUE.read_text(encoding="utf-8"))
+    return data
+
+
+async def make_tenant(core: Core, *, catalogue: bool = True) -> tuple[str, int]:
+    """A new tenant with the demo catalogue: (name, id)."""
+    name = unique_name()
+    view = await tenant_service.create_tenant(core, name, origins=("http://localhost:8080",))
+    if catalogue:
+        await catalogue_service.load_catalogue(core, name, demo_catalogue())
+    return name, view.id
+
+
+@pytest.fixture
+async def tenant(core: Core) -> tuple[str, int]:
+    return await make_tenant(core)
+
+
+@pytest.fixture
+def owner(tenant: tuple[str, int]) -> Principal:
+    return Principal(tenant_id=tenant[1], actor="api-user:test", full_access=True)
+
+
+@pytest.fixture
+def web(tenant: tuple[str, int]) -> Principal:
+    return Principal(tenant_id=tenant[1], actor="web", full_access=False)
