@@ -46,8 +46,11 @@ async def _admin(sql: str) -> None:
 
     url = make_url(POSTGRES_URL)
     connection = await asyncpg.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, database=url.database or "postgres",
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        database=url.database or "postgres",
     )
     try:
         await connection.execute(sql)
@@ -62,7 +65,9 @@ def _new_postgres_database() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'boxoffice.db'}"
         upgrade(url)
@@ -125,3 +130,88 @@ def owner(tenant: tuple[str, int]) -> Principal:
 @pytest.fixture
 def web(tenant: tuple[str, int]) -> Principal:
     return Principal(tenant_id=tenant[1], actor="web", full_access=False)
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+import base64  # noqa: E402
+from email.utils import formatdate  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+
+from boxoffice.api.app import create_app  # noqa: E402
+from boxoffice.security import signatures  # noqa: E402
+
+BASE_URL = "http://testserver"
+
+
+@pytest.fixture
+async def http(settings: Settings, core: Core) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the whole application (all dialects), sharing the test's ``core``."""
+    app = create_app(settings)
+    app.state.core = core
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL
+    ) as client:
+        yield client
+
+
+class Signer:
+    """Signs System Owner requests the way public Spektrix clients do."""
+
+    def __init__(self, client: httpx.AsyncClient, tenant: str, login: str, secret: str) -> None:
+        self.client = client
+        self.tenant = tenant
+        self.login = login
+        self.secret = secret
+
+    def url(self, path: str) -> str:
+        return f"{BASE_URL}/{self.tenant}/api/v3/{path.lstrip('/')}"
+
+    def headers(
+        self, method: str, url: str, body: bytes | None, *, date: str | None = None
+    ) -> dict[str, str]:
+        date = date or formatdate(usegmt=True)
+        signature = signatures.sign(self.secret, method, url, date, body)
+        headers = {
+            "Date": date,
+            "Authorization": signatures.authorization_header(self.login, signature),
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
+
+    async def request(
+        self, method: str, path: str, json: Any = None, *, raw: bytes | None = None
+    ) -> httpx.Response:
+        import orjson
+
+        url = self.url(path)
+        body = raw if raw is not None else (orjson.dumps(json) if json is not None else None)
+        return await self.client.request(
+            method, url, content=body, headers=self.headers(method, url, body)
+        )
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.request("GET", path)
+
+    async def post(self, path: str, json: Any = None) -> httpx.Response:
+        return await self.request("POST", path, json)
+
+    async def patch(self, path: str, json: Any = None) -> httpx.Response:
+        return await self.request("PATCH", path, json)
+
+    async def put(self, path: str, json: Any = None) -> httpx.Response:
+        return await self.request("PUT", path, json)
+
+    async def delete(self, path: str) -> httpx.Response:
+        return await self.request("DELETE", path)
+
+
+@pytest.fixture
+async def owner_api(http: httpx.AsyncClient, core: Core, tenant: tuple[str, int]) -> Signer:
+    """A signed System Owner client for a fresh tenant with the demo catalogue."""
+    secret = await tenant_service.create_api_user(core, tenant[0], "test-user")
+    base64.b64decode(secret, validate=True)
+    return Signer(http, tenant[0], "test-user", secret)

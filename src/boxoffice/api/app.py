@@ -33,7 +33,10 @@ DIALECTS: dict[str, str] = {"spektrix": "Spektrix API v3"}
 class DialectRouter:
     """Dispatches by path to a dialect app, else to the operator app (which owns lifespan)."""
 
-    def __init__(self, operator: ASGIApp, dialects: list[tuple[re.Pattern[str], ASGIApp]]) -> None:
+    def __init__(
+        self, state: AppState, operator: ASGIApp, dialects: list[tuple[re.Pattern[str], ASGIApp]]
+    ) -> None:
+        self.state = state
         self.operator = operator
         self.dialects = dialects
 
@@ -62,7 +65,11 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
             state.core = None
 
     operator = FastAPI(
-        title="boxoffice", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+        title="boxoffice",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         openapi_url=None,
     )
     operator.state.boxoffice = state
@@ -119,6 +126,7 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
     operator.add_exception_handler(404, not_found)
 
     return DialectRouter(
+        state,
         Observe(operator, "operator"),
         [(re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix"))],
     )

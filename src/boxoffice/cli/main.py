@@ -16,13 +16,14 @@ import typer
 import yaml
 from rich.console import Console
 
-from boxoffice.bootstrap import Core, build_core, migrate_database
+from boxoffice.bootstrap import build_core, migrate_database
 from boxoffice.domain.errors import DomainError
 from boxoffice.domain.ids import parse_customer_code
 from boxoffice.domain.principal import Principal
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as customer_service
 from boxoffice.services import tenants as tenant_service
+from boxoffice.services.core import Core
 from boxoffice.settings import Settings
 
 T = TypeVar("T")
@@ -197,8 +198,12 @@ def api_user_create(
 @api_key_app.command("create")
 def api_key_create(
     tenant: str,
-    permission: Annotated[list[str], typer.Option("--permission", help="CUSTOMER_READ, CUSTOMER_CUD")],
-    brand: Annotated[int | None, typer.Option("--brand", help="Limit the key to one brand.")] = None,
+    permission: Annotated[
+        list[str], typer.Option("--permission", help="CUSTOMER_READ, CUSTOMER_CUD")
+    ],
+    brand: Annotated[
+        int | None, typer.Option("--brand", help="Limit the key to one brand.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a brand/channel API key; prints it once."""
@@ -251,7 +256,12 @@ def subscription_add(
         tenant_view = await tenant_service.get_tenant(core, tenant)
         principal = Principal(tenant_id=tenant_view.id, actor="cli", full_access=True)
         return await customer_service.add_subscription(
-            core, principal, key, membership, start=start_date, expiry=expiry_date,
+            core,
+            principal,
+            key,
+            membership,
+            start=start_date,
+            expiry=expiry_date,
             auto_renew=auto_renew,
         )
 

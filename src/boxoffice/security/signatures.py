@@ -1,7 +1,7 @@
 """Spektrix ``SpektrixAPI3`` request signatures (HMAC-SHA1), as clients compute them::
 
-    StringToSign = METHOD "\\n" FULL_URL "\\n" Date [ "\\n" base64(md5(body)) ]
-    Signature    = base64(HMAC-SHA1(base64decode(secret), utf8(StringToSign)))
+StringToSign = METHOD "\\n" FULL_URL "\\n" Date [ "\\n" base64(md5(body)) ]
+Signature    = base64(HMAC-SHA1(base64decode(secret), utf8(StringToSign)))
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
+from boxoffice.domain.ids import new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import TenantView
 from boxoffice.security import signatures
 from boxoffice.services.core import Core
-from boxoffice.domain.ids import new_row_key
 from boxoffice.store.models import ApiKey, ApiUser, Brand, InterfaceUser, Tenant, TenantOrigin
 
 TENANT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -129,7 +129,9 @@ async def verify_signed_request(
         blob = None if user is None or user.disabled else user.secret_encrypted
     if blob is None:
         # Spend the same work as a real check, so unknown logins are not told apart by timing.
-        signatures.verify(signatures.new_secret_key(), method, candidate_urls, date_header, body, signature)
+        signatures.verify(
+            signatures.new_secret_key(), method, candidate_urls, date_header, body, signature
+        )
         raise Unauthenticated(f"unknown or disabled login {login!r}")
     secret = core.secret_box.decrypt(blob)
     if not signatures.verify(secret, method, candidate_urls, date_header, body, signature):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -43,7 +43,10 @@ Key = BigInteger().with_variant(Integer(), "sqlite")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
 
 
 class TenantScoped:
@@ -54,9 +57,13 @@ class TenantScoped:
     )
 
 
-def _fk(columns: list[str], target: str, target_columns: list[str], **kw: Any) -> ForeignKeyConstraint:
+def _fk(
+    columns: list[str], target: str, target_columns: list[str], **kw: Any
+) -> ForeignKeyConstraint:
     return ForeignKeyConstraint(
-        ["tenant_id", *columns], [f"{target}.tenant_id", *(f"{target}.{c}" for c in target_columns)], **kw
+        ["tenant_id", *columns],
+        [f"{target}.tenant_id", *(f"{target}.{c}" for c in target_columns)],
+        **kw,
     )
 
 
@@ -142,7 +149,7 @@ class Statement(TenantScoped, Base):
     text: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(default=0)
-    #: CareCloud agreement key this statement answers to, e.g. ``agreement_marketing_communication``.
+    #: The CareCloud agreement key it answers to (``agreement_marketing_communication``).
     code: Mapped[str | None] = mapped_column(String(100))
     __table_args__ = (UniqueConstraint("tenant_id", "text"),)
 
@@ -169,7 +176,10 @@ class AttributeDefinition(TenantScoped, Base):
     type: Mapped[str] = mapped_column(String(20), default="text")
     web_visible: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
-    __table_args__ = (UniqueConstraint("tenant_id", "name"), UniqueConstraint("tenant_id", "lookup_key"))
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        UniqueConstraint("tenant_id", "lookup_key"),
+    )
 
 
 class Store(TenantScoped, Base):
@@ -290,7 +300,7 @@ class Customer(TenantScoped, Base):
         _fk(["brand_id"], "brands", ["id"]),
         {"comment": "one row per person or organisation of a tenant"},
     )
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 def _customer_fk() -> ForeignKeyConstraint:
@@ -375,7 +385,10 @@ class CustomerConsent(TenantScoped, Base):
     customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
     statement_id: Mapped[int] = mapped_column(Key, primary_key=True)
     agreed_at: Mapped[datetime]
-    __table_args__ = (_customer_fk(), _fk(["statement_id"], "statements", ["id"], ondelete="CASCADE"))
+    __table_args__ = (
+        _customer_fk(),
+        _fk(["statement_id"], "statements", ["id"], ondelete="CASCADE"),
+    )
 
 
 class ConsentChange(TenantScoped, Base):

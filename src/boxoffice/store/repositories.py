@@ -159,7 +159,9 @@ class Catalogue(_Repository):
         return await self._all(Membership, Membership.name, Membership.id)
 
     async def attributes(self) -> Sequence[AttributeDefinition]:
-        return await self._all(AttributeDefinition, AttributeDefinition.position, AttributeDefinition.id)
+        return await self._all(
+            AttributeDefinition, AttributeDefinition.position, AttributeDefinition.id
+        )
 
     async def all(self, model: type[M]) -> Sequence[M]:
         return (await self.session.execute(select(model))).scalars().all()

@@ -7,24 +7,29 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
-    "boxoffice_http_requests_total", "HTTP requests answered", ["dialect", "method", "route", "status"]
+    "boxoffice_http_requests_total",
+    "HTTP requests answered",
+    ["dialect", "method", "route", "status"],
 )
 LATENCY = Histogram(
-    "boxoffice_http_request_duration_seconds", "Time to answer an HTTP request", ["dialect", "route"],
+    "boxoffice_http_request_duration_seconds",
+    "Time to answer an HTTP request",
+    ["dialect", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 log = structlog.get_logger("boxoffice.http")
 _SENSITIVE = {"authorization", "cookie", "set-cookie", "password", "secret", "secret_key", "token"}
 
 
-def _redact(_logger: object, _name: str, event: dict[str, object]) -> dict[str, object]:
+def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         if key.lower() in _SENSITIVE:
             event[key] = "[redacted]"
@@ -89,8 +94,13 @@ class Observe:
             REQUESTS.labels(self.dialect, scope["method"], route, str(status)).inc()
             LATENCY.labels(self.dialect, route).observe(elapsed)
             log.info(
-                "request", dialect=self.dialect, method=scope["method"], route=route,
-                path=scope["path"], status=status, ms=round(elapsed * 1000, 2),
+                "request",
+                dialect=self.dialect,
+                method=scope["method"],
+                route=route,
+                path=scope["path"],
+                status=status,
+                ms=round(elapsed * 1000, 2),
                 request_id=request_id,
             )
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from boxoffice.bootstrap import Core
+from boxoffice.services.core import Core
 from boxoffice.settings import Settings
 
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
+from starlette.types import ASGIApp
 
 from boxoffice.api.common.limits import BodyLimit
 from boxoffice.api.common.state import AppState
 from boxoffice.api.spektrix import errors, routes
-from starlette.types import ASGIApp
 
 TITLE = "boxoffice: Spektrix API v3 dialect"
 DESCRIPTION = (
@@ -22,7 +22,11 @@ DESCRIPTION = (
 
 def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
     app = FastAPI(
-        title=TITLE, description=DESCRIPTION, version="3", openapi_url=None, docs_url=None,
+        title=TITLE,
+        description=DESCRIPTION,
+        version="3",
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.boxoffice = state
@@ -33,7 +37,9 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
 
-            schema = get_openapi(title=TITLE, version="3", description=DESCRIPTION, routes=app.routes)
+            schema = get_openapi(
+                title=TITLE, version="3", description=DESCRIPTION, routes=app.routes
+            )
             _, defs = models_json_schema(
                 [(model, "validation") for model in routes.DOCUMENTED_MODELS],
                 ref_template="#/components/schemas/{model}",
@@ -44,7 +50,9 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
                 components.setdefault(name, model_schema)
             schema["components"]["securitySchemes"] = {
                 "SpektrixAPI3": {
-                    "type": "apiKey", "in": "header", "name": "Authorization",
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
                     "description": "SpektrixAPI3 <login>:<base64 HMAC-SHA1 signature>",
                 }
             }

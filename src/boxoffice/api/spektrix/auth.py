@@ -51,7 +51,9 @@ async def tenant(client: str, core: CoreDep) -> TenantView:
 TenantDep = Annotated[TenantView, Depends(tenant)]
 
 
-async def principal(request: Request, tenant: TenantDep, core: CoreDep, state: StateDep) -> Principal:
+async def principal(
+    request: Request, tenant: TenantDep, core: CoreDep, state: StateDep
+) -> Principal:
     header = request.headers.get("authorization")
     if header is None:
         return Principal(tenant_id=tenant.id, actor="web", full_access=False)
@@ -66,7 +68,9 @@ async def principal(request: Request, tenant: TenantDep, core: CoreDep, state: S
             body=await request.body(),
         )
     except Unauthenticated as exc:
-        log.warning("signature_refused", tenant=tenant.name, reason=exc.reason, method=request.method)
+        log.warning(
+            "signature_refused", tenant=tenant.name, reason=exc.reason, method=request.method
+        )
         raise
 
 

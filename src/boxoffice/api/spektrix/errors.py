@@ -68,6 +68,7 @@ def payload_too_large(limit: int) -> Response:
 
 def add_exception_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, e.DomainError)
         return ERROR_TABLE[type(exc)](exc)
 
     for error_type in ERROR_TABLE:

@@ -6,10 +6,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic.alias_generators import to_camel
+
 from boxoffice.api.spektrix import schemas as s
 from boxoffice.domain import commands as c
 from boxoffice.domain.errors import InvalidInput, NotFound
-from boxoffice.domain.ids import customer_code, parse_customer_code, parse_resource_code, resource_code
+from boxoffice.domain.ids import (
+    customer_code,
+    parse_customer_code,
+    parse_resource_code,
+    resource_code,
+)
 from boxoffice.domain.rules import age_on, full_name, pascal_case
 from boxoffice.domain.views import (
     AddressView,
@@ -24,7 +31,13 @@ from boxoffice.domain.views import (
 )
 from boxoffice.services.customers import CONSENTS, SUBSCRIPTIONS, TAGS
 
-TAG, TAG_GROUP, STATEMENT, MEMBERSHIP, ADDRESS = "tag", "tag-group", "statement", "membership", "address"
+TAG, TAG_GROUP, STATEMENT, MEMBERSHIP, ADDRESS = (
+    "tag",
+    "tag-group",
+    "statement",
+    "membership",
+    "address",
+)
 
 #: ``$expand`` names (lower case) -> the core parts they need.
 EXPANSIONS: dict[str, frozenset[str]] = {
@@ -107,7 +120,9 @@ def expand(value: str | None) -> frozenset[str]:
 
 
 def parts_for(expansions: frozenset[str]) -> frozenset[str]:
-    return frozenset().union(*(EXPANSIONS[name] for name in expansions)) if expansions else frozenset()
+    return (
+        frozenset().union(*(EXPANSIONS[name] for name in expansions)) if expansions else frozenset()
+    )
 
 
 def needs_catalogue(expansions: frozenset[str]) -> bool:
@@ -116,9 +131,18 @@ def needs_catalogue(expansions: frozenset[str]) -> bool:
 
 def _address(a: s.NewCustomerAddress) -> c.NewAddress:
     return c.NewAddress(
-        is_billing=a.is_billing, is_delivery=a.is_delivery, name=a.name, line1=a.line1,
-        line2=a.line2, line3=a.line3, line4=a.line4, line5=a.line5, town=a.town,
-        postcode=a.postcode, country=a.country, administrative_division=a.administrative_division,
+        is_billing=a.is_billing,
+        is_delivery=a.is_delivery,
+        name=a.name,
+        line1=a.line1,
+        line2=a.line2,
+        line3=a.line3,
+        line4=a.line4,
+        line5=a.line5,
+        town=a.town,
+        postcode=a.postcode,
+        country=a.country,
+        administrative_division=a.administrative_division,
     )
 
 
@@ -133,7 +157,7 @@ def address_patch(data: dict[str, Any]) -> c.AddressPatch:
     for name in sent:
         value = getattr(patch, name)
         if name in ("is_billing", "is_delivery") and value is None:
-            raise InvalidInput(s.to_camel(name), "true or false")
+            raise InvalidInput(to_camel(name), "true or false")
         values[name] = value
     return c.AddressPatch(**values)
 
@@ -170,7 +194,7 @@ def customer_patch(data: dict[str, Any]) -> c.CustomerPatch:
         values["title"] = ""
     for required in ("first_name", "last_name", "email"):
         if required in values and values[required] is None:
-            raise InvalidInput(s.to_camel(required), "required")
+            raise InvalidInput(to_camel(required), "required")
     if "birth_date" in sent:
         values["birth_date"] = birth_date(body.birth_date)
     return c.CustomerPatch(**values, attributes=attributes)
@@ -297,9 +321,7 @@ def customer(
     if "tags" in x:
         out["tags"] = [tag(t) for t in view.tags]
     if "alltags" in x:
-        out["allTags"] = [
-            {**tag(t), "selected": t.id in own_tags} for g in groups for t in g.tags
-        ]
+        out["allTags"] = [{**tag(t), "selected": t.id in own_tags} for g in groups for t in g.tags]
     if "printathomedocuments" in x:
         out["printAtHomeDocuments"] = []
     out["title"] = view.title

@@ -24,7 +24,11 @@ router = APIRouter(prefix="/{client}/api/v3")
 #: Models documented in the OpenAPI components (request bodies are read by hand: the vendor's
 #: binder is case-insensitive, which a declared body model would not be).
 DOCUMENTED_MODELS: list[type[BaseModel]] = [
-    s.NewCustomer, s.CustomerPatch, s.NewCustomerAddress, s.AddressPatch, s.IdRef,
+    s.NewCustomer,
+    s.CustomerPatch,
+    s.NewCustomerAddress,
+    s.AddressPatch,
+    s.IdRef,
 ]
 
 Expand = Annotated[
@@ -68,7 +72,10 @@ async def _customer_response(
     "/customers",
     summary="Create a customer",
     response_model=s.Customer,
-    responses={**_ERRORS, 400: {"model": s.DuplicateEntry, "description": "Invalid or Duplicate Entry"}},
+    responses={
+        **_ERRORS,
+        400: {"model": s.DuplicateEntry, "description": "Invalid or Duplicate Entry"},
+    },
     openapi_extra=_body(s.NewCustomer),
 )
 async def create_customer(
@@ -97,7 +104,9 @@ async def find_customer(
 
 
 @router.delete(
-    "/customers/tags/{tag_id}", status_code=204, summary="Remove a tag (?id=customerId form)",
+    "/customers/tags/{tag_id}",
+    status_code=204,
+    summary="Remove a tag (?id=customerId form)",
     responses=_ERRORS,
 )
 async def remove_tag_by_query(
@@ -107,15 +116,22 @@ async def remove_tag_by_query(
     return Response(status_code=204)
 
 
-@router.get("/customers/{id}", summary="A customer by id", response_model=s.Customer, responses=_ERRORS)
-async def get_customer(id: str, principal: OwnerPrincipal, core: CoreDep, expand: Expand = None) -> Response:
+@router.get(
+    "/customers/{id}", summary="A customer by id", response_model=s.Customer, responses=_ERRORS
+)
+async def get_customer(
+    id: str, principal: OwnerPrincipal, core: CoreDep, expand: Expand = None
+) -> Response:
     expansions = m.expand(expand)
     view = await svc.get_customer(core, principal, m.customer_id(id), m.parts_for(expansions))
     return await _customer_response(core, principal, view, expansions)
 
 
 @router.patch(
-    "/customers/{id}", summary="Update a customer", response_model=s.Customer, responses=_ERRORS,
+    "/customers/{id}",
+    summary="Update a customer",
+    response_model=s.Customer,
+    responses=_ERRORS,
     openapi_extra=_body(s.CustomerPatch),
 )
 async def update_customer(
@@ -124,21 +140,33 @@ async def update_customer(
     customer_id = m.customer_id(id)
     patch = m.customer_patch(s.single_object(s.read_json(await request.body())))
     expansions = m.expand(expand)
-    view = await svc.update_customer(core, principal, customer_id, patch, parts=m.parts_for(expansions))
+    view = await svc.update_customer(
+        core, principal, customer_id, patch, parts=m.parts_for(expansions)
+    )
     return await _customer_response(core, principal, view, expansions)
 
 
-@router.get("/customers/{id}/tags", summary="A customer's tags", response_model=list[s.Tag], responses=_ERRORS)
+@router.get(
+    "/customers/{id}/tags",
+    summary="A customer's tags",
+    response_model=list[s.Tag],
+    responses=_ERRORS,
+)
 async def get_customer_tags(id: str, principal: OwnerPrincipal, core: CoreDep) -> Response:
     tags = await svc.list_customer_tags(core, principal, m.customer_id(id))
     return JSON([m.tag(t) for t in tags])
 
 
 @router.post(
-    "/customers/{id}/tags", summary="Add a tag", response_model=s.Tag, responses=_ERRORS,
+    "/customers/{id}/tags",
+    summary="Add a tag",
+    response_model=s.Tag,
+    responses=_ERRORS,
     openapi_extra=_body(s.IdRef),
 )
-async def add_customer_tag(id: str, request: Request, principal: OwnerPrincipal, core: CoreDep) -> Response:
+async def add_customer_tag(
+    id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
     customer_id = m.customer_id(id)
     ids = s.parse_ids_body(await request.body(), "id")
     if len(ids) != 1:
@@ -147,22 +175,30 @@ async def add_customer_tag(id: str, request: Request, principal: OwnerPrincipal,
     return JSON(m.tag(tag))
 
 
-@router.delete("/customers/{id}/tags/{tag_id}", status_code=204, summary="Remove a tag", responses=_ERRORS)
-async def remove_customer_tag(id: str, tag_id: str, principal: OwnerPrincipal, core: CoreDep) -> Response:
+@router.delete(
+    "/customers/{id}/tags/{tag_id}", status_code=204, summary="Remove a tag", responses=_ERRORS
+)
+async def remove_customer_tag(
+    id: str, tag_id: str, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
     await svc.remove_tag(core, principal, m.customer_id(id), m.resource_id(m.TAG, tag_id, "Tag"))
     return Response(status_code=204)
 
 
 @router.get(
-    "/customers/{id}/agreed-statements", summary="Statements the customer agreed to",
-    response_model=list[s.DataProtectionStatement], responses=_ERRORS,
+    "/customers/{id}/agreed-statements",
+    summary="Statements the customer agreed to",
+    response_model=list[s.DataProtectionStatement],
+    responses=_ERRORS,
 )
 async def get_agreed_statements(id: str, principal: OwnerPrincipal, core: CoreDep) -> Response:
     consents = await svc.list_agreed_statements(core, principal, m.customer_id(id))
     return JSON([m.consent(cv) for cv in consents])
 
 
-async def _agree(id: str, request: Request, principal: Principal, core: Core, *, replace: bool) -> Response:
+async def _agree(
+    id: str, request: Request, principal: Principal, core: Core, *, replace: bool
+) -> Response:
     customer_id = m.customer_id(id)
     codes = s.parse_ids_body(await request.body(), "agreedStatements")
     ids = m.body_ids_or_missing(m.STATEMENT, codes, "Statement")
@@ -171,17 +207,23 @@ async def _agree(id: str, request: Request, principal: Principal, core: Core, *,
 
 
 @router.post(
-    "/customers/{id}/agreed-statements", summary="Agree to statements (adds; idempotent)",
-    response_model=list[s.DataProtectionStatement], responses=_ERRORS,
+    "/customers/{id}/agreed-statements",
+    summary="Agree to statements (adds; idempotent)",
+    response_model=list[s.DataProtectionStatement],
+    responses=_ERRORS,
     openapi_extra=_body(s.IdRef, array=True),
 )
-async def add_agreed_statements(id: str, request: Request, principal: OwnerPrincipal, core: CoreDep) -> Response:
+async def add_agreed_statements(
+    id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
     return await _agree(id, request, principal, core, replace=False)
 
 
 @router.put(
-    "/customers/{id}/agreed-statements", summary="Replace the agreed statements",
-    response_model=list[s.DataProtectionStatement], responses=_ERRORS,
+    "/customers/{id}/agreed-statements",
+    summary="Replace the agreed statements",
+    response_model=list[s.DataProtectionStatement],
+    responses=_ERRORS,
     openapi_extra=_body(s.IdRef, array=True),
 )
 async def replace_agreed_statements(
@@ -191,8 +233,10 @@ async def replace_agreed_statements(
 
 
 @router.delete(
-    "/customers/{id}/agreed-statements/{statement_id}", status_code=204,
-    summary="Withdraw agreement to a statement", responses=_ERRORS,
+    "/customers/{id}/agreed-statements/{statement_id}",
+    status_code=204,
+    summary="Withdraw agreement to a statement",
+    responses=_ERRORS,
 )
 async def withdraw_agreed_statement(
     id: str, statement_id: str, principal: OwnerPrincipal, core: CoreDep
@@ -204,26 +248,38 @@ async def withdraw_agreed_statement(
 
 
 @router.get(
-    "/customers/{id}/addresses", summary="A customer's addresses",
-    response_model=list[s.CustomerAddress], responses=_ERRORS,
+    "/customers/{id}/addresses",
+    summary="A customer's addresses",
+    response_model=list[s.CustomerAddress],
+    responses=_ERRORS,
 )
 async def get_addresses(id: str, principal: OwnerPrincipal, core: CoreDep) -> Response:
-    return JSON([m.address(a) for a in await svc.list_addresses(core, principal, m.customer_id(id))])
+    return JSON(
+        [m.address(a) for a in await svc.list_addresses(core, principal, m.customer_id(id))]
+    )
 
 
 @router.post(
-    "/customers/{id}/addresses", summary="Add an address", response_model=s.CustomerAddress,
-    responses=_ERRORS, openapi_extra=_body(s.NewCustomerAddress),
+    "/customers/{id}/addresses",
+    summary="Add an address",
+    response_model=s.CustomerAddress,
+    responses=_ERRORS,
+    openapi_extra=_body(s.NewCustomerAddress),
 )
-async def add_address(id: str, request: Request, principal: OwnerPrincipal, core: CoreDep) -> Response:
+async def add_address(
+    id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
     customer_id = m.customer_id(id)
     address = m.new_address(s.fold_object(s.single_object(s.read_json(await request.body()))))
     return JSON(m.address(await svc.add_address(core, principal, customer_id, address)))
 
 
 @router.patch(
-    "/customers/{id}/addresses/{address_id}", summary="Change an address",
-    response_model=s.CustomerAddress, responses=_ERRORS, openapi_extra=_body(s.AddressPatch),
+    "/customers/{id}/addresses/{address_id}",
+    summary="Change an address",
+    response_model=s.CustomerAddress,
+    responses=_ERRORS,
+    openapi_extra=_body(s.AddressPatch),
 )
 async def update_address(
     id: str, address_id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
@@ -235,12 +291,18 @@ async def update_address(
 
 
 @router.delete(
-    "/customers/{id}/addresses/{address_id}", status_code=204, summary="Remove an address",
+    "/customers/{id}/addresses/{address_id}",
+    status_code=204,
+    summary="Remove an address",
     responses=_ERRORS,
 )
-async def delete_address(id: str, address_id: str, principal: OwnerPrincipal, core: CoreDep) -> Response:
+async def delete_address(
+    id: str, address_id: str, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
     customer_id = m.customer_id(id)
-    await svc.delete_address(core, principal, customer_id, m.resource_id(m.ADDRESS, address_id, "Address"))
+    await svc.delete_address(
+        core, principal, customer_id, m.resource_id(m.ADDRESS, address_id, "Address")
+    )
     return Response(status_code=204)
 
 
@@ -248,30 +310,41 @@ async def delete_address(id: str, address_id: str, principal: OwnerPrincipal, co
 
 
 @router.get(
-    "/tag-groups", summary="Tag groups (web mode: web-visible ones only)",
-    response_model=list[s.TagGroup], responses=_ERRORS,
+    "/tag-groups",
+    summary="Tag groups (web mode: web-visible ones only)",
+    response_model=list[s.TagGroup],
+    responses=_ERRORS,
 )
 async def get_tag_groups(principal: AnyPrincipal, core: CoreDep) -> Response:
     catalogue = await catalogue_service.get_catalogue(core, principal)
     return JSON([m.tag_group(g) for g in catalogue.tag_groups])
 
 
-@router.get("/tags", summary="Tags (web mode: web-visible ones only)", response_model=list[s.Tag], responses=_ERRORS)
+@router.get(
+    "/tags",
+    summary="Tags (web mode: web-visible ones only)",
+    response_model=list[s.Tag],
+    responses=_ERRORS,
+)
 async def get_tags(principal: AnyPrincipal, core: CoreDep) -> Response:
     catalogue = await catalogue_service.get_catalogue(core, principal)
     return JSON([m.tag(t) for g in catalogue.tag_groups for t in g.tags])
 
 
 @router.get(
-    "/statements", summary="Data-protection statements (contact preferences)",
-    response_model=list[s.Statement], responses=_ERRORS,
+    "/statements",
+    summary="Data-protection statements (contact preferences)",
+    response_model=list[s.Statement],
+    responses=_ERRORS,
 )
 async def get_statements(principal: AnyPrincipal, core: CoreDep) -> Response:
     catalogue = await catalogue_service.get_catalogue(core, principal)
     return JSON([m.statement(st) for st in catalogue.statements])
 
 
-@router.get("/memberships", summary="Memberships", response_model=list[s.Membership], responses=_ERRORS)
+@router.get(
+    "/memberships", summary="Memberships", response_model=list[s.Membership], responses=_ERRORS
+)
 async def get_memberships(principal: AnyPrincipal, core: CoreDep) -> Response:
     catalogue = await catalogue_service.get_catalogue(core, principal)
     return JSON([m.membership(ms) for ms in catalogue.memberships])

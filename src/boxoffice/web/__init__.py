@@ -1,0 +1,1 @@
+"""Hosted customer pages and web components (templates, static assets)."""
