@@ -48,6 +48,8 @@ AttributeType = Literal["text", "date", "number", "boolean"]
 
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    #: Shown by ``dump``; ids are the tenant's own, so ``load`` matches by name or code instead.
+    id: int | None = Field(default=None, ge=1)
 
 
 class TagGroupDoc(_Item):
@@ -110,7 +112,6 @@ class CodeNameDoc(_Item):
 
 
 class BrandDoc(_Item):
-    id: int | None = Field(default=None, ge=1)
     name: str = Field(min_length=1, max_length=200)
     crm_url: str | None = None
     search_by_channels: bool = False
@@ -231,7 +232,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         memberships = {m.name: m for m in await cat.memberships()}
         for m in doc.memberships:
-            await _upsert(uow, Membership, memberships, m.name, m.model_dump())
+            await _upsert(uow, Membership, memberships, m.name, m.model_dump(exclude={"id"}))
         attributes = {a.lookup_key: a for a in await cat.attributes()}
         for pos, a in enumerate(doc.attributes):
             key = attribute_lookup_key(a.name)
@@ -252,7 +253,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         stores = {s.name: s for s in await cat.all(Store)}
         for st in doc.stores:
-            await _upsert(uow, Store, stores, st.name, st.model_dump())
+            await _upsert(uow, Store, stores, st.name, st.model_dump(exclude={"id"}))
         interests = {i.name: i for i in await cat.all(Interest)}
         for i in doc.interests:
             tag_id = None
@@ -289,13 +290,13 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         rewards = {r.code: r for r in await cat.all(Reward)}
         for r in doc.rewards:
-            await _upsert(uow, Reward, rewards, r.code, r.model_dump())
+            await _upsert(uow, Reward, rewards, r.code, r.model_dump(exclude={"id"}))
         sources = {s.code: s for s in await cat.all(CustomerSource)}
         for cs in doc.customer_sources:
-            await _upsert(uow, CustomerSource, sources, cs.code, cs.model_dump())
+            await _upsert(uow, CustomerSource, sources, cs.code, cs.model_dump(exclude={"id"}))
         channel_types = {c.code: c for c in await cat.all(ChannelType)}
         for c in doc.channel_types:
-            await _upsert(uow, ChannelType, channel_types, c.code, c.model_dump())
+            await _upsert(uow, ChannelType, channel_types, c.code, c.model_dump(exclude={"id"}))
         brands = {b.id: b for b in await cat.all(Brand)}
         brands_by_name = {b.name: b for b in brands.values()}
         for b in doc.brands:
@@ -311,7 +312,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
                     setattr(brand, name, value)
         countries = {c.iso_code: c for c in await cat.all(Country)}
         for co in doc.countries:
-            values = co.model_dump()
+            values = co.model_dump(exclude={"id"})
             values["iso_code"] = co.iso_code.upper()
             row_c = countries.get(values["iso_code"])
             if row_c is None:

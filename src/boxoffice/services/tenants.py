@@ -19,7 +19,7 @@ from boxoffice.services.core import Core
 from boxoffice.store.models import ApiKey, ApiUser, Brand, InterfaceUser, Tenant, TenantOrigin
 
 TENANT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+ORIGIN_RE = re.compile(r"(?i)^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 LOGIN_RE = re.compile(r"^[^\s:]{1,200}$")
 _TENANT_TTL = 30.0
 

@@ -164,7 +164,8 @@ class Catalogue(_Repository):
         )
 
     async def all(self, model: type[M]) -> Sequence[M]:
-        return (await self.session.execute(select(model))).scalars().all()
+        order = list(model.__table__.primary_key.columns)
+        return (await self.session.execute(select(model).order_by(*order))).scalars().all()
 
     async def next_id(self, model: type[Any]) -> int:
         value = (await self.session.execute(select(func.max(model.id)))).scalar()

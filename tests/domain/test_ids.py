@@ -1,0 +1,51 @@
+import re
+
+import pytest
+
+from boxoffice.domain import ids
+
+
+def test_customer_code_round_trips_and_looks_like_the_vendors() -> None:
+    for key in (1, 36**4, ids.CUSTOMER_KEY_SPACE - 1, ids.new_customer_key()):
+        code = ids.customer_code(key)
+        assert re.fullmatch(r"I-[0-9A-Z]{4}-[0-9A-Z]{4}", code)
+        assert ids.parse_customer_code(code) == key
+        assert ids.parse_customer_code(code.lower()) == key
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "I-AK11", "X-AK11-1ATK", "I-AK11-1ATK-", "I-0000-0000", "I-AK1!-1ATK"]
+)
+def test_malformed_customer_codes_are_refused(bad: str) -> None:
+    assert ids.parse_customer_code(bad) is None
+
+
+def test_customer_key_out_of_range_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        ids.customer_code(0)
+    with pytest.raises(ValueError):
+        ids.customer_code(ids.CUSTOMER_KEY_SPACE)
+
+
+def test_resource_codes_have_the_vendor_shape() -> None:
+    for key in (1, 42, 2**53):
+        code = ids.resource_code("tag", key)
+        assert len(code) == 33
+        assert re.fullmatch(rf"{key}A[BCDGHJKLMNPQRSTV]+", code)
+        assert ids.parse_resource_code("tag", code) == key
+
+
+def test_a_resource_code_of_one_kind_is_not_valid_for_another() -> None:
+    code = ids.resource_code("tag", 7)
+    assert ids.parse_resource_code("statement", code) is None
+
+
+@pytest.mark.parametrize("bad", ["", "7", "7A", "0ABCD", "7ABCDE", "x" * 33])
+def test_malformed_resource_codes_are_refused(bad: str) -> None:
+    assert ids.parse_resource_code("tag", bad) is None
+
+
+def test_a_tampered_resource_code_is_refused() -> None:
+    code = ids.resource_code("tag", 7)
+    tampered = code[:-1] + ("B" if code[-1] != "B" else "C")
+    assert ids.parse_resource_code("tag", tampered) is None
