@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.domain.ids import new_row_key
@@ -164,7 +164,7 @@ class Catalogue(_Repository):
         )
 
     async def all(self, model: type[M]) -> Sequence[M]:
-        order = list(model.__table__.primary_key.columns)
+        order = inspect(model).primary_key
         return (await self.session.execute(select(model).order_by(*order))).scalars().all()
 
     async def next_id(self, model: type[Any]) -> int:
