@@ -21,8 +21,8 @@ demo: $(VENV)/.installed
 	$(BIN)/boxoffice demo
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests docs
+	$(BIN)/ruff format --check src tests docs
 	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed-dev
