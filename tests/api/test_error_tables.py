@@ -1,0 +1,45 @@
+"""Every domain error has an entry in every dialect's error table."""
+
+from __future__ import annotations
+
+import pytest
+
+from boxoffice.api.spektrix import errors as spektrix_errors
+from boxoffice.domain import errors as e
+
+SAMPLES: dict[type[e.DomainError], e.DomainError] = {
+    e.NotFound: e.NotFound("Customer", 1),
+    e.AlreadyExists: e.AlreadyExists("Customer", "a@b.c"),
+    e.InvalidInput: e.InvalidInput("email", "required"),
+    e.Conflict: e.Conflict("busy"),
+    e.PermissionDenied: e.PermissionDenied(),
+    e.Unauthenticated: e.Unauthenticated("bad signature"),
+    e.RateLimited: e.RateLimited(30),
+}
+TABLES = {"spektrix": spektrix_errors.ERROR_TABLE}
+
+
+def test_samples_cover_every_error() -> None:
+    assert set(SAMPLES) == set(e.ALL_ERRORS)
+
+
+@pytest.mark.parametrize("dialect", sorted(TABLES))
+@pytest.mark.parametrize("error", e.ALL_ERRORS, ids=lambda t: t.__name__)
+def test_every_error_is_mapped_to_a_4xx(dialect: str, error: type[e.DomainError]) -> None:
+    table = TABLES[dialect]
+    assert error in table, f"{dialect} has no entry for {error.__name__}"
+    response = table[error](SAMPLES[error])
+    assert 400 <= response.status_code < 500
+
+
+def test_spektrix_error_bodies() -> None:
+    table = spektrix_errors.ERROR_TABLE
+    assert table[e.AlreadyExists](SAMPLES[e.AlreadyExists]).body == (
+        b'{"resourceType":"Customer","resourceIdentifiers":["a@b.c"],"errorCode":3,'
+        b'"message":"Duplicate Entry"}'
+    )
+    unauthenticated = table[e.Unauthenticated](SAMPLES[e.Unauthenticated])
+    assert unauthenticated.status_code == 401
+    assert b"bad signature" not in unauthenticated.body  # the reason is for logs only
+    limited = table[e.RateLimited](SAMPLES[e.RateLimited])
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "30"
