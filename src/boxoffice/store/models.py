@@ -459,3 +459,31 @@ class TimelineEntry(TenantScoped, Base):
     actor: Mapped[str] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     __table_args__ = (_customer_fk(), Index(None, "tenant_id", "customer_id", "occurred_at"))
+
+
+# --- customer credentials ------------------------------------------------------------------
+
+
+class CustomerSession(TenantScoped, Base):
+    """A browser session (web mode). The cookie holds a random token; only its hash is kept."""
+
+    __tablename__ = "customer_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Key)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    __table_args__ = (_customer_fk(), Index(None, "tenant_id", "customer_id"))
+
+
+class CustomerToken(TenantScoped, Base):
+    """A single-use, expiring token sent by mail (password reset, magic link); hash only."""
+
+    __tablename__ = "customer_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[int] = mapped_column(Key)
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    __table_args__ = (_customer_fk(), Index(None, "tenant_id", "customer_id"))

@@ -1,0 +1,169 @@
+"""Web-mode sessions: in the database, or in Redis when ``BOXOFFICE_REDIS_URL`` is set.
+
+The browser's cookie holds a random token; stores keep only its SHA-256. A session expires when
+idle for ``idle`` seconds or ``absolute`` seconds after login, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from boxoffice.store.db import WRITE_OPTION
+from boxoffice.store.models import CustomerSession
+from boxoffice.store.scoping import TENANT_KEY
+
+#: Last-seen times are written at most this often (seconds), not on every request.
+TOUCH_EVERY = 60
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SessionStore(Protocol):
+    async def create(self, tenant_id: int, customer_id: int) -> str: ...
+    async def customer(self, tenant_id: int, token: str) -> int | None: ...
+    async def delete(self, tenant_id: int, token: str) -> None: ...
+    async def delete_for_customer(
+        self, tenant_id: int, customer_id: int, *, keep: str | None = None
+    ) -> None: ...
+    async def close(self) -> None: ...
+
+
+class DatabaseSessions:
+    def __init__(self, sessions: async_sessionmaker[Any], *, idle: int, absolute: int) -> None:
+        self._sessions = sessions
+        self.idle = idle
+        self.absolute = absolute
+
+    def _open(self, tenant_id: int) -> Any:
+        session = self._sessions()
+        session.info[TENANT_KEY] = tenant_id
+        return session
+
+    async def create(self, tenant_id: int, customer_id: int) -> str:
+        token = new_token()
+        now = datetime.now(UTC)
+        async with self._open(tenant_id) as session:
+            await session.connection(execution_options={WRITE_OPTION: True})
+            session.add(
+                CustomerSession(
+                    token_hash=token_hash(token),
+                    customer_id=customer_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + timedelta(seconds=self.absolute),
+                )
+            )
+            await session.commit()
+        return token
+
+    async def customer(self, tenant_id: int, token: str) -> int | None:
+        now = datetime.now(UTC)
+        async with self._open(tenant_id) as session:
+            stmt = select(CustomerSession).where(CustomerSession.token_hash == token_hash(token))
+            row = (await session.execute(stmt)).scalar_one_or_none()
+            if row is None:
+                return None
+            if row.expires_at <= now or row.last_seen_at + timedelta(seconds=self.idle) <= now:
+                await session.delete(row)
+                await session.commit()
+                return None
+            customer_id: int = row.customer_id
+            if (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY:
+                row.last_seen_at = now
+                await session.commit()
+            return customer_id
+
+    async def delete(self, tenant_id: int, token: str) -> None:
+        async with self._open(tenant_id) as session:
+            await session.execute(
+                delete(CustomerSession).where(CustomerSession.token_hash == token_hash(token))
+            )
+            await session.commit()
+
+    async def delete_for_customer(
+        self, tenant_id: int, customer_id: int, *, keep: str | None = None
+    ) -> None:
+        stmt = delete(CustomerSession).where(CustomerSession.customer_id == customer_id)
+        if keep is not None:
+            stmt = stmt.where(CustomerSession.token_hash != token_hash(keep))
+        async with self._open(tenant_id) as session:
+            await session.execute(stmt)
+            await session.commit()
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisSessions:
+    def __init__(self, url: str, *, idle: int, absolute: int, prefix: str = "boxoffice") -> None:
+        import redis.asyncio as redis
+
+        self._redis: Any = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.idle = idle
+        self.absolute = absolute
+        self.prefix = prefix
+
+    def _key(self, tenant_id: int, hashed: str) -> str:
+        return f"{self.prefix}:session:{tenant_id}:{hashed}"
+
+    def _index(self, tenant_id: int, customer_id: int) -> str:
+        return f"{self.prefix}:customer-sessions:{tenant_id}:{customer_id}"
+
+    async def create(self, tenant_id: int, customer_id: int) -> str:
+        token = new_token()
+        hashed = token_hash(token)
+        now = datetime.now(UTC).timestamp()
+        record = json.dumps({"customer": customer_id, "expires": now + self.absolute})
+        index = self._index(tenant_id, customer_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key(tenant_id, hashed), record, ex=min(self.idle, self.absolute))
+            pipe.sadd(index, hashed)
+            pipe.expire(index, self.absolute)
+            await pipe.execute()
+        return token
+
+    async def customer(self, tenant_id: int, token: str) -> int | None:
+        key = self._key(tenant_id, token_hash(token))
+        raw = await self._redis.get(key)
+        if raw is None:
+            return None
+        record = json.loads(raw)
+        remaining = record["expires"] - datetime.now(UTC).timestamp()
+        if remaining <= 0:
+            await self._redis.delete(key)
+            return None
+        await self._redis.expire(key, max(1, int(min(self.idle, remaining))))
+        customer: int = record["customer"]
+        return customer
+
+    async def delete(self, tenant_id: int, token: str) -> None:
+        await self._redis.delete(self._key(tenant_id, token_hash(token)))
+
+    async def delete_for_customer(
+        self, tenant_id: int, customer_id: int, *, keep: str | None = None
+    ) -> None:
+        index = self._index(tenant_id, customer_id)
+        kept = token_hash(keep) if keep is not None else None
+        members = [
+            m.decode() if isinstance(m, bytes) else m for m in await self._redis.smembers(index)
+        ]
+        doomed = [m for m in members if m != kept]
+        if doomed:
+            await self._redis.delete(*(self._key(tenant_id, m) for m in doomed))
+            await self._redis.srem(index, *doomed)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
