@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
 from boxoffice.services.core import Core
+from boxoffice.services.mail import mailer_from_settings
 from boxoffice.settings import Settings
 from boxoffice.store import migrate
 from boxoffice.store.db import create_engine, session_factory
+from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
 
 
 def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
     engine = create_engine(settings.resolved_database_url(), pool_size=pool_size)
+    sessions = session_factory(engine)
+    idle, absolute = settings.session_idle_seconds, settings.session_absolute_seconds
+    session_store: SessionStore
+    if settings.redis_url:
+        session_store = RedisSessions(settings.redis_url, idle=idle, absolute=absolute)
+    else:
+        session_store = DatabaseSessions(sessions, idle=idle, absolute=absolute)
     return Core(
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         secret_box=SecretBox(settings.resolved_secret_key()),
+        session_store=session_store,
+        limiter=RateLimiter.from_url(settings.redis_url),
+        mailer=mailer_from_settings(settings.smtp_url, settings.var_dir / "outbox"),
         signature_window_seconds=settings.signature_window_seconds,
     )
 

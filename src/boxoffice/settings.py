@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     public_urls: list[str] = Field(default_factory=list)
     #: Largest accepted request body, in bytes.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    #: Web-mode sessions end after this long without a request...
+    session_idle_seconds: int = Field(default=2 * 3600, ge=60)
+    #: ...and at the latest this long after login.
+    session_absolute_seconds: int = Field(default=24 * 3600, ge=60)
+    #: Trust ``X-Forwarded-Proto``/``X-Forwarded-For`` (behind a proxy you run).
+    trust_proxy_headers: bool = False
     #: Log level for the structured logs.
     log_level: str = "INFO"
 

@@ -26,6 +26,7 @@ from boxoffice.api.common.state import AppState
 from boxoffice.api.spektrix.app import create_app as create_spektrix_app
 from boxoffice.bootstrap import build_core, check_database
 from boxoffice.settings import Settings
+from boxoffice.web.app import create_app as create_web_app
 
 DIALECTS: dict[str, str] = {"spektrix": "Spektrix API v3"}
 
@@ -128,7 +129,10 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
     return DialectRouter(
         state,
         Observe(operator, "operator"),
-        [(re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix"))],
+        [
+            (re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix")),
+            (re.compile(r"^/[^/]+/website(/|$)"), Observe(create_web_app(state), "web")),
+        ],
     )
 
 

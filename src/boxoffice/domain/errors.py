@@ -9,7 +9,8 @@
      ├── Conflict(reason)             a state that does not allow the change
      ├── PermissionDenied(reason)     a known caller without the right
      ├── Unauthenticated(reason)      no caller, or credentials that do not verify
-     └── RateLimited(retry_after)     too many requests; try again later
+     ├── RateLimited(retry_after)     too many requests; try again later
+     └── Unavailable(retry_after)     a service we depend on (mail relay...) failed; try later
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class Unavailable(DomainError):
+    def __init__(self, reason: str, retry_after: int = 60) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 ALL_ERRORS: tuple[type[DomainError], ...] = (
     NotFound,
     AlreadyExists,
@@ -72,4 +80,5 @@ ALL_ERRORS: tuple[type[DomainError], ...] = (
     PermissionDenied,
     Unauthenticated,
     RateLimited,
+    Unavailable,
 )

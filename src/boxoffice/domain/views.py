@@ -146,3 +146,11 @@ class TenantView:
     display_name: str
     origins: tuple[str, ...]
     settings: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class CountryView:
+    iso_code: str
+    name: str
+    postcode_required: bool
+    display_priority: int

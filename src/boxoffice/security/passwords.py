@@ -1,4 +1,8 @@
-"""Argon2id password hashing (OWASP parameters), run off the event loop when async."""
+"""Password hashing with Argon2id (argon2-cffi).
+
+Parameters follow the OWASP Password Storage Cheat Sheet minimum for Argon2id:
+m=19 MiB (19456 KiB), t=2, p=1.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +10,71 @@ import secrets
 
 import anyio.to_thread
 from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+TIME_COST = 2
+MEMORY_COST_KIB = 19456
+PARALLELISM = 1
+HASH_LEN = 32
+SALT_LEN = 16
+
+_HASHER = PasswordHasher(
+    time_cost=TIME_COST,
+    memory_cost=MEMORY_COST_KIB,
+    parallelism=PARALLELISM,
+    hash_len=HASH_LEN,
+    salt_len=SALT_LEN,
+    encoding="utf-8",
+    type=Type.ID,
+)
 
 
 def hash_password(password: str) -> str:
+    """Return an encoded Argon2id hash (``$argon2id$v=19$m=...``) of ``password``."""
     return _HASHER.hash(password)
 
 
 def verify_password(hash: str, password: str) -> bool:
+    """True when ``password`` matches ``hash``.
+
+    Returns False (never raises) on a mismatch or a malformed/unsupported hash.
+    """
     try:
         return _HASHER.verify(hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(hash: str) -> bool:
+    """True when ``hash`` was made with other parameters than the current ones.
+
+    A malformed hash also reports True: it should be replaced at the next successful login.
+    """
     try:
         return _HASHER.check_needs_rehash(hash)
     except InvalidHashError:
         return True
 
 
-#: Verified against when an account does not exist, so both paths cost the same.
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+# A real hash with the current parameters, so that verifying against it costs the same
+# as verifying a real account's password.
+DUMMY_HASH: str = hash_password(secrets.token_urlsafe(32))
 
 
 def verify_dummy(password: str) -> bool:
+    """Spend the same time as :func:`verify_password`, for an account that does not exist.
+
+    Always returns False.
+    """
     verify_password(DUMMY_HASH, password)
     return False
 
 
 async def hash_password_async(password: str) -> str:
+    """:func:`hash_password` run in a worker thread, off the event loop."""
     return await anyio.to_thread.run_sync(hash_password, password)
 
 
 async def verify_password_async(hash: str, password: str) -> bool:
+    """:func:`verify_password` run in a worker thread, off the event loop."""
     return await anyio.to_thread.run_sync(verify_password, hash, password)

@@ -1,4 +1,8 @@
-"""Secrets encrypted at rest: AES-256-GCM under a key derived (HKDF) from the app secret."""
+"""Authenticated encryption of secrets stored in the database (e.g. API secret keys).
+
+The 32-byte key is derived from the application secret with HKDF-SHA256; values are
+encrypted with AES-256-GCM. Blob layout: ``b"v1" + nonce (12 bytes) + ciphertext+tag``.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +13,52 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-_VERSION = b"v1"
-_NONCE = 12
+VERSION = b"v1"
+HKDF_INFO = b"boxoffice secrets at rest v1"
+KEY_LEN = 32
+NONCE_LEN = 12
+TAG_LEN = 16
 
 
 class SecretBoxError(Exception):
-    """A stored secret that does not decrypt: tampered with, or another application key."""
+    """A blob that cannot be decrypted: tampered, truncated, unknown version or wrong key."""
 
 
 class SecretBox:
+    """Encrypts and decrypts short strings with a key derived from the application secret."""
+
+    __slots__ = ("_aead",)
+
     def __init__(self, app_secret: str) -> None:
         if not app_secret:
-            raise ValueError("an application secret is required")
+            raise ValueError("app_secret must not be empty")
         key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"boxoffice secrets at rest v1"
+            algorithm=hashes.SHA256(),
+            length=KEY_LEN,
+            salt=None,
+            info=HKDF_INFO,
         ).derive(app_secret.encode("utf-8"))
         self._aead = AESGCM(key)
 
     def __repr__(self) -> str:
-        return "SecretBox(<hidden>)"
+        return "SecretBox(<redacted>)"
 
     def encrypt(self, plaintext: str) -> bytes:
-        nonce = os.urandom(_NONCE)
-        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext.encode("utf-8"), _VERSION)
+        nonce = os.urandom(NONCE_LEN)
+        return VERSION + nonce + self._aead.encrypt(nonce, plaintext.encode("utf-8"), None)
 
     def decrypt(self, blob: bytes) -> str:
-        if not blob.startswith(_VERSION) or len(blob) < len(_VERSION) + _NONCE + 16:
-            raise SecretBoxError("not a stored secret")
-        nonce = blob[len(_VERSION) : len(_VERSION) + _NONCE]
+        """Decrypt a blob made by :meth:`encrypt`; ``SecretBoxError`` on any failure."""
+        data = bytes(blob)
+        if len(data) < len(VERSION) + NONCE_LEN + TAG_LEN or not data.startswith(VERSION):
+            raise SecretBoxError("malformed secret blob")
+        nonce = data[len(VERSION) : len(VERSION) + NONCE_LEN]
+        ciphertext = data[len(VERSION) + NONCE_LEN :]
         try:
-            return self._aead.decrypt(nonce, blob[len(_VERSION) + _NONCE :], _VERSION).decode()
-        except InvalidTag as exc:
-            raise SecretBoxError("stored secret does not decrypt") from exc
+            plaintext = self._aead.decrypt(nonce, ciphertext, None)
+        except InvalidTag:
+            raise SecretBoxError("secret blob failed authentication") from None
+        try:
+            return plaintext.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SecretBoxError("secret blob is not UTF-8") from None

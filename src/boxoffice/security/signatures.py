@@ -1,7 +1,10 @@
-"""Spektrix ``SpektrixAPI3`` request signatures (HMAC-SHA1), as clients compute them::
+"""Spektrix API v3 ``SpektrixAPI3`` request signatures (HMAC-SHA1).
 
-StringToSign = METHOD "\\n" FULL_URL "\\n" Date [ "\\n" base64(md5(body)) ]
-Signature    = base64(HMAC-SHA1(base64decode(secret), utf8(StringToSign)))
+See the Spektrix v3 reference, section 2::
+
+    StringToSign = UPPER(method) "\\n" FULL_URL "\\n" Date [ "\\n" base64(md5(body)) ]
+    Signature    = base64(HMAC-SHA1(base64decode(SecretKey), utf8(StringToSign)))
+    Authorization: SpektrixAPI3 <login>:<Signature>
 """
 
 from __future__ import annotations
@@ -10,66 +13,104 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 SCHEME = "SpektrixAPI3"
+SECRET_KEY_BYTES = 32
+_PREFIX = SCHEME + " "
+_MAX_HEADER_LEN = 4096
+_MAX_DATE_LEN = 64
+_SIGNATURE_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
 
 def new_secret_key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
+    """A new secret key: 32 random bytes, standard base64 (44 characters)."""
+    return base64.b64encode(secrets.token_bytes(SECRET_KEY_BYTES)).decode("ascii")
 
 
 def body_digest(body: bytes) -> str:
-    return base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 (vendor protocol)
+    """``base64(md5(body).digest())``, the 4th line of the string to sign."""
+    # MD5 is mandated by the wire protocol; it is an integrity check under the HMAC.
+    digest = hashlib.md5(body, usedforsecurity=False).digest()
+    return base64.b64encode(digest).decode("ascii")
 
 
 def string_to_sign(method: str, url: str, date: str, body: bytes | None) -> str:
+    """The string to sign; the body line is present only when ``body`` is not None."""
     text = f"{method.upper()}\n{url}\n{date}"
     if body is not None:
         text += "\n" + body_digest(body)
     return text
 
 
-def _digest(key: bytes, text: str) -> bytes:
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha1).digest()
+def _decode_secret(secret_key_b64: str) -> bytes:
+    return base64.b64decode(secret_key_b64, validate=True)
+
+
+def _sign_with_key(key: bytes, method: str, url: str, date: str, body: bytes | None) -> str:
+    message = string_to_sign(method, url, date, body).encode("utf-8")
+    mac = hmac.new(key, message, hashlib.sha1).digest()
+    return base64.b64encode(mac).decode("ascii")
 
 
 def sign(secret_key_b64: str, method: str, url: str, date: str, body: bytes | None) -> str:
-    key = base64.b64decode(secret_key_b64)
-    return base64.b64encode(_digest(key, string_to_sign(method, url, date, body))).decode()
+    """The base64 HMAC-SHA1 signature of a request.
+
+    Raises ``ValueError`` (``binascii.Error``) when the secret key is not valid base64.
+    """
+    return _sign_with_key(_decode_secret(secret_key_b64), method, url, date, body)
 
 
 def authorization_header(login: str, signature: str) -> str:
-    return f"{SCHEME} {login}:{signature}"
+    """The ``Authorization`` header value: ``SpektrixAPI3 login:signature``."""
+    return f"{_PREFIX}{login}:{signature}"
 
 
 def parse_authorization(value: str) -> tuple[str, str] | None:
-    if not value.startswith(SCHEME + " "):
+    """Split an ``Authorization`` value into ``(login, signature)``; None when malformed.
+
+    The scheme must be exactly ``SpektrixAPI3`` followed by one space. The login may
+    contain backslashes and colons (the credential is split on the last colon).
+    """
+    if len(value) > _MAX_HEADER_LEN:
         return None
-    credentials = value[len(SCHEME) + 1 :].strip()
-    if ":" not in credentials:
+    value = value.strip(" \t")
+    if not value.startswith(_PREFIX):
         return None
-    login, signature = credentials.rsplit(":", 1)
-    if not login or not signature or any(c.isspace() for c in login):
+    credentials = value[len(_PREFIX) :]
+    if not credentials.isprintable():
+        return None
+    login, sep, signature = credentials.rpartition(":")
+    if not sep or not login or login != login.strip():
+        return None
+    if _SIGNATURE_RE.fullmatch(signature) is None:
         return None
     return login, signature
 
 
 def parse_http_date(value: str) -> datetime | None:
+    """Parse an RFC 1123 / IMF-fixdate ``Date`` header into an aware UTC datetime.
+
+    A date without zone information (``-0000``) is taken as UTC; a date with an offset is
+    converted to UTC. Returns None for anything that does not parse.
+    """
+    if not value or len(value) > _MAX_DATE_LEN:
+        return None
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if parsed is None or parsed.tzinfo is None:
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC)
-
-
-def date_within_window(date: datetime, now: datetime, window_seconds: int) -> bool:
-    return abs((now - date).total_seconds()) <= window_seconds
 
 
 def verify(
@@ -80,27 +121,43 @@ def verify(
     body: bytes,
     signature: str,
 ) -> bool:
-    """Whether ``signature`` signs this request for any candidate URL.
+    """True when ``signature`` signs this request for any of ``candidate_urls``.
 
-    GET and HEAD are signed without a body line. Other methods carry the body's MD5 line; an
-    empty body is also accepted without it (clients differ).
+    GET and HEAD: only the 3-line form. Other methods: the 4-line form with
+    ``md5(body)``; when ``body`` is empty, the 3-line form too. Never raises on malformed
+    input (including an undecodable secret key): returns False.
     """
-    try:
-        key = base64.b64decode(secret_key_b64)
-        sent = base64.b64decode(signature.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError):
+    if not signature.isascii() or _SIGNATURE_RE.fullmatch(signature) is None:
         return False
-    method = method.upper()
+    try:
+        key = _decode_secret(secret_key_b64)
+    except (binascii.Error, ValueError):
+        return False
+    verb = method.upper()
     bodies: list[bytes | None]
-    if method in ("GET", "HEAD"):
+    if verb in _BODYLESS_METHODS:
         bodies = [None]
     elif body:
         bodies = [body]
     else:
-        bodies = [b"", None]
+        bodies = [body, None]
+    given = signature.encode("ascii")
     matched = False
     for url in candidate_urls:
-        for candidate_body in bodies:
-            expected = _digest(key, string_to_sign(method, url, date, candidate_body))
-            matched |= hmac.compare_digest(expected, sent)
+        for signed_body in bodies:
+            expected = _sign_with_key(key, verb, url, date, signed_body).encode("ascii")
+            # No early exit: the time spent does not depend on which candidate matched.
+            matched |= hmac.compare_digest(expected, given)
     return matched
+
+
+def date_within_window(date: datetime, now: datetime, window_seconds: int) -> bool:
+    """True when ``date`` is at most ``window_seconds`` before or after ``now``.
+
+    Both datetimes must be timezone-aware; ``ValueError`` otherwise.
+    """
+    if date.tzinfo is None or now.tzinfo is None:
+        raise ValueError("date_within_window needs timezone-aware datetimes")
+    if window_seconds < 0:
+        raise ValueError("window_seconds must not be negative")
+    return abs((date - now).total_seconds()) <= window_seconds

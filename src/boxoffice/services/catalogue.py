@@ -6,6 +6,7 @@ re-loading a file is idempotent and never drops customer data attached to an ite
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,6 +17,7 @@ from boxoffice.domain.rules import attribute_lookup_key
 from boxoffice.domain.views import (
     AttributeDefinitionView,
     CatalogueView,
+    CountryView,
     MembershipView,
     StatementView,
     TagGroupView,
@@ -158,6 +160,42 @@ def parse_catalogue(data: object) -> CatalogueDoc:
         raise InvalidInput(field or "catalogue", first["msg"]) from exc
 
 
+def _protect_settings(
+    core: Core, current: dict[str, Any], incoming: dict[str, Any]
+) -> dict[str, Any]:
+    """Secrets in settings (the CAPTCHA secret) are stored encrypted, never in clear."""
+    settings = dict(incoming)
+    captcha = settings.get("captcha")
+    if isinstance(captcha, dict):
+        captcha = {k: v for k, v in captcha.items() if k != "secret_set"}
+        secret = captcha.pop("secret", None)
+        if isinstance(secret, str) and secret:
+            blob = core.secret_box.encrypt(secret)
+            captcha["secret_encrypted"] = base64.b64encode(blob).decode()
+        else:
+            old = current.get("captcha")
+            if isinstance(old, dict) and "secret_encrypted" in old:
+                captcha["secret_encrypted"] = old["secret_encrypted"]
+        provider = captcha.get("provider")
+        if provider not in ("turnstile", "hcaptcha", "recaptcha"):
+            raise InvalidInput("settings.captcha.provider", "turnstile, hcaptcha or recaptcha")
+        if "secret_encrypted" not in captcha:
+            raise InvalidInput("settings.captcha.secret", "required")
+        settings["captcha"] = captcha
+    return settings
+
+
+def _public_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    out = dict(settings)
+    captcha = out.get("captcha")
+    if isinstance(captcha, dict):
+        out["captcha"] = {
+            **{k: v for k, v in captcha.items() if k != "secret_encrypted"},
+            "secret_set": "secret_encrypted" in captcha,
+        }
+    return out
+
+
 async def _upsert(
     uow: UnitOfWork, model: type[Any], existing: dict[Any, Any], key: Any, values: dict[str, Any]
 ) -> Any:
@@ -183,7 +221,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
         if doc.display_name is not None:
             row.display_name = doc.display_name
         if doc.settings:
-            row.settings = {**row.settings, **doc.settings}
+            row.settings = {**row.settings, **_protect_settings(core, row.settings, doc.settings)}
         known_origins = set(tenant.origins)
         for origin in doc.origins:
             clean = normalise_origin(origin)
@@ -343,7 +381,7 @@ async def dump_catalogue(core: Core, tenant_name: str) -> dict[str, Any]:
         return {
             "display_name": tenant.display_name,
             "origins": list(tenant.origins),
-            "settings": tenant.settings,
+            "settings": _public_settings(tenant.settings),
             "tag_groups": [
                 {
                     "id": g.id,
@@ -469,3 +507,12 @@ async def read_catalogue(uow: UnitOfWork, principal: Principal) -> CatalogueView
 async def get_catalogue(core: Core, principal: Principal) -> CatalogueView:
     async with core.uow(principal.tenant_id) as uow:
         return await read_catalogue(uow, principal)
+
+
+async def get_countries(core: Core, principal: Principal) -> tuple[CountryView, ...]:
+    async with core.uow(principal.tenant_id) as uow:
+        rows = await uow.catalogue.all(Country)
+    ordered = sorted(rows, key=lambda c: (-c.display_priority if c.display_priority else 0, c.name))
+    return tuple(
+        CountryView(c.iso_code, c.name, c.postcode_required, c.display_priority) for c in ordered
+    )

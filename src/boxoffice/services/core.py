@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
+from boxoffice.services.mail import Mailer
+from boxoffice.store.session_store import SessionStore
 from boxoffice.store.uow import UnitOfWork
 
 
@@ -16,6 +19,9 @@ class Core:
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
     secret_box: SecretBox
+    session_store: SessionStore
+    limiter: RateLimiter
+    mailer: Mailer
     #: Accepted clock skew for signed requests, in seconds.
     signature_window_seconds: int = 15 * 60
     #: Small per-process caches (tenant names -> ids); safe to drop at any time.
@@ -25,4 +31,5 @@ class Core:
         return UnitOfWork(self.sessions, tenant_id, write=write)
 
     async def dispose(self) -> None:
+        await self.session_store.close()
         await self.engine.dispose()

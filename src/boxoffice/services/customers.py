@@ -100,7 +100,7 @@ def _email(value: str | None) -> str:
     return email
 
 
-def _password(value: str) -> str:
+def check_password(value: str) -> str:
     if not MIN_PASSWORD_LENGTH <= len(value) <= MAX_PASSWORD_LENGTH:
         raise InvalidInput(
             "password", f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
@@ -440,7 +440,9 @@ async def create_customer(
     title = _text("title", cmd.title) or ""
     birth_date = _birth_date(cmd.birth_date)
     # Hash before the transaction: Argon2 is slow on purpose and must not hold a write lock.
-    password_hash = await hash_password_async(_password(cmd.password)) if cmd.password else None
+    password_hash = (
+        await hash_password_async(check_password(cmd.password)) if cmd.password else None
+    )
 
     async with core.uow(principal.tenant_id, write=True) as uow:
         attributes = await _resolve_attributes(uow, principal, cmd.attributes)

@@ -47,10 +47,8 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # Closing rolls back whatever was not committed (without expiring loaded rows).
+        await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()

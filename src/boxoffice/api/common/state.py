@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from boxoffice.domain.errors import NotFound
 from boxoffice.services.core import Core
+from boxoffice.services.tenants import get_tenant
 from boxoffice.settings import Settings
 
 
@@ -31,3 +33,14 @@ def get_core(request: Request) -> Core:
 
 CoreDep = Annotated[Core, Depends(get_core)]
 StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def tenant_origins(state: AppState, tenant_name: str) -> frozenset[str]:
+    """The websites a tenant allows to call it from a browser (none for an unknown tenant)."""
+    if state.core is None:
+        return frozenset()
+    try:
+        tenant = await get_tenant(state.core, tenant_name)
+    except NotFound:
+        return frozenset()
+    return frozenset(o.lower() for o in tenant.origins)

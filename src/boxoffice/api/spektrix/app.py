@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Scope
 
+from boxoffice.api.common.browser import BrowserPolicy
 from boxoffice.api.common.limits import BodyLimit
-from boxoffice.api.common.state import AppState
+from boxoffice.api.common.state import AppState, tenant_origins
 from boxoffice.api.spektrix import errors, routes
 
 TITLE = "boxoffice: Spektrix API v3 dialect"
@@ -60,4 +61,14 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app, BodyLimit(app, state.settings.max_body_bytes, errors.payload_too_large)
+
+    async def allowed_origins(scope: Scope) -> frozenset[str]:
+        return await tenant_origins(state, scope["path"].split("/", 2)[1])
+
+    browser = BrowserPolicy(
+        BodyLimit(app, state.settings.max_body_bytes, errors.payload_too_large),
+        allowed_origins=allowed_origins,
+        refuse=errors.forbidden,
+        trust_proxy=state.settings.trust_proxy_headers,
+    )
+    return app, browser

@@ -51,6 +51,12 @@ def _rate_limited(exc: e.RateLimited) -> JSON:
     return response
 
 
+def _unavailable(exc: e.Unavailable) -> JSON:
+    response = _body(503, "The service is temporarily unavailable; try again later.")
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 ERROR_TABLE: dict[type[e.DomainError], Callable[[Any], JSON]] = {
     e.NotFound: _not_found,
     e.AlreadyExists: _already_exists,
@@ -59,11 +65,16 @@ ERROR_TABLE: dict[type[e.DomainError], Callable[[Any], JSON]] = {
     e.PermissionDenied: lambda exc: _body(403, "You do not have permission to do this."),
     e.Unauthenticated: lambda exc: _body(401, UNAUTHORIZED),
     e.RateLimited: _rate_limited,
+    e.Unavailable: _unavailable,
 }
 
 
 def payload_too_large(limit: int) -> Response:
     return _body(413, f"The request body is larger than the limit of {limit} bytes.")
+
+
+def forbidden(message: str) -> Response:
+    return _body(403, message)
 
 
 def add_exception_handlers(app: FastAPI) -> None:

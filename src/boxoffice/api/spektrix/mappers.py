@@ -22,6 +22,7 @@ from boxoffice.domain.views import (
     AddressView,
     CatalogueView,
     ConsentView,
+    CountryView,
     CustomerView,
     MembershipView,
     StatementView,
@@ -259,6 +260,16 @@ def address(view: AddressView) -> dict[str, Any]:
         "line5": view.line5,
         "town": view.town,
         "postcode": view.postcode,
+    }
+
+
+def country(view: CountryView) -> dict[str, Any]:
+    return {
+        "isoCode": view.iso_code,
+        "name": view.name,
+        "postcodeRequired": view.postcode_required,
+        "displayPriority": view.display_priority,
+        "administrativeDivisions": [],
     }
 
 

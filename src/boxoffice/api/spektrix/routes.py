@@ -9,12 +9,23 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from boxoffice.api.common.responses import JSON
-from boxoffice.api.common.state import CoreDep
+from boxoffice.api.common.state import AppState, CoreDep, StateDep
 from boxoffice.api.spektrix import mappers as m
 from boxoffice.api.spektrix import schemas as s
-from boxoffice.api.spektrix.auth import AnyPrincipal, OwnerPrincipal
-from boxoffice.domain.errors import InvalidInput
+from boxoffice.api.spektrix.auth import (
+    AnyPrincipal,
+    OwnerPrincipal,
+    TenantDep,
+    WebCustomer,
+    clear_session_cookie,
+    client_info,
+    session_token,
+    set_session_cookie,
+)
+from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import TenantView
+from boxoffice.services import accounts
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as svc
 from boxoffice.services.core import Core
@@ -348,3 +359,388 @@ async def get_statements(principal: AnyPrincipal, core: CoreDep) -> Response:
 async def get_memberships(principal: AnyPrincipal, core: CoreDep) -> Response:
     catalogue = await catalogue_service.get_catalogue(core, principal)
     return JSON([m.membership(ms) for ms in catalogue.memberships])
+
+
+# --- web mode: the logged-in customer -------------------------------------------------------
+
+CAPTCHA_FIELDS = (
+    "captchatoken",
+    "cf-turnstile-response",
+    "h-captcha-response",
+    "g-recaptcha-response",
+)
+
+
+async def _read_object(request: Request) -> dict[str, Any]:
+    return s.single_object(s.read_json(await request.body()))
+
+
+async def _form_or_json(request: Request) -> dict[str, Any]:
+    """Fields from a JSON body, a form body, or nothing (clients send all three)."""
+    body = await request.body()
+    if not body.strip():
+        return {}
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        from urllib.parse import parse_qsl
+
+        try:
+            return {
+                k.lower(): v for k, v in parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+            }
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("body", "not valid UTF-8") from exc
+    return s.fold_object(s.single_object(s.read_json(body)))
+
+
+def _text_field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name.lower())
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(name, "must be a string")
+    return value
+
+
+async def _session_response(
+    request: Request,
+    core: Core,
+    state: AppState,
+    tenant: TenantView,
+    customer_id: int,
+    token: str,
+    expansions: frozenset[str],
+    status: int = 200,
+) -> Response:
+    principal = accounts.customer_principal(tenant.id, customer_id)
+    view = await svc.get_customer(core, principal, customer_id, m.parts_for(expansions))
+    response = await _customer_response(core, principal, view, expansions, status)
+    set_session_cookie(response, request, state, tenant.name, token)
+    return response
+
+
+@router.post(
+    "/customer",
+    status_code=201,
+    summary="Sign up (web mode); logs in when a password is given",
+    response_model=s.Customer,
+    responses=_ERRORS,
+    openapi_extra=_body(s.NewCustomer),
+)
+async def sign_up(
+    request: Request,
+    tenant: TenantDep,
+    core: CoreDep,
+    state: StateDep,
+    expand: Expand = None,
+    domain: str | None = None,
+) -> Response:
+    data = await _read_object(request)
+    folded = {str(k).lower(): v for k, v in data.items()}
+    honeypot = folded.get(accounts.honeypot_field(tenant).lower())
+    captcha = request.headers.get("x-captcha-token") or next(
+        (folded[f] for f in CAPTCHA_FIELDS if isinstance(folded.get(f), str)), None
+    )
+    cmd = m.new_customer(data)
+    expansions = m.expand(expand)
+    client = client_info(request, state)
+    view, token = await accounts.sign_up(
+        core,
+        tenant,
+        client,
+        cmd,
+        honeypot=str(honeypot) if honeypot else None,
+        captcha_token=captcha,
+        parts=m.parts_for(expansions),
+    )
+    if token is not None:
+        return await _session_response(
+            request, core, state, tenant, view.id, token, expansions, 201
+        )
+    principal = Principal(tenant_id=tenant.id, actor="web", full_access=False)
+    return await _customer_response(core, principal, view, expansions, 201)
+
+
+@router.post(
+    "/customer/authenticate",
+    summary="Log in with email and password",
+    response_model=s.Customer,
+    responses=_ERRORS,
+)
+async def authenticate(
+    request: Request, tenant: TenantDep, core: CoreDep, state: StateDep, expand: Expand = None
+) -> Response:
+    data = s.fold_object(await _read_object(request))
+    expansions = m.expand(expand)
+    customer_id, token = await accounts.authenticate(
+        core,
+        tenant,
+        client_info(request, state),
+        _text_field(data, "email"),
+        _text_field(data, "password"),
+    )
+    old = session_token(request)
+    if old:
+        await core.session_store.delete(tenant.id, old)
+    return await _session_response(request, core, state, tenant, customer_id, token, expansions)
+
+
+@router.get(
+    "/customer",
+    summary="The logged-in customer (401 when nobody is)",
+    response_model=s.Customer,
+    responses=_ERRORS,
+)
+async def get_current_customer(
+    principal: WebCustomer, core: CoreDep, expand: Expand = None
+) -> Response:
+    assert principal.customer_id is not None
+    expansions = m.expand(expand)
+    view = await svc.get_customer(core, principal, principal.customer_id, m.parts_for(expansions))
+    return await _customer_response(core, principal, view, expansions)
+
+
+@router.patch(
+    "/customer",
+    summary="Update the logged-in customer",
+    response_model=s.Customer,
+    responses=_ERRORS,
+    openapi_extra=_body(s.CustomerPatch),
+)
+async def update_current_customer(
+    request: Request, principal: WebCustomer, core: CoreDep, expand: Expand = None
+) -> Response:
+    assert principal.customer_id is not None
+    patch = m.customer_patch(await _read_object(request))
+    expansions = m.expand(expand)
+    view = await svc.update_customer(
+        core, principal, principal.customer_id, patch, parts=m.parts_for(expansions)
+    )
+    return await _customer_response(core, principal, view, expansions)
+
+
+@router.post("/customer/deauthenticate", status_code=204, summary="Log out")
+async def deauthenticate(
+    request: Request, tenant: TenantDep, core: CoreDep, state: StateDep
+) -> Response:
+    token = session_token(request)
+    if token:
+        await accounts.log_out(core, tenant.id, token)
+    response = Response(status_code=204)
+    clear_session_cookie(response, request, state, tenant.name)
+    return response
+
+
+@router.post(
+    "/customer/forgot-password",
+    status_code=204,
+    responses=_ERRORS,
+    summary="Mail a password-reset link (404 when no account has the address)",
+)
+async def forgot_password(
+    request: Request,
+    tenant: TenantDep,
+    core: CoreDep,
+    state: StateDep,
+    email_address: Annotated[str | None, Query(alias="emailAddress")] = None,
+) -> Response:
+    email = email_address or _text_field(await _form_or_json(request), "emailAddress")
+    await accounts.request_password_reset(core, tenant, client_info(request, state), email)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/customer/change-password", status_code=204, summary="Change the password", responses=_ERRORS
+)
+async def change_password(
+    request: Request, principal: WebCustomer, tenant: TenantDep, core: CoreDep, state: StateDep
+) -> Response:
+    assert principal.customer_id is not None
+    data = s.fold_object(await _read_object(request))
+    token = await accounts.change_password(
+        core,
+        tenant.id,
+        principal.customer_id,
+        _text_field(data, "oldPassword"),
+        _text_field(data, "newPassword"),
+        session_token(request) or "",
+    )
+    response = Response(status_code=204)
+    set_session_cookie(response, request, state, tenant.name, token)
+    return response
+
+
+@router.post(
+    "/customer/send-magic-link",
+    status_code=204,
+    responses=_ERRORS,
+    summary="Mail a one-time login link; callbackUrl must contain {token}",
+)
+async def send_magic_link(
+    request: Request, tenant: TenantDep, core: CoreDep, state: StateDep
+) -> Response:
+    data = await _form_or_json(request)
+    callback = _text_field(data, "callbackUrl") or _text_field(data, "callback")
+    await accounts.send_magic_link(
+        core, tenant, client_info(request, state), _text_field(data, "email"), callback
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/customer/authenticate-magic-link",
+    summary="Log in with a mailed token",
+    response_model=s.Customer,
+    responses=_ERRORS,
+)
+async def authenticate_magic_link(
+    request: Request, tenant: TenantDep, core: CoreDep, state: StateDep, expand: Expand = None
+) -> Response:
+    data = await _form_or_json(request)
+    expansions = m.expand(expand)
+    customer_id, token = await accounts.authenticate_magic_link(
+        core, tenant, _text_field(data, "token")
+    )
+    return await _session_response(request, core, state, tenant, customer_id, token, expansions)
+
+
+def _me(principal: Principal) -> int:
+    assert principal.customer_id is not None
+    return principal.customer_id
+
+
+@router.get(
+    "/customer/agreed-statements",
+    summary="The customer's agreed statements",
+    response_model=list[s.DataProtectionStatement],
+    responses=_ERRORS,
+)
+async def get_my_statements(principal: WebCustomer, core: CoreDep) -> Response:
+    return JSON(
+        [m.consent(cv) for cv in await svc.list_agreed_statements(core, principal, _me(principal))]
+    )
+
+
+async def _agree_mine(
+    request: Request, principal: Principal, core: Core, *, replace: bool
+) -> Response:
+    codes = s.parse_ids_body(await request.body(), "agreedStatements")
+    ids = m.body_ids_or_missing(m.STATEMENT, codes, "Statement")
+    consents = await svc.agree_statements(
+        core, principal, _me(principal), ids, replace=replace, channel="website"
+    )
+    return JSON([m.consent(cv) for cv in consents])
+
+
+@router.post(
+    "/customer/agreed-statements",
+    summary="Agree to statements",
+    response_model=list[s.DataProtectionStatement],
+    responses=_ERRORS,
+    openapi_extra=_body(s.IdRef, array=True),
+)
+async def add_my_statements(request: Request, principal: WebCustomer, core: CoreDep) -> Response:
+    return await _agree_mine(request, principal, core, replace=False)
+
+
+@router.put(
+    "/customer/agreed-statements",
+    summary="Replace the agreed statements",
+    response_model=list[s.DataProtectionStatement],
+    responses=_ERRORS,
+    openapi_extra=_body(s.IdRef, array=True),
+)
+async def replace_my_statements(
+    request: Request, principal: WebCustomer, core: CoreDep
+) -> Response:
+    return await _agree_mine(request, principal, core, replace=True)
+
+
+@router.delete(
+    "/customer/agreed-statements",
+    status_code=204,
+    summary="Withdraw every agreement",
+    responses=_ERRORS,
+)
+async def withdraw_my_statements(principal: WebCustomer, core: CoreDep) -> Response:
+    await svc.withdraw_all_statements(core, principal, _me(principal), channel="website")
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/customer/agreed-statements/{statement_id}",
+    status_code=204,
+    summary="Withdraw one agreement",
+    responses=_ERRORS,
+)
+async def withdraw_my_statement(
+    statement_id: str, principal: WebCustomer, core: CoreDep
+) -> Response:
+    key = m.resource_id(m.STATEMENT, statement_id, "Statement")
+    await svc.withdraw_statement(core, principal, _me(principal), key, channel="website")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/customer/addresses",
+    summary="The customer's addresses",
+    response_model=list[s.CustomerAddress],
+    responses=_ERRORS,
+)
+async def get_my_addresses(principal: WebCustomer, core: CoreDep) -> Response:
+    return JSON([m.address(a) for a in await svc.list_addresses(core, principal, _me(principal))])
+
+
+@router.post(
+    "/customer/addresses",
+    summary="Add an address",
+    response_model=s.CustomerAddress,
+    responses=_ERRORS,
+    openapi_extra=_body(s.NewCustomerAddress),
+)
+async def add_my_address(request: Request, principal: WebCustomer, core: CoreDep) -> Response:
+    address = m.new_address(s.fold_object(await _read_object(request)))
+    return JSON(m.address(await svc.add_address(core, principal, _me(principal), address)))
+
+
+@router.patch(
+    "/customer/addresses/{address_id}",
+    summary="Change an address",
+    response_model=s.CustomerAddress,
+    responses=_ERRORS,
+    openapi_extra=_body(s.AddressPatch),
+)
+async def update_my_address(
+    address_id: str, request: Request, principal: WebCustomer, core: CoreDep
+) -> Response:
+    key = m.resource_id(m.ADDRESS, address_id, "Address")
+    patch = m.address_patch(s.fold_object(await _read_object(request)))
+    return JSON(m.address(await svc.update_address(core, principal, _me(principal), key, patch)))
+
+
+@router.delete(
+    "/customer/addresses/{address_id}",
+    status_code=204,
+    summary="Remove an address",
+    responses=_ERRORS,
+)
+async def delete_my_address(address_id: str, principal: WebCustomer, core: CoreDep) -> Response:
+    await svc.delete_address(
+        core, principal, _me(principal), m.resource_id(m.ADDRESS, address_id, "Address")
+    )
+    return Response(status_code=204)
+
+
+@router.get("/countries", summary="Countries", response_model=list[s.Country], responses=_ERRORS)
+async def get_countries(principal: AnyPrincipal, core: CoreDep) -> Response:
+    return JSON([m.country(c) for c in await catalogue_service.get_countries(core, principal)])
+
+
+@router.get(
+    "/countries/{iso_code}", summary="A country", response_model=s.Country, responses=_ERRORS
+)
+async def get_country(iso_code: str, principal: AnyPrincipal, core: CoreDep) -> Response:
+    for country in await catalogue_service.get_countries(core, principal):
+        if country.iso_code == iso_code.upper():
+            return JSON(m.country(country))
+    raise NotFound("Country", iso_code)

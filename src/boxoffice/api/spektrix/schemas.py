@@ -167,6 +167,14 @@ class Customer(_Out):
     credit_balance: float
 
 
+class Country(_Out):
+    iso_code: str
+    name: str
+    postcode_required: bool
+    display_priority: int
+    administrative_divisions: list[str]
+
+
 class Error(_Out):
     message: str
 

@@ -1,0 +1,133 @@
+"""Browsers: credentialed CORS for a tenant's allowed origins, and no cross-site writes.
+
+A response carries ``Access-Control-Allow-Origin: <origin>`` and
+``Access-Control-Allow-Credentials: true`` only when the request's ``Origin`` is the instance
+itself or one of the tenant's configured origins. A state-changing request (POST, PUT, PATCH,
+DELETE) from any other origin is refused before it reaches a route (cross-site request
+forgery), as is one that a browser marks ``Sec-Fetch-Site: cross-site`` without an ``Origin``.
+Requests signed with an ``Authorization`` header are server-to-server and are not affected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+ALLOWED_HEADERS = frozenset(
+    {
+        "content-type",
+        "accept",
+        "accept-language",
+        "x-requested-with",
+        "x-captcha-token",
+        "x-request-id",
+    }
+)
+MAX_AGE = "600"
+
+
+def own_origin(scope: Scope, *, trust_proxy: bool = False) -> str:
+    headers = Headers(scope=scope)
+    scheme = scope.get("scheme", "http")
+    if trust_proxy and headers.get("x-forwarded-proto"):
+        scheme = headers["x-forwarded-proto"].split(",")[0].strip()
+    host = headers.get("host", "")
+    if trust_proxy and headers.get("x-forwarded-host"):
+        host = headers["x-forwarded-host"].split(",")[0].strip()
+    return f"{scheme}://{host}".lower()
+
+
+class BrowserPolicy:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_origins: Callable[[Scope], Awaitable[frozenset[str]]],
+        refuse: Callable[[str], Response],
+        trust_proxy: bool = False,
+    ) -> None:
+        self.app = app
+        self.allowed_origins = allowed_origins
+        self.refuse = refuse
+        self.trust_proxy = trust_proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        method = scope["method"]
+        origin = headers.get("origin")
+        signed = "authorization" in headers
+        if origin is None:
+            if (
+                method not in SAFE_METHODS
+                and not signed
+                and headers.get("sec-fetch-site") == "cross-site"
+            ):
+                await self.refuse("Cross-site requests are not allowed.")(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        origin = origin.lower()
+        granted = origin == own_origin(scope, trust_proxy=self.trust_proxy) or (
+            origin in await self.allowed_origins(scope)
+        )
+        if method == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(granted, origin, headers)(scope, receive, send)
+            return
+        if not granted and method not in SAFE_METHODS and not signed:
+            await self.refuse("Requests from this website are not allowed.")(scope, receive, send)
+            return
+        if not granted:
+            await self.app(scope, receive, _vary(send))
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out["Access-Control-Allow-Origin"] = origin
+                out["Access-Control-Allow-Credentials"] = "true"
+                out["Access-Control-Expose-Headers"] = "Retry-After, X-Request-ID"
+                out.add_vary_header("Origin")
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+    def _preflight(self, granted: bool, origin: str, headers: Headers) -> Response:
+        if not granted:
+            response = self.refuse("Requests from this website are not allowed.")
+            response.headers["Vary"] = "Origin"
+            return response
+        requested = [
+            h.strip().lower()
+            for h in headers.get("access-control-request-headers", "").split(",")
+            if h.strip()
+        ]
+        return Response(
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Credentials": "true",
+                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Allow-Headers": ", ".join(
+                    h for h in requested if h in ALLOWED_HEADERS
+                ),
+                "Access-Control-Max-Age": MAX_AGE,
+                "Vary": "Origin",
+            },
+        )
+
+
+def _vary(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message).add_vary_header("Origin")
+        await send(message)
+
+    return wrapped

@@ -1,0 +1,418 @@
+"""Customers acting for themselves (web mode): sign-up, login, sessions, passwords, magic links.
+
+Bot management lives here, before any write: rate limits per IP and per account, a honeypot
+field, and the tenant's CAPTCHA verifier. A refused request writes nothing.
+
+Failed logins are counted per (account, IP) and per account, whether the account exists or not
+(so counting tells an attacker nothing). After a few failures each answer is slowed; after
+more, the pair is locked for a while (``RateLimited``). The lock only ever lasts one window, and
+a password reset or magic link still works while it holds: nobody can lock a customer out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import formataddr
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from sqlalchemy import select
+
+from boxoffice.domain.commands import NewCustomer
+from boxoffice.domain.errors import (
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.rules import normalise_email
+from boxoffice.domain.views import CustomerView, TenantView
+from boxoffice.security import ratelimit
+from boxoffice.security.captcha import CaptchaConfig, verify_captcha
+from boxoffice.security.passwords import (
+    hash_password_async,
+    verify_dummy,
+    verify_password_async,
+)
+from boxoffice.services import customers as customer_service
+from boxoffice.services.core import Core
+from boxoffice.services.mail import MailError, Message, render
+from boxoffice.store.models import CustomerToken
+
+log = structlog.get_logger("boxoffice.accounts")
+
+RESET, MAGIC = "reset", "magic"
+TOKEN_MINUTES = {RESET: 60, MAGIC: 15}
+#: Failed logins: slow down after the first rule is used up, lock after the second.
+SLOW_AFTER = "3/15 minutes"
+LOCK_PAIR_AFTER = "10/15 minutes"
+LOCK_ACCOUNT_AFTER = "50/hour"
+SLOWDOWN_SECONDS = 1.0
+DEFAULT_HONEYPOT = "website"
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """What the web layer knows about the browser's request."""
+
+    ip: str
+    #: Where links in mail point, e.g. ``https://tickets.example.org``.
+    base_url: str
+
+
+def _rule(tenant: TenantView, name: str, default: str) -> str:
+    limits = tenant.settings.get("rate_limits")
+    value = limits.get(name) if isinstance(limits, dict) else None
+    return value if isinstance(value, str) else default
+
+
+def honeypot_field(tenant: TenantView) -> str:
+    value = tenant.settings.get("honeypot_field")
+    return value if isinstance(value, str) and value else DEFAULT_HONEYPOT
+
+
+async def _count(core: Core, rule: str, *keys: str) -> None:
+    """Count one failure; being over the limit is answered by the next attempt."""
+    with contextlib.suppress(RateLimited):
+        await core.limiter.hit(rule, *keys)
+
+
+def customer_principal(tenant_id: int, customer_id: int) -> Principal:
+    return Principal(
+        tenant_id=tenant_id, actor="customer", full_access=False, customer_id=customer_id
+    )
+
+
+async def check_bots(
+    core: Core,
+    tenant: TenantView,
+    client: Client,
+    *,
+    honeypot: str | None,
+    captcha_token: str | None,
+) -> None:
+    """Refuse bot-like sign-ups: a filled honeypot, a failed CAPTCHA."""
+    if honeypot:
+        log.info("honeypot_filled", tenant=tenant.name)
+        raise InvalidInput(honeypot_field(tenant), "this field must be left empty")
+    config = tenant.settings.get("captcha")
+    if isinstance(config, dict):
+        secret_blob = config.get("secret_encrypted")
+        if isinstance(secret_blob, str):
+            import base64
+
+            secret = core.secret_box.decrypt(base64.b64decode(secret_blob))
+            captcha = CaptchaConfig.from_mapping({**_public(config), "secret": secret})
+            await verify_captcha(captcha, captcha_token, client.ip)
+
+
+def _public(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in ("secret", "secret_encrypted")}
+
+
+async def sign_up(
+    core: Core,
+    tenant: TenantView,
+    client: Client,
+    cmd: NewCustomer,
+    *,
+    honeypot: str | None,
+    captcha_token: str | None,
+    parts: Collection[str] = (),
+) -> tuple[CustomerView, str | None]:
+    """Create a customer from the website; returns it and, with a password, a session token."""
+    await core.limiter.hit(
+        _rule(tenant, "signup_per_ip", ratelimit.SIGNUP_PER_IP), "signup", str(tenant.id), client.ip
+    )
+    await check_bots(core, tenant, client, honeypot=honeypot, captcha_token=captcha_token)
+    web = Principal(tenant_id=tenant.id, actor="web", full_access=False)
+    view = await customer_service.create_customer(core, web, cmd, channel="website", parts=parts)
+    token = None
+    if cmd.password:
+        token = await core.session_store.create(tenant.id, view.id)
+        await _record(core, tenant.id, view.id, "logged_in", method="sign-up")
+    return view, token
+
+
+async def _record(core: Core, tenant_id: int, customer_id: int, kind: str, **data: Any) -> None:
+    async with core.uow(tenant_id, write=True) as uow:
+        uow.customers.record(customer_id, kind, "customer", **data)
+        await uow.commit()
+
+
+async def authenticate(
+    core: Core, tenant: TenantView, client: Client, email: str, password: str
+) -> tuple[int, str]:
+    """Check a password; returns (customer id, new session token). Wrong email or password
+    are indistinguishable (same answer, same work)."""
+    await core.limiter.hit(
+        _rule(tenant, "login_per_ip", ratelimit.LOGIN_PER_IP), "login", str(tenant.id), client.ip
+    )
+    key = normalise_email(email or "")[:254]
+    pair = ("login-fail", str(tenant.id), key, client.ip)
+    account = ("login-fail-account", str(tenant.id), key)
+    if not await core.limiter.test(LOCK_PAIR_AFTER, *pair) or not await core.limiter.test(
+        LOCK_ACCOUNT_AFTER, *account
+    ):
+        raise RateLimited(retry_after=15 * 60)
+    async with core.uow(tenant.id) as uow:
+        row = await uow.customers.by_email_key(key)
+        found = (row.id, row.password_hash) if row is not None else None
+    ok = False
+    if found is not None and found[1] is not None:
+        ok = await verify_password_async(found[1], password or "")
+    else:
+        await asyncio.to_thread(verify_dummy, password or "")
+    if not ok or found is None:
+        slow = not await core.limiter.test(SLOW_AFTER, *pair)
+        await _count(core, SLOW_AFTER, *pair)
+        await _count(core, LOCK_PAIR_AFTER, *pair)
+        await _count(core, LOCK_ACCOUNT_AFTER, *account)
+        if found is not None:
+            await _record(core, tenant.id, found[0], "login_failed")
+        if slow:
+            await asyncio.sleep(SLOWDOWN_SECONDS)
+        raise NotFound("Customer", "invalid email or password")
+    customer_id = found[0]
+    await core.limiter.clear(SLOW_AFTER, *pair)
+    await core.limiter.clear(LOCK_PAIR_AFTER, *pair)
+    token = await core.session_store.create(tenant.id, customer_id)
+    await _record(core, tenant.id, customer_id, "logged_in", method="password")
+    return customer_id, token
+
+
+async def session_customer(core: Core, tenant_id: int, token: str | None) -> int | None:
+    if not token or len(token) > 200:
+        return None
+    return await core.session_store.customer(tenant_id, token)
+
+
+async def log_out(core: Core, tenant_id: int, token: str) -> None:
+    customer_id = await core.session_store.customer(tenant_id, token)
+    await core.session_store.delete(tenant_id, token)
+    if customer_id is not None:
+        await _record(core, tenant_id, customer_id, "logged_out")
+
+
+async def change_password(
+    core: Core, tenant_id: int, customer_id: int, old: str, new: str, current_token: str
+) -> str:
+    """Change a password; ends every session of the customer and returns a fresh one."""
+    new = customer_service.check_password(new)
+    async with core.uow(tenant_id) as uow:
+        row = await uow.customers.get(customer_id)
+        if row is None:
+            raise Unauthenticated("customer gone")
+        stored = row.password_hash
+    if stored is None or not await verify_password_async(stored, old or ""):
+        raise InvalidInput("oldPassword", "does not match the current password")
+    await _set_password(core, tenant_id, customer_id, new, "password_changed")
+    await core.session_store.delete_for_customer(tenant_id, customer_id)
+    del current_token
+    return await core.session_store.create(tenant_id, customer_id)
+
+
+async def _set_password(
+    core: Core, tenant_id: int, customer_id: int, password: str, kind: str
+) -> None:
+    hashed = await hash_password_async(password)
+    async with core.uow(tenant_id, write=True) as uow:
+        row = await uow.customers.get(customer_id, for_update=True)
+        if row is None:
+            raise NotFound("Customer", customer_id)
+        row.password_hash = hashed
+        row.updated_at = datetime.now(UTC)
+        uow.customers.record(customer_id, kind, "customer")
+        await uow.commit()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _issue_token(core: Core, tenant_id: int, customer_id: int, purpose: str) -> str:
+    token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    async with core.uow(tenant_id, write=True) as uow:
+        uow.customers.add(
+            CustomerToken(
+                token_hash=_hash(token),
+                customer_id=customer_id,
+                purpose=purpose,
+                created_at=now,
+                expires_at=now + timedelta(minutes=TOKEN_MINUTES[purpose]),
+                used_at=None,
+            )
+        )
+        await uow.commit()
+    return token
+
+
+async def _redeem_token(core: Core, tenant_id: int, token: str, purpose: str) -> int:
+    """Use a mailed token once; an unknown, used, expired or foreign token is refused alike."""
+    if not token or len(token) > 200:
+        raise InvalidInput("token", "invalid or expired")
+    now = datetime.now(UTC)
+    async with core.uow(tenant_id, write=True) as uow:
+        stmt = select(CustomerToken).where(
+            CustomerToken.token_hash == _hash(token), CustomerToken.purpose == purpose
+        )
+        row = (await uow.session.execute(stmt.with_for_update())).scalar_one_or_none()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise InvalidInput("token", "invalid or expired")
+        row.used_at = now
+        customer_id = row.customer_id
+        await uow.commit()
+    return customer_id
+
+
+async def _find_for_mail(core: Core, tenant: TenantView, email: str) -> tuple[int, str]:
+    async with core.uow(tenant.id) as uow:
+        row = await uow.customers.by_email_key(normalise_email(email))
+        if row is None or row.email is None:
+            raise NotFound("Customer", "no account with this email address")
+        return row.id, row.first_name
+
+
+def _templates(tenant: TenantView) -> Mapping[str, str] | None:
+    value = tenant.settings.get("mail_templates")
+    return value if isinstance(value, dict) else None
+
+
+def _sender(tenant: TenantView) -> str:
+    value = tenant.settings.get("sender")
+    if isinstance(value, str) and value:
+        return value
+    return formataddr((tenant.display_name, "no-reply@localhost"))
+
+
+async def _send(
+    core: Core, tenant: TenantView, to: str, template: str, context: dict[str, object]
+) -> None:
+    subject, text, html = render(template, context, overrides=_templates(tenant))
+    try:
+        await core.mailer.send(
+            Message(to=to, subject=subject, text=text, html=html, sender=_sender(tenant))
+        )
+    except MailError as exc:
+        log.error("mail_failed", tenant=tenant.name, template=template)
+        raise Unavailable("the email could not be sent") from exc
+
+
+async def request_password_reset(
+    core: Core, tenant: TenantView, client: Client, email: str
+) -> None:
+    email = (email or "").strip()
+    if not email:
+        raise InvalidInput("emailAddress", "required")
+    await core.limiter.hit(
+        _rule(tenant, "reset_per_ip", ratelimit.LOGIN_PER_IP), "reset-ip", str(tenant.id), client.ip
+    )
+    await core.limiter.hit(
+        _rule(tenant, "reset_per_account", ratelimit.RESET_PER_ACCOUNT),
+        "reset",
+        str(tenant.id),
+        normalise_email(email),
+    )
+    customer_id, first_name = await _find_for_mail(core, tenant, email)
+    token = await _issue_token(core, tenant.id, customer_id, RESET)
+    link = (
+        f"{client.base_url.rstrip('/')}/{tenant.name}/website/Secure/SetPassword.aspx?token={token}"
+    )
+    await _send(
+        core,
+        tenant,
+        email,
+        "password_reset",
+        {
+            "tenant_name": tenant.display_name,
+            "customer_first_name": first_name,
+            "link": link,
+            "expires_minutes": TOKEN_MINUTES[RESET],
+        },
+    )
+    await _record(core, tenant.id, customer_id, "password_reset_requested")
+
+
+async def reset_password(core: Core, tenant: TenantView, token: str, password: str) -> int:
+    password = customer_service.check_password(password)
+    customer_id = await _redeem_token(core, tenant.id, token, RESET)
+    await _set_password(core, tenant.id, customer_id, password, "password_reset")
+    await core.session_store.delete_for_customer(tenant.id, customer_id)
+    await _clear_login_locks(core, tenant, customer_id)
+    return customer_id
+
+
+async def _clear_login_locks(core: Core, tenant: TenantView, customer_id: int) -> None:
+    async with core.uow(tenant.id) as uow:
+        row = await uow.customers.get(customer_id)
+        key = row.email_key if row is not None else None
+    if key:
+        await core.limiter.clear(LOCK_ACCOUNT_AFTER, "login-fail-account", str(tenant.id), key)
+
+
+def check_callback(tenant: TenantView, client: Client, callback: str) -> str:
+    """A magic-link callback must carry ``{token}`` and point at one of the tenant's sites."""
+    if not callback or "{token}" not in callback:
+        raise InvalidInput("callbackUrl", "must contain the {token} placeholder")
+    parts = urlsplit(callback.replace("{token}", "x"))
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    allowed = {o.lower() for o in tenant.origins} | {client.base_url.rstrip("/").lower()}
+    if parts.scheme not in ("http", "https") or origin not in allowed:
+        raise InvalidInput("callbackUrl", "must be on one of the venue's allowed websites")
+    return callback
+
+
+async def send_magic_link(
+    core: Core, tenant: TenantView, client: Client, email: str, callback: str
+) -> None:
+    email = (email or "").strip()
+    if not email:
+        raise InvalidInput("email", "required")
+    callback = check_callback(tenant, client, callback)
+    await core.limiter.hit(
+        _rule(tenant, "magic_link_per_ip", ratelimit.LOGIN_PER_IP),
+        "magic-ip",
+        str(tenant.id),
+        client.ip,
+    )
+    await core.limiter.hit(
+        _rule(tenant, "magic_link_per_account", ratelimit.MAGIC_LINK_PER_ACCOUNT),
+        "magic",
+        str(tenant.id),
+        normalise_email(email),
+    )
+    try:
+        customer_id, first_name = await _find_for_mail(core, tenant, email)
+    except NotFound:
+        return  # the same answer whether or not the address has an account
+    token = await _issue_token(core, tenant.id, customer_id, MAGIC)
+    await _send(
+        core,
+        tenant,
+        email,
+        "magic_link",
+        {
+            "tenant_name": tenant.display_name,
+            "customer_first_name": first_name,
+            "link": callback.replace("{token}", token),
+            "expires_minutes": TOKEN_MINUTES[MAGIC],
+        },
+    )
+
+
+async def authenticate_magic_link(core: Core, tenant: TenantView, token: str) -> tuple[int, str]:
+    customer_id = await _redeem_token(core, tenant.id, token, MAGIC)
+    session = await core.session_store.create(tenant.id, customer_id)
+    await _clear_login_locks(core, tenant, customer_id)
+    await _record(core, tenant.id, customer_id, "logged_in", method="magic-link")
+    return customer_id, session

@@ -1,0 +1,84 @@
+"""Concurrent creates against the real server: the unique email holds under a race, and a
+burst of distinct creates all succeed. Never a 5xx, on SQLite as on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import HTTP_TIMEOUT, LiveTenant, build_signed, unique_email
+
+pytestmark = pytest.mark.e2e
+
+CONCURRENCY = 50
+RACE_TIMEOUT = 120.0
+
+
+def _client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY),
+    )
+
+
+async def _create_all(
+    client: httpx.AsyncClient, tenant: LiveTenant, payloads: list[dict[str, str]]
+) -> list[httpx.Response]:
+    requests = [build_signed(client, tenant, "POST", "customers", p) for p in payloads]
+    async with asyncio.timeout(RACE_TIMEOUT):
+        return await asyncio.gather(*(client.send(r) for r in requests))
+
+
+def _summary(responses: list[httpx.Response]) -> str:
+    return "\n".join(f"{r.status_code} {r.text[:200]}" for r in responses)
+
+
+async def test_identical_concurrent_creates_make_one_customer(live_tenant: LiveTenant) -> None:
+    email = unique_email("race")
+    payload = {"firstName": "Race", "lastName": "Condition", "email": email}
+    async with _client() as client:
+        responses = await _create_all(client, live_tenant, [payload] * CONCURRENCY)
+        statuses = Counter(r.status_code for r in responses)
+        assert not [r for r in responses if r.status_code >= 500], _summary(responses)
+        assert statuses == {200: 1, 400: CONCURRENCY - 1}, _summary(responses)
+        winner = next(r for r in responses if r.status_code == 200).json()
+        assert winner["email"] == email
+        for response in responses:
+            if response.status_code == 400:
+                assert response.json()["message"] == "Duplicate Entry", response.text
+
+        found = await client.send(
+            build_signed(client, live_tenant, "GET", f"customers?email={email}")
+        )
+        assert found.status_code == 200, found.text
+        assert found.json()["id"] == winner["id"]
+        again = await client.send(
+            build_signed(client, live_tenant, "GET", f"customers/{winner['id']}")
+        )
+        assert again.status_code == 200
+        assert again.json() == found.json()
+
+
+async def test_distinct_concurrent_creates_all_succeed(live_tenant: LiveTenant) -> None:
+    emails = [unique_email(f"burst{i}") for i in range(CONCURRENCY)]
+    payloads = [{"firstName": "Burst", "lastName": str(i), "email": e} for i, e in enumerate(emails)]
+    async with _client() as client:
+        responses = await _create_all(client, live_tenant, payloads)
+        assert [r.status_code for r in responses] == [200] * CONCURRENCY, _summary(responses)
+        ids = [r.json()["id"] for r in responses]
+        assert len(set(ids)) == CONCURRENCY
+        assert [r.json()["email"] for r in responses] == emails
+
+        async with asyncio.timeout(RACE_TIMEOUT):
+            found = await asyncio.gather(
+                *(
+                    client.send(build_signed(client, live_tenant, "GET", f"customers?email={e}"))
+                    for e in emails
+                )
+            )
+        assert [r.status_code for r in found] == [200] * CONCURRENCY, _summary(found)
+        assert [r.json()["id"] for r in found] == ids

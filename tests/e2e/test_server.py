@@ -1,0 +1,277 @@
+"""The real ``boxoffice serve`` process over loopback HTTP: operator endpoints and System Owner
+customer flows, signed the way public Spektrix clients sign."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import (
+    LiveTenant,
+    Owner,
+    build_signed,
+    unique_email,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+# --- operator endpoints ---------------------------------------------------------------------
+
+
+def test_healthz(http_client: httpx.Client) -> None:
+    response = http_client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["version"]
+
+
+def test_readyz_reports_the_database(http_client: httpx.Client) -> None:
+    response = http_client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ready", "database": "ok"}
+
+
+def test_metrics_count_requests(http_client: httpx.Client, live_tenant: LiveTenant) -> None:
+    assert http_client.get("/healthz").status_code == 200
+    assert http_client.get(f"/{live_tenant.name}/api/v3/tag-groups").status_code == 200
+    response = http_client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "boxoffice_http_requests_total" in text
+    samples = [
+        line
+        for line in text.splitlines()
+        if line.startswith("boxoffice_http_requests_total{")
+    ]
+    assert any('dialect="operator"' in line for line in samples), samples
+    assert any('dialect="spektrix"' in line for line in samples), samples
+    assert "boxoffice_http_request_duration_seconds" in text
+
+
+def test_unknown_operator_path_is_a_json_404(http_client: httpx.Client) -> None:
+    response = http_client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.json() == {"message": "not found"}
+
+
+ASSET_RE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+URL_IN_JS_RE = re.compile(r"""url\s*:\s*["']([^"']+)["']""")
+
+
+def test_docs_page_uses_only_local_assets(http_client: httpx.Client) -> None:
+    response = http_client.get("/docs/spektrix")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assets = ASSET_RE.findall(html)
+    assert assets, html
+    scripts_and_css = [a for a in assets if a.endswith((".js", ".css"))]
+    assert any(a.endswith(".js") for a in scripts_and_css), assets
+    assert any(a.endswith(".css") for a in scripts_and_css), assets
+    for asset in assets:
+        assert not re.match(r"^(https?:)?//", asset), f"third-party asset: {asset}"
+        assert asset.startswith("/static/"), asset
+    # No script or stylesheet is pulled from any absolute URL, anywhere in the page.
+    assert not re.search(r"<script[^>]+src=[\"']https?://", html, re.IGNORECASE)
+    assert not re.search(r"<link[^>]+href=[\"']https?://", html, re.IGNORECASE)
+    # The OpenAPI document the page loads is the local one.
+    assert "/openapi/spektrix.json" in URL_IN_JS_RE.findall(html)
+    # And every asset the page names is actually served.
+    for asset in assets:
+        served = http_client.get(asset)
+        assert served.status_code == 200, asset
+        assert served.content, asset
+
+
+def test_docs_for_an_unknown_dialect_is_404(http_client: httpx.Client) -> None:
+    assert http_client.get("/docs/nope").status_code == 404
+    assert http_client.get("/openapi/nope.json").status_code == 404
+
+
+def test_openapi_document_lists_the_customer_paths(http_client: httpx.Client) -> None:
+    response = http_client.get("/openapi/spektrix.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    paths = document["paths"]
+    v3 = "/{client}/api/v3"
+    for path, method in [
+        (f"{v3}/customers", "post"),
+        (f"{v3}/customers", "get"),
+        (f"{v3}/customers/{{id}}", "get"),
+        (f"{v3}/customers/{{id}}", "patch"),
+        (f"{v3}/customers/{{id}}/tags", "post"),
+        (f"{v3}/customers/{{id}}/tags", "get"),
+        (f"{v3}/customers/tags/{{tag_id}}", "delete"),
+        (f"{v3}/customers/{{id}}/agreed-statements", "post"),
+        (f"{v3}/tag-groups", "get"),
+    ]:
+        assert path in paths, sorted(paths)
+        assert method in paths[path], (path, sorted(paths[path]))
+
+
+# --- System Owner over real HTTP ------------------------------------------------------------
+
+
+def _catalogue_ids(signed: Owner) -> tuple[dict[str, str], dict[str, str]]:
+    groups = signed.get("tag-groups")
+    assert groups.status_code == 200, groups.text
+    tags = {t["name"]: t["id"] for g in groups.json() for t in g["tags"]}
+    statements = signed.get("statements")
+    assert statements.status_code == 200, statements.text
+    return tags, {s["text"]: s["id"] for s in statements.json()}
+
+
+def test_signed_customer_lifecycle(signed: Owner) -> None:
+    tags, statements = _catalogue_ids(signed)
+    email = unique_email("life")
+
+    created = signed.post(
+        "customers",
+        {"firstName": "Ada", "lastName": "Lovelace", "email": email, "mobile": "07700900000"},
+    )
+    assert created.status_code == 200, created.text
+    customer = created.json()
+    assert customer["email"] == email
+    assert customer["firstName"] == "Ada"
+    assert customer["name"] == "Ada Lovelace"
+    assert customer["creditBalance"] == 0
+    customer_id = customer["id"]
+
+    # Read it back, by id and by e-mail (case-insensitive).
+    by_id = signed.get(f"customers/{customer_id}")
+    assert by_id.status_code == 200, by_id.text
+    assert by_id.json() == customer
+    by_email = signed.get(f"customers?email={email.upper()}")
+    assert by_email.status_code == 200, by_email.text
+    assert by_email.json()["id"] == customer_id
+
+    # Partial update.
+    patched = signed.patch(f"customers/{customer_id}", {"firstName": "Augusta"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["firstName"] == "Augusta"
+    assert patched.json()["lastName"] == "Lovelace"
+    assert signed.get(f"customers/{customer_id}").json()["name"] == "Augusta Lovelace"
+
+    # Tags: add (object and one-element array bodies), list, remove by both routes.
+    added = signed.post(f"customers/{customer_id}/tags", {"id": tags["Drama"]})
+    assert added.status_code == 200, added.text
+    assert added.json() == {"id": tags["Drama"], "name": "Drama"}
+    added = signed.post(f"customers/{customer_id}/tags", [{"id": tags["VIP"]}])
+    assert added.status_code == 200, added.text
+    assert added.json() == {"id": tags["VIP"], "name": "VIP"}
+    listed = signed.get(f"customers/{customer_id}/tags")
+    assert listed.status_code == 200
+    assert {t["name"] for t in listed.json()} == {"Drama", "VIP"}
+
+    removed = signed.delete(f"customers/tags/{tags['VIP']}?id={customer_id}")
+    assert removed.status_code == 204, removed.text
+    removed = signed.delete(f"customers/{customer_id}/tags/{tags['Drama']}")
+    assert removed.status_code == 204, removed.text
+    assert signed.get(f"customers/{customer_id}/tags").json() == []
+
+    # Statements: add (idempotent), read back through $expand.
+    wanted = [statements["Email updates from Demo Theatre"], statements["Post from Demo Theatre"]]
+    agreed = signed.post(
+        f"customers/{customer_id}/agreed-statements", [{"id": sid} for sid in wanted]
+    )
+    assert agreed.status_code == 200, agreed.text
+    assert {s["id"] for s in agreed.json()} == set(wanted)
+    again = signed.post(f"customers/{customer_id}/agreed-statements", [{"id": wanted[0]}])
+    assert again.status_code == 200, again.text
+    assert {s["id"] for s in again.json()} == set(wanted)
+    expanded = signed.get(f"customers/{customer_id}?$expand=agreedStatements,allStatements")
+    assert expanded.status_code == 200, expanded.text
+    body = expanded.json()
+    assert {s["id"] for s in body["agreedStatements"]} == set(wanted)
+    assert {s["id"]: s["agreed"] for s in body["allStatements"]} == {
+        sid: sid in wanted for sid in statements.values()
+    }
+
+    withdrawn = signed.delete(f"customers/{customer_id}/agreed-statements/{wanted[1]}")
+    assert withdrawn.status_code == 204, withdrawn.text
+    left = signed.get(f"customers/{customer_id}/agreed-statements")
+    assert left.status_code == 200
+    assert [s["id"] for s in left.json()] == [wanted[0]]
+
+
+def test_duplicate_email_is_400_duplicate_entry(signed: Owner) -> None:
+    email = unique_email("dup")
+    first = signed.post("customers", {"firstName": "A", "lastName": "B", "email": email})
+    assert first.status_code == 200, first.text
+    second = signed.post(
+        "customers", [{"FirstName": "C", "LastName": "D", "Email": email.upper()}]
+    )
+    assert second.status_code == 400, second.text
+    assert second.json()["message"] == "Duplicate Entry"
+
+
+def test_unknown_customer_and_email_are_404(signed: Owner) -> None:
+    assert signed.get(f"customers?email={unique_email('nobody')}").status_code == 404
+    assert signed.get("customers/I-ZZ99-9ZZZ").status_code == 404
+
+
+def test_owner_routes_refuse_unsigned_badly_signed_and_stale(
+    http_client: httpx.Client, live_tenant: LiveTenant
+) -> None:
+    path = f"/{live_tenant.name}/api/v3/customers?email=someone@example.org"
+    assert http_client.get(path).status_code == 401
+
+    request = build_signed(http_client, live_tenant, "GET", "customers?email=x@example.org")
+    request.headers["Authorization"] = request.headers["Authorization"][:-6] + "AAAAA="
+    assert http_client.send(request).status_code == 401
+
+    stale = format_datetime(datetime.now(UTC) - timedelta(hours=2), usegmt=True)
+    request = build_signed(
+        http_client, live_tenant, "GET", "customers?email=x@example.org", date=stale
+    )
+    response = http_client.send(request)
+    assert response.status_code == 401
+    assert "message" in response.json()
+
+    # A body changed after signing no longer verifies.
+    request = build_signed(
+        http_client,
+        live_tenant,
+        "POST",
+        "customers",
+        {"firstName": "A", "lastName": "B", "email": unique_email()},
+    )
+    tampered = httpx.Request(
+        "POST",
+        request.url,
+        headers=request.headers,
+        content=request.content.replace(b'"A"', b'"Z"'),
+    )
+    assert http_client.send(tampered).status_code == 401
+
+
+def test_unknown_client_is_404(http_client: httpx.Client) -> None:
+    response = http_client.get("/no-such-venue-xyz/api/v3/tag-groups")
+    assert response.status_code == 404
+    assert "message" in response.json()
+
+
+def test_web_mode_tag_groups_hide_the_internal_group(
+    http_client: httpx.Client, signed: Owner, live_tenant: LiveTenant
+) -> None:
+    web = http_client.get(f"/{live_tenant.name}/api/v3/tag-groups")
+    assert web.status_code == 200, web.text
+    web_groups = {g["name"]: [t["name"] for t in g["tags"]] for g in web.json()}
+    assert web_groups == {
+        "Interests": ["Drama", "Music", "Family"],
+        "Sign-up Source": ["Website Form", "Ticket Ballot"],
+    }
+    web_tags = http_client.get(f"/{live_tenant.name}/api/v3/tags").json()
+    assert {"VIP", "Press"}.isdisjoint(t["name"] for t in web_tags)
+
+    owner_groups = {g["name"] for g in signed.get("tag-groups").json()}
+    assert owner_groups == {"Interests", "Sign-up Source", "Internal"}
