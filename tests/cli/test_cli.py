@@ -204,7 +204,16 @@ def test_api_key_create(cli: Invoke) -> None:
     assert len(data["api_key"]) >= 20
     branded = json.loads(
         ok(
-            cli("api-key", "create", tenant, "--brand", "1", "--permission", "CUSTOMER_READ", "--json")
+            cli(
+                "api-key",
+                "create",
+                tenant,
+                "--brand",
+                "1",
+                "--permission",
+                "CUSTOMER_READ",
+                "--json",
+            )
         ).stdout
     )
     assert branded["api_key"] != data["api_key"]

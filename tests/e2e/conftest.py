@@ -207,7 +207,9 @@ class LiveTenant:
 def make_live_tenant(server: LiveServer) -> LiveTenant:
     name = f"e2e-{uuid.uuid4().hex[:10]}"
     login = f"ops-{uuid.uuid4().hex[:6]}"
-    run_cli(server.env, server.workdir, "tenant", "create", name, "--origin", "http://localhost:8080")
+    run_cli(
+        server.env, server.workdir, "tenant", "create", name, "--origin", "http://localhost:8080"
+    )
     run_cli(server.env, server.workdir, "catalog", "load", name, str(DEMO_CATALOGUE))
     result = run_cli(server.env, server.workdir, "api-user", "create", name, login, "--json")
     credentials = json.loads(result.stdout)
@@ -233,7 +235,9 @@ def spektrix_signature(secret: str, method: str, url: str, date: str, body: byte
     return base64.b64encode(mac).decode("ascii")
 
 
-def sign_request(request: httpx.Request, login: str, secret: str, *, date: str | None = None) -> None:
+def sign_request(
+    request: httpx.Request, login: str, secret: str, *, date: str | None = None
+) -> None:
     """Sign an httpx request over the exact URL and body it will send."""
     date = date or formatdate(usegmt=True)
     body = request.content or None

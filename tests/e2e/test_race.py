@@ -65,7 +65,9 @@ async def test_identical_concurrent_creates_make_one_customer(live_tenant: LiveT
 
 async def test_distinct_concurrent_creates_all_succeed(live_tenant: LiveTenant) -> None:
     emails = [unique_email(f"burst{i}") for i in range(CONCURRENCY)]
-    payloads = [{"firstName": "Burst", "lastName": str(i), "email": e} for i, e in enumerate(emails)]
+    payloads = [
+        {"firstName": "Burst", "lastName": str(i), "email": e} for i, e in enumerate(emails)
+    ]
     async with _client() as client:
         responses = await _create_all(client, live_tenant, payloads)
         assert [r.status_code for r in responses] == [200] * CONCURRENCY, _summary(responses)

@@ -4,16 +4,24 @@ customer flows, signed the way public Spektrix clients sign."""
 from __future__ import annotations
 
 import re
+import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from email.utils import format_datetime, formatdate
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import (
+    HTTP_TIMEOUT,
+    LiveServer,
     LiveTenant,
     Owner,
     build_signed,
+    make_live_tenant,
+    run_server,
+    sign_request,
     unique_email,
 )
 
@@ -46,9 +54,7 @@ def test_metrics_count_requests(http_client: httpx.Client, live_tenant: LiveTena
     text = response.text
     assert "boxoffice_http_requests_total" in text
     samples = [
-        line
-        for line in text.splitlines()
-        if line.startswith("boxoffice_http_requests_total{")
+        line for line in text.splitlines() if line.startswith("boxoffice_http_requests_total{")
     ]
     assert any('dialect="operator"' in line for line in samples), samples
     assert any('dialect="spektrix"' in line for line in samples), samples
@@ -207,9 +213,7 @@ def test_duplicate_email_is_400_duplicate_entry(signed: Owner) -> None:
     email = unique_email("dup")
     first = signed.post("customers", {"firstName": "A", "lastName": "B", "email": email})
     assert first.status_code == 200, first.text
-    second = signed.post(
-        "customers", [{"FirstName": "C", "LastName": "D", "Email": email.upper()}]
-    )
+    second = signed.post("customers", [{"FirstName": "C", "LastName": "D", "Email": email.upper()}])
     assert second.status_code == 400, second.text
     assert second.json()["message"] == "Duplicate Entry"
 
@@ -275,3 +279,181 @@ def test_web_mode_tag_groups_hide_the_internal_group(
 
     owner_groups = {g["name"] for g in signed.get("tag-groups").json()}
     assert owner_groups == {"Interests", "Sign-up Source", "Internal"}
+
+
+# --- bad input over the wire ----------------------------------------------------------------
+
+
+def _raw_signed(
+    http_client: httpx.Client, tenant: LiveTenant, path: str, body: bytes
+) -> httpx.Response:
+    request = http_client.build_request(
+        "POST",
+        f"{tenant.api}/{path}",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    sign_request(request, tenant.login, tenant.secret)
+    return http_client.send(request)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"{not json", id="malformed"),
+        pytest.param(
+            b'{"firstName": "\xff\xfe", "lastName": "B", "email": "u@example.org"}', id="bad-utf8"
+        ),
+        pytest.param(
+            b'{"firstName": 5, "lastName": "B", "email": "t@example.org"}', id="wrong-type"
+        ),
+        pytest.param(b'{"firstName": "A", "lastName": "B"}', id="no-email"),
+        pytest.param(
+            b'{"firstName": "A", "lastName": "B", "email": "not-an-email"}', id="bad-email"
+        ),
+        pytest.param(b"[]", id="empty-array"),
+        pytest.param(b"", id="empty"),
+    ],
+)
+def test_bad_create_bodies_are_400(
+    http_client: httpx.Client, live_tenant: LiveTenant, body: bytes
+) -> None:
+    response = _raw_signed(http_client, live_tenant, "customers", body)
+    assert response.status_code == 400, response.text
+    assert isinstance(response.json()["message"], str)
+
+
+def test_oversized_bodies_are_413(http_client: httpx.Client, live_tenant: LiveTenant) -> None:
+    big = b'{"firstName": "' + b"x" * 1_100_000 + b'", "lastName": "B", "email": "big@example.org"}'
+    response = _raw_signed(http_client, live_tenant, "customers", big)
+    assert response.status_code == 413, response.text
+    assert "message" in response.json()
+
+    # The same without Content-Length (chunked): refused while reading, still a 413.
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b" " * 32_768
+
+    request = http_client.build_request(
+        "POST",
+        f"{live_tenant.api}/customers",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert "content-length" not in request.headers
+    request.headers["Date"] = formatdate(usegmt=True)
+    request.headers["Authorization"] = (
+        f"SpektrixAPI3 {live_tenant.login}:AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    )
+    response = http_client.send(request)
+    assert response.status_code == 413, response.text
+
+
+def test_unknown_tag_and_statement_ids(signed: Owner) -> None:
+    created = signed.post(
+        "customers", {"firstName": "Un", "lastName": "Known", "email": unique_email("unk")}
+    )
+    assert created.status_code == 200, created.text
+    customer_id = created.json()["id"]
+    assert (
+        signed.post(f"customers/{customer_id}/tags", {"id": "999999999A" + "B" * 23}).status_code
+        == 404
+    )
+    bad = signed.post(f"customers/{customer_id}/agreed-statements", [{"id": "nope"}])
+    assert bad.status_code in (400, 404), bad.text
+    assert signed.get(f"customers/{customer_id}/agreed-statements").json() == []
+
+
+# --- browsers --------------------------------------------------------------------------------
+
+
+def test_cors_for_the_allowed_origin_only(
+    http_client: httpx.Client, live_tenant: LiveTenant
+) -> None:
+    path = f"/{live_tenant.name}/api/v3/tag-groups"
+    allowed = "http://localhost:8080"
+    preflight = http_client.options(
+        path,
+        headers={
+            "Origin": allowed,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code in (200, 204), preflight.text
+    assert preflight.headers["access-control-allow-origin"] == allowed
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+
+    response = http_client.get(path, headers={"Origin": allowed})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == allowed
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+    evil = "https://evil.example"
+    response = http_client.get(path, headers={"Origin": evil})
+    assert "access-control-allow-origin" not in response.headers
+    preflight = http_client.options(
+        path, headers={"Origin": evil, "Access-Control-Request-Method": "POST"}
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    post = http_client.post(
+        f"/{live_tenant.name}/api/v3/customer",
+        headers={"Origin": evil, "Content-Type": "application/json"},
+        content=b'{"firstName": "E", "lastName": "Vil", "email": "evil@example.org"}',
+    )
+    assert post.status_code == 403, post.text
+
+
+# --- process lifecycle -----------------------------------------------------------------------
+
+
+def test_sigterm_stops_the_server_cleanly(live_server: LiveServer, tmp_path: Path) -> None:
+    with run_server(live_server.env, tmp_path) as server:
+        assert (
+            httpx.get(
+                f"{server.base_url}/readyz", timeout=HTTP_TIMEOUT, trust_env=False
+            ).status_code
+            == 200
+        )
+        server.process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (exit by SIGTERM).
+        assert server.process.wait(timeout=15) in (0, -signal.SIGTERM), server.log()
+        log = server.log()
+        assert "Traceback" not in log, log
+        assert '"level": "error"' not in log, log
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.base_url}/healthz", timeout=2.0, trust_env=False)
+
+
+def test_two_workers_share_metrics_and_data(live_server: LiveServer, tmp_path: Path) -> None:
+    with run_server(live_server.env, tmp_path, workers=2) as server:
+        tenant = make_live_tenant(server)
+        with httpx.Client(
+            base_url=server.base_url, timeout=HTTP_TIMEOUT, trust_env=False
+        ) as client:
+            owner = Owner(client, tenant)
+            emails = [unique_email("w2") for _ in range(10)]
+            for email in emails:
+                created = owner.post(
+                    "customers", {"firstName": "W", "lastName": "Two", "email": email}
+                )
+                assert created.status_code == 200, created.text
+            for email in emails:
+                assert owner.get(f"customers?email={email}").status_code == 200
+            for _ in range(10):
+                client.get("/healthz")
+            metrics = client.get("/metrics")
+            assert metrics.status_code == 200
+            total = 0.0
+            for line in metrics.text.splitlines():
+                if (
+                    line.startswith("boxoffice_http_requests_total{")
+                    and 'dialect="spektrix"' in line
+                ):
+                    total += float(line.rsplit(" ", 1)[1])
+            assert total >= 20, metrics.text
+        # The first server's data is visible to the new one, and the other way around.
+        with httpx.Client(
+            base_url=live_server.base_url, timeout=HTTP_TIMEOUT, trust_env=False
+        ) as client:
+            assert Owner(client, tenant).get(f"customers?email={emails[0]}").status_code == 200

@@ -74,9 +74,7 @@ def sent(monkeypatch: pytest.MonkeyPatch, live_tenant: LiveTenant) -> Iterator[l
     yield urls
 
 
-def test_signed_customer_flow_with_spektrixpython(
-    sent: list[str], live_tenant: LiveTenant
-) -> None:
+def test_signed_customer_flow_with_spektrixpython(sent: list[str], live_tenant: LiveTenant) -> None:
     creds = SpektrixCredentials(live_tenant.name, live_tenant.login, live_tenant.secret)
 
     def call(endpoint: str) -> SpektrixRequest:
@@ -91,9 +89,7 @@ def test_signed_customer_flow_with_spektrixpython(
 
     # Create (the client sends [ {...} ]).
     email = unique_email("spx")
-    created = call("customers").post(
-        {"firstName": "Grace", "lastName": "Hopper", "email": email}
-    )
+    created = call("customers").post({"firstName": "Grace", "lastName": "Hopper", "email": email})
     assert isinstance(created, dict)
     customer_id = created["id"]
     assert created["email"] == email
@@ -153,9 +149,7 @@ def test_wrong_secret_is_refused(sent: list[str], live_tenant: LiveTenant) -> No
     assert excinfo.value.response.status_code == 401
 
 
-def test_web_mode_tag_groups_with_spektrixpython(
-    sent: list[str], live_tenant: LiveTenant
-) -> None:
+def test_web_mode_tag_groups_with_spektrixpython(sent: list[str], live_tenant: LiveTenant) -> None:
     groups = SpektrixRequest("tag-groups", SpektrixAnonymous(live_tenant.name)).get()
     names = [g["name"] for g in groups]
     assert sorted(names) == ["Interests", "Sign-up Source"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from argon2 import PasswordHasher, Type
 
 from boxoffice.security.passwords import (

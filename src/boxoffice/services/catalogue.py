@@ -23,6 +23,7 @@ from boxoffice.domain.views import (
     TagGroupView,
     TagView,
 )
+from boxoffice.security.captcha import CaptchaConfig
 from boxoffice.services.core import Core
 from boxoffice.services.tenants import forget_tenant, get_tenant, normalise_origin
 from boxoffice.store.models import (
@@ -176,11 +177,14 @@ def _protect_settings(
             old = current.get("captcha")
             if isinstance(old, dict) and "secret_encrypted" in old:
                 captcha["secret_encrypted"] = old["secret_encrypted"]
-        provider = captcha.get("provider")
-        if provider not in ("turnstile", "hcaptcha", "recaptcha"):
-            raise InvalidInput("settings.captcha.provider", "turnstile, hcaptcha or recaptcha")
         if "secret_encrypted" not in captcha:
             raise InvalidInput("settings.captcha.secret", "required")
+        try:  # refuse a bad configuration now, not at the first sign-up
+            CaptchaConfig.from_mapping(
+                {**{k: v for k, v in captcha.items() if k != "secret_encrypted"}, "secret": "x"}
+            )
+        except ValueError as exc:
+            raise InvalidInput("settings.captcha", str(exc)) from exc
         settings["captcha"] = captcha
     return settings
 

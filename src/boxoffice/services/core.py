@@ -32,4 +32,5 @@ class Core:
 
     async def dispose(self) -> None:
         await self.session_store.close()
+        await self.limiter.aclose()
         await self.engine.dispose()
