@@ -1,0 +1,130 @@
+"""Session stores: database and Redis behave alike."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from boxoffice.bootstrap import Core
+from boxoffice.domain.commands import NewCustomer
+from boxoffice.domain.principal import Principal
+from boxoffice.services import customers
+from boxoffice.store.models import CustomerSession
+from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
+from tests.conftest import make_tenant
+
+REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(params=["database", "redis"])
+async def store(request: pytest.FixtureRequest, core: Core) -> AsyncIterator[SessionStore]:
+    if request.param == "database":
+        yield DatabaseSessions(core.sessions, idle=3600, absolute=7200)
+        return
+    redis_store = RedisSessions(
+        REDIS_URL, idle=3600, absolute=7200, prefix=f"bo-test-{uuid.uuid4().hex}"
+    )
+    try:
+        await redis_store._redis.ping()
+    except Exception as exc:
+        await redis_store.close()
+        if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip(f"Redis not reachable: {exc}")
+    yield redis_store
+    keys = [k async for k in redis_store._redis.scan_iter(f"{redis_store.prefix}:*")]
+    if keys:
+        await redis_store._redis.delete(*keys)
+    await redis_store.close()
+
+
+async def _customer(core: Core, tenant_id: int, email: str) -> int:
+    principal = Principal(tenant_id=tenant_id, actor="t", full_access=True)
+    view = await customers.create_customer(
+        core, principal, NewCustomer(first_name="A", last_name="B", email=email)
+    )
+    return view.id
+
+
+async def test_create_read_delete(store: SessionStore, core: Core) -> None:
+    _, tenant_id = await make_tenant(core, catalogue=False)
+    customer = await _customer(core, tenant_id, "s@example.org")
+    token = await store.create(tenant_id, customer)
+    assert await store.customer(tenant_id, token) == customer
+    assert await store.customer(tenant_id, token + "x") is None
+    await store.delete(tenant_id, token)
+    assert await store.customer(tenant_id, token) is None
+
+
+async def test_a_token_is_bound_to_its_tenant(store: SessionStore, core: Core) -> None:
+    _, a = await make_tenant(core, catalogue=False)
+    _, b = await make_tenant(core, catalogue=False)
+    token = await store.create(a, await _customer(core, a, "t@example.org"))
+    assert await store.customer(b, token) is None
+
+
+async def test_delete_for_customer_keeps_only_what_is_asked(
+    store: SessionStore, core: Core
+) -> None:
+    _, tenant_id = await make_tenant(core, catalogue=False)
+    customer = await _customer(core, tenant_id, "k@example.org")
+    other = await _customer(core, tenant_id, "o@example.org")
+    tokens = [await store.create(tenant_id, customer) for _ in range(3)]
+    someone_else = await store.create(tenant_id, other)
+    await store.delete_for_customer(tenant_id, customer, keep=tokens[0])
+    assert await store.customer(tenant_id, tokens[0]) == customer
+    assert [await store.customer(tenant_id, t) for t in tokens[1:]] == [None, None]
+    assert await store.customer(tenant_id, someone_else) == other
+
+
+async def test_idle_and_absolute_expiry_in_the_database(core: Core) -> None:
+    store = DatabaseSessions(core.sessions, idle=600, absolute=3600)
+    _, tenant_id = await make_tenant(core, catalogue=False)
+    customer = await _customer(core, tenant_id, "e@example.org")
+    idle, absolute = (
+        await store.create(tenant_id, customer),
+        await store.create(tenant_id, customer),
+    )
+    now = datetime.now(UTC)
+    async with core.uow(tenant_id, write=True) as uow:
+        from boxoffice.store.session_store import token_hash
+
+        await uow.session.execute(
+            update(CustomerSession)
+            .where(CustomerSession.token_hash == token_hash(idle))
+            .values(last_seen_at=now - timedelta(seconds=601))
+        )
+        await uow.session.execute(
+            update(CustomerSession)
+            .where(CustomerSession.token_hash == token_hash(absolute))
+            .values(expires_at=now - timedelta(seconds=1))
+        )
+        await uow.commit()
+    assert await store.customer(tenant_id, idle) is None
+    assert await store.customer(tenant_id, absolute) is None
+
+
+async def test_redis_sessions_expire_with_their_ttl() -> None:
+    store = RedisSessions(REDIS_URL, idle=1, absolute=3600, prefix=f"bo-test-{uuid.uuid4().hex}")
+    try:
+        await store._redis.ping()
+    except Exception as exc:
+        await store.close()
+        if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip(f"Redis not reachable: {exc}")
+    try:
+        token = await store.create(1, 42)
+        key = next(iter([k async for k in store._redis.scan_iter(f"{store.prefix}:session:*")]))
+        assert 0 < await store._redis.pttl(key) <= 1000  # idle timeout is the key's TTL
+    finally:
+        keys = [k async for k in store._redis.scan_iter(f"{store.prefix}:*")]
+        if keys:
+            await store._redis.delete(*keys)
+        await store.close()
+    del token
