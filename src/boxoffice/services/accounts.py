@@ -131,7 +131,7 @@ async def sign_up(
 ) -> tuple[CustomerView, str | None]:
     """Create a customer from the website; returns it and, with a password, a session token."""
     await core.limiter.hit(
-        _rule(tenant, "signup_per_ip", ratelimit.SIGNUP_PER_IP), "signup", str(tenant.id), client.ip
+        _rule(tenant, "signup_per_ip", ratelimit.SIGNUP_PER_IP), "signup", tenant.name, client.ip
     )
     await check_bots(core, tenant, client, honeypot=honeypot, captcha_token=captcha_token)
     web = Principal(tenant_id=tenant.id, actor="web", full_access=False)
@@ -155,11 +155,11 @@ async def authenticate(
     """Check a password; returns (customer id, new session token). Wrong email or password
     are indistinguishable (same answer, same work)."""
     await core.limiter.hit(
-        _rule(tenant, "login_per_ip", ratelimit.LOGIN_PER_IP), "login", str(tenant.id), client.ip
+        _rule(tenant, "login_per_ip", ratelimit.LOGIN_PER_IP), "login", tenant.name, client.ip
     )
     key = normalise_email(email or "")[:254]
-    pair = ("login-fail", str(tenant.id), key, client.ip)
-    account = ("login-fail-account", str(tenant.id), key)
+    pair = ("login-fail", tenant.name, key, client.ip)
+    account = ("login-fail-account", tenant.name, key)
     if not await core.limiter.test(LOCK_PAIR_AFTER, *pair) or not await core.limiter.test(
         LOCK_ACCOUNT_AFTER, *account
     ):
@@ -315,12 +315,12 @@ async def request_password_reset(
     if not email:
         raise InvalidInput("emailAddress", "required")
     await core.limiter.hit(
-        _rule(tenant, "reset_per_ip", ratelimit.LOGIN_PER_IP), "reset-ip", str(tenant.id), client.ip
+        _rule(tenant, "reset_per_ip", ratelimit.LOGIN_PER_IP), "reset-ip", tenant.name, client.ip
     )
     await core.limiter.hit(
         _rule(tenant, "reset_per_account", ratelimit.RESET_PER_ACCOUNT),
         "reset",
-        str(tenant.id),
+        tenant.name,
         normalise_email(email),
     )
     customer_id, first_name = await _find_for_mail(core, tenant, email)
@@ -357,7 +357,7 @@ async def _clear_login_locks(core: Core, tenant: TenantView, customer_id: int) -
         row = await uow.customers.get(customer_id)
         key = row.email_key if row is not None else None
     if key:
-        await core.limiter.clear(LOCK_ACCOUNT_AFTER, "login-fail-account", str(tenant.id), key)
+        await core.limiter.clear(LOCK_ACCOUNT_AFTER, "login-fail-account", tenant.name, key)
 
 
 def check_callback(tenant: TenantView, client: Client, callback: str) -> str:
@@ -382,13 +382,13 @@ async def send_magic_link(
     await core.limiter.hit(
         _rule(tenant, "magic_link_per_ip", ratelimit.LOGIN_PER_IP),
         "magic-ip",
-        str(tenant.id),
+        tenant.name,
         client.ip,
     )
     await core.limiter.hit(
         _rule(tenant, "magic_link_per_account", ratelimit.MAGIC_LINK_PER_ACCOUNT),
         "magic",
-        str(tenant.id),
+        tenant.name,
         normalise_email(email),
     )
     try:
