@@ -37,6 +37,14 @@ def migrate_database(settings: Settings) -> None:
     migrate.upgrade(settings.resolved_database_url())
 
 
+def require_schema(settings: Settings) -> None:
+    """Refuse to run against a database without the current schema (synchronous)."""
+    if not migrate.schema_is_current(settings.resolved_database_url()):
+        raise RuntimeError(
+            "the database schema is missing or out of date: run `boxoffice migrate` first"
+        )
+
+
 async def check_database(core: Core) -> None:
     """Readiness: one round trip to the database."""
     from sqlalchemy import text

@@ -10,9 +10,9 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.e2e.conftest import HTTP_TIMEOUT, LiveTenant, build_signed, unique_email
+from tests.e2e.conftest import HTTP_TIMEOUT, LiveServer, LiveTenant, build_signed, unique_email
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-server")]
 
 CONCURRENCY = 50
 RACE_TIMEOUT = 120.0
@@ -146,7 +146,9 @@ async def test_concurrent_tag_and_statement_writes_on_one_customer(
         assert sorted(s["id"] for s in agreed.json()) == sorted(statement_ids)
 
 
-async def test_concurrent_email_changes_to_one_address(live_tenant: LiveTenant) -> None:
+async def test_concurrent_email_changes_to_one_address(
+    live_server: LiveServer, live_tenant: LiveTenant
+) -> None:
     """Many customers patched to the same new email at once: exactly one gets it."""
     count = 10
     payloads = [
@@ -165,7 +167,9 @@ async def test_concurrent_email_changes_to_one_address(live_tenant: LiveTenant) 
         async with asyncio.timeout(RACE_TIMEOUT):
             responses = await asyncio.gather(*(client.send(r) for r in requests))
         statuses = Counter(r.status_code for r in responses)
-        assert statuses == {200: 1, 400: count - 1}, _summary(responses)
+        assert statuses == {200: 1, 400: count - 1}, (
+            _summary(responses) + "\n--- server log ---\n" + live_server.log()
+        )
         assert all(
             r.json()["message"] == "Duplicate Entry" for r in responses if r.status_code == 400
         )

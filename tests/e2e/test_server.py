@@ -3,12 +3,15 @@ customer flows, signed the way public Spektrix clients sign."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -22,10 +25,11 @@ from tests.e2e.conftest import (
     make_live_tenant,
     run_server,
     sign_request,
+    spektrix_signature,
     unique_email,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-server")]
 
 
 # --- operator endpoints ---------------------------------------------------------------------
@@ -457,3 +461,44 @@ def test_two_workers_share_metrics_and_data(live_server: LiveServer, tmp_path: P
             base_url=live_server.base_url, timeout=HTTP_TIMEOUT, trust_env=False
         ) as client:
             assert Owner(client, tenant).get(f"customers?email={emails[0]}").status_code == 200
+
+
+# --- how real clients sign --------------------------------------------------------------------
+
+
+def test_percent_encoded_query_is_verified_as_sent(signed: Owner) -> None:
+    """PHP's http_build_query sends ``@`` as ``%40`` and ``+`` as ``%2B``; the signature covers
+    the raw request target, and the email is decoded for the lookup."""
+    email = f"plus+{uuid.uuid4().hex[:8]}@example.org"
+    created = signed.post("customers", {"firstName": "Per", "lastName": "Cent", "email": email})
+    assert created.status_code == 200, created.text
+    encoded = signed.get("customers?" + urlencode({"email": email}))
+    assert "%40" in str(encoded.request.url)
+    assert "%2B" in str(encoded.request.url)
+    assert encoded.status_code == 200, encoded.text
+    assert encoded.json()["id"] == created.json()["id"]
+
+
+def test_client_that_overrides_host_and_signs_the_vendor_url(
+    http_client: httpx.Client, live_tenant: LiveTenant
+) -> None:
+    """Some clients send ``Host: system.spektrix.com`` and sign the vendor URL."""
+    email = unique_email("host")
+    body = json.dumps({"firstName": "Ho", "lastName": "St", "email": email}).encode()
+    path = f"/{live_tenant.name}/api/v3/customers"
+    date = formatdate(usegmt=True)
+    signature = spektrix_signature(
+        live_tenant.secret, "POST", f"https://system.spektrix.com{path}", date, body
+    )
+    response = http_client.post(
+        path,
+        content=body,
+        headers={
+            "Host": "system.spektrix.com",
+            "Date": date,
+            "Content-Type": "application/json",
+            "Authorization": f"SpektrixAPI3 {live_tenant.login}:{signature}",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["email"] == email

@@ -22,6 +22,7 @@ from tests.e2e.conftest import HTTP_TIMEOUT, LiveTenant, unique_email
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.xdist_group("e2e-server"),
     # The client calls datetime.utcnow(), deprecated on newer Pythons; not our concern here.
     pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning"),
 ]

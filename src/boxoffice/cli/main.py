@@ -16,7 +16,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from boxoffice.bootstrap import build_core, migrate_database
+from boxoffice.bootstrap import build_core, migrate_database, require_schema
 from boxoffice.domain.errors import DomainError
 from boxoffice.domain.ids import parse_customer_code
 from boxoffice.domain.principal import Principal
@@ -50,6 +50,11 @@ out = Console()
 def _run(work: Callable[[Core], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run one service call with a short-lived core; domain errors end the command cleanly."""
     settings = settings or Settings()
+    try:
+        require_schema(settings)
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
     async def main() -> T:
         core = build_core(settings, pool_size=2)

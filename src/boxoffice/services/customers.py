@@ -553,11 +553,12 @@ async def update_customer(
         if changes:
             row.updated_at = _now()
             uow.customers.record(row.id, "changed", principal.actor, changes=changes)
+        email = row.email  # read before a failed flush makes the row unusable
         try:
             await uow.flush()
         except IntegrityError as exc:
             if "email_key" in str(exc.orig):
-                raise AlreadyExists("Customer", row.email) from exc
+                raise AlreadyExists("Customer", email) from exc
             raise
         view = await _view(uow, principal, row, parts)
         await uow.commit()
@@ -822,3 +823,82 @@ async def add_subscription(
         return SubscriptionView(
             row.id, row.membership_id, row.start_date, row.expiry_date, row.auto_renew
         )
+
+
+# --- the same rules for other services, inside their own transaction (CareCloud profiles) -----
+
+
+def clean_text(field: str, value: str | None, *, required: bool = False) -> str | None:
+    return _text(field, value, required=required)
+
+
+def clean_email(value: str | None) -> str:
+    return _email(value)
+
+
+def clean_birth_date(value: date | None) -> date | None:
+    return _birth_date(value)
+
+
+def clean_country(value: str | None) -> str | None:
+    return _country(value)
+
+
+def clean_attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
+    return _attribute_value(attr, raw)
+
+
+def address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
+    return _new_address_row(customer_id, address, first=first)
+
+
+def address_view(row: CustomerAddress) -> AddressView:
+    return _address_view(row)
+
+
+async def customer_view(
+    uow: UnitOfWork, principal: Principal, row: Customer, parts: Collection[str] = ()
+) -> CustomerView:
+    return await _view(uow, principal, row, parts)
+
+
+async def reachable_customer(
+    uow: UnitOfWork, principal: Principal, customer_id: int, *, for_update: bool = False
+) -> Customer:
+    """The customer, if the principal may reach it (else ``NotFound``)."""
+    return await _customer(uow, principal, customer_id, for_update=for_update)
+
+
+async def agree_in(
+    uow: UnitOfWork,
+    principal: Principal,
+    customer_id: int,
+    statements: Iterable[Statement],
+    channel: str,
+    current: set[int],
+) -> list[int]:
+    return await _agree(uow, principal, customer_id, statements, channel, current)
+
+
+async def withdraw_in(
+    uow: UnitOfWork,
+    principal: Principal,
+    customer_id: int,
+    consent: CustomerConsent,
+    text: str,
+    channel: str,
+) -> None:
+    await _withdraw(uow, principal, customer_id, consent, text, channel)
+
+
+async def set_attribute_values(
+    uow: UnitOfWork, customer_id: int, values: dict[int, tuple[AttributeDefinition, str | None]]
+) -> dict[str, Any]:
+    """Set (None: clear) attribute values; returns the changes, for the timeline."""
+    return await _apply_attributes(uow, customer_id, values)
+
+
+async def unset_other_address_flags(
+    uow: UnitOfWork, customer_id: int, keep: CustomerAddress
+) -> None:
+    await _unset_other_flags(uow, customer_id, keep)

@@ -21,3 +21,29 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Create or upgrade the schema. Synchronous: call it outside a running event loop."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+def schema_is_current(database_url: str) -> bool:
+    """Whether the database is at the newest migration (synchronous)."""
+    import asyncio
+
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from boxoffice.store.db import create_engine
+
+    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+
+    async def current() -> set[str]:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                return set(
+                    await connection.run_sync(
+                        lambda sync: MigrationContext.configure(sync).get_current_heads()
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(current()) == heads
