@@ -563,7 +563,6 @@ async def change_password(
         principal.customer_id,
         _text_field(data, "oldPassword"),
         _text_field(data, "newPassword"),
-        session_token(request) or "",
     )
     response = Response(status_code=204)
     set_session_cookie(response, request, state, tenant.name, token)
