@@ -16,7 +16,11 @@ def normalise_email(email: str) -> str:
 
 def is_valid_email(email: str) -> bool:
     """``(thing)@(thing).(thing)``, as the vendor validates it, and no longer than 254."""
-    return len(email) <= 254 and _EMAIL_RE.match(email) is not None
+    return (
+        len(email) <= 254
+        and all(ord(c) >= 32 for c in email)
+        and _EMAIL_RE.match(email) is not None
+    )
 
 
 def pascal_case(name: str) -> str:

@@ -132,6 +132,8 @@ def _attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
         return None
     if len(value) > 4000:
         raise InvalidInput(field, "at most 4000 characters")
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise InvalidInput(field, "control characters are not allowed")
     if attr.type == "date":
         try:
             return date.fromisoformat(value[:10]).isoformat()
@@ -265,6 +267,8 @@ async def get_customer(
 async def find_customer_by_email(
     core: Core, principal: Principal, email: str, parts: Collection[str] = ()
 ) -> CustomerView:
+    if not is_valid_email(email.strip()):
+        raise NotFound("Customer", email)  # no customer can have it
     async with core.uow(principal.tenant_id) as uow:
         row = await uow.customers.by_email_key(normalise_email(email))
         if row is None:
@@ -434,7 +438,7 @@ async def create_customer(
     last_name = _text("last_name", cmd.last_name, required=True)
     email = _email(cmd.email)
     scalars = {
-        name: _text(name, getattr(cmd, name))
+        name: _text(name, getattr(cmd, name)) or None
         for name in ("phone", "mobile", "friendly_id", "gender", "language")
     }
     title = _text("title", cmd.title) or ""
@@ -483,8 +487,14 @@ async def create_customer(
             break
         if row is None:
             raise RuntimeError("could not allocate a customer id")
+        addresses: list[CustomerAddress] = []
         for index, address in enumerate(cmd.addresses):
-            uow.customers.add(_new_address_row(row.id, address, first=index == 0))
+            new_row = _new_address_row(row.id, address, first=index == 0)
+            for earlier in addresses:  # one billing and one delivery address: the last claim wins
+                earlier.is_billing = earlier.is_billing and not new_row.is_billing
+                earlier.is_delivery = earlier.is_delivery and not new_row.is_delivery
+            addresses.append(new_row)
+            uow.customers.add(new_row)
         await _apply_attributes(uow, row.id, attributes)
         for tag_id in dict.fromkeys(cmd.tag_ids):
             uow.customers.add(

@@ -61,6 +61,8 @@ async def create_tenant(
 
 async def get_tenant(core: Core, name: str) -> TenantView:
     """The tenant called ``name``, from a short-lived per-process cache."""
+    if not TENANT_NAME_RE.match(name):
+        raise NotFound("tenant", name)
     cached = core.cache.get(f"tenant:{name}")
     if cached is not None and cached[0] > time.monotonic():
         view: TenantView = cached[1]

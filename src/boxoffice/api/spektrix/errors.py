@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic.alias_generators import to_camel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -41,8 +42,16 @@ def _already_exists(exc: e.AlreadyExists) -> JSON:
     )
 
 
+def wire_field(field: str) -> str:
+    """Core field names in the vendor's words: ``first_name`` -> ``firstName``."""
+    if field.startswith("Attribute_"):
+        return field
+    return ".".join(to_camel(part) if "_" in part else part for part in field.split("."))
+
+
 def _invalid(exc: e.InvalidInput) -> JSON:
-    return _body(400, f"{exc.field}: {exc.reason}", modelState={exc.field: [exc.reason]})
+    field = wire_field(exc.field)
+    return _body(400, f"{field}: {exc.reason}", modelState={field: [exc.reason]})
 
 
 def _rate_limited(exc: e.RateLimited) -> JSON:

@@ -242,9 +242,17 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = [to_camel(str(p)) if isinstance(p, str) else str(p) for p in first["loc"]]
+        loc = [_WIRE_NAMES.get(p, p) if isinstance(p, str) else str(p) for p in first["loc"]]
         reason = "required" if first["type"] == "missing" else first["msg"]
         raise InvalidInput(".".join(loc) or "body", reason) from exc
+
+
+#: Folded input keys (``firstname``) -> the vendor's spelling (``firstName``), for messages.
+_WIRE_NAMES: dict[str, str] = {
+    _lower_alias(name): to_camel(name)
+    for model in (NewCustomer, CustomerPatch, NewCustomerAddress, IdRef)
+    for name in model.model_fields
+}
 
 
 def id_list(items: list[Any]) -> list[str]:
