@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from boxoffice import __version__
+from boxoffice.api.brandchannel.app import create_app as create_brandchannel_app
+from boxoffice.api.carecloud.app import create_app as create_carecloud_app
 from boxoffice.api.common.observability import Observe, configure_logging, metrics_payload
 from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import AppState
@@ -28,7 +30,11 @@ from boxoffice.bootstrap import build_core, check_database
 from boxoffice.settings import Settings
 from boxoffice.web.app import create_app as create_web_app
 
-DIALECTS: dict[str, str] = {"spektrix": "Spektrix API v3"}
+DIALECTS: dict[str, str] = {
+    "spektrix": "Spektrix API v3",
+    "brandchannel": "Brand/channel customer API v2",
+    "carecloud": "CareCloud Customer Interface v1.0",
+}
 
 
 class DialectRouter:
@@ -75,7 +81,10 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
     )
     operator.state.boxoffice = state
     spektrix_app, spektrix_asgi = create_spektrix_app(state)
-    documented: dict[str, FastAPI] = {"spektrix": spektrix_app}
+    brandchannel_app, brandchannel_asgi = create_brandchannel_app(state)
+    carecloud_app, carecloud_asgi = create_carecloud_app(state)
+    documented: dict[str, FastAPI] = {"spektrix": spektrix_app, "brandchannel": brandchannel_app}
+    documented["carecloud"] = carecloud_app
     operator.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
 
     @operator.get("/healthz", include_in_schema=False)
@@ -131,7 +140,12 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
         Observe(operator, "operator"),
         [
             (re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix")),
+            (re.compile(r"^(/[^/]+)?/api/v2(/|$)"), Observe(brandchannel_asgi, "brandchannel")),
             (re.compile(r"^/[^/]+/website(/|$)"), Observe(create_web_app(state), "web")),
+            (
+                re.compile(r"^/[^/]+/(webservice/)?rest-api/customer-interface/v1\.0(/|$)"),
+                Observe(carecloud_asgi, "carecloud"),
+            ),
         ],
     )
 

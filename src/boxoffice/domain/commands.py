@@ -85,3 +85,162 @@ class CustomerPatch:
     gender: Maybe[str | None] = UNSET
     language: Maybe[str | None] = UNSET
     attributes: Mapping[str, str | None] = field(default_factory=dict)
+
+
+# --- brands and channels ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewChannel:
+    """A channel to add: its type (a code such as ``email``, or a numeric type id) and value.
+
+    ``field`` and ``type_field`` name the inputs they came from, so that a refusal can name
+    them.
+    """
+
+    type: str
+    value: str
+    field: str = "channel"
+    type_field: str = "channel_type"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerRef:
+    """How a caller names a customer: by id, else by brand and external primary id, else by
+    brand and channel value (when the brand allows search by channels)."""
+
+    customer_id: int | None = None
+    brand_id: int | None = None
+    external_primary_id: str | None = None
+    channel_value: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewBrandCustomer:
+    brand_id: int | None = None
+    external_primary_id: str | None = None
+    #: Identifies the customer instead of an external id (brands with search by channels).
+    channel_identity: str | None = None
+    first_name: str = ""
+    last_name: str = ""
+    channels: tuple[NewChannel, ...] = ()
+    attributes: Mapping[str, str | None] = field(default_factory=dict)
+    #: A ticket to link the new customer to, and whether the ticket gets the new channels.
+    ticket_id: int | None = None
+    sync_ticket_channels: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrandCustomerPatch:
+    first_name: Maybe[str] = UNSET
+    last_name: Maybe[str] = UNSET
+    external_primary_id: Maybe[str] = UNSET
+    #: Added, or left as they are when the customer has them already; never removed.
+    channels: tuple[NewChannel, ...] = ()
+    attributes: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelRef:
+    """One channel of a customer: by id, or by type and value."""
+
+    channel_id: int | None = None
+    type: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewExternalEvent:
+    """Something that happened elsewhere (an order, a mailing), for the customer's timeline."""
+
+    message: str
+    initiated_by: str = ""
+    source_url: str | None = None
+
+
+# --- CareCloud concepts: devices, profiles and records -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSetup:
+    language: str
+    allowed_gps: bool
+    allowed_notifications: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewDevice:
+    """A device (and application) asking for a token; the interface user when it named one."""
+
+    user_name: str | None
+    device_id: str
+    device_system: str
+    device_name: str
+    device_type: str
+    external_application_id: str
+    push_token: str | None
+    setup: DeviceSetup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentChoice:
+    statement_id: int
+    agreed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PropertyValue:
+    """A value for a customer property, by its code; checked against the property's type."""
+
+    code: str
+    value: str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceLink:
+    source_id: int
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """A customer's personal data, whole: what a create sets and a replace puts in place.
+
+    ``store_id`` None on a replace keeps the current store; ``address`` None removes the main
+    (billing) address.
+    """
+
+    first_name: str = ""
+    last_name: str = ""
+    title: str = ""
+    post_nominals: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    birth_date: date | None = None
+    gender: str | None = None
+    language: str | None = None
+    store_id: int | None = None
+    address: NewAddress | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewProfile:
+    profile: Profile
+    source: SourceLink | None = None
+    password: str | None = None
+    consents: tuple[ConsentChoice, ...] = ()
+    properties: tuple[PropertyValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerFilter:
+    """Filters of a customer listing; each one given narrows it (AND)."""
+
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    birth_date: date | None = None
+    source_id: int | None = None
+    emails: tuple[str, ...] = ()
+    customer_ids: tuple[int, ...] = ()

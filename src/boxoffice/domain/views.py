@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Generic, TypeVar
+
+from boxoffice.domain.principal import Principal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +159,186 @@ class CountryView:
     name: str
     postcode_required: bool
     display_priority: int
+
+
+# --- brands and channels ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BrandView:
+    id: int
+    name: str
+    crm_url: str | None
+    search_by_channels: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """One of a customer's email addresses, phone numbers or social accounts."""
+
+    id: int
+    type_id: int
+    type_code: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class BrandCustomerView:
+    """A customer as the brand/channel API sees it: brand, external id, channels, fields."""
+
+    id: int
+    brand: BrandView | None
+    external_primary_id: str | None
+    first_name: str
+    last_name: str
+    channels: tuple[ChannelView, ...]
+    #: Every attribute of the tenant, with the customer's value ("" when unset).
+    attributes: tuple[AttributeValueView, ...]
+    #: ``active``, or ``erased`` for the anonymous tombstone an erasure leaves.
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageView(Generic[T]):
+    """One page of a longer list: ``total`` items in all, ``items`` from ``start``."""
+
+    start: int
+    limit: int
+    total: int
+    items: tuple[T, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyCaller:
+    """Who calls with a brand/channel API key: a tenant, maybe limited to one brand."""
+
+    principal: Principal
+    brand_id: int | None
+    permissions: frozenset[str]
+
+
+# --- CareCloud concepts: device tokens, localised catalogue reads, profiles and records ------
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTokenView:
+    """A device token as the core sees it (never the token itself, which only the app keeps)."""
+
+    user_name: str | None
+    device_id: str
+    external_application_id: str
+    #: The language chosen in the app's setup ("" when none).
+    language: str
+    #: The customer logged in on the token, if any.
+    customer_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageView:
+    code: str
+    name: str
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoreView:
+    """A store; ``name`` and the descriptions are in the caller's language."""
+
+    id: int
+    code: str
+    name: str
+    short_description: str
+    description: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class InterestView:
+    id: int
+    name: str
+    #: The tag that a customer with this interest carries (None: not linked yet).
+    tag_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPropertyView:
+    id: int
+    code: str
+    name: str
+    description: str
+    #: The type of the attribute holding the values: text, date, number or boolean.
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerSourceView:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTextView:
+    """A statement with its code and texts in the caller's language."""
+
+    id: int
+    code: str | None
+    text: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class RewardView:
+    id: int
+    code: str
+    name: str
+    description: str
+    data: dict[str, object]
+    #: The stores the reward is valid at (none: every store).
+    stores: tuple[StoreView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentStateView:
+    """Where a customer stands on a statement: ``agreed``, ``withdrawn`` or ``unset``."""
+
+    statement_id: int
+    code: str | None
+    state: str
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    """A customer with the personal data that the app-facing API shows besides the basics."""
+
+    customer: CustomerView
+    gender: str | None
+    language: str | None
+    store_id: int | None
+    post_nominals: str | None
+    consents: tuple[ConsentStateView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyRecordView:
+    """A customer's value of a customer property (held in the property's attribute)."""
+
+    customer_id: int
+    property: CustomerPropertyView
+    #: The stored text (dates as YYYY-MM-DD, booleans as true/false).
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class InterestRecordView:
+    customer_id: int
+    interest_id: int
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecordView:
+    customer_id: int
+    source_id: int
+    external_id: str | None

@@ -29,6 +29,7 @@ from boxoffice.services.tenants import forget_tenant, get_tenant, normalise_orig
 from boxoffice.store.models import (
     AttributeDefinition,
     Brand,
+    CatalogueTranslation,
     ChannelType,
     Country,
     CustomerProperty,
@@ -44,6 +45,7 @@ from boxoffice.store.models import (
     Tenant,
     TenantOrigin,
 )
+from boxoffice.store.repositories import Translations
 from boxoffice.store.uow import UnitOfWork
 
 AttributeType = Literal["text", "date", "number", "boolean"]
@@ -53,6 +55,19 @@ class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
     #: Shown by ``dump``; ids are the tenant's own, so ``load`` matches by name or code instead.
     id: int | None = Field(default=None, ge=1)
+
+
+#: Texts of an item in other languages: ``{language: {field: text}}`` (see TRANSLATABLE).
+TextsByLanguage = dict[str, dict[str, str]]
+#: The catalogue sections whose items have texts in several languages, and those texts.
+TRANSLATABLE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "statements": ("statement", ("text", "description")),
+    "stores": ("store", ("name", "short_description", "description")),
+    "interests": ("interest", ("name",)),
+    "customer_properties": ("customer_property", ("name", "description")),
+    "rewards": ("reward", ("name", "description")),
+    "customer_sources": ("customer_source", ("name",)),
+}
 
 
 class TagGroupDoc(_Item):
@@ -66,6 +81,7 @@ class StatementDoc(_Item):
     text: str = Field(min_length=1)
     description: str = ""
     code: str | None = None
+    translations: TextsByLanguage | None = None
 
 
 class MembershipDoc(_Item):
@@ -86,12 +102,14 @@ class StoreDoc(_Item):
     name: str = Field(min_length=1, max_length=200)
     code: str = ""
     data: dict[str, Any] = {}
+    translations: TextsByLanguage | None = None
 
 
 class InterestDoc(_Item):
     name: str = Field(min_length=1, max_length=200)
     #: ``Group/Tag``: the tag this interest answers to.
     tag: str | None = None
+    translations: TextsByLanguage | None = None
 
 
 class PropertyDoc(_Item):
@@ -100,6 +118,7 @@ class PropertyDoc(_Item):
     type: AttributeType = "text"
     #: The attribute holding the values; created (not web-visible) when missing.
     attribute: str | None = None
+    translations: TextsByLanguage | None = None
 
 
 class RewardDoc(_Item):
@@ -107,11 +126,13 @@ class RewardDoc(_Item):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     data: dict[str, Any] = {}
+    translations: TextsByLanguage | None = None
 
 
 class CodeNameDoc(_Item):
     code: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
+    translations: TextsByLanguage | None = None
 
 
 class BrandDoc(_Item):
@@ -295,7 +316,9 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         stores = {s.name: s for s in await cat.all(Store)}
         for st in doc.stores:
-            await _upsert(uow, Store, stores, st.name, st.model_dump(exclude={"id"}))
+            await _upsert(
+                uow, Store, stores, st.name, st.model_dump(exclude={"id", "translations"})
+            )
         interests = {i.name: i for i in await cat.all(Interest)}
         for i in doc.interests:
             tag_id = None
@@ -332,13 +355,27 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         rewards = {r.code: r for r in await cat.all(Reward)}
         for r in doc.rewards:
-            await _upsert(uow, Reward, rewards, r.code, r.model_dump(exclude={"id"}))
+            await _upsert(
+                uow, Reward, rewards, r.code, r.model_dump(exclude={"id", "translations"})
+            )
         sources = {s.code: s for s in await cat.all(CustomerSource)}
         for cs in doc.customer_sources:
-            await _upsert(uow, CustomerSource, sources, cs.code, cs.model_dump(exclude={"id"}))
+            await _upsert(
+                uow,
+                CustomerSource,
+                sources,
+                cs.code,
+                cs.model_dump(exclude={"id", "translations"}),
+            )
         channel_types = {c.code: c for c in await cat.all(ChannelType)}
         for c in doc.channel_types:
-            await _upsert(uow, ChannelType, channel_types, c.code, c.model_dump(exclude={"id"}))
+            await _upsert(
+                uow,
+                ChannelType,
+                channel_types,
+                c.code,
+                c.model_dump(exclude={"id", "translations"}),
+            )
         brands = {b.id: b for b in await cat.all(Brand)}
         brands_by_name = {b.name: b for b in brands.values()}
         for b in doc.brands:
@@ -369,6 +406,18 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
                 cat.add(Language(code=lang.code, name=lang.name, is_default=lang.default))
             else:
                 row_l.name, row_l.is_default = lang.name, lang.default
+        await _load_translations(
+            uow,
+            doc,
+            {
+                "statements": statements,
+                "stores": stores,
+                "interests": interests,
+                "customer_properties": properties,
+                "rewards": rewards,
+                "customer_sources": sources,
+            },
+        )
         await uow.commit()
     forget_tenant(core, tenant_name)
 
@@ -382,7 +431,7 @@ async def dump_catalogue(core: Core, tenant_name: str) -> dict[str, Any]:
         group_names = {g.id: g.name for g in groups}
         tag_paths = {t.id: f"{group_names[t.group_id]}/{t.name}" for t in tags}
         attributes = {a.id: a.name for a in await cat.attributes()}
-        return {
+        out: dict[str, Any] = {
             "display_name": tenant.display_name,
             "origins": list(tenant.origins),
             "settings": _public_settings(tenant.settings),
@@ -472,6 +521,64 @@ async def dump_catalogue(core: Core, tenant_name: str) -> dict[str, Any]:
                 for lang in await cat.all(Language)
             ],
         }
+        await _dump_translations(uow, out)
+        return out
+
+
+async def _load_translations(
+    uow: UnitOfWork, doc: CatalogueDoc, rows: dict[str, dict[Any, Any]]
+) -> None:
+    """Items that list ``translations`` get exactly those; items that do not keep theirs."""
+    translations = Translations(uow.session)
+    current = {(t.kind, t.item_id, t.language, t.field): t for t in await translations.all()}
+    for section, (kind, fields) in TRANSLATABLE.items():
+        for item in getattr(doc, section):
+            if item.translations is None:
+                continue
+            key = item.text if section == "statements" else item.name
+            if section in ("customer_properties", "rewards", "customer_sources"):
+                key = item.code
+            row = rows[section][key]
+            wanted: dict[tuple[str, int, str, str], str] = {}
+            for language, texts in item.translations.items():
+                if not 2 <= len(language) <= 16:
+                    raise InvalidInput(f"{section}.translations", f"bad language {language!r}")
+                for field, text in texts.items():
+                    if field not in fields:
+                        raise InvalidInput(
+                            f"{section}.translations.{language}",
+                            f"unknown field {field!r} (one of {', '.join(fields)})",
+                        )
+                    wanted[(kind, row.id, language.lower(), field)] = text
+            for existing_key, existing in list(current.items()):
+                if existing_key[:2] == (kind, row.id) and existing_key not in wanted:
+                    await uow.session.delete(existing)
+                    del current[existing_key]
+            for wanted_key, text in wanted.items():
+                found = current.get(wanted_key)
+                if found is None:
+                    found = CatalogueTranslation(
+                        kind=kind,
+                        item_id=row.id,
+                        language=wanted_key[2],
+                        field=wanted_key[3],
+                        text=text,
+                    )
+                    uow.session.add(found)
+                    current[wanted_key] = found
+                else:
+                    found.text = text
+
+
+async def _dump_translations(uow: UnitOfWork, out: dict[str, Any]) -> None:
+    by_item: dict[tuple[str, int], dict[str, dict[str, str]]] = {}
+    for t in await Translations(uow.session).all():
+        by_item.setdefault((t.kind, t.item_id), {}).setdefault(t.language, {})[t.field] = t.text
+    for section, (kind, _fields) in TRANSLATABLE.items():
+        for item in out[section]:
+            found = by_item.get((kind, item["id"]))
+            if found:
+                item["translations"] = found
 
 
 async def read_catalogue(uow: UnitOfWork, principal: Principal) -> CatalogueView:

@@ -138,6 +138,35 @@ class InterfaceUser(TenantScoped, Base):
     disabled: Mapped[bool] = mapped_column(default=False)
 
 
+class DeviceToken(TenantScoped, Base):
+    """A CareCloud device token (one per device and application), kept as its SHA-256.
+
+    ``customer_id`` is the customer logged in on the token (none: catalogue and sign-up only).
+    """
+
+    __tablename__ = "device_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str | None] = mapped_column(String(200))
+    device_id: Mapped[str] = mapped_column(String(200))
+    device_system: Mapped[str] = mapped_column(String(200), default="")
+    device_name: Mapped[str] = mapped_column(String(200), default="")
+    device_type: Mapped[str] = mapped_column(String(200), default="")
+    external_application_id: Mapped[str] = mapped_column(String(200))
+    push_token: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[str] = mapped_column(String(16), default="")
+    allowed_gps: Mapped[bool] = mapped_column(default=False)
+    allowed_notifications: Mapped[bool] = mapped_column(default=False)
+    customer_id: Mapped[int | None] = mapped_column(Key)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    __table_args__ = (
+        _fk(["user_name"], "interface_users", ["user_name"], ondelete="CASCADE"),
+        _fk(["customer_id"], "customers", ["id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "device_id", "external_application_id"),
+        Index(None, "tenant_id", "customer_id"),
+    )
+
+
 # --- catalogue -----------------------------------------------------------------------------
 
 
@@ -291,6 +320,20 @@ class Language(TenantScoped, Base):
     is_default: Mapped[bool] = mapped_column(default=False)
 
 
+class CatalogueTranslation(TenantScoped, Base):
+    """A catalogue item's text (``name``, ``description``...) in one more language.
+
+    The item's own columns hold the text in the tenant's default language.
+    """
+
+    __tablename__ = "catalogue_translations"
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    item_id: Mapped[int] = mapped_column(Key, primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
 # --- customers -----------------------------------------------------------------------------
 
 
@@ -316,6 +359,11 @@ class Customer(TenantScoped, Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    #: The store the customer registered at (CareCloud ``store_id``). No foreign key on purpose:
+    #: adding one to ``customers`` would rebuild the table on SQLite (stores are never deleted).
+    store_id: Mapped[int | None] = mapped_column(Key)
+    #: Letters after the name (``Ph.D.``); ``title`` holds the ones before it.
+    post_nominals: Mapped[str | None] = mapped_column(String(50))
     __table_args__ = (
         UniqueConstraint("tenant_id", "email_key"),
         UniqueConstraint("tenant_id", "brand_id", "external_primary_id"),
@@ -372,7 +420,8 @@ class CustomerSourceRecord(TenantScoped, Base):
     __tablename__ = "customer_source_records"
     customer_id: Mapped[int] = mapped_column(Key, primary_key=True)
     source_id: Mapped[int] = mapped_column(Key, primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(200))
+    #: None when the source gave no id of its own (several customers may come from it so).
+    external_id: Mapped[str | None] = mapped_column(String(200))
     __table_args__ = (
         _customer_fk(),
         _fk(["source_id"], "customer_sources", ["id"]),

@@ -11,21 +11,28 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import ColumnElement, Table, delete, exists, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.domain.ids import new_row_key
 from boxoffice.store.models import (
+    ApiKey,
     ApiUser,
     AttributeDefinition,
     Base,
+    Brand,
+    CatalogueTranslation,
+    ChannelType,
     ConsentChange,
     Customer,
     CustomerAddress,
     CustomerAttributeValue,
+    CustomerChannel,
     CustomerConsent,
+    CustomerSourceRecord,
     CustomerSubscription,
     CustomerTag,
+    DeviceToken,
     Membership,
     Statement,
     Tag,
@@ -41,6 +48,25 @@ UNSCOPED = {"unscoped": True}
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _customer_link_attributes(table: Table) -> list[Any]:
+    """The mapped attributes of ``table`` that a foreign key points at ``customers.id``."""
+    if table.name == Customer.__tablename__:
+        return []
+    columns = [
+        element.parent
+        for constraint in table.foreign_key_constraints
+        if constraint.referred_table.name == Customer.__tablename__
+        for element in constraint.elements
+        if element.column.name == "id"
+    ]
+    found: list[Any] = []
+    for mapper in Base.registry.mappers:
+        if mapper.local_table is table:
+            for column in columns:
+                found.append(getattr(mapper.class_, mapper.get_property_by_column(column).key))
+    return found
 
 
 class _Repository:
@@ -101,7 +127,11 @@ class Customers(_Repository):
         return bool(result.rowcount)
 
     async def consents(self, customer_id: int) -> Sequence[CustomerConsent]:
-        stmt = select(CustomerConsent).where(CustomerConsent.customer_id == customer_id)
+        stmt = (
+            select(CustomerConsent)
+            .where(CustomerConsent.customer_id == customer_id)
+            .order_by(CustomerConsent.agreed_at, CustomerConsent.statement_id)
+        )
         return (await self.session.execute(stmt)).scalars().all()
 
     async def consent_history(self, customer_id: int) -> Sequence[ConsentChange]:
@@ -128,18 +158,150 @@ class Customers(_Repository):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    def record(self, customer_id: int, kind: str, actor: str, **data: Any) -> None:
+    def record(self, customer_id: int, kind: str, actor: str, **data: Any) -> TimelineEntry:
         """Append to the customer's timeline."""
-        self.session.add(
-            TimelineEntry(
-                id=new_row_key(),
-                customer_id=customer_id,
-                occurred_at=utcnow(),
-                kind=kind,
-                actor=actor,
-                data=data,
-            )
+        entry = TimelineEntry(
+            id=new_row_key(),
+            customer_id=customer_id,
+            occurred_at=utcnow(),
+            kind=kind,
+            actor=actor,
+            data=data,
         )
+        self.session.add(entry)
+        return entry
+
+    # --- brands and channels (the brand/channel API) --------------------------------------
+
+    async def get_any_state(self, customer_id: int, *, for_update: bool = False) -> Customer | None:
+        """A customer, or the anonymous tombstone an erasure left."""
+        stmt = select(Customer).where(Customer.id == customer_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_external_id(self, brand_id: int, external_id: str) -> Customer | None:
+        stmt = select(Customer).where(
+            Customer.brand_id == brand_id,
+            Customer.external_primary_id == external_id,
+            Customer.state == "active",
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_channel_value(
+        self, brand_id: int, value: str, channel_type_id: int | None = None
+    ) -> Sequence[Customer]:
+        """Active customers of a brand with a channel of this value (case-insensitive)."""
+        match = select(CustomerChannel.id).where(
+            CustomerChannel.customer_id == Customer.id,
+            func.lower(CustomerChannel.value) == value.lower(),
+        )
+        if channel_type_id is not None:
+            match = match.where(CustomerChannel.channel_type_id == channel_type_id)
+        stmt = (
+            select(Customer)
+            .where(Customer.brand_id == brand_id, Customer.state == "active", exists(match))
+            .order_by(Customer.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def page(
+        self,
+        *,
+        brand_id: int | None,
+        search: str,
+        states: tuple[str, ...],
+        offset: int,
+        limit: int,
+        channel_value: str | None = None,
+        external_id: str | None = None,
+    ) -> tuple[int, Sequence[Customer]]:
+        """A page of customers by id, and how many match in all.
+
+        ``search`` matches names, external ids and channel values as a case-insensitive
+        substring; ``channel_value`` and ``external_id`` match exactly.
+        """
+        where: list[ColumnElement[bool]] = [Customer.state.in_(states)]
+        if brand_id is not None:
+            where.append(Customer.brand_id == brand_id)
+        if external_id is not None:
+            where.append(Customer.external_primary_id == external_id)
+        if channel_value is not None:
+            where.append(
+                exists(
+                    select(CustomerChannel.id).where(
+                        CustomerChannel.customer_id == Customer.id,
+                        func.lower(CustomerChannel.value) == channel_value.lower(),
+                    )
+                )
+            )
+        if search:
+            pattern = f"%{search.lower()}%"
+            where.append(
+                or_(
+                    func.lower(Customer.first_name).like(pattern),
+                    func.lower(Customer.last_name).like(pattern),
+                    func.lower(Customer.external_primary_id).like(pattern),
+                    exists(
+                        select(CustomerChannel.id).where(
+                            CustomerChannel.customer_id == Customer.id,
+                            func.lower(CustomerChannel.value).like(pattern),
+                        )
+                    ),
+                )
+            )
+        total = (await self.session.execute(select(func.count(Customer.id)).where(*where))).scalar()
+        stmt = select(Customer).where(*where).order_by(Customer.id).offset(offset).limit(limit)
+        return int(total or 0), (await self.session.execute(stmt)).scalars().all()
+
+    async def channels(self, customer_ids: Sequence[int]) -> Sequence[CustomerChannel]:
+        if not customer_ids:
+            return ()
+        stmt = (
+            select(CustomerChannel)
+            .where(CustomerChannel.customer_id.in_(customer_ids))
+            .order_by(CustomerChannel.created_at, CustomerChannel.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def attribute_values_of(
+        self, customer_ids: Sequence[int]
+    ) -> Sequence[CustomerAttributeValue]:
+        if not customer_ids:
+            return ()
+        stmt = select(CustomerAttributeValue).where(
+            CustomerAttributeValue.customer_id.in_(customer_ids)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def timeline_page(
+        self, customer_id: int, *, exclude_kinds: tuple[str, ...], offset: int, limit: int
+    ) -> tuple[int, Sequence[TimelineEntry]]:
+        """A page of the customer's timeline, newest first, and how many entries in all."""
+        where: list[ColumnElement[bool]] = [TimelineEntry.customer_id == customer_id]
+        if exclude_kinds:
+            where.append(TimelineEntry.kind.not_in(exclude_kinds))
+        total = (
+            await self.session.execute(select(func.count(TimelineEntry.id)).where(*where))
+        ).scalar()
+        stmt = (
+            select(TimelineEntry)
+            .where(*where)
+            .order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return int(total or 0), (await self.session.execute(stmt)).scalars().all()
+
+    async def delete_linked_rows(self, customer_id: int) -> None:
+        """Delete every row, in every table, that a foreign key links to this customer.
+
+        The list of tables comes from the schema itself, so a table added later is covered
+        the moment it declares its foreign key to ``customers``.
+        """
+        for table in reversed(Base.metadata.sorted_tables):
+            for attribute in _customer_link_attributes(table):
+                await self.session.execute(delete(attribute.class_).where(attribute == customer_id))
 
 
 class Catalogue(_Repository):
@@ -162,6 +324,17 @@ class Catalogue(_Repository):
         return await self._all(
             AttributeDefinition, AttributeDefinition.position, AttributeDefinition.id
         )
+
+    async def brand(self, brand_id: int) -> Brand | None:
+        return (
+            await self.session.execute(select(Brand).where(Brand.id == brand_id))
+        ).scalar_one_or_none()
+
+    async def brands(self) -> Sequence[Brand]:
+        return await self._all(Brand, Brand.id)
+
+    async def channel_types(self) -> Sequence[ChannelType]:
+        return await self._all(ChannelType, ChannelType.id)
 
     async def all(self, model: type[M]) -> Sequence[M]:
         order = inspect(model).primary_key
@@ -197,3 +370,140 @@ class Operators(_Repository):
             .execution_options(**UNSCOPED)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        """A brand/channel API key by the SHA-256 of the key, in whichever tenant it is."""
+        stmt = select(ApiKey).where(ApiKey.key_hash == key_hash).execution_options(**UNSCOPED)
+        return (await self.session.execute(stmt)).scalars().first()
+
+
+# --- CareCloud: device tokens, customer lookups by profile data, catalogue translations -----
+
+
+class DeviceTokens(_Repository):
+    async def by_hash(self, token_hash: str, *, for_update: bool = False) -> DeviceToken | None:
+        stmt = select(DeviceToken).where(DeviceToken.token_hash == token_hash)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_device(self, device_id: str, application_id: str) -> DeviceToken | None:
+        stmt = select(DeviceToken).where(
+            DeviceToken.device_id == device_id,
+            DeviceToken.external_application_id == application_id,
+        )
+        return (await self.session.execute(stmt.with_for_update())).scalar_one_or_none()
+
+
+def _phone_digits(column: Any) -> Any:
+    """A stored phone number without its usual separators and ``+``."""
+    for separator in (" ", "-", "(", ")", ".", "/", "+"):
+        column = func.replace(column, separator, "")
+    return column
+
+
+def _phone_matches(variants: Sequence[str]) -> ColumnElement[bool]:
+    return or_(
+        _phone_digits(Customer.mobile).in_(variants), _phone_digits(Customer.phone).in_(variants)
+    )
+
+
+class Profiles(_Repository):
+    """Customers found by what the app-facing API knows: phone, card number, source records.
+
+    Phone numbers match on their digits (``+420 777 123 456`` is ``420777123456``).
+    """
+
+    async def by_phone(self, variants: Sequence[str]) -> Sequence[Customer]:
+        stmt = (
+            select(Customer)
+            .where(Customer.state == "active", _phone_matches(variants))
+            .order_by(Customer.created_at, Customer.id)
+            .limit(5)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def by_friendly_id(self, friendly_id: str) -> Customer | None:
+        stmt = select(Customer).where(
+            Customer.state == "active", Customer.friendly_id == friendly_id
+        )
+        return (await self.session.execute(stmt.limit(1))).scalar_one_or_none()
+
+    async def search(
+        self,
+        *,
+        only_id: int | None,
+        email_keys: Sequence[str],
+        phones: Sequence[str],
+        first_name: str | None,
+        last_name: str | None,
+        birth_date: Any,
+        source_id: int | None,
+        customer_ids: Sequence[int],
+        order: str,
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, Sequence[Customer]]:
+        """A page of active customers matching every filter given, and how many match."""
+        where: list[ColumnElement[bool]] = [Customer.state == "active"]
+        if only_id is not None:
+            where.append(Customer.id == only_id)
+        if email_keys:
+            where.append(Customer.email_key.in_(email_keys))
+        if phones:
+            where.append(_phone_matches(phones))
+        if first_name is not None:
+            where.append(func.lower(Customer.first_name) == first_name.lower())
+        if last_name is not None:
+            where.append(func.lower(Customer.last_name) == last_name.lower())
+        if birth_date is not None:
+            where.append(Customer.birth_date == birth_date)
+        if source_id is not None:
+            where.append(
+                exists(
+                    select(CustomerSourceRecord.source_id).where(
+                        CustomerSourceRecord.customer_id == Customer.id,
+                        CustomerSourceRecord.source_id == source_id,
+                    )
+                )
+            )
+        if customer_ids:
+            where.append(Customer.id.in_(customer_ids))
+        column = {"last_change": Customer.updated_at}.get(order, Customer.id)
+        ordering = [column.desc(), Customer.id.desc()] if descending else [column, Customer.id]
+        total = (await self.session.execute(select(func.count(Customer.id)).where(*where))).scalar()
+        stmt = select(Customer).where(*where).order_by(*ordering).offset(offset).limit(limit)
+        return int(total or 0), (await self.session.execute(stmt)).scalars().all()
+
+    async def source_records(self, customer_id: int) -> Sequence[CustomerSourceRecord]:
+        stmt = (
+            select(CustomerSourceRecord)
+            .where(CustomerSourceRecord.customer_id == customer_id)
+            .order_by(CustomerSourceRecord.source_id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def source_record_by_external_id(
+        self, source_id: int, external_id: str
+    ) -> CustomerSourceRecord | None:
+        stmt = select(CustomerSourceRecord).where(
+            CustomerSourceRecord.source_id == source_id,
+            CustomerSourceRecord.external_id == external_id,
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class Translations(_Repository):
+    async def of_kind(self, kind: str) -> Sequence[CatalogueTranslation]:
+        stmt = select(CatalogueTranslation).where(CatalogueTranslation.kind == kind)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def all(self) -> Sequence[CatalogueTranslation]:
+        stmt = select(CatalogueTranslation).order_by(
+            CatalogueTranslation.kind,
+            CatalogueTranslation.item_id,
+            CatalogueTranslation.language,
+            CatalogueTranslation.field,
+        )
+        return (await self.session.execute(stmt)).scalars().all()

@@ -1,0 +1,1 @@
+"""The CareCloud Customer Interface v1.0 dialect."""

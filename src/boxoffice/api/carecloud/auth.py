@@ -1,0 +1,175 @@
+"""CareCloud credentials -> the app's token and its Principal.
+
+``POST /tokens`` needs no credentials; the legacy ``Basic base64("<user>:")`` names an interface
+user, which must exist. Every other call sends ``Authorization: Bearer <token>`` or the legacy
+``Basic base64("<user>:<token>")`` (the text after the first colon, trimmed, is the token).
+A token with nobody logged in reaches the catalogue and sign-up; a token with a customer
+logged in reaches that customer only. Any failure is a 401 whose reason goes to the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Request
+
+from boxoffice.api.carecloud import mappers as m
+from boxoffice.api.common.state import AppState, CoreDep, StateDep
+from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import DeviceTokenView, TenantView
+from boxoffice.services import devices
+from boxoffice.services.accounts import Client
+from boxoffice.services.tenants import get_tenant
+
+log = structlog.get_logger("boxoffice.carecloud.auth")
+
+
+async def tenant(tenant: str, core: CoreDep) -> TenantView:
+    return await get_tenant(core, tenant)
+
+
+TenantDep = Annotated[TenantView, Depends(tenant)]
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What an ``Authorization`` header says: an interface user (Basic) and/or a token."""
+
+    user_name: str | None
+    token: str
+
+
+def parse_authorization(header: str | None) -> Credentials | None:
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        return Credentials(None, value.strip())
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, colon, token = decoded.partition(":")
+        if not colon or not user:
+            return None
+        return Credentials(user, token.strip())
+    return None
+
+
+async def sign_up_user(request: Request, tenant: TenantDep, core: CoreDep) -> str | None:
+    """``POST /tokens``: the interface user of the legacy Basic form, else none."""
+    credentials = parse_authorization(request.headers.get("authorization"))
+    if credentials is None or credentials.user_name is None:
+        return None
+    return credentials.user_name
+
+
+InterfaceUser = Annotated[str | None, Depends(sign_up_user)]
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """The calling app: its tenant, token, rights and language preferences (best first)."""
+
+    tenant: TenantView
+    token: str
+    device: DeviceTokenView
+    principal: Principal
+    languages: tuple[str, ...]
+
+
+def languages(request: Request, device: DeviceTokenView | None = None) -> tuple[str, ...]:
+    """``Accept-Language`` first, then the language the app chose at setup."""
+    preferred = m.accept_language(request.headers.get("accept-language"))
+    if device is not None and device.language:
+        preferred.append(device.language)
+    return tuple(preferred)
+
+
+async def app(request: Request, tenant: TenantDep, core: CoreDep) -> App:
+    credentials = parse_authorization(request.headers.get("authorization"))
+    if credentials is None or not credentials.token:
+        raise Unauthenticated("no token")
+    try:
+        device = await devices.authenticate_token(
+            core, tenant.id, credentials.token, credentials.user_name
+        )
+    except Unauthenticated as exc:
+        log.warning("token_refused", tenant=tenant.name, reason=exc.reason, path=request.url.path)
+        raise
+    return App(
+        tenant=tenant,
+        token=credentials.token,
+        device=device,
+        principal=devices.token_principal(tenant.id, device),
+        languages=languages(request, device),
+    )
+
+
+AppDep = Annotated[App, Depends(app)]
+
+
+async def logged_in(caller: AppDep) -> App:
+    if caller.device.customer_id is None:
+        raise PermissionDenied("No customer is logged in on this token.")
+    return caller
+
+
+CustomerApp = Annotated[App, Depends(logged_in)]
+
+
+def own_customer(code: str, caller: App) -> int:
+    """A customer id sent by an app with a logged-in customer: that customer's, or a 400
+    ``not_belong_to_logged_in_customer`` (the same for another customer, another tenant's
+    customer and no customer at all)."""
+    keys = m.decode(m.CUSTOMER, code)
+    if keys is None or keys[0] != caller.device.customer_id:
+        raise InvalidInput("customer_id", "not_belong_to_logged_in_customer")
+    return keys[0]
+
+
+async def path_customer(customer_id: str, caller: CustomerApp) -> int:
+    return own_customer(customer_id, caller)
+
+
+PathCustomer = Annotated[int, Depends(path_customer)]
+
+
+async def path_token(token_id: str, caller: AppDep) -> App:
+    """``/tokens/{token_id}``: the caller's own token, else it looks missing."""
+    if not hmac.compare_digest(token_id.encode(), caller.token.encode()):
+        raise NotFound("Token", token_id)
+    return caller
+
+
+OwnToken = Annotated[App, Depends(path_token)]
+
+
+def client_info(request: Request, state: AppState) -> Client:
+    settings = state.settings
+    ip = request.client.host if request.client else "unknown"
+    if settings.trust_proxy_headers and request.headers.get("x-forwarded-for"):
+        ip = request.headers["x-forwarded-for"].split(",")[0].strip()
+    if settings.public_urls:
+        base = settings.public_urls[0]
+    else:
+        scheme = request.url.scheme
+        if settings.trust_proxy_headers and request.headers.get("x-forwarded-proto"):
+            scheme = request.headers["x-forwarded-proto"].split(",")[0].strip()
+        base = f"{scheme}://{request.headers.get('host', request.url.netloc)}"
+    return Client(ip=ip, base_url=base.rstrip("/"))
+
+
+async def client(request: Request, state: StateDep) -> Client:
+    return client_info(request, state)
+
+
+ClientDep = Annotated[Client, Depends(client)]

@@ -1,0 +1,96 @@
+"""Erasure: remove a person's data everywhere it is stored, leaving an anonymous tombstone.
+
+A data-protection request ("forget me") must not leave the person behind anywhere: not in the
+customer row, nor in the rows that hang off it (addresses, channels, attribute values, tags,
+consents and their history, subscriptions, external ids, sessions, mailed tokens), nor in the
+timeline, whose entries quote old values. What is left is a tombstone: the customer's key, its
+brand, its creation time and ``state = "erased"``, so that ids handed out earlier still resolve
+to "this customer was erased" rather than to someone else, plus one timeline entry, ``erased``,
+that says who erased it and when, and nothing about the person.
+
+The rows that hang off a customer are found from the schema (every foreign key to
+``customers``), so a table added later is erased without a change here. Web sessions kept in
+Redis are ended after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String, Text
+
+from boxoffice.domain.errors import NotFound
+from boxoffice.domain.principal import Principal
+from boxoffice.services.core import Core
+from boxoffice.store.models import Customer
+
+ERASED = "erased"
+#: Customer columns a tombstone keeps: keys, brand, bookkeeping. Every other column is blanked.
+KEPT_COLUMNS = frozenset(
+    {
+        "tenant_id",
+        "id",
+        "brand_id",
+        "state",
+        "credit_balance",
+        "created_at",
+        "updated_at",
+        "version",
+    }
+)
+
+
+def _blank(column: Any) -> Any:
+    if column.nullable:
+        return None
+    if isinstance(column.type, String | Text):
+        return ""
+    default = column.default
+    if default is not None and default.is_scalar:
+        return default.arg
+    raise RuntimeError(f"customers.{column.name}: no blank value for an erased customer")
+
+
+async def erase_customer(
+    core: Core, principal: Principal, customer_id: int, *, brand_id: int | None = None
+) -> None:
+    """Erase a customer's personal data (idempotent: erasing a tombstone again is fine).
+
+    With ``brand_id``, a customer of another brand is not found (keys limited to a brand).
+    """
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        row = await uow.customers.get_any_state(customer_id, for_update=True)
+        if (
+            row is None
+            or (principal.customer_id is not None and principal.customer_id != customer_id)
+            or (brand_id is not None and row.brand_id != brand_id)
+        ):
+            raise NotFound("Customer", customer_id)
+        await uow.customers.delete_linked_rows(customer_id)
+        for column in Customer.__table__.columns:
+            if column.name not in KEPT_COLUMNS:
+                setattr(row, column.key, _blank(column))
+        row.state = ERASED
+        row.updated_at = datetime.now(UTC)
+        uow.customers.record(customer_id, ERASED, principal.actor)
+        await uow.commit()
+    await core.session_store.delete_for_customer(principal.tenant_id, customer_id)
+
+
+async def delete_customer(
+    core: Core, principal: Principal, customer_id: int, *, brand_id: int | None = None
+) -> None:
+    """Delete a customer (or a tombstone) and every row that hangs off it, leaving nothing."""
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        row = await uow.customers.get_any_state(customer_id, for_update=True)
+        if (
+            row is None
+            or (principal.customer_id is not None and principal.customer_id != customer_id)
+            or (brand_id is not None and row.brand_id != brand_id)
+        ):
+            raise NotFound("Customer", customer_id)
+        await uow.customers.delete_linked_rows(customer_id)
+        await uow.customers.delete(row)
+        await uow.commit()
+    await core.session_store.delete_for_customer(principal.tenant_id, customer_id)

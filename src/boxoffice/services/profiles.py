@@ -1,0 +1,581 @@
+"""Customer profiles for the app-facing API (CareCloud): registration with a store, a source,
+consents and property values in one transaction; replacing the whole record; listings; the
+checks an app makes before it registers someone.
+
+A profile is the same customer every dialect sees: the same row, tags, attribute values and
+agreed statements. Consents are three-state here: agreed, withdrawn (a withdrawal is on record)
+or not set (nothing on record).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from boxoffice.domain.commands import (
+    ConsentChoice,
+    CustomerFilter,
+    NewAddress,
+    NewProfile,
+    Profile,
+    SourceLink,
+)
+from boxoffice.domain.errors import AlreadyExists, InvalidInput, PermissionDenied
+from boxoffice.domain.ids import new_customer_key, new_row_key
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.rules import normalise_email
+from boxoffice.domain.views import ConsentStateView, ProfileView
+from boxoffice.security.passwords import hash_password_async
+from boxoffice.services import customers as customer_service
+from boxoffice.services import devices, records
+from boxoffice.services.core import Core
+from boxoffice.store.models import (
+    ConsentChange,
+    Customer,
+    CustomerSource,
+    Language,
+    Statement,
+    Store,
+)
+from boxoffice.store.repositories import Profiles
+from boxoffice.store.uow import UnitOfWork
+
+AGREED, WITHDRAWN, UNSET = "agreed", "withdrawn", "unset"
+#: Passwords refused whatever their length (the vendor's examples and the usual suspects).
+COMMON_PASSWORDS = frozenset(
+    {
+        "12345",
+        "123456",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "abc123",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "qwerty",
+        "qwerty123",
+        "letmein",
+        "welcome",
+        "welcome1",
+        "iloveyou",
+        "admin",
+        "admin123",
+        "monkey",
+        "dragon",
+        "football",
+        "baseball",
+        "sunshine",
+        "princess",
+        "trustno1",
+        "password_example",
+    }
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is too weak for an app account (None: it is fine): at least 8
+    characters, a digit and an upper-case letter, and not a common password."""
+    if len(password) < customer_service.MIN_PASSWORD_LENGTH:
+        return f"at least {customer_service.MIN_PASSWORD_LENGTH} characters"
+    if len(password) > customer_service.MAX_PASSWORD_LENGTH:
+        return f"at most {customer_service.MAX_PASSWORD_LENGTH} characters"
+    if not any(c in string.digits for c in password):
+        return "at least one digit"
+    if not any(c.isupper() for c in password):
+        return "at least one upper-case letter"
+    if password.casefold() in COMMON_PASSWORDS:
+        return "a common password"
+    return None
+
+
+def check_app_password(password: str) -> str:
+    if password_problem(password) is not None:
+        raise InvalidInput("password", "invalid_value_format")
+    return password
+
+
+def _phone(value: str | None) -> str | None:
+    value = customer_service.clean_text("mobile", value) or None
+    if value is not None and not devices.phone_variants(value):
+        raise InvalidInput("mobile", "invalid_value_format")
+    return value
+
+
+class _Clean:
+    """A profile's values, checked by the core's own rules."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.first_name = customer_service.clean_text("first_name", profile.first_name) or ""
+        self.last_name = customer_service.clean_text("last_name", profile.last_name) or ""
+        self.title = customer_service.clean_text("title", profile.title) or ""
+        self.post_nominals = customer_service.clean_text("post_nominals", profile.post_nominals)
+        if self.post_nominals is not None and len(self.post_nominals) > 50:
+            raise InvalidInput("post_nominals", "invalid_value_format")
+        self.email = (
+            customer_service.clean_email(profile.email) if profile.email is not None else None
+        )
+        self.mobile = _phone(profile.mobile)
+        if self.email is None and self.mobile is None:
+            raise InvalidInput("email", "required")
+        self.birth_date = customer_service.clean_birth_date(profile.birth_date)
+        self.gender = customer_service.clean_text("gender", profile.gender) or None
+        self.language = customer_service.clean_text("language", profile.language) or None
+        self.store_id = profile.store_id
+        self.address = profile.address
+
+
+async def _check_catalogue(uow: UnitOfWork, clean: _Clean) -> None:
+    """The store and the language must be the tenant's (any language when it lists none)."""
+    if clean.store_id is not None and clean.store_id not in {
+        s.id for s in await uow.catalogue.all(Store)
+    }:
+        raise InvalidInput("store_id", "not_found")
+    languages = {lang.code.lower() for lang in await uow.catalogue.all(Language)}
+    if clean.language is not None and languages and clean.language.lower() not in languages:
+        raise InvalidInput("language", "not_found")
+
+
+async def _check_unique(uow: UnitOfWork, clean: _Clean, customer_id: int | None = None) -> None:
+    if clean.email is not None:
+        other = await uow.customers.by_email_key(normalise_email(clean.email))
+        if other is not None and other.id != customer_id:
+            raise AlreadyExists("Customer", clean.email)
+    if clean.mobile is not None:
+        found = await Profiles(uow.session).by_phone(devices.phone_variants(clean.mobile))
+        if any(c.id != customer_id for c in found):
+            raise InvalidInput("mobile", "already_exists")
+
+
+# --- consents -----------------------------------------------------------------------------------
+
+
+async def consent_states(uow: UnitOfWork, customer_id: int) -> tuple[ConsentStateView, ...]:
+    agreed = {c.statement_id: c.agreed_at for c in await uow.customers.consents(customer_id)}
+    last: dict[int, ConsentChange] = {}
+    for change in await uow.customers.consent_history(customer_id):
+        last[change.statement_id] = change
+    out: list[ConsentStateView] = []
+    for statement in await uow.catalogue.statements():
+        if statement.id in agreed:
+            out.append(ConsentStateView(statement.id, statement.code, AGREED, agreed[statement.id]))
+        elif statement.id in last:
+            change = last[statement.id]
+            out.append(
+                ConsentStateView(statement.id, statement.code, WITHDRAWN, change.occurred_at)
+            )
+        else:
+            out.append(ConsentStateView(statement.id, statement.code, UNSET, None))
+    return tuple(out)
+
+
+async def _apply_consents(
+    uow: UnitOfWork,
+    principal: Principal,
+    customer_id: int,
+    choices: Sequence[ConsentChoice],
+    channel: str,
+) -> tuple[list[int], list[int]]:
+    """Agree or withdraw; a withdrawal of something never agreed is put on record too."""
+    if not choices:
+        return [], []
+    statements = {s.id: s for s in await uow.catalogue.statements()}
+    for choice in choices:
+        if choice.statement_id not in statements:
+            raise InvalidInput("consents", "not_found")
+    consents = {c.statement_id: c for c in await uow.customers.consents(customer_id)}
+    history = {c.statement_id for c in await uow.customers.consent_history(customer_id)}
+    wanted: dict[int, bool] = {c.statement_id: c.agreed for c in choices}
+    agree: list[Statement] = [statements[i] for i, ok in wanted.items() if ok]
+    added = await customer_service.agree_in(
+        uow, principal, customer_id, agree, channel, set(consents)
+    )
+    withdrawn: list[int] = []
+    for statement_id, ok in wanted.items():
+        if ok:
+            continue
+        statement = statements[statement_id]
+        consent = consents.get(statement_id)
+        if consent is not None:
+            await customer_service.withdraw_in(
+                uow, principal, customer_id, consent, statement.text, channel
+            )
+            withdrawn.append(statement_id)
+        elif statement_id not in history:
+            uow.customers.add(
+                ConsentChange(
+                    id=new_row_key(),
+                    customer_id=customer_id,
+                    statement_id=statement_id,
+                    agreed=False,
+                    statement_text=statement.text,
+                    actor=principal.actor,
+                    channel=channel,
+                    occurred_at=_now(),
+                )
+            )
+            withdrawn.append(statement_id)
+    return added, withdrawn
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+async def _profile(uow: UnitOfWork, principal: Principal, row: Customer) -> ProfileView:
+    return ProfileView(
+        customer=await customer_service.customer_view(uow, principal, row),
+        gender=row.gender,
+        language=row.language,
+        store_id=row.store_id,
+        post_nominals=row.post_nominals,
+        consents=await consent_states(uow, row.id),
+    )
+
+
+async def get_profile(core: Core, principal: Principal, customer_id: int) -> ProfileView:
+    async with core.uow(principal.tenant_id) as uow:
+        row = await customer_service.reachable_customer(uow, principal, customer_id)
+        return await _profile(uow, principal, row)
+
+
+SORTABLE = ("customer_id", "last_change")
+
+
+async def list_profiles(
+    core: Core,
+    principal: Principal,
+    filters: CustomerFilter,
+    *,
+    offset: int,
+    count: int,
+    order: str = "customer_id",
+    descending: bool = False,
+) -> tuple[int, tuple[ProfileView, ...]]:
+    """A page of customers and how many match. A customer's own principal sees only them."""
+    if principal.customer_id is None and not principal.full_access:
+        raise PermissionDenied("a customer must be logged in")
+    if order not in SORTABLE:
+        raise InvalidInput("sort_field", "not_allowed_value")
+    emails = {normalise_email(e) for e in filters.emails}
+    if filters.email is not None:
+        wanted = normalise_email(filters.email)
+        if emails and wanted not in emails:
+            return 0, ()
+        emails = {wanted}
+    phones = devices.phone_variants(filters.phone) if filters.phone is not None else []
+    if filters.phone is not None and not phones:
+        return 0, ()
+    async with core.uow(principal.tenant_id) as uow:
+        total, rows = await Profiles(uow.session).search(
+            only_id=principal.customer_id,
+            email_keys=sorted(emails),
+            phones=phones,
+            first_name=filters.first_name,
+            last_name=filters.last_name,
+            birth_date=filters.birth_date,
+            source_id=filters.source_id,
+            customer_ids=filters.customer_ids,
+            order=order,
+            descending=descending,
+            offset=offset,
+            limit=count,
+        )
+        return total, tuple([await _profile(uow, principal, row) for row in rows])
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+async def _new_row(uow: UnitOfWork, clean: _Clean, password_hash: str | None) -> Customer:
+    now = _now()
+    for _attempt in range(5):
+        candidate = Customer(
+            id=new_customer_key(),
+            email=clean.email,
+            email_key=normalise_email(clean.email) if clean.email is not None else None,
+            title=clean.title,
+            first_name=clean.first_name,
+            last_name=clean.last_name,
+            mobile=clean.mobile,
+            birth_date=clean.birth_date,
+            gender=clean.gender,
+            language=clean.language,
+            store_id=clean.store_id,
+            post_nominals=clean.post_nominals,
+            password_hash=password_hash,
+            credit_balance=Decimal("0"),
+            state="active",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with uow.session.begin_nested():
+                uow.customers.add(candidate)
+                await uow.flush()
+        except IntegrityError as exc:
+            if "email_key" in str(exc.orig):
+                raise AlreadyExists("Customer", clean.email) from exc
+            continue  # a random id that was taken: draw another
+        return candidate
+    raise RuntimeError("could not allocate a customer id")
+
+
+async def register_customer(
+    core: Core,
+    principal: Principal,
+    cmd: NewProfile,
+    *,
+    log_in_token: str | None = None,
+    channel: str = "app",
+) -> int:
+    """Create a customer with store, source, consents and property values, all or nothing;
+    with ``log_in_token``, the new customer is logged in on that device token."""
+    clean = _Clean(cmd.profile)
+    if log_in_token is not None and not cmd.password:
+        raise InvalidInput("password", "required")
+    password_hash = (
+        await hash_password_async(check_app_password(cmd.password)) if cmd.password else None
+    )
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        await _check_catalogue(uow, clean)
+        properties = await records.resolve_properties(uow, cmd.properties)
+        await _check_unique(uow, clean)
+        row = await _new_row(uow, clean, password_hash)
+        if clean.address is not None:
+            uow.customers.add(customer_service.address_row(row.id, clean.address, first=True))
+        if cmd.source is not None:
+            await records.link_source(uow, row.id, cmd.source)
+        agreed, withdrawn = await _apply_consents(uow, principal, row.id, cmd.consents, channel)
+        await customer_service.set_attribute_values(uow, row.id, properties)
+        uow.customers.record(
+            row.id,
+            "created",
+            principal.actor,
+            channel=channel,
+            store=clean.store_id,
+            source=cmd.source.source_id if cmd.source else None,
+            statements=agreed,
+            withdrawn=withdrawn,
+        )
+        if log_in_token is not None:
+            await devices.bind_customer(uow, log_in_token, row.id)
+            uow.customers.record(row.id, "logged_in", "customer", method="app-sign-up")
+        try:
+            await uow.commit()
+        except IntegrityError as exc:
+            if "email_key" in str(exc.orig):
+                raise AlreadyExists("Customer", clean.email) from exc
+            raise
+        return row.id
+
+
+def _address_values(address: NewAddress) -> dict[str, Any]:
+    row = customer_service.address_row(0, address, first=True)
+    return {
+        name: getattr(row, name)
+        for name in (
+            "name",
+            "line1",
+            "line2",
+            "line3",
+            "line4",
+            "line5",
+            "town",
+            "postcode",
+            "country",
+            "administrative_division",
+        )
+    }
+
+
+async def _replace_main_address(
+    uow: UnitOfWork, principal: Principal, customer_id: int, address: NewAddress | None
+) -> bool:
+    addresses = list(await uow.customers.addresses(customer_id))
+    main = next((a for a in addresses if a.is_billing), None)
+    if address is None:
+        if main is None:
+            return False
+        if main.is_delivery:
+            main.is_billing = False  # it stays, as the delivery address
+        else:
+            await uow.customers.delete(main)
+        uow.customers.record(customer_id, "address_removed", principal.actor, address=main.id)
+        return True
+    if main is None:
+        row = customer_service.address_row(customer_id, address, first=not addresses)
+        row.is_billing = True
+        uow.customers.add(row)
+        await customer_service.unset_other_address_flags(uow, customer_id, row)
+        uow.customers.record(customer_id, "address_added", principal.actor, address=row.id)
+        return True
+    changed = False
+    for name, value in _address_values(address).items():
+        if getattr(main, name) != value:
+            setattr(main, name, value)
+            changed = True
+    if changed:
+        uow.customers.record(customer_id, "address_changed", principal.actor, address=main.id)
+    return changed
+
+
+async def replace_profile(
+    core: Core, principal: Principal, customer_id: int, cmd: NewProfile, *, channel: str = "app"
+) -> None:
+    """Put a whole profile in place: personal data not given is cleared, except the store
+    (kept when not given). A password, consents and property values change only when given."""
+    clean = _Clean(cmd.profile)
+    password_hash = (
+        await hash_password_async(check_app_password(cmd.password)) if cmd.password else None
+    )
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        row = await customer_service.reachable_customer(
+            uow, principal, customer_id, for_update=True
+        )
+        await _check_catalogue(uow, clean)
+        properties = await records.resolve_properties(uow, cmd.properties)
+        await _check_unique(uow, clean, customer_id)
+        changes: dict[str, Any] = {}
+        values: dict[str, Any] = {
+            "first_name": clean.first_name,
+            "last_name": clean.last_name,
+            "title": clean.title,
+            "post_nominals": clean.post_nominals,
+            "email": clean.email,
+            "mobile": clean.mobile,
+            "birth_date": clean.birth_date,
+            "gender": clean.gender,
+            "language": clean.language,
+        }
+        if clean.store_id is not None:
+            values["store_id"] = clean.store_id
+        for name, value in values.items():
+            old = getattr(row, name)
+            if old != value:
+                changes[name] = [_jsonable(old), _jsonable(value)]
+                setattr(row, name, value)
+        row.email_key = normalise_email(row.email) if row.email is not None else None
+        if password_hash is not None:
+            row.password_hash = password_hash
+            row.updated_at = _now()
+            uow.customers.record(customer_id, "password_changed", principal.actor)
+        if await _replace_main_address(uow, principal, customer_id, clean.address):
+            changes["address"] = "changed"
+        changes.update(await customer_service.set_attribute_values(uow, customer_id, properties))
+        agreed, withdrawn = await _apply_consents(
+            uow, principal, customer_id, cmd.consents, channel
+        )
+        if agreed or withdrawn:
+            uow.customers.record(
+                customer_id,
+                "consent_changed",
+                principal.actor,
+                agreed=agreed,
+                withdrawn=withdrawn,
+                channel=channel,
+            )
+        if changes:
+            row.updated_at = _now()
+            uow.customers.record(
+                customer_id,
+                "changed",
+                principal.actor,
+                changes=changes,
+            )
+        try:
+            await uow.commit()
+        except IntegrityError as exc:
+            if "email_key" in str(exc.orig):
+                raise AlreadyExists("Customer", clean.email) from exc
+            raise
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# --- what an app checks before it registers someone -------------------------------------------
+
+
+async def can_register(core: Core, principal: Principal, kind: str, value: str) -> bool:
+    """Whether nobody has this email address (``email``) or phone number (``phone``) yet."""
+    async with core.uow(principal.tenant_id) as uow:
+        if kind == "email":
+            return await uow.customers.by_email_key(normalise_email(value)) is None
+        if kind == "phone":
+            variants = devices.phone_variants(value)
+            if not variants:
+                raise InvalidInput("value", "invalid_value_format")
+            return not await Profiles(uow.session).by_phone(variants)
+    raise InvalidInput("type", "not_allowed_value")
+
+
+async def sign_up_for_newsletter(
+    core: Core,
+    principal: Principal,
+    *,
+    contact: str,
+    source_id: int,
+    consents: Sequence[ConsentChoice],
+    language: str | None,
+) -> None:
+    """Agree to the given statements for a contact (an email address or phone number).
+
+    An unknown contact becomes a customer with nothing but the contact, the source and the
+    agreements. For a known one only agreements are added: signing up never withdraws.
+    """
+    contact = contact.strip()
+    is_email = "@" in contact
+    async with core.uow(principal.tenant_id) as uow:
+        if is_email:
+            row = await uow.customers.by_email_key(normalise_email(contact))
+            existing = row.id if row is not None else None
+        else:
+            variants = devices.phone_variants(contact)
+            if not variants:
+                raise InvalidInput("contact", "invalid_value_format")
+            found = await Profiles(uow.session).by_phone(variants)
+            existing = found[0].id if found else None
+    if existing is None:
+        profile = Profile(
+            email=contact if is_email else None,
+            mobile=None if is_email else contact,
+            language=language,
+        )
+        await register_customer(
+            core,
+            principal,
+            NewProfile(
+                profile=profile, source=SourceLink(source_id=source_id), consents=tuple(consents)
+            ),
+            channel="newsletter",
+        )
+        return
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        if source_id not in {s.id for s in await uow.catalogue.all(CustomerSource)}:
+            raise InvalidInput("customer_source_id", "not_found")
+        agreed_only = [c for c in consents if c.agreed]
+        agreed, _ = await _apply_consents(uow, principal, existing, agreed_only, "newsletter")
+        if agreed:
+            uow.customers.record(
+                existing,
+                "consent_changed",
+                principal.actor,
+                agreed=agreed,
+                withdrawn=[],
+                channel="newsletter",
+            )
+        await uow.commit()
