@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from boxoffice.api.carecloud import routes
 from boxoffice.bootstrap import Core
 from boxoffice.services import catalogue as catalogue_service
-from tests.api.carecloud import openapi
+from tests.api.carecloud import vendor_document as openapi
 from tests.api.carecloud.support import PASSWORD, Api, unique_email
 
 IMPLEMENTED = sorted(

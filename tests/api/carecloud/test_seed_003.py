@@ -11,7 +11,7 @@ import httpx
 from boxoffice.bootstrap import Core
 from boxoffice.domain.ids import customer_code
 from boxoffice.services import tenants as tenant_service
-from tests.api.carecloud import openapi
+from tests.api.carecloud import vendor_document as openapi
 from tests.api.carecloud.support import LEGACY_BASE, PASSWORD, Api, basic, error_of, unique_email
 from tests.conftest import Signer
 
