@@ -278,3 +278,8 @@ def subscription_add(
 
 def main() -> None:
     app()
+
+
+from boxoffice.cli import privacy as _privacy  # noqa: E402  (it uses the helpers above)
+
+_privacy.register(app)
