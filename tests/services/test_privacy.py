@@ -37,6 +37,7 @@ from boxoffice.services.tenants import get_tenant
 from boxoffice.store.db import create_engine
 from boxoffice.store.models import Base, CustomerSource, Interest
 
+
 def _letters(n: int = 8) -> str:
     return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:n])
 
@@ -116,7 +117,11 @@ async def make_person(core: Core, tenant: tuple[str, int]) -> dict[str, Any]:
         core, owner, customer_id, "Friends", start=date(2026, 1, 1), expiry=date(2026, 12, 31)
     )
     # The brand/channel API: channels, external id, an external event.
-    caller = ApiKeyCaller(principal=owner, brand_id=None, permissions=frozenset({brand_side.CUSTOMER_READ, brand_side.CUSTOMER_CUD}))
+    caller = ApiKeyCaller(
+        principal=owner,
+        brand_id=None,
+        permissions=frozenset({brand_side.CUSTOMER_READ, brand_side.CUSTOMER_CUD}),
+    )
     ref = CustomerRef(customer_id=customer_id)
     await brand_side.update_customer(
         core,
