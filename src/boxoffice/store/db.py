@@ -75,7 +75,13 @@ def _configure_postgres_role(engine: AsyncEngine, role: str) -> None:
                 )
             if target:
                 quoted = '"' + target.replace('"', '""') + '"'
-                await connection.execute(f"SET ROLE {quoted}")
+                try:
+                    await connection.execute(f"SET ROLE {quoted}")
+                except Exception as exc:  # the driver's own error type, for a clear message
+                    raise RuntimeError(
+                        f"cannot switch to database role {target!r} (BOXOFFICE_DATABASE_ROLE): "
+                        f"{exc}"
+                    ) from exc
 
         dbapi_connection.run_async(switch)
 
