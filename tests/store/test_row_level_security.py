@@ -164,7 +164,7 @@ async def test_a_configured_role_is_used(settings: Settings) -> None:
     missing = settings.model_copy(update={"database_role": "no_such_role_here"})
     core = build_core(missing, pool_size=1)
     try:
-        with pytest.raises(RuntimeError, match="BOXOFFICE_DATABASE_ROLE.*no_such_role_here"):
+        with pytest.raises(RuntimeError, match=r"BOXOFFICE_DATABASE_ROLE.*no_such_role_here"):
             async with core.engine.connect():
                 pass
     finally:
