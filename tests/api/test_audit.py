@@ -102,6 +102,8 @@ async def test_spektrix_web_mode_sign_up_and_session_writes(
         "customer.created",
     )
     assert logged_in.action == "customer.logged_in" and logged_in.target_id == code
+    # From then on the customer holds a credential: the password just set.
+    assert (logged_in.actor, logged_in.credential) == (f"customer:{code}", "customer-password")
 
     count = len(await entries(core, name))
     assert (await http.get(f"/{name}/api/v3/customer", headers=headers)).status_code == 200

@@ -140,6 +140,7 @@ async def sign_up(
     view = await customer_service.create_customer(core, web, cmd, channel="website", parts=parts)
     token = None
     if cmd.password:
+        audit.identify(_customer_caller(view.id, "customer-password"))
         token = await core.session_store.create(tenant.id, view.id)
         await _record(core, tenant.id, view.id, "logged_in", method="sign-up")
     return view, token
