@@ -8,8 +8,13 @@ application's role see. SQLite has no row-level security; there the guard in
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from boxoffice.bootstrap import Core, build_core
@@ -18,7 +23,9 @@ from boxoffice.domain.principal import Principal
 from boxoffice.services import customers as customer_service
 from boxoffice.settings import Settings
 from boxoffice.store.db import APP_ROLE
+from boxoffice.store.migrate import upgrade
 from boxoffice.store.models import Base
+from tests.conftest import _admin as _admin_async
 from tests.conftest import make_tenant
 
 TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.c)
@@ -169,3 +176,42 @@ async def test_a_configured_role_is_used(settings: Settings) -> None:
                 pass
     finally:
         await core.dispose()
+
+
+async def test_a_non_superuser_owner_migrates_and_is_held_to_its_tenant(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Production: the service logs in as a role that is not a superuser and owns the tables.
+    It migrates (as owner), and FORCE ROW LEVEL SECURITY holds it to the tenant too."""
+    owner = f"boxoffice_owner_{uuid.uuid4().hex[:10]}"
+    name = f"boxoffice_test_{uuid.uuid4().hex[:12]}"
+    await _admin_async(f"CREATE ROLE {owner} LOGIN")
+    await _admin_async(f'CREATE DATABASE "{name}" OWNER {owner}')
+    url = make_url(database_url).set(database=name, username=owner, password=None)
+    try:
+        await asyncio.to_thread(upgrade, url.render_as_string(hide_password=False))
+        settings = Settings(
+            database_url=url.render_as_string(hide_password=False),
+            secret_key="x" * 40,
+            var_dir=tmp_path / "var",
+        )
+        core = build_core(settings, pool_size=2)
+        try:
+            async with core.engine.connect() as connection:
+                user = (await connection.execute(text("SELECT current_user"))).scalar()
+            assert user == owner  # not a superuser: no role switch needed
+            _, first = await make_tenant(core, catalogue=False)
+            _, second = await make_tenant(core, catalogue=False)
+            mine = await _customer(core, first, "own")
+            await _customer(core, second, "other")
+            async with core.uow(first) as uow:
+                ids = (await uow.session.execute(text("SELECT id FROM customers"))).scalars()
+                assert list(ids) == [mine]
+            async with core.engine.connect() as connection:
+                count = (await connection.execute(text("SELECT count(*) FROM customers"))).scalar()
+            assert count == 0
+        finally:
+            await core.dispose()
+    finally:
+        await _admin_async(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _admin_async(f"DROP ROLE IF EXISTS {owner}")

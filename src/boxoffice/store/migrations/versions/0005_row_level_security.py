@@ -72,12 +72,19 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(
-        f"""
+        """
         DO $$
         BEGIN
-            CREATE ROLE {APP_ROLE} NOLOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN
-            NULL;
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'boxoffice_app') THEN
+                CREATE ROLE boxoffice_app NOLOGIN;
+            END IF;
+        EXCEPTION
+            WHEN duplicate_object OR unique_violation THEN
+                NULL;  -- created meanwhile by another database's migration
+            WHEN insufficient_privilege THEN
+                RAISE EXCEPTION 'the role boxoffice_app is missing and % may not create it',
+                    current_user
+                    USING HINT = 'as a superuser: CREATE ROLE boxoffice_app NOLOGIN';
         END
         $$
         """
