@@ -30,6 +30,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from boxoffice.domain.ids import CUSTOMER_KEY_SPACE, customer_code, new_row_key
 from boxoffice.store.models import AuditEntry, Customer, Tenant, TimelineEntry
+from boxoffice.store.scoping import TENANT_KEY
 
 #: How many changes one entry lists in full (an import may touch thousands of rows).
 MAX_CHANGES = 50
@@ -131,7 +132,7 @@ def _collect_bulk(state: ORMExecuteState) -> None:
         return
     op = "insert" if state.is_insert else "update" if state.is_update else "delete"
     tables = [str(getattr(m.local_table, "name", "?")) for m in state.all_mappers] or ["?"]
-    tenant_id = state.session.info.get("tenant_id")
+    tenant_id = state.session.info.get(TENANT_KEY)
     changes: list[_Change] = state.session.info.setdefault(_CHANGES_KEY, [])
     changes.append(_Change(tenant_id, None, None, {"table": tables[0], "op": f"bulk-{op}"}))
 
