@@ -8,12 +8,16 @@ from boxoffice.services.core import Core
 from boxoffice.services.mail import mailer_from_settings
 from boxoffice.settings import Settings
 from boxoffice.store import migrate
-from boxoffice.store.db import create_engine, session_factory
+from boxoffice.store.db import AUTO_ROLE, create_engine, session_factory
 from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
 
 
 def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
-    engine = create_engine(settings.resolved_database_url(), pool_size=pool_size)
+    engine = create_engine(
+        settings.resolved_database_url(),
+        pool_size=pool_size,
+        role=settings.database_role or AUTO_ROLE,
+    )
     sessions = session_factory(engine)
     idle, absolute = settings.session_idle_seconds, settings.session_absolute_seconds
     session_store: SessionStore

@@ -13,6 +13,10 @@ class Settings(BaseSettings):
 
     #: ``sqlite:///path`` (default: ``./var/boxoffice.db``) or ``postgresql://...``.
     database_url: str = ""
+    #: PostgreSQL: the role the application's queries run as (``SET ROLE`` on connect), so
+    #: that row-level security applies. Unset: ``boxoffice_app`` when the login role is a
+    #: superuser or has BYPASSRLS, else the login role itself (a non-superuser, not the owner).
+    database_role: str | None = None
     #: Optional: shared rate-limit and replay state across workers and hosts.
     redis_url: str | None = None
     #: Signs cookies and encrypts stored secrets. Required outside ``demo``.

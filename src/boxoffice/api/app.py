@@ -27,6 +27,7 @@ from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import AppState
 from boxoffice.api.spektrix.app import create_app as create_spektrix_app
 from boxoffice.bootstrap import build_core, check_database
+from boxoffice.services import audit
 from boxoffice.settings import Settings
 from boxoffice.web.app import create_app as create_web_app
 
@@ -48,6 +49,14 @@ class DialectRouter:
         self.dialects = dialects
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Every request starts unidentified for the audit log, whatever ran before it here.
+        token = audit.start_request()
+        try:
+            await self._dispatch(scope, receive, send)
+        finally:
+            audit.end_request(token)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             path = scope["path"]
             for pattern, app in self.dialects:

@@ -20,6 +20,7 @@ from boxoffice.bootstrap import build_core, migrate_database, require_schema
 from boxoffice.domain.errors import DomainError
 from boxoffice.domain.ids import parse_customer_code
 from boxoffice.domain.principal import Principal
+from boxoffice.services import audit
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as customer_service
 from boxoffice.services import tenants as tenant_service
@@ -57,6 +58,7 @@ def _run(work: Callable[[Core], Awaitable[T]], settings: Settings | None = None)
         raise typer.Exit(2) from exc
 
     async def main() -> T:
+        audit.identify(audit.operator())
         core = build_core(settings, pool_size=2)
         try:
             return await work(core)
@@ -276,3 +278,8 @@ def subscription_add(
 
 def main() -> None:
     app()
+
+
+from boxoffice.cli import privacy as _privacy  # noqa: E402  (it uses the helpers above)
+
+_privacy.register(app)

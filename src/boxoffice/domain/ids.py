@@ -76,3 +76,31 @@ def parse_resource_code(kind: str, code: str) -> int | None:
         return None
     key = int(match.group(1))
     return key if resource_code(kind, key) == code else None
+
+
+# CareCloud's customer ids are 16 hex digits of the key masked by kind, plus 10 check digits
+# (``api/carecloud/mappers.py``, whose encoding a test holds this copy to). Operators paste them.
+_HEX_CODE_RE = re.compile(r"^[0-9a-f]{26}$")
+
+
+def _carecloud_customer_key(code: str) -> int | None:
+    code = code.strip().lower()
+    if not _HEX_CODE_RE.match(code):
+        return None
+    body, check = code[:16], code[16:]
+    if hashlib.sha256(f"carecloud:customer:{body}".encode()).hexdigest()[:10] != check:
+        return None
+    mask = int(hashlib.sha256(b"carecloud-mask:customer").hexdigest()[:16], 16)
+    return int(body, 16) ^ mask
+
+
+def parse_customer_ref(text: str) -> int | None:
+    """A customer's key from any form a dialect shows: ``I-AK11-1ATK`` (Spektrix, the CLI),
+    the decimal key (brand/channel) or CareCloud's 26 hex digits."""
+    text = text.strip()
+    key = parse_customer_code(text)
+    if key is None and text.isdigit() and len(text) <= 19:
+        key = int(text)
+    if key is None:
+        key = _carecloud_customer_key(text)
+    return key if key is not None and 0 < key < CUSTOMER_KEY_SPACE else None

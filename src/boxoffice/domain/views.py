@@ -342,3 +342,19 @@ class SourceRecordView:
     customer_id: int
     source_id: int
     external_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntryView:
+    """One committed write (see ``store/audit.py``): keys and names only, no personal data."""
+
+    occurred_at: datetime
+    tenant_id: int
+    actor: str
+    credential: str
+    credential_id: str | None
+    action: str
+    target_kind: str | None
+    target_id: str | None
+    customer_id: int | None
+    changes: tuple[dict[str, object], ...]

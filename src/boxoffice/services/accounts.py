@@ -33,6 +33,7 @@ from boxoffice.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from boxoffice.domain.ids import customer_code
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import CustomerView, TenantView
@@ -43,6 +44,7 @@ from boxoffice.security.passwords import (
     verify_dummy,
     verify_password_async,
 )
+from boxoffice.services import audit
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
 from boxoffice.services.mail import MailError, Message, render
@@ -138,6 +140,7 @@ async def sign_up(
     view = await customer_service.create_customer(core, web, cmd, channel="website", parts=parts)
     token = None
     if cmd.password:
+        audit.identify(_customer_caller(view.id, "customer-password"))
         token = await core.session_store.create(tenant.id, view.id)
         await _record(core, tenant.id, view.id, "logged_in", method="sign-up")
     return view, token
@@ -183,6 +186,7 @@ async def authenticate(
             await asyncio.sleep(SLOWDOWN_SECONDS)
         raise NotFound("Customer", "invalid email or password")
     customer_id = found[0]
+    audit.identify(_customer_caller(customer_id, "customer-password"))
     await core.limiter.clear(SLOW_AFTER, *pair)
     await core.limiter.clear(LOCK_PAIR_AFTER, *pair)
     token = await core.session_store.create(tenant.id, customer_id)
@@ -193,7 +197,15 @@ async def authenticate(
 async def session_customer(core: Core, tenant_id: int, token: str | None) -> int | None:
     if not token or len(token) > 200:
         return None
-    return await core.session_store.customer(tenant_id, token)
+    customer_id = await core.session_store.customer(tenant_id, token)
+    if customer_id is not None:
+        audit.identify(_customer_caller(customer_id, "customer-session"))
+    return customer_id
+
+
+def _customer_caller(customer_id: int, credential: str) -> audit.Caller:
+    code = customer_code(customer_id)
+    return audit.Caller(f"customer:{code}", credential, code)
 
 
 async def log_out(core: Core, tenant_id: int, token: str) -> None:

@@ -59,7 +59,7 @@ from boxoffice.domain.views import (
     PageView,
     TimelineEntryView,
 )
-from boxoffice.services import crm, erasure
+from boxoffice.services import audit, crm, erasure
 from boxoffice.services.core import Core
 from boxoffice.services.tenants import get_tenant
 from boxoffice.store.models import (
@@ -130,6 +130,7 @@ async def authenticate_api_key(
             raise Unauthenticated(f"unknown tenant {tenant_name!r}") from exc
         if tenant.id != tenant_id:
             raise Unauthenticated(f"apiKey of another tenant than {tenant_name!r}")
+    audit.identify(audit.Caller(f"api-key:{key_id}", "api-key", str(key_id)))
     return ApiKeyCaller(
         principal=Principal(tenant_id=tenant_id, actor=f"api-key:{key_id}", full_access=True),
         brand_id=brand_id,

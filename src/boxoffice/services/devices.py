@@ -29,12 +29,13 @@ from boxoffice.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from boxoffice.domain.ids import customer_code
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import DeviceTokenView, TenantView
 from boxoffice.security import ratelimit
 from boxoffice.security.passwords import verify_dummy, verify_password_async
-from boxoffice.services import accounts
+from boxoffice.services import accounts, audit
 from boxoffice.services.core import Core
 from boxoffice.store.models import Customer, DeviceToken, InterfaceUser, Language
 from boxoffice.store.repositories import DeviceTokens, Profiles
@@ -89,6 +90,8 @@ async def create_token(core: Core, tenant: TenantView, client_ip: str, device: N
     """A new token for a device and application (the previous one for them stops working)."""
     await core.limiter.hit(TOKENS_PER_IP, "device-token", tenant.name, client_ip)
     token = secrets.token_hex(TOKEN_BYTES)
+    if device.user_name is not None:  # checked below, in the transaction that writes
+        audit.identify(audit.Caller("app", "interface-user", device.user_name))
     for attempt in range(2):
         async with core.uow(tenant.id, write=True) as uow:
             if device.user_name is not None:
@@ -148,6 +151,8 @@ async def authenticate_token(
         customer_id = row.customer_id
         if customer_id is not None and await uow.customers.get(customer_id) is None:
             customer_id = None  # erased since: the token is anonymous again
+        actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
+        audit.identify(audit.Caller(actor, "device-token", row.user_name))
         return _view(row, customer_id)
 
 
@@ -246,6 +251,8 @@ async def log_in(
                 await core.limiter.hit(rule, *keys)
         raise InvalidInput("login_value", "not_found")
     await core.limiter.clear(accounts.LOCK_PAIR_AFTER, *pair)
+    code = customer_code(customer_id)
+    audit.identify(audit.Caller(f"customer:{code}", "customer-password", code))
     async with core.uow(tenant.id, write=True) as uow:
         await bind_customer(uow, token, customer_id)
         uow.customers.record(customer_id, "logged_in", "customer", method="app", type=login_type)

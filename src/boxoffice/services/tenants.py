@@ -15,6 +15,7 @@ from boxoffice.domain.ids import new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import TenantView
 from boxoffice.security import signatures
+from boxoffice.services import audit
 from boxoffice.services.core import Core
 from boxoffice.store.models import ApiKey, ApiUser, Brand, InterfaceUser, Tenant, TenantOrigin
 
@@ -138,6 +139,7 @@ async def verify_signed_request(
     secret = core.secret_box.decrypt(blob)
     if not signatures.verify(secret, method, candidate_urls, date_header, body, signature):
         raise Unauthenticated(f"signature mismatch for login {login!r}")
+    audit.identify(audit.Caller(f"api-user:{login}", "api-user", login))
     return Principal(tenant_id=tenant_id, actor=f"api-user:{login}", full_access=True)
 
 

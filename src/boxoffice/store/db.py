@@ -11,6 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 #: Execution option set by a unit of work that will write: SQLite then takes the write lock
 #: at ``BEGIN`` (``BEGIN IMMEDIATE``), so two writers queue instead of deadlocking.
 WRITE_OPTION = "boxoffice_write"
+#: The PostgreSQL role the application's queries run as (created by migration 0005), so that
+#: row-level security applies: superusers and BYPASSRLS roles would ignore it.
+APP_ROLE = "boxoffice_app"
+#: ``role=AUTO_ROLE``: switch to :data:`APP_ROLE` when the login role would bypass row-level
+#: security (a superuser, BYPASSRLS) and the role exists; otherwise stay as logged in.
+AUTO_ROLE = "auto"
 
 
 def async_url(url: str) -> URL:
@@ -28,7 +34,12 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, role: str | None = None
+) -> AsyncEngine:
+    """An engine for ``url``. On PostgreSQL, ``role`` (a role name, or :data:`AUTO_ROLE`) is
+    the role every connection switches to (``SET ROLE``); ``None`` stays as logged in, which
+    is what migrations (run by the tables' owner) need."""
     target = async_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "sqlite":
@@ -42,7 +53,37 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     engine = create_async_engine(target, **kwargs)
     if target.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
+    elif role:
+        _configure_postgres_role(engine, role)
     return engine
+
+
+def _configure_postgres_role(engine: AsyncEngine, role: str) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        async def switch(connection: Any) -> None:
+            target: str | None = role
+            if role == AUTO_ROLE:
+                row = await connection.fetchrow(
+                    "SELECT (rolsuper OR rolbypassrls) AS bypasses,"
+                    " EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS present"
+                    " FROM pg_roles WHERE rolname = current_user",
+                    APP_ROLE,
+                )
+                target = (
+                    APP_ROLE if row is not None and row["bypasses"] and row["present"] else None
+                )
+            if target:
+                quoted = '"' + target.replace('"', '""') + '"'
+                try:
+                    await connection.execute(f"SET ROLE {quoted}")
+                except Exception as exc:  # the driver's own error type, for a clear message
+                    raise RuntimeError(
+                        f"cannot switch to database role {target!r} (BOXOFFICE_DATABASE_ROLE): "
+                        f"{exc}"
+                    ) from exc
+
+        dbapi_connection.run_async(switch)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

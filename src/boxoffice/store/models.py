@@ -536,3 +536,36 @@ class CustomerToken(TenantScoped, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     __table_args__ = (_customer_fk(), Index(None, "tenant_id", "customer_id"))
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+class AuditEntry(TenantScoped, Base):
+    """One committed write: who, with which credential, what, when. Append-only.
+
+    Kept apart from the customer timeline on purpose: it holds keys, action names and column
+    names, never a personal value or a secret, so erasing a customer leaves it whole (and so
+    ``customer_id`` has no foreign key: the record outlives the customer row).
+    """
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime]
+    #: The principal's actor: ``api-user:<login>``, ``api-key:<id>``, ``customer``, ``cli``...
+    actor: Mapped[str] = mapped_column(String(255))
+    #: Which kind of credential: api-user, api-key, interface-user, device-token,
+    #: customer-session, operator-cli, none.
+    credential: Mapped[str] = mapped_column(String(32))
+    #: Which one (login, key id, interface user, customer id, OS user); never a secret.
+    credential_id: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(200))
+    target_kind: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(Key)
+    #: What changed: ``[{"table", "op", "key", "columns"}]``; keys and column names only.
+    changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    __table_args__ = (
+        Index(None, "tenant_id", "occurred_at"),
+        Index(None, "tenant_id", "customer_id", "occurred_at"),
+    )

@@ -293,6 +293,16 @@ class Customers(_Repository):
         )
         return int(total or 0), (await self.session.execute(stmt)).scalars().all()
 
+    async def linked_rows(self, customer_id: int) -> dict[str, Sequence[Base]]:
+        """Every row, by table, that a foreign key links to this customer (from the schema,
+        like :meth:`delete_linked_rows`)."""
+        found: dict[str, Sequence[Base]] = {}
+        for table in Base.metadata.sorted_tables:
+            for attribute in _customer_link_attributes(table):
+                stmt = select(attribute.class_).where(attribute == customer_id)
+                found[table.name] = (await self.session.execute(stmt)).scalars().all()
+        return found
+
     async def delete_linked_rows(self, customer_id: int) -> None:
         """Delete every row, in every table, that a foreign key links to this customer.
 

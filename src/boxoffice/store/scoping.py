@@ -6,14 +6,21 @@ added (including in joins and relationship loads), and every new row is stamped 
 tenant, or refused when it names another. A query on a tenant-owned table from a session
 without a tenant is refused, unless the statement asks for the unscoped form with
 ``execution_options(unscoped=True)``: only authentication lookups and operator commands do.
+
+On PostgreSQL the database enforces the same rule a second time, with row-level security
+(migration 0005): each transaction of a session opened for a tenant sets the transaction-local
+``boxoffice.tenant_id``, and a session opened explicitly for no tenant sets
+``boxoffice.bypass_rls``. A session that says neither sees no tenant-owned row at all. SQLite
+has no row-level security: there, this module is the only guard.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
 from boxoffice.store.models import TenantScoped
 
@@ -64,3 +71,25 @@ def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
             obj.tenant_id = tenant_id
         elif tenant_id is not None and current != tenant_id:
             raise UnscopedQueryError(f"new {type(obj).__name__} for another tenant")
+
+
+_SET_DATABASE_TENANT = text(
+    "SELECT set_config('boxoffice.tenant_id', :tenant, true),"
+    " set_config('boxoffice.bypass_rls', :bypass, true)"
+)
+
+
+@event.listens_for(Session, "after_begin")
+def _set_database_tenant(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    if connection.dialect.name != "postgresql" or TENANT_KEY not in session.info:
+        return
+    tenant_id = session.info[TENANT_KEY]
+    connection.execute(
+        _SET_DATABASE_TENANT,
+        {
+            "tenant": "" if tenant_id is None else str(int(tenant_id)),
+            "bypass": "on" if tenant_id is None else "off",
+        },
+    )

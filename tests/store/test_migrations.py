@@ -1,0 +1,77 @@
+"""Migrations 0004 (audit log) and 0005 (row-level security) go down and up again, and the
+migrated schema is the models' schema. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from boxoffice.store.db import create_engine
+from boxoffice.store.migrate import alembic_config, upgrade
+from boxoffice.store.models import Base
+from tests.conftest import _admin, _new_postgres_database
+
+
+@pytest.fixture
+def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same kind as ``database_url``."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name, url = _new_postgres_database()
+    try:
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _differences(url: str) -> list[object]:
+    async def compare() -> list[object]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: list(
+                        compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(compare())
+
+
+def _policies(url: str) -> int:
+    async def count() -> int:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                if connection.dialect.name != "postgresql":
+                    return 0
+                value = (await connection.execute(text("SELECT count(*) FROM pg_policy"))).scalar()
+                return int(value or 0)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())
+
+
+def test_down_and_up_again(fresh_url: str) -> None:
+    upgrade(fresh_url)
+    assert _differences(fresh_url) == []
+    tenant_tables = sum(1 for t in Base.metadata.sorted_tables if "tenant_id" in t.c)
+    expected = tenant_tables if fresh_url.startswith("postgresql") else 0
+    assert _policies(fresh_url) == expected
+    config = alembic_config(fresh_url)
+    command.downgrade(config, "0003")
+    assert _policies(fresh_url) == 0
+    upgrade(fresh_url)
+    assert _differences(fresh_url) == []
+    assert _policies(fresh_url) == expected
