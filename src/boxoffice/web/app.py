@@ -167,7 +167,7 @@ class Page:
         out = []
         for name in ("Stylesheet", "lang"):
             value = self.query(name)
-            if value:
+            if value and (name != "Stylesheet" or self.stylesheet):
                 out.append((name, value))
         if self.resize:
             out.append(("resize", "true"))
@@ -359,9 +359,9 @@ async def _render(
     response.headers["Content-Security-Policy"] = csp
     response.headers["Cache-Control"] = NO_CACHE
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = (
-        "no-referrer" if template == "set_password" else "same-origin"
-    )
+    # Same-origin only: the set-password link's token never leaves in a Referer, and our own
+    # form posts keep their Origin (no-referrer would turn it into "null").
+    response.headers["Referrer-Policy"] = "same-origin"
     for key, value in (headers or {}).items():
         response.headers[key] = value
     page.token.set_cookie(response, page.request, page.state.settings.trust_proxy_headers)
@@ -862,14 +862,17 @@ async def signup_post(page: Page) -> Response:
         if own_form and spec.account_mode == "required" and not secret:
             raise InvalidInput("password", "required")
         statements = await localised.list_statements(page.core, page.web, [page.texts.language])
+        # The venue's own form words its consent itself; the catalogue says what it means.
+        defaults_tags = () if own_form else spec.default_tags
+        default_statements = () if own_form else spec.default_statements
         cmd = NewCustomer(
             first_name=first,
             last_name=last,
             email=email,
             password=secret or None,
-            tag_ids=_tag_ids(catalogue, [*page.values("Tag"), *spec.default_tags]),
+            tag_ids=_tag_ids(catalogue, [*page.values("Tag"), *defaults_tags]),
             statement_ids=_statement_ids(
-                statements, [*page.values("Statement"), *spec.default_statements]
+                statements, [*page.values("Statement"), *default_statements]
             ),
             attributes=_attributes(page, spec.attributes if own_form else None),
         )

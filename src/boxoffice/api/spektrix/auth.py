@@ -104,6 +104,7 @@ OwnerPrincipal = Annotated[Principal, Depends(owner)]
 
 # --- web mode: the customer's browser session ----------------------------------------------
 
+
 async def web_customer(request: Request, tenant: TenantDep, core: CoreDep) -> Principal:
     customer_id = await session_customer(core, tenant.id, session_token(request))
     if customer_id is None:
