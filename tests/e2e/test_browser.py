@@ -75,6 +75,8 @@ HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title
 <script type="text/javascript" src="{box}/{client}/website/scripts/integrate.js"></script>
 <script src="{box}/webcomponents/stable/webcomponents-loader.js"></script>
 <script src="{box}/webcomponents/stable/spektrix-component-loader.js" async></script>
+<style>header {{ background: #222; color: #fff; padding: .5rem 1rem; }} header a {{ color: #fff; }}
+#SpektrixIFrame {{ outline: 1px dashed #999; }}</style>
 </head><body><header>{login_status}</header>"""
 
 IFRAME = """<iframe name="SpektrixIFrame" id="SpektrixIFrame" frameborder="0"
@@ -287,7 +289,11 @@ def new_customer(site: Site, email: str, first: str = "Ada") -> None:
 def shot(target: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        target.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        path = str(Path(SHOTS) / f"{name}.png")
+        if hasattr(target, "goto"):  # a page
+            target.screenshot(path=path, full_page=True)
+        else:  # an element (the iframe's body)
+            target.screenshot(path=path)
 
 
 def iframe_height(page: Any) -> int:
