@@ -74,7 +74,7 @@ LOGIN_STATUS = """
 HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <script type="text/javascript" src="{box}/{client}/website/scripts/integrate.js"></script>
 <script src="{box}/webcomponents/stable/webcomponents-loader.js"></script>
-<script src="{box}/webcomponents/stable/spektrix-component-loader.js" async></script>
+<script src="{box}/webcomponents/stable/spektrix-component-loader.js"{components} async></script>
 <style>header {{ background: #222; color: #fff; padding: .5rem 1rem; }} header a {{ color: #fff; }}
 #SpektrixIFrame {{ outline: 1px dashed #999; }}</style>
 </head><body><header>{login_status}</header>"""
@@ -215,15 +215,27 @@ def site(box: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         fill = {"box": box.base_url, "client": name, "venue": venue, "host": host}
         status = LOGIN_STATUS.format(**fill)
 
-        def html(title: str, body: str, *, with_status: bool = True) -> tuple[str, str]:
-            head = HEAD.format(title=title, login_status=status if with_status else "", **fill)
+        def html(
+            title: str, body: str, *, with_status: bool = True, components: str = ""
+        ) -> tuple[str, str]:
+            head = HEAD.format(
+                title=title,
+                login_status=status if with_status else "",
+                components=f' data-components="{components}"' if components else "",
+                **fill,
+            )
             return head + body.format(**fill) + "</body></html>", "text/html; charset=utf-8"
 
         def frame(path: str) -> str:
             return IFRAME.replace("{path}", path)
 
         pages["/login.html"] = html("Log in", frame("secure/LoginLogout.aspx?resize=true"))
-        pages["/account.html"] = html("Account", frame("secure/MyAccount.aspx?resize=true"))
+        # This page names its components; the others let the loader find the tags.
+        pages["/account.html"] = html(
+            "Account",
+            frame("secure/MyAccount.aspx?resize=true"),
+            components="spektrix-login-status",
+        )
         pages["/join.html"] = html(
             "Join", frame("secure/signup.aspx?Stylesheet=iframe.css&resize=true")
         )

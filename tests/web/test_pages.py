@@ -14,6 +14,7 @@ from boxoffice.services import catalogue
 from boxoffice.services import customers as customer_service
 from boxoffice.settings import Settings
 from tests.api.web.conftest import ORIGIN, mailed_link, outbox
+from tests.api.web.test_captcha_signup import SECRET as CAPTCHA_SECRET
 
 PASSWORD = "correct horse battery"
 FOREIGN = "https://evil.example"
@@ -681,3 +682,74 @@ async def test_texts_are_translatable_per_tenant(
     signup = await http.get(page(tenant[0], "secure/signup.aspx?Lang=cs"))
     assert "E-mailové novinky z Demo Theatre" in signup.text  # catalogue translations too
     assert "Join our list." in signup.text
+
+
+# --- CAPTCHA and bad input -------------------------------------------------------------------
+
+
+async def test_signup_page_shows_and_checks_the_captcha(
+    http: httpx.AsyncClient, core: Core, tenant: tuple[str, int], verifier: str
+) -> None:
+    await catalogue.load_catalogue(
+        core,
+        tenant[0],
+        {
+            "settings": {
+                "captcha": {
+                    "provider": "turnstile",
+                    "secret": CAPTCHA_SECRET,
+                    "verify_url": verifier,
+                    "site_key": "site-key-1",
+                }
+            }
+        },
+    )
+    shown = await http.get(page(tenant[0], "secure/signup.aspx"))
+    assert 'class="cf-turnstile" data-sitekey="site-key-1"' in shown.text
+    assert "https://challenges.cloudflare.com" in shown.headers["content-security-policy"]
+    refused = await own_signup(http, tenant[0], "robot@example.org")
+    assert refused.status_code == 400 and 'id="bo-captcha-error"' in refused.text
+    plain = await plain_post(  # type: ignore[misc]
+        http,
+        tenant[0],
+        FirstName="A",
+        LastName="B",
+        Email="robot2@example.org",
+        ReturnUrl=f"{ORIGIN}/t",
+    )
+    assert parse_qs(urlsplit(plain.headers["location"]).query)["Error"] == ["Captcha"]
+    passed = await own_signup(
+        http, tenant[0], "human@example.org", **{"cf-turnstile-response": "good-token"}
+    )
+    assert passed.status_code == 303
+    login = await http.get(page(tenant[0], "secure/LoginLogout.aspx"))
+    assert (
+        "cf-turnstile" not in login.text
+        and "cloudflare" not in login.headers["content-security-policy"]
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"FirstName=%FF%FE&LastName=B&Email=x%40example.org",
+        b"FirstName=A%00&LastName=B&Email=x%40example.org",
+        b"FirstName=" + b"A" * 5000 + b"&LastName=B&Email=x%40example.org",
+        b"Tag=999999&FirstName=A&LastName=B&Email=x%40example.org",
+        b"Statement=nope&FirstName=A&LastName=B&Email=x%40example.org",
+        b"Attribute_Nope=1&FirstName=A&LastName=B&Email=x%40example.org",
+        b"%%%&&&==",
+    ],
+)
+async def test_bad_form_input_is_a_4xx(
+    http: httpx.AsyncClient, tenant: tuple[str, int], body: bytes
+) -> None:
+    url = page(tenant[0], "secure/signup.aspx")
+    token = await form_token(http, url)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Origin": ORIGIN}
+    own = await http.post(url, content=body + f"&_csrf={token}".encode(), headers=headers)
+    assert own.status_code in (303, 400), own.text  # never a 5xx
+    plain = await http.post(
+        url, content=body + b"&ReturnUrl=http%3A%2F%2Flocalhost%3A8080%2Ft", headers=headers
+    )
+    assert plain.status_code in (302, 400), plain.text
