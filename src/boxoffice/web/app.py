@@ -83,8 +83,6 @@ SCRIPTS = {
     "resizeiframe.js": "integrate.js",
     "frame.js": "frame.js",
 }
-#: Query parameters a page keeps on its own links and form actions.
-KEPT = ("resize", "stylesheet", "lang")
 CAPTCHA_FIELDS = ("cf-turnstile-response", "h-captcha-response", "g-recaptcha-response")
 #: The service's field names -> the form's.
 FORM_FIELDS = {
@@ -725,7 +723,7 @@ async def login_post(page: Page) -> Response:
             return _see_other(page, page.url("login", Status="MagicSent"))
         if action == "magic-login":
             try:
-                customer_id, token = await accounts.authenticate_magic_link(
+                _customer, token = await accounts.authenticate_magic_link(
                     page.core, page.tenant, page.value("MagicToken")
                 )
             except InvalidInput:
@@ -733,7 +731,7 @@ async def login_post(page: Page) -> Response:
                     page, {"message": ("error", t("login.magic.invalid")), "magic_token": ""}, 400
                 )
         else:
-            customer_id, token = await accounts.authenticate(
+            _customer, token = await accounts.authenticate(
                 page.core, page.tenant, page.client, page.value("Email"), page.value("Password")
             )
     except NotFound:
@@ -757,7 +755,6 @@ async def login_post(page: Page) -> Response:
         await page.core.session_store.delete(page.tenant.id, old)
     response = _see_other(page, _after_login(page))
     set_session_cookie(response, page.request, page.state, page.tenant.name, token)
-    del customer_id
     return response
 
 
