@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import sync_playwright
 
 from tests.conftest import DEMO_CATALOGUE
 from tests.e2e.conftest import (
@@ -50,8 +51,6 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 PASSWORD = "correct horse battery"
 TIMEOUT_MS = 15_000
 SHOTS = os.environ.get("BOXOFFICE_SCREENSHOTS")
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 # --- the venue's website ---------------------------------------------------------------------
@@ -260,7 +259,7 @@ def site(box: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         try:
             yield chromium
