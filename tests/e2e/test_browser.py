@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -521,11 +522,13 @@ def test_a_foreign_site_can_neither_frame_the_pages_nor_read_the_session(
     )
     page.goto(f"{site.foreign}/frame.html")
     page.wait_for_load_state("load")
-    page.wait_for_function("() => true")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not refused and time.monotonic() < deadline:
+        page.wait_for_timeout(50)  # polling interval for the console message, bounded
+    assert any("frame-ancestors" in text for text in refused), refused
     embedded = page.frame(name="SpektrixIFrame")
     assert embedded is not None
     assert embedded.locator(".bo-title").count() == 0  # the browser refused to render it
-    assert any("frame-ancestors" in text for text in refused), refused
 
     outcome = page.evaluate(
         """async (api) => {
