@@ -30,6 +30,7 @@ from boxoffice.bootstrap import build_core, check_database
 from boxoffice.services import audit
 from boxoffice.settings import Settings
 from boxoffice.web.app import create_app as create_web_app
+from boxoffice.web.app import create_webcomponents_app
 
 DIALECTS: dict[str, str] = {
     "spektrix": "Spektrix API v3",
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
             (re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix")),
             (re.compile(r"^(/[^/]+)?/api/v2(/|$)"), Observe(brandchannel_asgi, "brandchannel")),
             (re.compile(r"^/[^/]+/website(/|$)"), Observe(create_web_app(state), "web")),
+            (re.compile(r"^/webcomponents/stable/"), Observe(create_webcomponents_app(), "web")),
             (
                 re.compile(r"^/[^/]+/(webservice/)?rest-api/customer-interface/v1\.0(/|$)"),
                 Observe(carecloud_asgi, "carecloud"),

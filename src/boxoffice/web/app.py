@@ -1,121 +1,1145 @@
-"""Hosted pages under ``/{client}/website/``: the set-password page reset mails link to.
+"""Hosted customer pages under ``/{client}/website/`` (the iframes venues embed) and their scripts.
 
-(The iframe pages and web components build on this application.)
+Pages (paths are case-insensitive, as ASP.NET's are; see docs/web-pages.md):
+
+- ``secure/LoginLogout.aspx``: log in (password or mailed link) or, logged in, log out;
+- ``secure/signup.aspx``: the sign-up page, and the target of venues' plain HTML sign-up forms
+  (``FirstName``, ``LastName``, ``Email``, ``ReturnUrl`` -> redirect with ``Error=...``);
+- ``secure/MyAccount.aspx``: details, addresses, contact preferences;
+- ``secure/ForgotPassword.aspx`` and ``Secure/SetPassword.aspx`` (the reset mail's link);
+- ``scripts/integrate.js`` (alias ``resizeiframe.js``) for the venue's page, ``scripts/frame.js``
+  for ours.
+
+Every page works without JavaScript, honours ``resize=true`` and ``Stylesheet=``, may be framed
+only by the tenant's origins (CSP ``frame-ancestors``), and shares the web-mode session cookie.
+The pages call the services only; they never touch the database.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse, Response
-from starlette.types import ASGIApp, Scope
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from boxoffice.api.common.browser import BrowserPolicy
 from boxoffice.api.common.limits import BodyLimit
-from boxoffice.api.common.state import AppState, CoreDep, tenant_origins
-from boxoffice.domain.errors import DomainError, InvalidInput, NotFound
-from boxoffice.services import accounts
+from boxoffice.api.common.session import (
+    clear_session_cookie,
+    client_info,
+    session_token,
+    set_session_cookie,
+)
+from boxoffice.api.common.state import AppState, tenant_origins
+from boxoffice.domain.commands import AddressPatch, CustomerPatch, NewAddress, NewCustomer
+from boxoffice.domain.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
+from boxoffice.domain.ids import customer_code
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.rules import is_valid_email
+from boxoffice.domain.views import (
+    AttributeDefinitionView,
+    CatalogueView,
+    CustomerView,
+    StatementTextView,
+    TagGroupView,
+    TenantView,
+)
+from boxoffice.services import accounts, localised
+from boxoffice.services import catalogue as catalogue_service
+from boxoffice.services import customers as customer_service
+from boxoffice.services.core import Core
+from boxoffice.services.customers import ALL_PARTS
 from boxoffice.services.tenants import get_tenant
+from boxoffice.web import security
+from boxoffice.web.texts import Texts, page_texts
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-def _page(request: Request, context: dict[str, object], status: int = 200) -> Response:
-    return TEMPLATES.TemplateResponse(
-        request, f"{context['page']}.html", context, status_code=status
-    )
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+#: The venue-facing scripts have stable, unversioned names: short caching, revalidated by ETag.
+SCRIPT_CACHE = "public, max-age=3600"
+SCRIPTS = {
+    "integrate.js": "integrate.js",
+    "resizeiframe.js": "integrate.js",
+    "frame.js": "frame.js",
+}
+CAPTCHA_FIELDS = ("cf-turnstile-response", "h-captcha-response", "g-recaptcha-response")
+#: The service's field names -> the form's.
+FORM_FIELDS = {
+    "first_name": "FirstName",
+    "last_name": "LastName",
+    "email": "Email",
+    "emailAddress": "Email",
+    "password": "Password",
+    "confirm": "ConfirmPassword",
+    "title": "Title",
+    "phone": "Phone",
+    "mobile": "Mobile",
+    "birthDate": "BirthDate",
+    "line1": "Line1",
+    "line2": "Line2",
+    "town": "Town",
+    "postcode": "Postcode",
+    "country": "Country",
+    "captcha": "captcha",
+    "token": "token",
+}
+SIGNUP_ERRORS = ("NoFirstName", "NoLastName", "NoEmail", "InvalidEmail", "EmailExists")
+PAGES = {
+    "login": "secure/LoginLogout.aspx",
+    "signup": "secure/signup.aspx",
+    "account": "secure/MyAccount.aspx",
+    "forgot": "secure/ForgotPassword.aspx",
+    "setpassword": "Secure/SetPassword.aspx",
+}
+TITLES = {
+    "login_logout": "login.title",
+    "signup": "signup.title",
+    "my_account": "account.title",
+    "forgot_password": "forgot.title",
+    "set_password": "setpassword.title",
+}
+RETURN_TO = {"myaccount.aspx": "account", "signup.aspx": "signup"}
+NO_CACHE = "no-store"
 
 
 def _plain(status: int, text: str) -> Response:
-    return HTMLResponse(f"<!doctype html><title>{status}</title><p>{text}</p>", status_code=status)
+    return HTMLResponse(
+        f"<!doctype html><title>{status}</title><p>{text}</p>",
+        status_code=status,
+        headers={"Cache-Control": NO_CACHE, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --- one page view ---------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """What every page needs about the request: tenant, texts, session, form token."""
+
+    request: Request
+    state: AppState
+    core: Core
+    tenant: TenantView
+    texts: Texts
+    token: security.FormToken
+    allowed: set[str]
+    stylesheet: str | None
+    customer_id: int | None
+    form: dict[str, list[str]] = field(default_factory=dict)
+
+    def query(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.request.query_params.multi_items():
+            if key.lower() == name:
+                return value
+        return None
+
+    @property
+    def resize(self) -> bool:
+        return (self.query("resize") or "").lower() == "true"
+
+    def kept(self) -> list[tuple[str, str]]:
+        """The display parameters to carry over; ``resize`` last, as the vendor asks."""
+        out = []
+        for name in ("Stylesheet", "lang"):
+            value = self.query(name)
+            if value and (name != "Stylesheet" or self.stylesheet):
+                out.append((name, value))
+        if self.resize:
+            out.append(("resize", "true"))
+        return out
+
+    def url(self, page: str, **extra: str) -> str:
+        params = [(k, v) for k, v in extra.items() if v] + self.kept()
+        query = f"?{urlencode(params)}" if params else ""
+        return f"/{self.tenant.name}/website/{PAGES[page]}{query}"
+
+    def value(self, name: str) -> str:
+        values = self.form.get(name.lower())
+        return values[0] if values else ""
+
+    def values(self, name: str) -> list[str]:
+        return self.form.get(name.lower(), [])
+
+    @property
+    def client(self) -> accounts.Client:
+        return client_info(self.request, self.state)
+
+    @property
+    def web(self) -> Principal:
+        return Principal(tenant_id=self.tenant.id, actor="web", full_access=False)
+
+    @property
+    def me(self) -> Principal:
+        assert self.customer_id is not None
+        return accounts.customer_principal(self.tenant.id, self.customer_id)
+
+    @property
+    def captcha(self) -> dict[str, str] | None:
+        config = self.tenant.settings.get("captcha")
+        if not isinstance(config, dict):
+            return None
+        provider, site_key = config.get("provider"), config.get("site_key")
+        if isinstance(provider, str) and isinstance(site_key, str) and site_key:
+            return {"provider": provider, "site_key": site_key}
+        return None
+
+    def captcha_token(self) -> str | None:
+        for name in (*CAPTCHA_FIELDS, "captchatoken"):
+            if self.value(name):
+                return self.value(name)
+        return self.request.headers.get("x-captcha-token")
+
+
+def _fold(form: FormData) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            out.setdefault(key.lower(), []).append(value)
+    return out
+
+
+def _preferences(page_query: str | None, request: Request) -> list[str]:
+    prefs = [page_query] if page_query else []
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";", 1)[0].strip()
+        if tag:
+            prefs.append(tag)
+    return prefs
+
+
+async def _open(request: Request, client: str, state: AppState) -> Page | Response:
+    core = state.core
+    if core is None:
+        return _plain(503, "Starting")
+    try:
+        tenant = await get_tenant(core, client)
+    except NotFound:
+        return _plain(404, "Not found")
+    query = {k.lower(): v for k, v in request.query_params.items()}
+    web = Principal(tenant_id=tenant.id, actor="web", full_access=False)
+    language = await localised.chosen_language(
+        core, web, _preferences(query.get("lang") or query.get("language"), request)
+    )
+    texts = Texts(language, page_texts(tenant.settings))
+    own = security.own_origins(
+        request, state.settings.public_urls, state.settings.trust_proxy_headers
+    )
+    allowed = security.allowed_origins(tenant, own)
+    customer_id = await accounts.session_customer(core, tenant.id, session_token(request))
+    page = Page(
+        request=request,
+        state=state,
+        core=core,
+        tenant=tenant,
+        texts=texts,
+        token=security.FormToken(request, state.settings.resolved_secret_key(), tenant.name),
+        allowed=allowed,
+        stylesheet=security.stylesheet_url(tenant, query.get("stylesheet"), allowed),
+        customer_id=customer_id,
+    )
+    if request.method == "POST":
+        page.form = _fold(await request.form())
+    return page
+
+
+def _basket_customer(view: CustomerView | None) -> dict[str, Any] | None:
+    """The logged-in customer as the vendor's iframes report it in ``basketContents:``."""
+    if view is None:
+        return None
+    billing, delivery = view.billing_address, view.delivery_address
+    return {
+        "age": None,
+        "billingAddress": {"id": str(billing.id)} if billing else None,
+        "deliveryAddress": {"id": str(delivery.id)} if delivery else None,
+        "birthDate": view.birth_date.isoformat() if view.birth_date else None,
+        "email": view.email,
+        "firstName": view.first_name,
+        "lastName": view.last_name,
+        "mobile": view.mobile or "",
+        "name": f"{view.first_name} {view.last_name}".strip(),
+        "phone": view.phone or "",
+        "title": view.title,
+        "passwordSet": view.password_set,
+        "giftAidDeclarationRequired": False,
+        "id": customer_code(view.id),
+        "creditBalance": float(view.credit_balance or Decimal(0)),
+    }
+
+
+def basket_contents(tenant: TenantView, view: CustomerView | None) -> dict[str, Any]:
+    """What every page posts to its parent on load (``basketContents:`` and ``basketHash:``).
+    Baskets come with the basket work; until then the basket is always empty."""
+    customer = _basket_customer(view)
+    if customer is None:
+        digest = "NotLoggedIn"
+    else:
+        digest = hashlib.sha256(f"{tenant.name}:{customer['id']}".encode()).hexdigest()[:32]
+    return {
+        "totalDiscount": 0.0,
+        "total": 0.0,
+        "customer": customer,
+        "tickets": [],
+        "membershipSubscriptions": [],
+        "giftVouchers": [],
+        "merchandiseItems": [],
+        "donations": [],
+        "hash": digest,
+    }
+
+
+async def _render(
+    page: Page,
+    template: str,
+    context: Mapping[str, Any],
+    status: int = 200,
+    *,
+    customer: CustomerView | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    if customer is None and page.customer_id is not None:
+        try:
+            customer = await customer_service.get_customer(page.core, page.me, page.customer_id, ())
+        except NotFound:
+            customer = None
+    captcha = page.captcha if context.get("uses_captcha") else None
+    title_key = TITLES[template]
+    if template == "login_logout" and customer is not None:
+        title_key = "logout.title"
+    body = {
+        "page": template,
+        "title": page.texts(title_key),
+        "customer_name": f"{customer.first_name} {customer.last_name}" if customer else "",
+        "customer_email": (customer.email or "") if customer else "",
+        "tenant": page.tenant,
+        "t": page.texts,
+        "lang": page.texts.language,
+        "stylesheet": page.stylesheet,
+        "resize": page.resize,
+        "csrf_field": security.CSRF_FIELD,
+        "csrf": page.token.value,
+        "urls": {name: page.url(name) for name in PAGES},
+        "parent_origins": json.dumps(sorted(page.allowed)),
+        "basket": json.dumps(basket_contents(page.tenant, customer), separators=(",", ":")),
+        "captcha": captcha,
+        "errors": {},
+        "message": None,
+        **context,
+    }
+    response = TEMPLATES.TemplateResponse(
+        page.request, f"{template}.html", body, status_code=status
+    )
+    csp = security.content_security_policy(
+        page.tenant, page.stylesheet, captcha["provider"] if captcha else None
+    )
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["Cache-Control"] = NO_CACHE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Same-origin only: the set-password link's token never leaves in a Referer, and our own
+    # form posts keep their Origin (no-referrer would turn it into "null").
+    response.headers["Referrer-Policy"] = "same-origin"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    page.token.set_cookie(response, page.request, page.state.settings.trust_proxy_headers)
+    return response
+
+
+def _see_other(page: Page, url: str) -> Response:
+    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": NO_CACHE})
+    page.token.set_cookie(response, page.request, page.state.settings.trust_proxy_headers)
+    return response
+
+
+def _field_message(page: Page, exc: InvalidInput) -> tuple[str, str]:
+    """(form field name, translated message) for a refused value."""
+    t = page.texts
+    name = FORM_FIELDS.get(exc.field, exc.field)
+    reason = exc.reason
+    if exc.field == "captcha":
+        return "captcha", t("common.captcha")
+    if reason == "required":
+        return name, t("common.field.required")
+    if exc.field in ("email", "emailAddress"):
+        return name, t("common.field.email")
+    if exc.field == "password":
+        return name, t("common.field.password")
+    if reason.startswith("a date"):
+        return name, t("common.field.date")
+    if reason == "a number":
+        return name, t("common.field.number")
+    return name, reason[:1].upper() + reason[1:] + "."
+
+
+def _refusal(page: Page, exc: DomainError) -> tuple[int, str, dict[str, str]]:
+    """(status, page message, field errors) for a refused form post."""
+    t = page.texts
+    if isinstance(exc, InvalidInput):
+        name, message = _field_message(page, exc)
+        return 400, t("common.error_summary"), {name: message}
+    if isinstance(exc, AlreadyExists):
+        return 400, t("common.error_summary"), {"Email": t("common.field.email_taken")}
+    if isinstance(exc, RateLimited):
+        return 429, t("common.too_many"), {}
+    if isinstance(exc, Unavailable):
+        return 503, t("common.unavailable"), {}
+    return 400, t("common.field.invalid"), {}
+
+
+def _retry_headers(exc: DomainError) -> dict[str, str]:
+    if isinstance(exc, RateLimited | Unavailable):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
+def _expired(page: Page) -> Response:
+    response = _plain(403, page.texts("common.expired_form"))
+    page.token.set_cookie(response, page.request, page.state.settings.trust_proxy_headers)
+    return response
+
+
+# --- catalogue parts a page shows ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignupSpec:
+    tag_groups: tuple[TagGroupView, ...]
+    statements: tuple[StatementTextView, ...]
+    attributes: tuple[AttributeDefinitionView, ...]
+    account_mode: str
+    default_tags: tuple[str, ...]
+    default_statements: tuple[str, ...]
+
+
+def _pick(
+    config: object, items: Sequence[Any], *keys: Callable[[Any], str | None]
+) -> tuple[Any, ...]:
+    if config == "all":
+        return tuple(items)
+    if not isinstance(config, list):
+        return ()
+    out = []
+    for wanted in config:
+        wanted_key = str(wanted).strip().lower()
+        for item in items:
+            if any((key(item) or "").lower() == wanted_key for key in keys) and item not in out:
+                out.append(item)
+    return tuple(out)
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+async def _signup_spec(page: Page) -> tuple[SignupSpec, CatalogueView]:
+    catalogue = await catalogue_service.get_catalogue(page.core, page.web)
+    statements = await localised.list_statements(page.core, page.web, [page.texts.language])
+    raw = page.tenant.settings.get("signup_page")
+    config: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    password = config.get("password", "optional")
+    spec = SignupSpec(
+        tag_groups=_pick(config.get("tag_groups"), catalogue.tag_groups, lambda g: g.name),
+        statements=_pick(config.get("statements"), statements, lambda s: s.text, lambda s: s.code),
+        attributes=_pick(
+            config.get("attributes"),
+            [a for a in catalogue.attributes if a.web_visible],
+            lambda a: a.name,
+        ),
+        account_mode=password if password in ("optional", "required", "none") else "optional",
+        default_tags=_names(config.get("default_tags")),
+        default_statements=_names(config.get("default_statements")),
+    )
+    return spec, catalogue
+
+
+def _tag_ids(catalogue: CatalogueView, values: Sequence[str]) -> tuple[int, ...]:
+    """Tags by id, ``Group/Tag`` or a tag name used by one group only."""
+    out: list[int] = []
+    for raw in values:
+        value = raw.strip()
+        if not value:
+            continue
+        found = None
+        for group in catalogue.tag_groups:
+            for tag in group.tags:
+                if value == str(tag.id) or value.lower() == f"{group.name}/{tag.name}".lower():
+                    found = tag.id
+        if found is None:
+            named = [
+                t.id
+                for g in catalogue.tag_groups
+                for t in g.tags
+                if t.name.lower() == value.lower()
+            ]
+            if len(named) == 1:
+                found = named[0]
+        if found is None:
+            raise InvalidInput("Tag", f"unknown tag {value!r}")
+        out.append(found)
+    return tuple(dict.fromkeys(out))
+
+
+def _statement_ids(
+    statements: Sequence[StatementTextView], values: Sequence[str]
+) -> tuple[int, ...]:
+    """Statements by id, code or text."""
+    out: list[int] = []
+    for raw in values:
+        value = raw.strip().lower()
+        if not value:
+            continue
+        found = next(
+            (
+                s.id
+                for s in statements
+                if value in (str(s.id), (s.code or "").lower(), s.text.lower())
+            ),
+            None,
+        )
+        if found is None:
+            raise InvalidInput("Statement", f"unknown statement {raw!r}")
+        out.append(found)
+    return tuple(dict.fromkeys(out))
+
+
+def _attributes(
+    page: Page, names: Sequence[AttributeDefinitionView] | None
+) -> dict[str, str | None]:
+    """``Attribute_<Name>`` fields; with ``names``, exactly those (unchecked boxes clear)."""
+    sent = {
+        k[len("attribute_") :]: v[0] for k, v in page.form.items() if k.startswith("attribute_")
+    }
+    if names is None:
+        return {k: v for k, v in sent.items()}
+    out: dict[str, str | None] = {}
+    for attr in names:
+        value = sent.get(attr.name.lower())
+        if attr.type == "boolean":
+            value = "true" if value else "false"
+        out[attr.name] = value if value else None
+    return out
+
+
+# --- the application --------------------------------------------------------------------------
+
+
+class CaseInsensitivePaths:
+    """``/{client}/website/...`` routed in lower case, as ASP.NET matches paths. A client name
+    in another case is redirected to the lower-case one (the session cookie's path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        parts = path.split("/", 3)
+        if len(parts) >= 3 and parts[1] != parts[1].lower():
+            target = "/".join([parts[0], parts[1].lower(), *parts[2:]])
+            query = scope.get("query_string", b"").decode("latin-1")
+            response = RedirectResponse(target + (f"?{query}" if query else ""), status_code=308)
+            await response(scope, receive, send)
+            return
+        inner = {**scope, "path": path.lower()}
+        try:
+            await self.app(inner, receive, send)
+        finally:
+            if "route" in inner:  # for the metrics, which label requests by route
+                scope["route"] = inner["route"]
 
 
 def create_app(state: AppState) -> ASGIApp:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.boxoffice = state
 
-    async def tenant_or_404(client: str, core: CoreDep) -> object:
-        try:
-            return await get_tenant(core, client)
-        except NotFound:
-            return None
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+            return _plain(405, "Method not allowed")
+        return _plain(404, "Not found")
 
-    @app.get("/{client}/website/Secure/SetPassword.aspx", response_class=HTMLResponse)
-    @app.get(
-        "/{client}/website/secure/SetPassword.aspx",
-        response_class=HTMLResponse,
-        include_in_schema=False,
-    )
-    async def set_password_form(
-        request: Request, client: str, core: CoreDep, token: str = "", Stylesheet: str | None = None
-    ) -> Response:
-        tenant = await tenant_or_404(client, core)
-        if tenant is None:
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        status = (
+            429 if isinstance(exc, RateLimited) else 503 if isinstance(exc, Unavailable) else 400
+        )
+        if isinstance(exc, NotFound):
+            status = 404
+        return _plain(status, "That did not work.")
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
+    app.add_exception_handler(DomainError, domain_error)
+
+    Handler = Callable[[Page], Awaitable[Response]]
+
+    def page_route(path: str, get: Handler, post: Handler | None = None) -> None:
+        async def on_get(request: Request, client: str) -> Response:
+            page = await _open(request, client, state)
+            return page if isinstance(page, Response) else await get(page)
+
+        app.add_api_route(f"/{{client}}/website/{path.lower()}", on_get, methods=["GET"])
+        if post is not None:
+            handler = post
+
+            async def on_post(request: Request, client: str) -> Response:
+                page = await _open(request, client, state)
+                return page if isinstance(page, Response) else await handler(page)
+
+            app.add_api_route(f"/{{client}}/website/{path.lower()}", on_post, methods=["POST"])
+
+    page_route(PAGES["login"], login_page, login_post)
+    page_route(PAGES["signup"], signup_page, signup_post)
+    page_route(PAGES["account"], account_page, account_post)
+    page_route(PAGES["forgot"], forgot_page, forgot_post)
+    page_route(PAGES["setpassword"], set_password_page, set_password_post)
+
+    @app.get("/{client}/website/scripts/{name}")
+    async def script(client: str, name: str) -> Response:
+        file = SCRIPTS.get(name)
+        if file is None:
             return _plain(404, "Not found")
-        return _page(
-            request,
-            {
-                "page": "set_password",
-                "title": "Set your password",
-                "tenant": tenant,
-                "token": token,
-                "stylesheet": Stylesheet,
-                "error": None,
-                "done": False,
+        return FileResponse(
+            STATIC / file,
+            media_type="text/javascript; charset=utf-8",
+            headers={
+                "Cache-Control": SCRIPT_CACHE,
+                "X-Content-Type-Options": "nosniff",
+                "Cross-Origin-Resource-Policy": "cross-origin",
             },
         )
 
-    @app.post("/{client}/website/Secure/SetPassword.aspx", response_class=HTMLResponse)
-    @app.post(
-        "/{client}/website/secure/SetPassword.aspx",
-        response_class=HTMLResponse,
-        include_in_schema=False,
+    async def allowed(scope: Scope) -> frozenset[str]:
+        return await tenant_origins(state, scope["path"].split("/", 2)[1].lower())
+
+    return CaseInsensitivePaths(
+        BrowserPolicy(
+            BodyLimit(app, state.settings.max_body_bytes, lambda limit: _plain(413, "Too large")),
+            allowed_origins=allowed,
+            refuse=lambda message: _plain(403, message),
+            trust_proxy=state.settings.trust_proxy_headers,
+        )
     )
-    async def set_password(
-        request: Request,
-        client: str,
-        core: CoreDep,
-        token: Annotated[str, Form()] = "",
-        password: Annotated[str, Form()] = "",
-        confirm: Annotated[str, Form()] = "",
-    ) -> Response:
-        tenant = await get_tenant(core, client) if await tenant_or_404(client, core) else None
-        if tenant is None:
-            return _plain(404, "Not found")
-        context: dict[str, object] = {
-            "page": "set_password",
-            "title": "Set your password",
-            "tenant": tenant,
-            "token": token,
-            "stylesheet": None,
+
+
+class _StaticScripts(StaticFiles):
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = SCRIPT_CACHE
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+        if path.endswith(".js"):
+            response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+        return response
+
+
+def create_webcomponents_app() -> ASGIApp:
+    """``/webcomponents/stable/``: the loader scripts and the components (no build step)."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.mount("/webcomponents/stable", _StaticScripts(directory=STATIC / "webcomponents"))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _plain(404, "Not found")
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
+    return app
+
+
+# --- LoginLogout.aspx ---------------------------------------------------------------------------
+
+
+async def login_page(page: Page) -> Response:
+    status = (page.query("Status") or "").lower()
+    magic = page.query("MagicToken")
+    message = None
+    if status == "loggedout":
+        message = ("success", page.texts("logout.done"))
+    elif status == "magicsent":
+        message = ("success", page.texts("login.magic.sent"))
+    return await _login(page, {"message": message, "magic_token": magic or ""})
+
+
+async def _login(page: Page, context: dict[str, Any], status: int = 200, **kw: Any) -> Response:
+    return await _render(
+        page,
+        "login_logout",
+        {
+            "logged_in": page.customer_id is not None,
+            "values": {"Email": page.value("Email")},
+            "return_to": page.query("ReturnTo") or page.value("ReturnTo"),
+            **context,
+        },
+        status,
+        **kw,
+    )
+
+
+def _after_login(page: Page) -> str:
+    target = RETURN_TO.get((page.query("ReturnTo") or page.value("ReturnTo")).lower())
+    return page.url(target or "login")
+
+
+async def login_post(page: Page) -> Response:
+    if not page.token.valid(page.value(security.CSRF_FIELD)):
+        return _expired(page)
+    action = page.value("action").lower() or "login"
+    t = page.texts
+    try:
+        if action == "logout":
+            token = session_token(page.request)
+            if token:
+                await accounts.log_out(page.core, page.tenant.id, token)
+            response = _see_other(page, page.url("login", Status="LoggedOut"))
+            clear_session_cookie(response, page.request, page.state, page.tenant.name)
+            return response
+        if action == "magic":
+            callback = (
+                f"{page.client.base_url}/{page.tenant.name}/website/{PAGES['login']}"
+                "?MagicToken={token}"
+            )
+            await accounts.send_magic_link(
+                page.core, page.tenant, page.client, page.value("MagicEmail"), callback
+            )
+            return _see_other(page, page.url("login", Status="MagicSent"))
+        if action == "magic-login":
+            try:
+                _customer, token = await accounts.authenticate_magic_link(
+                    page.core, page.tenant, page.value("MagicToken")
+                )
+            except InvalidInput:
+                return await _login(
+                    page, {"message": ("error", t("login.magic.invalid")), "magic_token": ""}, 400
+                )
+        else:
+            _customer, token = await accounts.authenticate(
+                page.core, page.tenant, page.client, page.value("Email"), page.value("Password")
+            )
+    except NotFound:
+        return await _login(
+            page,
+            {"message": ("error", t("login.failed")), "errors": {"Password": t("login.failed")}},
+            400,
+        )
+    except DomainError as exc:
+        status, message, errors = _refusal(page, exc)
+        if action == "magic" and "Email" in errors:
+            errors = {"MagicEmail": errors["Email"]}
+        return await _login(
+            page,
+            {"message": ("error", message), "errors": errors},
+            status,
+            headers=_retry_headers(exc),
+        )
+    old = session_token(page.request)
+    if old:
+        await page.core.session_store.delete(page.tenant.id, old)
+    response = _see_other(page, _after_login(page))
+    set_session_cookie(response, page.request, page.state, page.tenant.name, token)
+    return response
+
+
+# --- signup.aspx -------------------------------------------------------------------------------
+
+
+async def signup_page(page: Page) -> Response:
+    spec, _ = await _signup_spec(page)
+    done = (page.query("SignedUp") or "") == "1"
+    message = ("success", page.texts("signup.done")) if done else None
+    errors: dict[str, str] = {}
+    code = page.query("Error")
+    if code in SIGNUP_ERRORS:
+        message = ("error", page.texts(f"signup.error.{code}"))
+    return await _signup(page, spec, {"message": message, "done": done, "errors": errors})
+
+
+async def _signup(
+    page: Page, spec: SignupSpec, context: dict[str, Any], status: int = 200, **kw: Any
+) -> Response:
+    checked_tags = {v for v in page.values("Tag")}
+    checked_statements = {v for v in page.values("Statement")}
+    values = {name: page.value(name) for name in ("FirstName", "LastName", "Email")} | {
+        f"Attribute_{a.name}": page.value(f"Attribute_{a.name}") for a in spec.attributes
+    }
+    return await _render(
+        page,
+        "signup",
+        {
+            "spec": spec,
+            "values": values,
+            "checked_tags": checked_tags,
+            "checked_statements": checked_statements,
+            "honeypot": accounts.honeypot_field(page.tenant),
+            "uses_captcha": True,
             "done": False,
-        }
-        try:
-            if password != confirm:
-                raise InvalidInput("confirm", "the two passwords differ")
-            await accounts.reset_password(core, tenant, token, password)
-        except InvalidInput as exc:
-            reason = (
-                "This link is invalid or has expired. Ask for a new one."
-                if exc.field == "token"
-                else f"{'The two passwords differ' if exc.field == 'confirm' else exc.reason.capitalize()}."
-            )
-            return _page(request, {**context, "error": reason}, 400)
-        except DomainError:
-            return _page(
-                request, {**context, "error": "That did not work. Ask for a new link."}, 400
-            )
-        return _page(request, {**context, "done": True, "error": None})
-
-    async def allowed_origins(scope: Scope) -> frozenset[str]:
-        return await tenant_origins(state, scope["path"].split("/", 2)[1])
-
-    return BrowserPolicy(
-        BodyLimit(app, state.settings.max_body_bytes, lambda limit: _plain(413, "Too large")),
-        allowed_origins=allowed_origins,
-        refuse=lambda message: _plain(403, message),
-        trust_proxy=state.settings.trust_proxy_headers,
+            **context,
+        },
+        status,
+        **kw,
     )
+
+
+def _plain_error(exc: DomainError, first: str, last: str, email: str) -> str:
+    if isinstance(exc, AlreadyExists):
+        return "EmailExists"
+    if isinstance(exc, RateLimited):
+        return "TooManyRequests"
+    if isinstance(exc, Unavailable):
+        return "Unavailable"
+    if isinstance(exc, InvalidInput):
+        if exc.field == "captcha":
+            return "Captcha"
+        if exc.reason == "this field must be left empty":
+            return "Rejected"
+        return {
+            "first_name": "NoFirstName" if not first.strip() else "InvalidFirstName",
+            "last_name": "NoLastName" if not last.strip() else "InvalidLastName",
+            "email": "NoEmail" if not email.strip() else "InvalidEmail",
+        }.get(exc.field, "InvalidDetails")
+    return "InvalidDetails"
+
+
+def _check_plain(first: str, last: str, email: str) -> str | None:
+    """The vendor's codes, in the order its form handler reports them."""
+    if not email.strip():
+        return "NoEmail"
+    if not is_valid_email(email.strip()):
+        return "InvalidEmail"
+    if not last.strip():
+        return "NoLastName"
+    if not first.strip():
+        return "NoFirstName"
+    return None
+
+
+async def signup_post(page: Page) -> Response:
+    own_form = security.CSRF_FIELD in page.form
+    if own_form and not page.token.valid(page.value(security.CSRF_FIELD)):
+        return _expired(page)
+    if not own_form and not security.plain_post_allowed(page.request, page.allowed):
+        return _plain(403, "Requests from this website are not allowed.")
+    return_url = None
+    if not own_form and page.value("ReturnUrl"):
+        return_url = security.check_return_url(
+            page.value("ReturnUrl"), page.client.base_url, page.allowed
+        )
+        if return_url is None:
+            return _plain(400, page.texts("signup.return_url"))
+    spec, catalogue = await _signup_spec(page)
+    first, last, email = page.value("FirstName"), page.value("LastName"), page.value("Email")
+    secret = page.value("Password") if own_form and spec.account_mode != "none" else ""
+    try:
+        if return_url is not None:
+            code = _check_plain(first, last, email)
+            if code is not None:
+                return RedirectResponse(
+                    security.with_query(return_url, Error=code), status_code=302
+                )
+        if own_form and secret != page.value("ConfirmPassword"):
+            raise InvalidInput("confirm", "the two passwords differ")
+        if own_form and spec.account_mode == "required" and not secret:
+            raise InvalidInput("password", "required")
+        statements = await localised.list_statements(page.core, page.web, [page.texts.language])
+        # The venue's own form words its consent itself; the catalogue says what it means.
+        defaults_tags = () if own_form else spec.default_tags
+        default_statements = () if own_form else spec.default_statements
+        cmd = NewCustomer(
+            first_name=first,
+            last_name=last,
+            email=email,
+            password=secret or None,
+            tag_ids=_tag_ids(catalogue, [*page.values("Tag"), *defaults_tags]),
+            statement_ids=_statement_ids(
+                statements, [*page.values("Statement"), *default_statements]
+            ),
+            attributes=_attributes(page, spec.attributes if own_form else None),
+        )
+        _view, token = await accounts.sign_up(
+            page.core,
+            page.tenant,
+            page.client,
+            cmd,
+            honeypot=page.value(accounts.honeypot_field(page.tenant)) or None,
+            captcha_token=page.captcha_token(),
+        )
+    except DomainError as exc:
+        if return_url is not None:
+            response = RedirectResponse(
+                security.with_query(return_url, Error=_plain_error(exc, first, last, email)),
+                status_code=302,
+            )
+            response.headers.update(_retry_headers(exc))
+            return response
+        status, message, errors = _refusal(page, exc)
+        if isinstance(exc, InvalidInput) and exc.field == "confirm":
+            errors = {"ConfirmPassword": page.texts("common.field.confirm")}
+        return await _signup(
+            page,
+            spec,
+            {"message": ("error", message), "errors": errors},
+            status,
+            headers=_retry_headers(exc),
+        )
+    if return_url is not None:
+        return RedirectResponse(return_url, status_code=302)
+    done = _see_other(page, page.url("signup", SignedUp="1"))
+    if token is not None:
+        set_session_cookie(done, page.request, page.state, page.tenant.name, token)
+    return done
+
+
+# --- MyAccount.aspx ---------------------------------------------------------------------------
+
+SCREENS = ("details", "preferences", "addresses")
+
+
+async def account_page(page: Page) -> Response:
+    if page.customer_id is None:
+        return _see_other(page, page.url("login", ReturnTo="MyAccount.aspx"))
+    saved = (page.query("Saved") or "") == "1"
+    return await _account(
+        page, {"message": ("success", page.texts("account.saved")) if saved else None}
+    )
+
+
+async def _account(page: Page, context: dict[str, Any], status: int = 200, **kw: Any) -> Response:
+    spec, catalogue = await _signup_spec(page)
+    view = await customer_service.get_customer(
+        page.core, page.me, page.me.customer_id or 0, ALL_PARTS
+    )
+    countries = await catalogue_service.get_countries(page.core, page.me)
+    screen = (page.query("Screen") or "").lower()
+    visible = {screen} if screen in SCREENS else set(SCREENS)
+    attribute_values = {a.attribute.name: a.value for a in view.attributes}
+    posted = page.request.method == "POST" and page.value("action") == "details"
+    values = {
+        "Title": view.title,
+        "FirstName": view.first_name,
+        "LastName": view.last_name,
+        "Email": view.email or "",
+        "Phone": view.phone or "",
+        "Mobile": view.mobile or "",
+        "BirthDate": view.birth_date.isoformat() if view.birth_date else "",
+    } | {f"Attribute_{a.name}": attribute_values.get(a.name, "") for a in spec.attributes}
+    if posted:
+        values = {k: page.value(k) for k in values}
+    return await _render(
+        page,
+        "my_account",
+        {
+            "customer": view,
+            "spec": spec,
+            "values": values,
+            "tag_ids": {t.id for t in view.tags},
+            "statement_ids": {c.statement_id for c in view.consents},
+            "countries": countries,
+            "sections": visible,
+            "form_name": page.value("action"),
+            "form_address": page.value("AddressId"),
+            "catalogue": catalogue,
+            **context,
+        },
+        status,
+        customer=view,
+        **kw,
+    )
+
+
+def _optional(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _address_fields(page: Page) -> dict[str, Any]:
+    return {
+        "line1": _optional(page.value("Line1")),
+        "line2": _optional(page.value("Line2")),
+        "town": _optional(page.value("Town")),
+        "postcode": _optional(page.value("Postcode")),
+        "country": _optional(page.value("Country")),
+        "is_billing": bool(page.value("IsBilling")),
+        "is_delivery": bool(page.value("IsDelivery")),
+    }
+
+
+async def account_post(page: Page) -> Response:
+    if page.customer_id is None:
+        return _see_other(page, page.url("login", ReturnTo="MyAccount.aspx"))
+    if not page.token.valid(page.value(security.CSRF_FIELD)):
+        return _expired(page)
+    me, core, customer_id = page.me, page.core, page.customer_id
+    action = page.value("action")
+    try:
+        if action == "details":
+            spec, _ = await _signup_spec(page)
+            birth = page.value("BirthDate").strip()
+            try:
+                birth_date = date.fromisoformat(birth) if birth else None
+            except ValueError as exc:
+                raise InvalidInput("birthDate", "a date (YYYY-MM-DD)") from exc
+            patch = CustomerPatch(
+                title=page.value("Title"),
+                first_name=page.value("FirstName"),
+                last_name=page.value("LastName"),
+                email=page.value("Email"),
+                phone=_optional(page.value("Phone")),
+                mobile=_optional(page.value("Mobile")),
+                birth_date=birth_date,
+                attributes=_attributes(page, spec.attributes),
+            )
+            await customer_service.update_customer(core, me, customer_id, patch)
+        elif action == "preferences":
+            await _save_preferences(page)
+        elif action == "address-add":
+            await customer_service.add_address(
+                core, me, customer_id, NewAddress(**_address_fields(page))
+            )
+        elif action in ("address-save", "address-delete"):
+            try:
+                address_id = int(page.value("AddressId"))
+            except ValueError as exc:
+                raise NotFound("Address", page.value("AddressId")) from exc
+            if action == "address-delete":
+                await customer_service.delete_address(core, me, customer_id, address_id)
+            else:
+                await customer_service.update_address(
+                    core, me, customer_id, address_id, AddressPatch(**_address_fields(page))
+                )
+        else:
+            return _plain(400, page.texts("common.field.invalid"))
+    except NotFound:
+        return await _account(page, {"message": ("error", page.texts("common.not_found"))}, 404)
+    except DomainError as exc:
+        status, message, errors = _refusal(page, exc)
+        return await _account(
+            page,
+            {"message": ("error", message), "errors": errors},
+            status,
+            headers=_retry_headers(exc),
+        )
+    anchor = {"details": "#bo-details", "preferences": "#bo-preferences"}.get(
+        action, "#bo-addresses"
+    )
+    return _see_other(page, page.url("account", Saved="1") + anchor)
+
+
+async def _save_preferences(page: Page) -> None:
+    spec, _ = await _signup_spec(page)
+    me, core = page.me, page.core
+    customer_id = page.customer_id
+    assert customer_id is not None
+    view = await customer_service.get_customer(core, me, customer_id, ALL_PARTS)
+    wanted_statements = set(_statement_ids(spec.statements, page.values("Statement")))
+    shown_statements = {s.id for s in spec.statements}
+    agreed = {c.statement_id for c in view.consents}
+    add = sorted((wanted_statements & shown_statements) - agreed)
+    if add:
+        await customer_service.agree_statements(core, me, customer_id, add, channel="website")
+    for statement_id in sorted((shown_statements - wanted_statements) & agreed):
+        await customer_service.withdraw_statement(
+            core, me, customer_id, statement_id, channel="website"
+        )
+    shown_tags = {t.id for g in spec.tag_groups for t in g.tags}
+    wanted_tags: set[int] = set()
+    for raw in page.values("Tag"):
+        if raw.isdigit() and int(raw) in shown_tags:
+            wanted_tags.add(int(raw))
+    current = {t.id for t in view.tags}
+    for tag_id in sorted(wanted_tags - current):
+        await customer_service.add_tag(core, me, customer_id, tag_id)
+    for tag_id in sorted((shown_tags - wanted_tags) & current):
+        await customer_service.remove_tag(core, me, customer_id, tag_id)
+
+
+# --- ForgotPassword.aspx and SetPassword.aspx --------------------------------------------------
+
+
+async def forgot_page(page: Page) -> Response:
+    sent = (page.query("Status") or "").lower() == "sent"
+    return await _render(
+        page,
+        "forgot_password",
+        {"message": ("success", page.texts("forgot.sent")) if sent else None, "values": {}},
+    )
+
+
+async def forgot_post(page: Page) -> Response:
+    if not page.token.valid(page.value(security.CSRF_FIELD)):
+        return _expired(page)
+    try:
+        await accounts.request_password_reset(
+            page.core, page.tenant, page.client, page.value("Email")
+        )
+    except NotFound:
+        pass  # the same answer whether or not the address has an account
+    except DomainError as exc:
+        status, message, errors = _refusal(page, exc)
+        return await _render(
+            page,
+            "forgot_password",
+            {
+                "message": ("error", message),
+                "errors": errors,
+                "values": {"Email": page.value("Email")},
+            },
+            status,
+            headers=_retry_headers(exc),
+        )
+    return _see_other(page, page.url("forgot", Status="Sent"))
+
+
+async def set_password_page(page: Page) -> Response:
+    return await _render(page, "set_password", {"token": page.query("token") or "", "done": False})
+
+
+async def set_password_post(page: Page) -> Response:
+    """No form token here: the mailed token is the secret, and setting a password logs nobody in."""
+    token = page.value("token")
+    context: dict[str, Any] = {"token": token, "done": False}
+    try:
+        if page.value("password") != page.value("confirm"):
+            raise InvalidInput("confirm", "the two passwords differ")
+        await accounts.reset_password(page.core, page.tenant, token, page.value("password"))
+    except InvalidInput as exc:
+        if exc.field == "token":
+            return await _render(
+                page,
+                "set_password",
+                {**context, "message": ("error", page.texts("setpassword.invalid"))},
+                400,
+            )
+        name, message = _field_message(page, exc)
+        if exc.field == "confirm":
+            name, message = "confirm", page.texts("common.field.confirm")
+        elif exc.field == "password":
+            name = "password"
+        return await _render(
+            page,
+            "set_password",
+            {**context, "message": ("error", message), "errors": {name: message}},
+            400,
+        )
+    except DomainError as exc:
+        status, message, _errors = _refusal(page, exc)
+        return await _render(
+            page, "set_password", {**context, "message": ("error", message)}, status
+        )
+    return await _render(page, "set_password", {**context, "done": True})

@@ -10,14 +10,31 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 
-from boxoffice.api.common.state import AppState, CoreDep, StateDep
+from boxoffice.api.common.session import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    client_info,
+    is_https,
+    session_token,
+    set_session_cookie,
+)
+from boxoffice.api.common.state import CoreDep, StateDep
 from boxoffice.domain.errors import NotFound, Unauthenticated
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import TenantView
-from boxoffice.services.accounts import Client, customer_principal, session_customer
+from boxoffice.services.accounts import customer_principal, session_customer
 from boxoffice.services.tenants import get_tenant, verify_signed_request
+
+__all__ = [
+    "SESSION_COOKIE",
+    "clear_session_cookie",
+    "client_info",
+    "is_https",
+    "session_token",
+    "set_session_cookie",
+]
 
 log = structlog.get_logger("boxoffice.spektrix.auth")
 
@@ -86,62 +103,6 @@ OwnerPrincipal = Annotated[Principal, Depends(owner)]
 
 
 # --- web mode: the customer's browser session ----------------------------------------------
-
-SESSION_COOKIE = "boxoffice_session"
-
-
-def is_https(request: Request, trust_proxy: bool) -> bool:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-proto")
-        if forwarded:
-            return forwarded.split(",")[0].strip().lower() == "https"
-    return request.url.scheme == "https"
-
-
-def client_info(request: Request, state: AppState) -> Client:
-    settings = state.settings
-    ip = request.client.host if request.client else "unknown"
-    if settings.trust_proxy_headers and request.headers.get("x-forwarded-for"):
-        ip = request.headers["x-forwarded-for"].split(",")[0].strip()
-    if settings.public_urls:
-        base = settings.public_urls[0]
-    else:
-        scheme = "https" if is_https(request, settings.trust_proxy_headers) else "http"
-        base = f"{scheme}://{request.headers.get('host', request.url.netloc)}"
-    return Client(ip=ip, base_url=base.rstrip("/"))
-
-
-def set_session_cookie(
-    response: Response, request: Request, state: AppState, client: str, token: str
-) -> None:
-    secure = is_https(request, state.settings.trust_proxy_headers)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=state.settings.session_absolute_seconds,
-        path=f"/{client}/",
-        httponly=True,
-        secure=secure,
-        # Cross-site website calls need SameSite=None, which browsers accept only with Secure.
-        samesite="none" if secure else "lax",
-    )
-
-
-def clear_session_cookie(
-    response: Response, request: Request, state: AppState, client: str
-) -> None:
-    secure = is_https(request, state.settings.trust_proxy_headers)
-    response.delete_cookie(
-        SESSION_COOKIE,
-        path=f"/{client}/",
-        httponly=True,
-        secure=secure,
-        samesite="none" if secure else "lax",
-    )
-
-
-def session_token(request: Request) -> str | None:
-    return request.cookies.get(SESSION_COOKIE)
 
 
 async def web_customer(request: Request, tenant: TenantDep, core: CoreDep) -> Principal:
