@@ -64,3 +64,20 @@ def _stamp_tenant(session: Session, _ctx: Any, _instances: Any) -> None:
             obj.tenant_id = tenant_id
         elif tenant_id is not None and current != tenant_id:
             raise UnscopedQueryError(f"new {type(obj).__name__} for another tenant")
+
+
+def stamp_rows(session: Session | Any, rows: list[dict[str, Any]]) -> None:
+    """Stamp the session's tenant on rows for a bulk (Core or ``COPY``) insert.
+
+    Bulk inserts bypass the ORM flush, so :func:`_stamp_tenant` never sees them: this is its
+    counterpart, with the same rules (no tenant: refused; another tenant: refused).
+    """
+    tenant_id = session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        raise UnscopedQueryError("bulk insert without a tenant")
+    for row in rows:
+        current = row.get("tenant_id")
+        if current is None:
+            row["tenant_id"] = tenant_id
+        elif current != tenant_id:
+            raise UnscopedQueryError("bulk insert of a row for another tenant")
