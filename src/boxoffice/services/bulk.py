@@ -397,7 +397,10 @@ def _parse(line: int, record: dict[str, Any], original: Any, cat: _Catalogue) ->
             parsed = date.fromisoformat(text) if text else None
         except ValueError as exc:
             raise InvalidInput("birth_date", "a date (YYYY-MM-DD)") from exc
-        row.values["birth_date"] = clean_birth_date(parsed)
+        try:
+            row.values["birth_date"] = clean_birth_date(parsed)
+        except InvalidInput as exc:  # the API names the field its own way (birthDate)
+            raise InvalidInput("birth_date", exc.reason) from exc
     email = (_string("email", record.get("email")) or "").strip()
     if email:
         row.values["email"] = clean_email(email)
@@ -833,8 +836,8 @@ async def _update_existing(
 class RejectWriter:
     """The reject file: each refused record as it was given, with its line and the reason.
 
-    It is written in the input's format (CSV: the input's header plus ``reject_line`` and
-    ``reject_reason``; JSON Lines: the object plus those two keys), so that a corrected reject
+    It is written in the input's format (CSV: ``reject_line`` and ``reject_reason``, then the
+    input's columns; JSON Lines: the object plus those two keys), so that a corrected reject
     file imports as it is. It is created at the first reject only.
     """
 
@@ -851,11 +854,11 @@ class RejectWriter:
             self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
             if self.format == "csv":
                 self._csv = csv.writer(self._file)
-                self._csv.writerow([*self._header(), "reject_line", "reject_reason"])
+                self._csv.writerow(["reject_line", "reject_reason", *self._header()])
         self.count += 1
         if self.format == "csv":
             cells = list(original) if isinstance(original, list) else []
-            self._csv.writerow([*cells, line, reason])
+            self._csv.writerow([line, reason, *cells])
         else:
             record = dict(original) if isinstance(original, dict) else {"raw": original}
             record.update(reject_line=line, reject_reason=reason)
