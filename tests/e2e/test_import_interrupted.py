@@ -9,10 +9,10 @@ database is complete, and that running the whole file again creates exactly the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import signal
-import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -36,8 +36,8 @@ from tests.e2e.conftest import CLI_TIMEOUT, boxoffice_command, clean_env, run_cl
 
 pytestmark = [pytest.mark.e2e]
 
-RECORDS = 6000
-BATCH = 100
+RECORDS = 3000
+BATCH = 50
 #: Rows per customer in each table: the file gives two tags and one of everything else.
 PER_CUSTOMER = {
     CustomerTag: 2,
@@ -76,6 +76,12 @@ async def _counts(core: Core, tenant_id: int) -> dict[str, int]:
         return counts
 
 
+async def _customers(core: Core, tenant_id: int) -> int:
+    async with core.uow(tenant_id) as uow:
+        stmt = select(func.count()).select_from(Customer)
+        return int((await uow.session.execute(stmt)).scalar() or 0)
+
+
 def _complete(counts: dict[str, int]) -> None:
     customers = counts["Customer"]
     assert counts["emails"] == customers
@@ -94,51 +100,40 @@ async def test_killed_import_leaves_whole_customers_and_reruns_to_completion(
     file = tmp_path / "people.csv"
     lines = _file(file)
 
-    process = subprocess.Popen(
-        [
-            *boxoffice_command(),
-            *("import", "customers", tenant, "-", "--format", "csv"),
-            *("--batch-size", str(BATCH), "--quiet", "--rejects", str(tmp_path / "r.csv")),
-        ],
+    process = await asyncio.create_subprocess_exec(
+        *boxoffice_command(),
+        *("import", "customers", tenant, "-", "--format", "csv"),
+        *("--batch-size", str(BATCH), "--quiet", "--rejects", str(tmp_path / "r.csv")),
         env=env,
         cwd=tmp_path,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     assert process.stdin is not None
+    stdin = process.stdin
 
-    def feed() -> None:
-        try:
-            assert process.stdin is not None
-            process.stdin.write(b"".join(lines[:-1]))  # the pipe stays open: no end of file
-            process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # killed while we were still writing
+    async def feed() -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            stdin.write(b"".join(lines[:-1]))  # the pipe stays open: no end of file
+            await stdin.drain()
 
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
+    feeder = asyncio.create_task(feed())
     try:
         deadline = time.monotonic() + POLL_TIMEOUT
-        while (await _counts(core, tenant_id))["Customer"] < 5 * BATCH:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        while await _customers(core, tenant_id) < 5 * BATCH:
+            assert process.returncode is None, "the import ended early"
             assert time.monotonic() < deadline, "no batches committed in time"
-            time.sleep(0.02)  # polling interval, not a wait for behaviour
-        assert process.poll() is None  # still importing: it cannot have finished
+            await asyncio.sleep(0.05)  # polling interval, not a wait for behaviour
+        assert process.returncode is None  # still importing: it cannot have finished
         process.send_signal(signal.SIGKILL)
-        process.wait(timeout=CLI_TIMEOUT)
+        await asyncio.wait_for(process.wait(), CLI_TIMEOUT)
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-            process.wait(timeout=CLI_TIMEOUT)
-        feeder.join(timeout=CLI_TIMEOUT)
-        if process.stdin is not None:
-            try:
-                process.stdin.close()
-            except BrokenPipeError:
-                pass
-        if process.stderr is not None:
-            process.stderr.close()
+            await asyncio.wait_for(process.wait(), CLI_TIMEOUT)
+        await asyncio.wait_for(feeder, CLI_TIMEOUT)
+        stdin.close()
     assert process.returncode == -signal.SIGKILL
 
     interrupted = await _counts(core, tenant_id)

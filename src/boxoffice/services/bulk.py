@@ -27,16 +27,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
-from boxoffice.domain.commands import NewAddress
 from boxoffice.domain.errors import DomainError, InvalidInput
 from boxoffice.domain.ids import customer_code, new_customer_key, new_row_key
 from boxoffice.domain.rules import attribute_lookup_key, normalise_email
 from boxoffice.services import tenants as tenant_service
 from boxoffice.services.core import Core
 from boxoffice.services.customers import (
-    address_row,
     clean_attribute_value,
     clean_birth_date,
+    clean_country,
     clean_email,
     clean_text,
 )
@@ -105,6 +104,19 @@ _KNOWN_KEYS = frozenset(
 )
 ATTRIBUTE_PREFIX = "attribute:"
 EXTERNAL_ID_PREFIX = "external_id:"
+
+
+#: Tables an import writes, parents first.
+_BULK_MODELS: tuple[type[Any], ...] = (
+    Customer,
+    CustomerAddress,
+    CustomerAttributeValue,
+    CustomerTag,
+    CustomerConsent,
+    ConsentChange,
+    CustomerSourceRecord,
+    TimelineEntry,
+)
 
 
 class ImportFileError(DomainError):
@@ -460,13 +472,14 @@ def _addresses(value: Any) -> list[dict[str, Any]]:
         }
         billing = _flag(f"address{number}_billing", given.get("billing"))
         delivery = _flag(f"address{number}_delivery", given.get("delivery"))
+        address: dict[str, Any] = {}
         try:
-            # The API's rules, on a row that is never stored.
-            checked = address_row(0, NewAddress(**texts), first=False)  # type: ignore[arg-type]
+            for name, text in texts.items():  # the API's rules for an address
+                cleaned = clean_country(text) if name == "country" else clean_text(name, text)
+                address[name] = cleaned or None
         except InvalidInput as exc:
             raise InvalidInput(f"address{number}_{exc.field}", exc.reason) from exc
         first = number == 1
-        address = {name: getattr(checked, name) or None for name in ADDRESS_FIELDS}
         # As the API does: the first address is billing and delivery unless the file says.
         address["is_billing"] = first if billing is None else billing
         address["is_delivery"] = first if delivery is None else delivery
@@ -519,6 +532,18 @@ class _Writes:
     consent_changes: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def children(self) -> list[list[dict[str, Any]]]:
+        """Rows for the tables after ``customers`` in ``_BULK_MODELS``, in that order."""
+        return [
+            self.addresses,
+            self.attributes,
+            self.tags,
+            self.consents,
+            self.consent_changes,
+            self.sources,
+            self.timeline,
+        ]
 
     def timeline_entry(
         self, customer_id: int, kind: str, actor: str, now: datetime, **data: Any
@@ -640,6 +665,7 @@ async def _apply_batch_once(
     rejects: list[tuple[_Row, str]] = []
     async with core.uow(tenant_id, write=True) as uow:
         session = uow.session
+        await bulk.prepare(session, _BULK_MODELS)
         by_email = await bulk.customers_by_email_keys(
             session, [r.email_key for r in rows if r.email_key]
         )
@@ -719,15 +745,7 @@ async def _apply_batch_once(
 
         await session.flush()
         await bulk.insert_rows(session, Customer, writes.customers, strict=True)
-        for model, rows_of in (
-            (CustomerAddress, writes.addresses),
-            (CustomerAttributeValue, writes.attributes),
-            (CustomerTag, writes.tags),
-            (CustomerConsent, writes.consents),
-            (ConsentChange, writes.consent_changes),
-            (CustomerSourceRecord, writes.sources),
-            (TimelineEntry, writes.timeline),
-        ):
+        for model, rows_of in zip(_BULK_MODELS[1:], writes.children(), strict=True):
             await bulk.insert_rows(
                 session,
                 model,

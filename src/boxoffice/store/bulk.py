@@ -14,7 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table, func, insert, select, text, tuple_
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.store.models import (
@@ -55,25 +56,71 @@ async def insert_rows(
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         await _copy_insert(session, table, rows, strict=strict)
         return
-    statement = insert(table)
-    if not strict:
-        statement = statement.prefix_with("OR IGNORE")
-    await session.execute(statement, rows)
+    # One prepared statement, run by the driver for every row (``executemany``), with each
+    # value converted by its column type exactly as an ORM insert would.
+    connection = await session.connection()
+    dialect = connection.dialect
+    columns = list(table.columns)
+    processors = [c.type._cached_bind_processor(dialect) for c in columns]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    verb = "INSERT" if strict else "INSERT OR IGNORE"
+    params = [
+        tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip((row[c.name] for c in columns), processors, strict=True)
+        )
+        for row in rows
+    ]
+    # Names from the schema only, never from input.
+    await connection.exec_driver_sql(
+        f'{verb} INTO "{table.name}" ({names}) VALUES ({marks})', params
+    )
+
+
+_MADE = "boxoffice_bulk_tables"
+
+
+async def prepare(session: AsyncSession, models: Sequence[type[Base]]) -> None:
+    """Make the temporary tables ``COPY`` fills, once per connection (PostgreSQL only).
+
+    Call it first in a transaction: the driver has not begun its transaction yet, so the
+    tables are made outside it and survive a rollback. They stay for the connection's life
+    and are always empty between batches (each batch moves its rows out, or rolls back).
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if driver.is_in_transaction():
+        return  # too late: insert_rows makes them per transaction instead
+    made: set[str] = raw.info.setdefault(_MADE, set())
+    for model in models:
+        table = _table(model)
+        temp = f"bulk_{table.name}"
+        if temp not in made:
+            await driver.execute(
+                f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}" INCLUDING DEFAULTS)'
+            )
+            made.add(temp)
 
 
 async def _copy_insert(
     session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, strict: bool
 ) -> None:
     connection = await session.connection()
-    # The driver connection joins SQLAlchemy's transaction only once it has begun.
-    await connection.execute(text("SELECT 1"))
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
+    if not driver.is_in_transaction():
+        # The driver connection joins SQLAlchemy's transaction once that has begun.
+        await connection.execute(text("SELECT 1"))
     temp = f"bulk_{table.name}"
-    await driver.execute(
-        f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" '
-        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
-    )
+    if temp not in raw.info.get(_MADE, set()):  # not prepared: made for this transaction only
+        await driver.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}" INCLUDING DEFAULTS) '
+            "ON COMMIT DROP"
+        )
     columns = list(table.columns)
     json_columns = {c.name for c in columns if isinstance(c.type, JSON)}
     records = [
@@ -82,11 +129,12 @@ async def _copy_insert(
     ]
     await driver.copy_records_to_table(temp, records=records, columns=[c.name for c in columns])
     names = ", ".join(f'"{c.name}"' for c in columns)
+    # One round trip moves the rows and empties the temporary table. Names come from the
+    # schema only, never from input.
     inserted = await driver.execute(
-        # Names from the schema only, never from input.
-        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{temp}" ON CONFLICT DO NOTHING'  # noqa: S608
+        f'WITH moved AS (DELETE FROM "{temp}" RETURNING {names}) '  # noqa: S608
+        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM moved ON CONFLICT DO NOTHING'
     )
-    await driver.execute(f'TRUNCATE "{temp}"')
     count = int(str(inserted).rsplit(" ", 1)[-1])
     if strict and count != len(rows):
         raise BulkConflict(f"{len(rows) - count} {table.name} row(s) met an existing key")
@@ -95,12 +143,23 @@ async def _copy_insert(
 # --- reads (ORM selects: scoped by the tenant guard) ---------------------------------------
 
 
+def _among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``: one parameter, so one
+    prepared statement whatever the number of values (an ``IN`` list is planned anew for
+    every length)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
 async def customers_by_email_keys(
     session: AsyncSession, email_keys: Sequence[str]
 ) -> dict[str, Customer]:
     if not email_keys:
         return {}
-    stmt = select(Customer).where(Customer.email_key.in_(email_keys), Customer.state == "active")
+    stmt = select(Customer).where(
+        _among(session, Customer.email_key, email_keys), Customer.state == "active"
+    )
     return {c.email_key: c for c in (await session.execute(stmt)).scalars() if c.email_key}
 
 
@@ -114,14 +173,20 @@ async def customer_ids_by_external_ids(
         CustomerSourceRecord.source_id,
         CustomerSourceRecord.external_id,
         CustomerSourceRecord.customer_id,
-    ).where(tuple_(CustomerSourceRecord.source_id, CustomerSourceRecord.external_id).in_(pairs))
-    return {(s, str(e)): c for s, e, c in (await session.execute(stmt)).all()}
+    ).where(
+        _among(session, CustomerSourceRecord.external_id, sorted({e for _, e in pairs})),
+        _among(session, CustomerSourceRecord.source_id, sorted({s for s, _ in pairs})),
+    )
+    wanted = set(pairs)
+    return {
+        (s, str(e)): c for s, e, c in (await session.execute(stmt)).all() if (s, str(e)) in wanted
+    }
 
 
 async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:
     if not ids:
         return {}
-    stmt = select(Customer).where(Customer.id.in_(ids), Customer.state == "active")
+    stmt = select(Customer).where(_among(session, Customer.id, ids), Customer.state == "active")
     return {c.id: c for c in (await session.execute(stmt)).scalars()}
 
 
@@ -129,14 +194,14 @@ async def taken_customer_ids(session: AsyncSession, ids: Sequence[int]) -> set[i
     """Which of these keys a customer (of this tenant) already has."""
     if not ids:
         return set()
-    stmt = select(Customer.id).where(Customer.id.in_(ids))
+    stmt = select(Customer.id).where(_among(session, Customer.id, ids))
     return set((await session.execute(stmt)).scalars())
 
 
 async def _linked(session: AsyncSession, model: Any, ids: Sequence[int]) -> list[Any]:
     if not ids:
         return []
-    stmt = select(model).where(model.customer_id.in_(ids))
+    stmt = select(model).where(_among(session, model.customer_id, ids))
     return list((await session.execute(stmt)).scalars())
 
 
@@ -163,7 +228,7 @@ async def addresses(session: AsyncSession, ids: Sequence[int]) -> list[CustomerA
         return []
     stmt = (
         select(CustomerAddress)
-        .where(CustomerAddress.customer_id.in_(ids))
+        .where(_among(session, CustomerAddress.customer_id, ids))
         .order_by(CustomerAddress.created_at, CustomerAddress.id)
     )
     return list((await session.execute(stmt)).scalars())
