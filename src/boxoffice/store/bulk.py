@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, func, select, text
@@ -59,22 +60,16 @@ async def insert_rows(
     # One prepared statement, run by the driver for every row (``executemany``), with each
     # value converted by its column type exactly as an ORM insert would.
     connection = await session.connection()
-    dialect = connection.dialect
     columns = list(table.columns)
-    processors = [c.type._cached_bind_processor(dialect) for c in columns]
-    names = ", ".join(f'"{c.name}"' for c in columns)
+    names = [c.name for c in columns]
+    params = _parameters(
+        rows, names, [c.type._cached_bind_processor(connection.dialect) for c in columns]
+    )
     marks = ", ".join("?" for _ in columns)
     verb = "INSERT" if strict else "INSERT OR IGNORE"
-    params = [
-        tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip((row[c.name] for c in columns), processors, strict=True)
-        )
-        for row in rows
-    ]
-    # Names from the schema only, never from input.
+    quoted = ", ".join(f'"{name}"' for name in names)
     await connection.exec_driver_sql(
-        f'{verb} INTO "{table.name}" ({names}) VALUES ({marks})', params
+        f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
     )
 
 
@@ -104,6 +99,42 @@ async def prepare(session: AsyncSession, models: Sequence[type[Base]]) -> None:
                 f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}" INCLUDING DEFAULTS)'
             )
             made.add(temp)
+
+
+def _parameters(
+    rows: list[dict[str, Any]], names: list[str], processors: list[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows as tuples in column order, each value through its column type's converter.
+
+    A batch repeats the same values (its timestamp, flags): conversions are remembered per
+    column, which makes the converters' cost per batch rather than per row.
+    """
+    pick = itemgetter(*names)
+    tuples = [pick(row) if len(names) > 1 else (pick(row),) for row in rows]
+    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not converting:
+        return tuples
+    memo: list[dict[Any, Any]] = [{} for _ in names]
+    out: list[tuple[Any, ...]] = []
+    for values in tuples:
+        row = list(values)
+        for index, process in converting:
+            value = row[index]
+            if value is None:
+                continue
+            try:
+                seen = memo[index]
+                converted = seen.get(value, _MISSING)
+                if converted is _MISSING:
+                    converted = seen[value] = process(value)
+            except TypeError:  # unhashable (a JSON object): convert each time
+                converted = process(value)
+            row[index] = converted
+        out.append(tuple(row))
+    return out
+
+
+_MISSING = object()
 
 
 async def _copy_insert(
