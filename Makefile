@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,18 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck unit
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+# The benchmark (bench/README.md): about 10 minutes; results in bench/results/.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py
+
+# A few seconds of every scenario on 200 customers; no speed is asserted.
+bench-smoke: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py --smoke --out $(or $(OUT),/tmp/boxoffice-bench-smoke)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

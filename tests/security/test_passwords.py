@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher, Type
 
 from boxoffice.security.passwords import (
@@ -73,3 +74,39 @@ async def test_async_variants() -> None:
     assert await verify_password_async(hashed, "nope") is False
     assert await verify_password_async("garbage", "async-pw") is False
     assert verify_password(hashed, "async-pw") is True
+
+
+async def test_at_most_a_few_argon2_computations_run_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A login storm cannot grow a worker's memory (19 MiB per computation) without bound."""
+    import asyncio
+    import threading
+    import time
+
+    from boxoffice.security import passwords
+
+    lock = threading.Lock()
+    release = threading.Event()
+    state = {"active": 0, "most": 0}
+
+    class Hasher:
+        def verify(self, hash: str, password: str) -> bool:
+            with lock:
+                state["active"] += 1
+                state["most"] = max(state["most"], state["active"])
+            release.wait(timeout=30)
+            with lock:
+                state["active"] -= 1
+            return True
+
+    monkeypatch.setattr(passwords, "_HASHER", Hasher())
+    tasks = [asyncio.create_task(passwords.verify_password_async("h", "p")) for _ in range(6)]
+    deadline = time.monotonic() + 30
+    while state["active"] < passwords.MAX_CONCURRENT:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)  # polling interval
+    assert state["active"] == passwords.MAX_CONCURRENT
+    release.set()
+    assert all(await asyncio.gather(*tasks))
+    assert state["most"] == passwords.MAX_CONCURRENT

@@ -276,6 +276,11 @@ def subscription_add(
     err.print(f"[green]subscription {view.id} added[/green]")
 
 
+from boxoffice.cli import bulk as _bulk  # noqa: E402 (its commands use _run above)
+
+_bulk.register(app)
+
+
 def main() -> None:
     app()
 

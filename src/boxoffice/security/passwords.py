@@ -7,6 +7,7 @@ m=19 MiB (19456 KiB), t=2, p=1.
 from __future__ import annotations
 
 import secrets
+import threading
 
 import anyio.to_thread
 from argon2 import PasswordHasher, Type
@@ -29,9 +30,17 @@ _HASHER = PasswordHasher(
 )
 
 
+#: Argon2 computations running at once in this process. Each takes ``MEMORY_COST_KIB`` of
+#: memory and a core for tens of milliseconds: a login storm must neither grow a worker's
+#: memory without bound nor take every core from the other requests (bench/README.md).
+MAX_CONCURRENT = 2
+_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT)
+
+
 def hash_password(password: str) -> str:
     """Return an encoded Argon2id hash (``$argon2id$v=19$m=...``) of ``password``."""
-    return _HASHER.hash(password)
+    with _SLOTS:
+        return _HASHER.hash(password)
 
 
 def verify_password(hash: str, password: str) -> bool:
@@ -40,7 +49,8 @@ def verify_password(hash: str, password: str) -> bool:
     Returns False (never raises) on a mismatch or a malformed/unsupported hash.
     """
     try:
-        return _HASHER.verify(hash, password)
+        with _SLOTS:
+            return _HASHER.verify(hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import fields
 from datetime import UTC, date, datetime
@@ -69,6 +70,10 @@ _ADDRESS_LIMITS = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_CONTROL_BUT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -87,7 +92,7 @@ def _text(field: str, value: str | None, *, required: bool = False) -> str | Non
     limit = _LIMITS.get(field) or _ADDRESS_LIMITS.get(field)
     if limit is not None and len(value) > limit:
         raise InvalidInput(field, f"at most {limit} characters")
-    if any(ord(c) < 32 for c in value):
+    if _CONTROL.search(value):
         raise InvalidInput(field, "control characters are not allowed")
     return value
 
@@ -132,7 +137,7 @@ def _attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
         return None
     if len(value) > 4000:
         raise InvalidInput(field, "at most 4000 characters")
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+    if _CONTROL_BUT_WHITESPACE.search(value):
         raise InvalidInput(field, "control characters are not allowed")
     if attr.type == "date":
         try:

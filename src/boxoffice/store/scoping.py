@@ -93,3 +93,20 @@ def _set_database_tenant(
             "bypass": "on" if tenant_id is None else "off",
         },
     )
+
+
+def stamp_rows(session: Session | Any, rows: list[dict[str, Any]]) -> None:
+    """Stamp the session's tenant on rows for a bulk (Core or ``COPY``) insert.
+
+    Bulk inserts bypass the ORM flush, so :func:`_stamp_tenant` never sees them: this is its
+    counterpart, with the same rules (no tenant: refused; another tenant: refused).
+    """
+    tenant_id = session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        raise UnscopedQueryError("bulk insert without a tenant")
+    for row in rows:
+        current = row.get("tenant_id")
+        if current is None:
+            row["tenant_id"] = tenant_id
+        elif current != tenant_id:
+            raise UnscopedQueryError("bulk insert of a row for another tenant")

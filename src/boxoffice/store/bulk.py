@@ -1,0 +1,289 @@
+"""Bulk writes and streaming reads, for customer import and export.
+
+Rows are plain dictionaries (one per table row, every column given). They are written in the
+caller's transaction: with ``executemany`` of one prepared ``INSERT`` on SQLite, and with
+``COPY`` (asyncpg ``copy_records_to_table``) into a temporary table followed by one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` on PostgreSQL. The tenant is stamped on every
+row by :func:`boxoffice.store.scoping.stamp_rows`; every read here is an ORM ``SELECT``, so
+the tenant guard scopes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boxoffice.store.models import (
+    Base,
+    Customer,
+    CustomerAddress,
+    CustomerAttributeValue,
+    CustomerConsent,
+    CustomerSourceRecord,
+    CustomerTag,
+)
+from boxoffice.store.scoping import stamp_rows
+
+
+class BulkConflict(RuntimeError):
+    """Rows met a unique key a concurrent writer took: roll back and run the batch again."""
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+async def insert_rows(
+    session: AsyncSession, model: type[Base], rows: list[dict[str, Any]], *, strict: bool = False
+) -> None:
+    """Insert rows in the session's transaction.
+
+    With ``strict``, a row that meets an existing unique key raises :class:`BulkConflict`
+    (the caller rolls back); otherwise such a row is skipped (link tables whose rows are
+    idempotent facts: a tag link, a consent).
+    """
+    if not rows:
+        return
+    stamp_rows(session, rows)
+    table = _table(model)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await _copy_insert(session, table, rows, strict=strict)
+        return
+    # One prepared statement, run by the driver for every row (``executemany``), with each
+    # value converted by its column type exactly as an ORM insert would.
+    connection = await session.connection()
+    columns = list(table.columns)
+    names = [c.name for c in columns]
+    params = _parameters(
+        rows, names, [c.type._cached_bind_processor(connection.dialect) for c in columns]
+    )
+    marks = ", ".join("?" for _ in columns)
+    verb = "INSERT" if strict else "INSERT OR IGNORE"
+    quoted = ", ".join(f'"{name}"' for name in names)
+    await connection.exec_driver_sql(
+        f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
+    )
+
+
+_MADE = "boxoffice_bulk_tables"
+
+
+async def prepare(session: AsyncSession, models: Sequence[type[Base]]) -> None:
+    """Make the temporary tables ``COPY`` fills, once per connection (PostgreSQL only).
+
+    Call it first in a transaction: the driver has not begun its transaction yet, so the
+    tables are made outside it and survive a rollback. They stay for the connection's life
+    and are always empty between batches (each batch moves its rows out, or rolls back).
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if driver.is_in_transaction():
+        return  # too late: insert_rows makes them per transaction instead
+    made: set[str] = raw.info.setdefault(_MADE, set())
+    for model in models:
+        table = _table(model)
+        temp = f"bulk_{table.name}"
+        if temp not in made:
+            await driver.execute(
+                f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}" INCLUDING DEFAULTS)'
+            )
+            made.add(temp)
+
+
+def _parameters(
+    rows: list[dict[str, Any]], names: list[str], processors: list[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows as tuples in column order, each value through its column type's converter.
+
+    A batch repeats the same values (its timestamp, flags): conversions are remembered per
+    column, which makes the converters' cost per batch rather than per row.
+    """
+    pick = itemgetter(*names)
+    tuples = [pick(row) if len(names) > 1 else (pick(row),) for row in rows]
+    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not converting:
+        return tuples
+    memo: list[dict[Any, Any]] = [{} for _ in names]
+    out: list[tuple[Any, ...]] = []
+    for values in tuples:
+        row = list(values)
+        for index, process in converting:
+            value = row[index]
+            if value is None:
+                continue
+            try:
+                seen = memo[index]
+                converted = seen.get(value, _MISSING)
+                if converted is _MISSING:
+                    converted = seen[value] = process(value)
+            except TypeError:  # unhashable (a JSON object): convert each time
+                converted = process(value)
+            row[index] = converted
+        out.append(tuple(row))
+    return out
+
+
+_MISSING = object()
+
+
+async def _copy_insert(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, strict: bool
+) -> None:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if not driver.is_in_transaction():
+        # The driver connection joins SQLAlchemy's transaction once that has begun.
+        await connection.execute(text("SELECT 1"))
+    temp = f"bulk_{table.name}"
+    if temp not in raw.info.get(_MADE, set()):  # not prepared: made for this transaction only
+        await driver.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}" INCLUDING DEFAULTS) '
+            "ON COMMIT DROP"
+        )
+    columns = list(table.columns)
+    json_columns = {c.name for c in columns if isinstance(c.type, JSON)}
+    records = [
+        tuple(json.dumps(row[c.name]) if c.name in json_columns else row[c.name] for c in columns)
+        for row in rows
+    ]
+    await driver.copy_records_to_table(temp, records=records, columns=[c.name for c in columns])
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    # One round trip moves the rows and empties the temporary table. Names come from the
+    # schema only, never from input.
+    inserted = await driver.execute(
+        f'WITH moved AS (DELETE FROM "{temp}" RETURNING {names}) '  # noqa: S608
+        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM moved ON CONFLICT DO NOTHING'
+    )
+    count = int(str(inserted).rsplit(" ", 1)[-1])
+    if strict and count != len(rows):
+        raise BulkConflict(f"{len(rows) - count} {table.name} row(s) met an existing key")
+
+
+# --- reads (ORM selects: scoped by the tenant guard) ---------------------------------------
+
+
+def _among(session: AsyncSession, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:array)``: one parameter, so one
+    prepared statement whatever the number of values (an ``IN`` list is planned anew for
+    every length)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
+async def customers_by_email_keys(
+    session: AsyncSession, email_keys: Sequence[str]
+) -> dict[str, Customer]:
+    if not email_keys:
+        return {}
+    stmt = select(Customer).where(
+        _among(session, Customer.email_key, email_keys), Customer.state == "active"
+    )
+    return {c.email_key: c for c in (await session.execute(stmt)).scalars() if c.email_key}
+
+
+async def customer_ids_by_external_ids(
+    session: AsyncSession, pairs: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    """``(source id, external id) -> customer id``."""
+    if not pairs:
+        return {}
+    stmt = select(
+        CustomerSourceRecord.source_id,
+        CustomerSourceRecord.external_id,
+        CustomerSourceRecord.customer_id,
+    ).where(
+        _among(session, CustomerSourceRecord.external_id, sorted({e for _, e in pairs})),
+        _among(session, CustomerSourceRecord.source_id, sorted({s for s, _ in pairs})),
+    )
+    wanted = set(pairs)
+    return {
+        (s, str(e)): c for s, e, c in (await session.execute(stmt)).all() if (s, str(e)) in wanted
+    }
+
+
+async def customers_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Customer]:
+    if not ids:
+        return {}
+    stmt = select(Customer).where(_among(session, Customer.id, ids), Customer.state == "active")
+    return {c.id: c for c in (await session.execute(stmt)).scalars()}
+
+
+async def taken_customer_ids(session: AsyncSession, ids: Sequence[int]) -> set[int]:
+    """Which of these keys a customer (of this tenant) already has."""
+    if not ids:
+        return set()
+    stmt = select(Customer.id).where(_among(session, Customer.id, ids))
+    return set((await session.execute(stmt)).scalars())
+
+
+async def _linked(session: AsyncSession, model: Any, ids: Sequence[int]) -> list[Any]:
+    if not ids:
+        return []
+    stmt = select(model).where(_among(session, model.customer_id, ids))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def tag_links(session: AsyncSession, ids: Sequence[int]) -> list[CustomerTag]:
+    return await _linked(session, CustomerTag, ids)
+
+
+async def consents(session: AsyncSession, ids: Sequence[int]) -> list[CustomerConsent]:
+    return await _linked(session, CustomerConsent, ids)
+
+
+async def attribute_values(
+    session: AsyncSession, ids: Sequence[int]
+) -> list[CustomerAttributeValue]:
+    return await _linked(session, CustomerAttributeValue, ids)
+
+
+async def source_records(session: AsyncSession, ids: Sequence[int]) -> list[CustomerSourceRecord]:
+    return await _linked(session, CustomerSourceRecord, ids)
+
+
+async def addresses(session: AsyncSession, ids: Sequence[int]) -> list[CustomerAddress]:
+    if not ids:
+        return []
+    stmt = (
+        select(CustomerAddress)
+        .where(_among(session, CustomerAddress.customer_id, ids))
+        .order_by(CustomerAddress.created_at, CustomerAddress.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def customer_page(session: AsyncSession, after: int, limit: int) -> list[Customer]:
+    """Active customers with a key above ``after``, by key (keyset pagination)."""
+    stmt = (
+        select(Customer)
+        .where(Customer.id > after, Customer.state == "active")
+        .order_by(Customer.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def most_addresses(session: AsyncSession) -> int:
+    """The largest number of addresses any active customer has."""
+    per_customer = (
+        select(func.count(CustomerAddress.id).label("n"))
+        .join(Customer, Customer.id == CustomerAddress.customer_id)
+        .where(Customer.state == "active", Customer.tenant_id == CustomerAddress.tenant_id)
+        .group_by(CustomerAddress.customer_id)
+        .subquery()
+    )
+    value = (await session.execute(select(func.max(per_customer.c.n)))).scalar()
+    return int(value or 0)

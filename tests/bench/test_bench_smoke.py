@@ -1,0 +1,60 @@
+"""The benchmark's smoke mode runs end to end, so ``make bench`` cannot rot.
+
+It seeds 200 customers on SQLite with the real CLI, starts the real server and the bare
+reference app, and drives every scenario for half a second from the load generator process.
+Nothing about speed is asserted: only that every scenario answered, without errors, and that
+the results were written.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = {
+    "owner_get",
+    "owner_email",
+    "owner_post",
+    "web_signup",
+    "web_get",
+    "carecloud_get",
+    "brand_index",
+    "login_storm_logins",
+    "owner_get_during_login_storm",
+}
+
+
+def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "bench" / "run.py"), "--smoke"),
+            *("--databases", "sqlite", "--out", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["reference"]["bare"]["requests"] > 0
+    assert results["reference"]["bare"]["errors"] == 0
+    (sqlite,) = results["databases"]
+    assert sqlite["import"]["created"] == 200
+    assert sqlite["import"]["rejected"] == 0
+    assert sqlite["raw_insert"]["customers_per_s"] > 0
+    assert set(sqlite["scenarios"]) == SCENARIOS
+    for name, scenario in sqlite["scenarios"].items():
+        assert scenario["requests"] > 0, name
+        assert scenario["errors"] == 0, (name, scenario["statuses"])
+    assert sqlite["worker_peak_rss_mb"]
+    assert len(results["targets"]) == 6
+    assert "| target | measured | met |" in (tmp_path / "results.md").read_text()
