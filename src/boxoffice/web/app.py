@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Scope
 
@@ -36,6 +38,19 @@ def _plain(status: int, text: str) -> Response:
 def create_app(state: AppState) -> ASGIApp:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.boxoffice = state
+
+    # Pages answer errors as pages, never the framework's JSON (a form that cannot be parsed,
+    # an unknown address, a wrong method).
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        text = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Bad request")
+        return _plain(exc.status_code, text)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        return _plain(400, "Bad request")
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     async def tenant_or_404(client: str, core: CoreDep) -> object:
         try:
