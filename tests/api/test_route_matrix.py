@@ -778,3 +778,170 @@ async def test_carecloud_a_token_of_another_customer(
         method, _cc_path(template, ids), raw=CC_BODY if method != "GET" else None
     )
     assert refused.status_code == 403, refused.text
+
+
+# --- spektrix web mode: a session of another customer, a forged session ---------------------
+
+from tests.api.web.conftest import ORIGIN, mailed_link, outbox, token_of  # noqa: E402
+
+WEB_PASSWORD = "correct horse battery"
+
+
+async def _web_customer(http: httpx.AsyncClient, tenant: str, email: str) -> httpx.AsyncClient:
+    """A browser (its own cookie jar) with a newly signed-up customer logged in."""
+    browser = httpx.AsyncClient(transport=http._transport, base_url=str(http.base_url))
+    response = await browser.post(
+        f"/{tenant}/api/v3/customer",
+        json={
+            "firstName": "Web",
+            "lastName": email.split("@")[0],
+            "email": email,
+            "password": WEB_PASSWORD,
+            "addresses": [{"line1": f"{email} street"}],
+        },
+        headers={"Origin": ORIGIN},
+    )
+    assert response.status_code == 201, response.text
+    return browser
+
+
+@pytest.fixture
+async def web_matrix(
+    http: httpx.AsyncClient, core: Core
+) -> tuple[str, dict[str, str], httpx.AsyncClient, httpx.AsyncClient]:
+    """(tenant, the victim's ids, the victim's browser, a neighbour's browser)."""
+    tenant, _ = await make_tenant(core)
+    victim = await _web_customer(http, tenant, "victim@example.org")
+    neighbour = await _web_customer(http, tenant, "neighbour@example.org")
+    statements = (await victim.get(f"/{tenant}/api/v3/statements")).json()
+    agreed = await victim.post(
+        f"/{tenant}/api/v3/customer/agreed-statements",
+        json=[{"id": statements[0]["id"]}],
+        headers={"Origin": ORIGIN},
+    )
+    assert agreed.status_code < 300, agreed.text
+    addresses = (await victim.get(f"/{tenant}/api/v3/customer/addresses")).json()
+    ids = {
+        "address_id": addresses[0]["id"],
+        "statement_id": statements[0]["id"],
+        "client": tenant,
+    }
+    return tenant, ids, victim, neighbour
+
+
+SESSION_BODY = b'{"firstName": "Neighbour", "line1": "neighbour was here", "id": "x"}'
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("spektrix", "session"))
+async def test_spektrix_a_session_of_another_customer(
+    web_matrix: tuple[str, dict[str, str], httpx.AsyncClient, httpx.AsyncClient],
+    method: str,
+    template: str,
+) -> None:
+    """A neighbour's session naming the victim's ids: "not found" or the neighbour's own data,
+    never the victim's; the victim's record is as it was."""
+    tenant, ids, victim, neighbour = web_matrix
+    before = (await victim.get(f"/{tenant}/api/v3/customer?$expand=addresses")).json()
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+    response = await neighbour.request(
+        method,
+        url,
+        content=None if method == "GET" else SESSION_BODY,
+        headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+    )
+    assert response.status_code < 500, response.text
+    if "{address_id}" in template:
+        assert response.status_code == 404, response.text
+    assert "victim" not in response.text.lower()
+    after = (await victim.get(f"/{tenant}/api/v3/customer?$expand=addresses")).json()
+    assert after == before
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("spektrix", "session"))
+async def test_spektrix_a_forged_or_foreign_session(
+    web_matrix: tuple[str, dict[str, str], httpx.AsyncClient, httpx.AsyncClient],
+    http: httpx.AsyncClient,
+    core: Core,
+    method: str,
+    template: str,
+) -> None:
+    """A made-up session cookie, and a real one from another tenant: 401, never data."""
+    _, ids, _, _ = web_matrix
+    other, _ = await make_tenant(core)
+    foreign = await _web_customer(http, other, "foreign@example.org")
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+    forged = httpx.AsyncClient(transport=http._transport, base_url=str(http.base_url))
+    forged.cookies.set("boxoffice_session", "A" * 43)
+    for browser in (forged, foreign):
+        response = await browser.request(
+            method,
+            url,
+            content=None if method == "GET" else SESSION_BODY,
+            headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 401, response.text
+        assert "victim" not in response.text.lower()
+
+
+# --- web pages: another tenant's path with the victim's mailed token --------------------------
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("web", "page"))
+async def test_web_pages_refuse_another_tenants_token(
+    http: httpx.AsyncClient, core: Core, settings: Settings, method: str, template: str
+) -> None:
+    """The victim's mailed reset token, used on the attacker tenant's page: refused, and the
+    victim's token and password are untouched. An unknown tenant is "not found"."""
+    victim, _ = await make_tenant(core)
+    attacker, _ = await make_tenant(core)
+    browser = await _web_customer(http, victim, "victim@example.org")
+    await browser.post(
+        f"/{victim}/api/v3/customer/forgot-password",
+        json={"emailAddress": "victim@example.org"},
+        headers={"Origin": ORIGIN},
+    )
+    token = token_of(mailed_link(outbox(settings)[-1]))
+    form = {"token": token, "password": "attacker password 1", "confirm": "attacker password 1"}
+
+    async def call(tenant: str) -> httpx.Response:
+        path = template.replace("{client}", tenant)
+        if method == "GET":
+            return await http.get(path, params={"token": token})
+        return await http.post(path, data=form)
+
+    unknown = await call("no-such-tenant")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    response = await call(attacker)
+    assert "victim" not in response.text.lower()
+    if method == "POST":
+        assert response.status_code == 400, response.text
+        # The token still works on the victim's own page; the attacker's password never did.
+        login = await browser.post(
+            f"/{victim}/api/v3/customer/authenticate",
+            json={"email": "victim@example.org", "password": "attacker password 1"},
+            headers={"Origin": ORIGIN},
+        )
+        assert login.status_code == 404, login.text  # the vendor's answer to a wrong password
+        own = await http.post(template.replace("{client}", victim), data=form)
+        assert own.status_code == 200, own.text
+
+
+# --- operator endpoints: no tenant data -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("operator"))
+async def test_operator_endpoints_hold_no_tenant_data(
+    matrix: tuple[str, dict[str, str], Signer, Signer],
+    http: httpx.AsyncClient,
+    method: str,
+    template: str,
+) -> None:
+    victim, ids, _, _ = matrix
+    path = template.replace("{dialect}", "spektrix")
+    if method == "MOUNT":
+        path += "/swagger-ui.css"
+        method = "GET"
+    response = await http.request(method, path)
+    assert response.status_code == 200, response.text[:300]
+    for secret in (victim, ids["id"], "victim@example.org"):
+        assert secret not in response.text
