@@ -1,7 +1,28 @@
-"""Every route of every dialect, against every kind of wrong caller.
+"""Every route of every dialect and of the web pages, against every kind of wrong caller.
 
-Routes are read from the application itself, so a new route is in the matrix the moment it
-exists: it is treated as System Owner only unless listed in ``PUBLIC`` below.
+``MATRIX`` below is the one table of every route the application serves: one row per
+(application, method, path template) with the kind of caller the route admits. Another test
+enumerates the routes of every sub-application the application mounts (the dialects, the web
+pages, the operator endpoints) and fails when a route is missing from the table, or the table
+names a route that no longer exists. So a new route is a failing test until someone decides who
+may call it and adds its row; the checks below then cover it.
+
+To add a route: add one row, ``(app, METHOD, path): kind``. ``app`` is the sub-application's
+name (``spektrix``, ``brandchannel``, ``carecloud``, ``web``, ``operator``; a new sub-application
+needs a name in ``APPS`` and rows of its own); CareCloud paths are relative to its base paths
+(both are served). The kinds:
+
+- spektrix: ``public`` (web mode, 200 without credentials), ``open`` (web mode, anybody:
+  sign-up, login), ``session`` (a logged-in customer's cookie), ``owner`` (System Owner, HMAC);
+- brandchannel: ``read`` (``CUSTOMER_READ``), ``cud`` (``CUSTOMER_CUD``);
+- carecloud: ``open`` (no token), ``token`` (any token), ``customer`` (a token with a customer
+  logged in);
+- web: ``page`` (a hosted page: the tenant from the path, credentials in the form, e.g. a mailed
+  token); ``operator``: ``operator`` (health, metrics, documentation: no tenant data at all).
+
+The callers, per dialect: no credentials; wrong credentials; another tenant's credentials;
+another tenant's ids with the caller's own valid credentials; and a session or token of another
+customer of the same tenant. Each gets the vendor's refusal or "not found", never data.
 """
 
 from __future__ import annotations
@@ -10,10 +31,12 @@ import re
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
 
-from boxoffice.api.brandchannel import routes as brandchannel_routes
-from boxoffice.api.spektrix import routes as spektrix_routes
+from boxoffice.api.app import create_app
+from boxoffice.api.carecloud.app import BASE_PATHS as CC_BASE_PATHS
 from boxoffice.bootstrap import Core
 from boxoffice.domain.commands import NewAddress, NewBrandCustomer, NewChannel, NewCustomer
 from boxoffice.domain.ids import customer_code, resource_code
@@ -22,47 +45,224 @@ from boxoffice.domain.views import ApiKeyCaller
 from boxoffice.services import brandchannel as brandchannel_service
 from boxoffice.services import customers as svc
 from boxoffice.services import tenants as tenant_service
-from tests.conftest import Signer, make_tenant
+from boxoffice.settings import Settings
+from tests.conftest import SECRET, Signer, make_tenant
+
+#: The one table: (application, method, path template) -> the kind of caller it admits.
+MATRIX: dict[tuple[str, str, str], str] = {
+    ("spektrix", "DELETE", "/{client}/api/v3/customer/addresses/{address_id}"): "session",
+    ("spektrix", "DELETE", "/{client}/api/v3/customer/agreed-statements"): "session",
+    ("spektrix", "DELETE", "/{client}/api/v3/customer/agreed-statements/{statement_id}"): "session",
+    ("spektrix", "DELETE", "/{client}/api/v3/customers/tags/{tag_id}"): "owner",
+    ("spektrix", "DELETE", "/{client}/api/v3/customers/{id}/addresses/{address_id}"): "owner",
+    (
+        "spektrix",
+        "DELETE",
+        "/{client}/api/v3/customers/{id}/agreed-statements/{statement_id}",
+    ): "owner",
+    ("spektrix", "DELETE", "/{client}/api/v3/customers/{id}/tags/{tag_id}"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/countries"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/countries/{iso_code}"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/customer"): "session",
+    ("spektrix", "GET", "/{client}/api/v3/customer/addresses"): "session",
+    ("spektrix", "GET", "/{client}/api/v3/customer/agreed-statements"): "session",
+    ("spektrix", "GET", "/{client}/api/v3/customers"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/customers/{id}"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/customers/{id}/addresses"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/customers/{id}/agreed-statements"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/customers/{id}/tags"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/memberships"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/statements"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/tag-groups"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/tags"): "public",
+    ("spektrix", "PATCH", "/{client}/api/v3/customer"): "session",
+    ("spektrix", "PATCH", "/{client}/api/v3/customer/addresses/{address_id}"): "session",
+    ("spektrix", "PATCH", "/{client}/api/v3/customers/{id}"): "owner",
+    ("spektrix", "PATCH", "/{client}/api/v3/customers/{id}/addresses/{address_id}"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/customer"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/customer/addresses"): "session",
+    ("spektrix", "POST", "/{client}/api/v3/customer/agreed-statements"): "session",
+    ("spektrix", "POST", "/{client}/api/v3/customer/authenticate"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/customer/authenticate-magic-link"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/customer/change-password"): "session",
+    ("spektrix", "POST", "/{client}/api/v3/customer/deauthenticate"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/customer/forgot-password"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/customer/send-magic-link"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/customers"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/customers/{id}/addresses"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/customers/{id}/agreed-statements"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/customers/{id}/tags"): "owner",
+    ("spektrix", "PUT", "/{client}/api/v3/customer/agreed-statements"): "session",
+    ("spektrix", "PUT", "/{client}/api/v3/customers/{id}/agreed-statements"): "owner",
+    ("brandchannel", "DELETE", "/api/v2/customer/{id:int}"): "cud",
+    ("brandchannel", "DELETE", "/api/v2/customer/{id:int}/channel"): "cud",
+    ("brandchannel", "DELETE", "/api/v2/customer/{id:int}/purgeData"): "cud",
+    ("brandchannel", "GET", "/api/v2/customer"): "read",
+    ("brandchannel", "GET", "/api/v2/customer/timelineByCustomerExternalID"): "read",
+    ("brandchannel", "GET", "/api/v2/customer/{id:int}"): "read",
+    ("brandchannel", "POST", "/api/v2/customer"): "cud",
+    ("brandchannel", "POST", "/api/v2/customer/SearchByCustomerChannelValue"): "read",
+    ("brandchannel", "POST", "/api/v2/customer/SearchByPrimaryExternalID"): "read",
+    ("brandchannel", "POST", "/api/v2/customer/addChannelOnly"): "cud",
+    ("brandchannel", "POST", "/api/v2/customer/createCustomerCRUD"): "cud",
+    ("brandchannel", "POST", "/api/v2/customer/externalEvent"): "cud",
+    ("brandchannel", "POST", "/api/v2/customer/syncWithCRM"): "cud",
+    ("brandchannel", "PUT", "/api/v2/customer"): "cud",
+    ("brandchannel", "PUT", "/api/v2/customer/updateCustomer"): "cud",
+    ("brandchannel", "PUT", "/api/v2/customer/{id:int}"): "cud",
+    ("web", "GET", "/{client}/website/Secure/SetPassword.aspx"): "page",
+    ("web", "GET", "/{client}/website/secure/SetPassword.aspx"): "page",
+    ("web", "POST", "/{client}/website/Secure/SetPassword.aspx"): "page",
+    ("web", "POST", "/{client}/website/secure/SetPassword.aspx"): "page",
+    (
+        "carecloud",
+        "DELETE",
+        "/customers/{customer_id}/interest-records/{interest_record_id}",
+    ): "customer",
+    (
+        "carecloud",
+        "DELETE",
+        "/customers/{customer_id}/property-records/{property_record_id}",
+    ): "customer",
+    ("carecloud", "GET", "/agreements"): "token",
+    ("carecloud", "GET", "/agreements/{agreement_id}"): "token",
+    ("carecloud", "GET", "/countries"): "token",
+    ("carecloud", "GET", "/customer-address-types"): "token",
+    ("carecloud", "GET", "/customer-properties"): "token",
+    ("carecloud", "GET", "/customer-properties/{customer_property_id}"): "token",
+    ("carecloud", "GET", "/customer-sources"): "token",
+    ("carecloud", "GET", "/customer-sources/{customer_source_id}"): "token",
+    ("carecloud", "GET", "/customers"): "customer",
+    ("carecloud", "GET", "/customers/{customer_id}"): "customer",
+    ("carecloud", "GET", "/customers/{customer_id}/addresses"): "customer",
+    (
+        "carecloud",
+        "GET",
+        "/customers/{customer_id}/addresses/{additional_customer_address_id_path}",
+    ): "customer",
+    ("carecloud", "GET", "/customers/{customer_id}/customer-source-records"): "customer",
+    ("carecloud", "GET", "/customers/{customer_id}/interest-records"): "customer",
+    ("carecloud", "GET", "/customers/{customer_id}/property-records"): "customer",
+    ("carecloud", "GET", "/customers/{customer_id}/rewards"): "customer",
+    ("carecloud", "GET", "/interests"): "token",
+    ("carecloud", "GET", "/interests/{interest_id}"): "token",
+    ("carecloud", "GET", "/languages"): "open",
+    ("carecloud", "GET", "/rewards"): "token",
+    ("carecloud", "GET", "/rewards/{reward_id}"): "token",
+    ("carecloud", "GET", "/stores"): "token",
+    ("carecloud", "GET", "/stores/{store_id}"): "token",
+    ("carecloud", "GET", "/tests/connection"): "open",
+    ("carecloud", "POST", "/customers"): "token",
+    ("carecloud", "POST", "/customers/actions/check-registration-ability"): "token",
+    ("carecloud", "POST", "/customers/actions/newsletters-sign-up"): "token",
+    ("carecloud", "POST", "/customers/actions/validate-customer-data"): "open",
+    ("carecloud", "POST", "/customers/{customer_id}/addresses"): "customer",
+    ("carecloud", "POST", "/customers/{customer_id}/customer-source-records"): "customer",
+    ("carecloud", "POST", "/customers/{customer_id}/interest-records"): "customer",
+    ("carecloud", "POST", "/customers/{customer_id}/property-records"): "customer",
+    ("carecloud", "POST", "/customers/{customer_id}/property-records/batch"): "customer",
+    ("carecloud", "POST", "/tokens"): "open",
+    ("carecloud", "POST", "/tokens/{token_id}/actions/login"): "token",
+    ("carecloud", "POST", "/tokens/{token_id}/actions/logout"): "token",
+    ("carecloud", "POST", "/tokens/{token_id}/actions/send-password-setup-email"): "token",
+    ("carecloud", "PUT", "/customers/{customer_id}"): "customer",
+    (
+        "carecloud",
+        "PUT",
+        "/customers/{customer_id}/addresses/{additional_customer_address_id_path}",
+    ): "customer",
+    (
+        "carecloud",
+        "PUT",
+        "/customers/{customer_id}/interest-records/{interest_record_id}",
+    ): "customer",
+    (
+        "carecloud",
+        "PUT",
+        "/customers/{customer_id}/property-records/{property_record_id}",
+    ): "customer",
+    ("carecloud", "PUT", "/tokens/{token_id}"): "token",
+    ("operator", "GET", "/"): "operator",
+    ("operator", "GET", "/docs/{dialect}"): "operator",
+    ("operator", "GET", "/healthz"): "operator",
+    ("operator", "GET", "/metrics"): "operator",
+    ("operator", "GET", "/openapi/{dialect}.json"): "operator",
+    ("operator", "GET", "/readyz"): "operator",
+    ("operator", "MOUNT", "/static/swagger-ui"): "operator",
+}
+#: Sub-applications and the kinds their rows may have.
+APPS = {
+    "spektrix": {"public", "open", "session", "owner"},
+    "brandchannel": {"read", "cud"},
+    "carecloud": {"open", "token", "customer"},
+    "web": {"page"},
+    "operator": {"operator"},
+}
+
+
+def _fastapi(asgi: object) -> FastAPI:
+    """The FastAPI application inside the middleware that wraps it."""
+    while not isinstance(asgi, FastAPI):
+        asgi = asgi.app  # type: ignore[attr-defined]
+    return asgi
+
+
+def served_routes() -> set[tuple[str, str, str]]:
+    """Every (application, method, path) the whole application serves, read from the app."""
+    app = create_app(Settings(database_url="sqlite://", secret_key=SECRET))
+    apps = [(observed.dialect, _fastapi(observed)) for _, observed in app.dialects]
+    apps.append((app.operator.dialect, _fastapi(app.operator)))  # type: ignore[attr-defined]
+    found = set()
+    for name, fastapi_app in apps:
+        for route in iter_route_contexts(fastapi_app.routes):
+            path = route.path or ""
+            if name == "carecloud":
+                for base in CC_BASE_PATHS:
+                    path = path.removeprefix(base)
+            if isinstance(route.original_route, Mount):
+                found.add((name, "MOUNT", path))
+                continue
+            for method in route.methods or ():
+                if method != "HEAD":
+                    found.add((name, method, path))
+    return found
+
+
+def test_the_matrix_has_every_route_and_only_those() -> None:
+    served = served_routes()
+    missing = sorted(served - set(MATRIX))
+    assert not missing, f"routes missing from MATRIX (add a row each): {missing}"
+    stale = sorted(set(MATRIX) - served)
+    assert not stale, f"MATRIX rows for routes that no longer exist: {stale}"
+    for (app, method, path), kind in MATRIX.items():
+        assert kind in APPS[app], (app, method, path, kind)
+
+
+def test_carecloud_serves_every_route_under_both_base_paths() -> None:
+    app = create_app(Settings(database_url="sqlite://", secret_key=SECRET))
+    carecloud = next(_fastapi(o) for _, o in app.dialects if o.dialect == "carecloud")
+    paths = {(m, r.path) for r in iter_route_contexts(carecloud.routes) for m in r.methods or ()}
+    relative = {(m, p) for a, m, p in MATRIX if a == "carecloud"}
+    for base in CC_BASE_PATHS:
+        assert {(m, base + p) for m, p in relative} <= paths
+
+
+def _rows(app: str, *kinds: str) -> list[tuple[str, str]]:
+    return sorted(
+        (m, p) for (a, m, p), k in MATRIX.items() if a == app and (not kinds or k in kinds)
+    )
+
 
 V3 = "/{client}/api/v3"
+ROUTES = _rows("spektrix")
 #: Routes that answer in web mode (no credentials) with 200.
-PUBLIC = {
-    ("GET", f"{V3}/tag-groups"),
-    ("GET", f"{V3}/tags"),
-    ("GET", f"{V3}/statements"),
-    ("GET", f"{V3}/memberships"),
-    ("GET", f"{V3}/countries"),
-    ("GET", f"{V3}/countries/{{iso_code}}"),
-}
+PUBLIC = set(_rows("spektrix", "public"))
 #: Web-mode routes anybody may call (sign-up, logging in): never a 401, never a 5xx.
-OPEN = {
-    ("POST", f"{V3}/customer"),
-    ("POST", f"{V3}/customer/authenticate"),
-    ("POST", f"{V3}/customer/deauthenticate"),
-    ("POST", f"{V3}/customer/forgot-password"),
-    ("POST", f"{V3}/customer/send-magic-link"),
-    ("POST", f"{V3}/customer/authenticate-magic-link"),
-}
-#: Every other ``/customer`` route needs a logged-in customer (cookie session); all the rest are
-#: System Owner only.
+OPEN = set(_rows("spektrix", "open"))
 
 
 def _kind(method: str, template: str) -> str:
-    if (method, template) in PUBLIC:
-        return "public"
-    if (method, template) in OPEN:
-        return "open"
-    if template == f"{V3}/customer" or template.startswith(f"{V3}/customer/"):
-        return "session"
-    return "owner"
-
-
-ROUTES = sorted(
-    (method, route.path)
-    for route in spektrix_routes.router.routes
-    if isinstance(route, APIRoute)
-    for method in route.methods
-)
+    return MATRIX[("spektrix", method, template)]
 
 
 async def _victim(core: Core) -> tuple[str, dict[str, str]]:
@@ -201,20 +401,9 @@ async def test_another_tenants_ids_look_missing(
 # --- brand/channel (apiKey header; the tenant comes from the key) -----------------------------
 
 V2 = "/api/v2"
-BC_ROUTES = sorted(
-    (method, route.path)
-    for route in brandchannel_routes.router.routes
-    if isinstance(route, APIRoute)
-    for method in route.methods
-)
+BC_ROUTES = _rows("brandchannel")
 #: Routes that need ``CUSTOMER_READ``; every other one needs ``CUSTOMER_CUD``.
-BC_READS = {
-    ("GET", f"{V2}/customer"),
-    ("GET", f"{V2}/customer/{{id:int}}"),
-    ("POST", f"{V2}/customer/SearchByPrimaryExternalID"),
-    ("POST", f"{V2}/customer/SearchByCustomerChannelValue"),
-    ("GET", f"{V2}/customer/timelineByCustomerExternalID"),
-}
+BC_READS = set(_rows("brandchannel", "read"))
 #: Routes that, given another tenant's ids, answer 200 in the caller's own tenant: lists and
 #: searches (finding nothing), and creates (a new customer of the caller's).
 BC_OWN_TENANT = BC_READS - {
@@ -395,40 +584,19 @@ async def test_brandchannel_missing_permission(
 
 import base64  # noqa: E402
 
-from boxoffice.api.carecloud import routes as carecloud_routes  # noqa: E402
 from boxoffice.services import catalogue as catalogue_service  # noqa: E402
 from tests.api.carecloud.support import Api as CareCloudApi  # noqa: E402
 
-CC_ROUTES = sorted(
-    (method, route.path)
-    for route in carecloud_routes.router.routes
-    if isinstance(route, APIRoute)
-    for method in route.methods
-)
+CC_ROUTES = _rows("carecloud")
 #: Routes that need no token at all (the vendor's ``security: []``).
-CC_OPEN = {
-    ("POST", "/tokens"),
-    ("GET", "/languages"),
-    ("GET", "/tests/connection"),
-    ("POST", "/customers/actions/validate-customer-data"),
-}
+CC_OPEN = set(_rows("carecloud", "open"))
 #: Routes that answer any token; every other one needs a customer logged in on the token.
-CC_ANY_TOKEN = {
-    (m, p)
-    for m, p in CC_ROUTES
-    if not p.startswith("/customers/{customer_id}")
-    and (m, p) != ("GET", "/customers")
-    and not p.startswith("/tokens/{token_id}")
-} | {(m, p) for m, p in CC_ROUTES if p.startswith("/tokens/{token_id}")}
+CC_ANY_TOKEN = set(_rows("carecloud", "token"))
 CC_BODY = b'{"setup": {"language_id": "en", "allowed_gps": true, "allowed_notifications": true}}'
 
 
 def _cc_kind(method: str, template: str) -> str:
-    if (method, template) in CC_OPEN:
-        return "open"
-    if (method, template) in CC_ANY_TOKEN:
-        return "token"
-    return "customer"
+    return MATRIX[("carecloud", method, template)]
 
 
 VICTIM_CATALOGUE = {
@@ -610,3 +778,170 @@ async def test_carecloud_a_token_of_another_customer(
         method, _cc_path(template, ids), raw=CC_BODY if method != "GET" else None
     )
     assert refused.status_code == 403, refused.text
+
+
+# --- spektrix web mode: a session of another customer, a forged session ---------------------
+
+from tests.api.web.conftest import ORIGIN, mailed_link, outbox, token_of  # noqa: E402
+
+WEB_PASSWORD = "correct horse battery"
+
+
+async def _web_customer(http: httpx.AsyncClient, tenant: str, email: str) -> httpx.AsyncClient:
+    """A browser (its own cookie jar) with a newly signed-up customer logged in."""
+    browser = httpx.AsyncClient(transport=http._transport, base_url=str(http.base_url))
+    response = await browser.post(
+        f"/{tenant}/api/v3/customer",
+        json={
+            "firstName": "Web",
+            "lastName": email.split("@")[0],
+            "email": email,
+            "password": WEB_PASSWORD,
+            "addresses": [{"line1": f"{email} street"}],
+        },
+        headers={"Origin": ORIGIN},
+    )
+    assert response.status_code == 201, response.text
+    return browser
+
+
+@pytest.fixture
+async def web_matrix(
+    http: httpx.AsyncClient, core: Core
+) -> tuple[str, dict[str, str], httpx.AsyncClient, httpx.AsyncClient]:
+    """(tenant, the victim's ids, the victim's browser, a neighbour's browser)."""
+    tenant, _ = await make_tenant(core)
+    victim = await _web_customer(http, tenant, "victim@example.org")
+    neighbour = await _web_customer(http, tenant, "neighbour@example.org")
+    statements = (await victim.get(f"/{tenant}/api/v3/statements")).json()
+    agreed = await victim.post(
+        f"/{tenant}/api/v3/customer/agreed-statements",
+        json=[{"id": statements[0]["id"]}],
+        headers={"Origin": ORIGIN},
+    )
+    assert agreed.status_code < 300, agreed.text
+    addresses = (await victim.get(f"/{tenant}/api/v3/customer/addresses")).json()
+    ids = {
+        "address_id": addresses[0]["id"],
+        "statement_id": statements[0]["id"],
+        "client": tenant,
+    }
+    return tenant, ids, victim, neighbour
+
+
+SESSION_BODY = b'{"firstName": "Neighbour", "line1": "neighbour was here", "id": "x"}'
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("spektrix", "session"))
+async def test_spektrix_a_session_of_another_customer(
+    web_matrix: tuple[str, dict[str, str], httpx.AsyncClient, httpx.AsyncClient],
+    method: str,
+    template: str,
+) -> None:
+    """A neighbour's session naming the victim's ids: "not found" or the neighbour's own data,
+    never the victim's; the victim's record is as it was."""
+    tenant, ids, victim, neighbour = web_matrix
+    before = (await victim.get(f"/{tenant}/api/v3/customer?$expand=addresses")).json()
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+    response = await neighbour.request(
+        method,
+        url,
+        content=None if method == "GET" else SESSION_BODY,
+        headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+    )
+    assert response.status_code < 500, response.text
+    if "{address_id}" in template:
+        assert response.status_code == 404, response.text
+    assert "victim" not in response.text.lower()
+    after = (await victim.get(f"/{tenant}/api/v3/customer?$expand=addresses")).json()
+    assert after == before
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("spektrix", "session"))
+async def test_spektrix_a_forged_or_foreign_session(
+    web_matrix: tuple[str, dict[str, str], httpx.AsyncClient, httpx.AsyncClient],
+    http: httpx.AsyncClient,
+    core: Core,
+    method: str,
+    template: str,
+) -> None:
+    """A made-up session cookie, and a real one from another tenant: 401, never data."""
+    _, ids, _, _ = web_matrix
+    other, _ = await make_tenant(core)
+    foreign = await _web_customer(http, other, "foreign@example.org")
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
+    forged = httpx.AsyncClient(transport=http._transport, base_url=str(http.base_url))
+    forged.cookies.set("boxoffice_session", "A" * 43)
+    for browser in (forged, foreign):
+        response = await browser.request(
+            method,
+            url,
+            content=None if method == "GET" else SESSION_BODY,
+            headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 401, response.text
+        assert "victim" not in response.text.lower()
+
+
+# --- web pages: another tenant's path with the victim's mailed token --------------------------
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("web", "page"))
+async def test_web_pages_refuse_another_tenants_token(
+    http: httpx.AsyncClient, core: Core, settings: Settings, method: str, template: str
+) -> None:
+    """The victim's mailed reset token, used on the attacker tenant's page: refused, and the
+    victim's token and password are untouched. An unknown tenant is "not found"."""
+    victim, _ = await make_tenant(core)
+    attacker, _ = await make_tenant(core)
+    browser = await _web_customer(http, victim, "victim@example.org")
+    await browser.post(
+        f"/{victim}/api/v3/customer/forgot-password",
+        json={"emailAddress": "victim@example.org"},
+        headers={"Origin": ORIGIN},
+    )
+    token = token_of(mailed_link(outbox(settings)[-1]))
+    form = {"token": token, "password": "attacker password 1", "confirm": "attacker password 1"}
+
+    async def call(tenant: str) -> httpx.Response:
+        path = template.replace("{client}", tenant)
+        if method == "GET":
+            return await http.get(path, params={"token": token})
+        return await http.post(path, data=form)
+
+    unknown = await call("no-such-tenant")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    response = await call(attacker)
+    assert "victim" not in response.text.lower()
+    if method == "POST":
+        assert response.status_code == 400, response.text
+        # The token still works on the victim's own page; the attacker's password never did.
+        login = await browser.post(
+            f"/{victim}/api/v3/customer/authenticate",
+            json={"email": "victim@example.org", "password": "attacker password 1"},
+            headers={"Origin": ORIGIN},
+        )
+        assert login.status_code == 404, login.text  # the vendor's answer to a wrong password
+        own = await http.post(template.replace("{client}", victim), data=form)
+        assert own.status_code == 200, own.text
+
+
+# --- operator endpoints: no tenant data -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("operator"))
+async def test_operator_endpoints_hold_no_tenant_data(
+    matrix: tuple[str, dict[str, str], Signer, Signer],
+    http: httpx.AsyncClient,
+    method: str,
+    template: str,
+) -> None:
+    victim, ids, _, _ = matrix
+    path = template.replace("{dialect}", "spektrix")
+    if method == "MOUNT":
+        path += "/swagger-ui.css"
+        method = "GET"
+    response = await http.request(method, path)
+    assert response.status_code == 200, response.text[:300]
+    for secret in (victim, ids["id"], "victim@example.org"):
+        assert secret not in response.text

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -575,10 +576,15 @@ def create_app(state: AppState) -> ASGIApp:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.boxoffice = state
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
-            return _plain(405, "Method not allowed")
-        return _plain(404, "Not found")
+    # Pages answer errors as pages, never the framework's JSON (a form that cannot be parsed,
+    # an unknown address, a wrong method).
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        text = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Bad request")
+        return _plain(exc.status_code, text)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        return _plain(400, "Bad request")
 
     async def domain_error(request: Request, exc: Exception) -> Response:
         status = (
@@ -588,7 +594,8 @@ def create_app(state: AppState) -> ASGIApp:
             status = 404
         return _plain(status, "That did not work.")
 
-    app.add_exception_handler(StarletteHTTPException, not_found)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DomainError, domain_error)
 
     Handler = Callable[[Page], Awaitable[Response]]

@@ -217,6 +217,13 @@ async def test_source_records(api: Api, core: Core) -> None:
     record_id = created.json()["data"]["customer_source_record_id"]
     found = (await api.get(path, params={"external_id": external})).json()["data"]
     assert [r["customer_source_record_id"] for r in found["customer_source_records"]] == [record_id]
+    # ``external_ids`` (array syntax) takes priority over ``external_id``; over 1000 is a 400.
+    found = await api.get(path, params={"external_ids[]": [external, "x"], "external_id": "y"})
+    assert [r["external_id"] for r in found.json()["data"]["customer_source_records"]] == [external]
+    missing = await api.get(path, params={"external_ids": ["nothing"], "external_id": external})
+    assert missing.json()["data"]["total_items"] == 0
+    too_many = await api.get(path, params={"external_ids": [external] * 1001})
+    assert reasons(too_many) == {"external_ids": "invalid_value_format"}
     # The same external id of the same source belongs to one customer only.
     other = Api(api.client, api.tenant)
     other_id = await other.logged_in()

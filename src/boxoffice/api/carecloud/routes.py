@@ -794,6 +794,7 @@ async def put_address(
     "/customers/{customer_id}/customer-source-records", **_doc("The customer's source records")
 )
 async def get_customer_source_records(
+    request: Request,
     customer_id: PathCustomer,
     caller: CustomerApp,
     core: CoreDep,
@@ -801,9 +802,14 @@ async def get_customer_source_records(
     external_id: str | None = None,
     customer_source_id: str | None = None,
 ) -> Response:
+    # ``external_ids`` (up to 1000) takes priority over ``external_id``, as the vendor documents.
+    external_ids = _list_param(request, "external_ids")
     views = await records.list_source_records(core, caller.principal, customer_id)
     items = [m.source_record(v) for v in views]
-    if external_id is not None:
+    if external_ids:
+        wanted = set(external_ids)
+        items = [i for i in items if i.get("external_id") in wanted]
+    elif external_id is not None:
         items = [i for i in items if i.get("external_id") == external_id]
     if customer_source_id:
         items = [i for i in items if i["customer_source_id"] == customer_source_id.lower()]

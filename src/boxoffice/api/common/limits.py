@@ -15,8 +15,13 @@ class PayloadTooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuses bodies over ``limit`` bytes: at once by ``Content-Length``, else while reading
-    (the route's read raises :class:`PayloadTooLarge`, which the dialect's errors map)."""
+    """Refuses bodies over ``limit`` bytes with ``render(limit)`` (the dialect's 413).
+
+    At once when ``Content-Length`` says so; else (a chunked body, or a length that lies) while
+    reading: the read raises :class:`PayloadTooLarge`, and whatever the application then
+    answers (its own 413, or the 400 a framework makes of a failed form parse, or a 500) is
+    replaced by the 413, so every dialect and page answers an oversized body the same way.
+    """
 
     def __init__(self, app: ASGIApp, limit: int, render: Callable[[int], Response]) -> None:
         self.app = app
@@ -37,14 +42,36 @@ class BodyLimit:
                     await self.render(self.limit)(scope, receive, send)
                     return
         received = 0
+        exceeded = False
+        answered = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    exceeded = True
                     raise PayloadTooLarge(self.limit)
             return message
 
-        await self.app(scope, limited, send)
+        async def nothing() -> Message:
+            return {"type": "http.disconnect"}
+
+        async def guarded(message: Message) -> None:
+            nonlocal answered
+            if not exceeded:
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+            elif not answered:
+                answered = True
+                await self.render(self.limit)(scope, nothing, send)
+            # else: the application's own answer to the oversized body is dropped.
+
+        try:
+            await self.app(scope, limited, guarded)
+        except PayloadTooLarge:
+            if answered:
+                raise
+            answered = True
+            await self.render(self.limit)(scope, nothing, send)

@@ -85,7 +85,8 @@ async def _customer_response(
     response_model=s.Customer,
     responses={
         **_ERRORS,
-        400: {"model": s.DuplicateEntry, "description": "Invalid or Duplicate Entry"},
+        # Either an invalid field (``message``, ``modelState``) or a duplicate email.
+        400: {"model": s.Error | s.DuplicateEntry, "description": "Invalid or Duplicate Entry"},
     },
     openapi_extra=_body(s.NewCustomer),
 )

@@ -12,6 +12,7 @@ import orjson
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from pydantic.alias_generators import to_camel
 
+from boxoffice.api.common.bodies import MAX_DEPTH, too_deep
 from boxoffice.domain.errors import InvalidInput
 
 ATTRIBUTE_PREFIX = "attribute_"
@@ -201,9 +202,12 @@ def read_json(body: bytes) -> Any:
     if not body.strip():
         raise InvalidInput("body", "a JSON body is required")
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput("body", "not valid JSON (UTF-8)") from exc
+    if too_deep(data):
+        raise InvalidInput("body", f"nested deeper than {MAX_DEPTH} levels")
+    return data
 
 
 def single_object(data: Any) -> dict[str, Any]:
