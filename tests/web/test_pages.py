@@ -753,3 +753,76 @@ async def test_bad_form_input_is_a_4xx(
         url, content=body + b"&ReturnUrl=http%3A%2F%2Flocalhost%3A8080%2Ft", headers=headers
     )
     assert plain.status_code in (302, 400), plain.text
+
+
+async def test_form_posts_that_are_not_utf8_are_refused_and_write_nothing(
+    http: httpx.AsyncClient, core: Core, tenant: tuple[str, int]
+) -> None:
+    """Invalid UTF-8 (escaped or raw, in a value or a name, urlencoded or multipart): a 400 page
+    saying so, never a value stored with replacement characters."""
+    name, tenant_id = tenant
+    url = page(name, "secure/signup.aspx")
+    token = await form_token(http, url)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    rest = b"&LastName=B&Email=bad%40example.org"
+    for body, headers in (
+        (b"FirstName=Zo%EB" + rest + f"&_csrf={token}".encode(), form),  # Latin-1, escaped
+        (b"FirstName=Zo\xeb" + rest + f"&_csrf={token}".encode(), form),  # raw
+        (b"First%FFName=Zo" + rest + f"&_csrf={token}".encode(), form),  # in a name
+        (  # the venue's plain form
+            b"FirstName=%FF%FE" + rest + b"&ReturnUrl=http%3A%2F%2Flocalhost%3A8080%2Ft",
+            {**form, "Origin": ORIGIN},
+        ),
+        (  # a charset nobody knows
+            b"FirstName=Zo" + rest + f"&_csrf={token}".encode(),
+            {"Content-Type": "application/x-www-form-urlencoded; charset=x-nope"},
+        ),
+    ):
+        response = await http.post(url, content=body, headers=headers)
+        assert response.status_code == 400, (body, response.text)
+        assert "not sent as UTF-8" in response.text and "location" not in response.headers
+    files = {"FirstName": (None, b"Zo\xeb"), "LastName": (None, b"B")}
+    multipart = await http.post(url, data={"_csrf": token, "Email": "bad@example.org"}, files=files)
+    assert multipart.status_code == 400 and "not sent as UTF-8" in multipart.text
+    with pytest.raises(Exception, match="not found"):
+        await customer(core, tenant_id, "bad@example.org")
+    # A logged-in customer's details stay as they were.
+    await own_signup(http, name, "me@example.org", Password=PASSWORD, ConfirmPassword=PASSWORD)
+    account = page(name, "secure/MyAccount.aspx")
+    token = csrf_of((await http.get(account)).text)
+    changed = await http.post(
+        account,
+        content=f"_csrf={token}&action=details&FirstName=%C3&LastName=X&Email=me%40example.org".encode(),
+        headers=form,
+    )
+    assert changed.status_code == 400 and "not sent as UTF-8" in changed.text
+    view = await customer(core, tenant_id, "me@example.org")
+    assert (view.first_name, view.last_name) == ("Ada", "Lovelace")  # type: ignore[attr-defined]
+    # Valid UTF-8, escaped, raw, or in a multipart body (a Latin-1 charset when declared).
+    for email, body, headers in (
+        ("zoe1@example.org", b"FirstName=Zo%C3%AB", form),
+        ("zoe2@example.org", "FirstName=Zoë".encode(), form),
+        (
+            "zoe3@example.org",
+            b"FirstName=Zo%EB",
+            {"Content-Type": "application/x-www-form-urlencoded; charset=ISO-8859-1"},
+        ),
+    ):
+        http.cookies.clear()
+        token = await form_token(http, url)
+        response = await http.post(
+            url,
+            content=body + f"&LastName=B&Email={email}&_csrf={token}".encode(),
+            headers=headers,
+        )
+        assert response.status_code == 303, (body, response.text)
+        assert (await customer(core, tenant_id, email)).first_name == "Zoë"  # type: ignore[attr-defined]
+    http.cookies.clear()
+    token = await form_token(http, url)
+    response = await http.post(
+        url,
+        data={"_csrf": token, "Email": "zoe4@example.org"},
+        files={"FirstName": (None, "Zoë".encode()), "LastName": (None, b"B")},
+    )
+    assert response.status_code == 303, response.text
+    assert (await customer(core, tenant_id, "zoe4@example.org")).first_name == "Zoë"  # type: ignore[attr-defined]

@@ -25,13 +25,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
+from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -214,12 +215,79 @@ class Page:
         return self.request.headers.get("x-captcha-token")
 
 
-def _fold(form: FormData) -> dict[str, list[str]]:
+def _fold(items: Sequence[tuple[str, object]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
+    for key, value in items:
         if isinstance(value, str):
             out.setdefault(key.lower(), []).append(value)
     return out
+
+
+#: At most this many fields in one form post (Starlette's own default).
+MAX_FORM_FIELDS = 1000
+
+
+class BadForm(Exception):
+    """A form post that cannot be read as text: not UTF-8 (or its declared charset)."""
+
+
+def _strict(data: bytes, charset: str) -> str:
+    try:
+        return data.decode(charset)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BadForm(str(exc)) from exc
+
+
+class _StrictMultiPartParser(MultiPartParser):
+    """Starlette's parser decodes a field it cannot read as Latin-1; refuse it instead."""
+
+    def on_headers_finished(self) -> None:
+        super().on_headers_finished()
+        _, options = parse_options_header(self._current_part.content_disposition)
+        _strict(options.get(b"name", b""), self._charset or "utf-8")
+
+    def on_part_end(self) -> None:
+        if self._current_part.file is None:
+            _strict(bytes(self._current_part.data), self._charset or "utf-8")
+        super().on_part_end()
+
+
+async def read_form(request: Request) -> Sequence[tuple[str, object]]:
+    """The posted fields, decoded strictly: a value that is not valid UTF-8 (or not valid in
+    the declared charset) raises ``BadForm`` instead of being stored with replacement
+    characters. Bodies of other types carry no fields."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type == b"multipart/form-data":
+        parser = _StrictMultiPartParser(
+            request.headers,
+            request.stream(),
+            max_files=MAX_FORM_FIELDS,
+            max_fields=MAX_FORM_FIELDS,
+        )
+        try:
+            form = await parser.parse()
+        except MultiPartException as exc:
+            raise StarletteHTTPException(400, exc.message) from exc
+        try:
+            return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        finally:
+            await form.close()  # files are not used by any page
+    if content_type != b"application/x-www-form-urlencoded":
+        return []
+    charset = options.get(b"charset", b"utf-8").decode("latin-1")
+    text = _strict(await request.body(), charset)
+    try:
+        return parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding=charset,
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except UnicodeDecodeError as exc:  # a %-escape that is not UTF-8
+        raise BadForm(str(exc)) from exc
+    except ValueError as exc:  # too many fields
+        raise StarletteHTTPException(400, str(exc)) from exc
 
 
 def _preferences(page_query: str | None, request: Request) -> list[str]:
@@ -262,7 +330,10 @@ async def _open(request: Request, client: str, state: AppState) -> Page | Respon
         customer_id=customer_id,
     )
     if request.method == "POST":
-        page.form = _fold(await request.form())
+        try:
+            page.form = _fold(await read_form(request))
+        except BadForm:
+            return _plain(400, texts("common.bad_encoding"))
     return page
 
 

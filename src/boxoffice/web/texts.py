@@ -31,6 +31,9 @@ DEFAULT_TEXTS: dict[str, str] = {
     "common.too_many": "Too many attempts. Please wait a few minutes and try again.",
     "common.unavailable": "We could not do that just now. Please try again later.",
     "common.not_found": "Not found.",
+    "common.bad_encoding": (
+        "The form could not be read: it was not sent as UTF-8 text. Nothing was saved."
+    ),
     "common.honeypot": "Leave this field empty",
     "common.captcha": "Please confirm you are not a robot.",
     "common.field.required": "This field is required.",
