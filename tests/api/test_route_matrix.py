@@ -17,12 +17,18 @@ needs a name in ``APPS`` and rows of its own); CareCloud paths are relative to i
 - brandchannel: ``read`` (``CUSTOMER_READ``), ``cud`` (``CUSTOMER_CUD``);
 - carecloud: ``open`` (no token), ``token`` (any token), ``customer`` (a token with a customer
   logged in);
-- web: ``page`` (a hosted page: the tenant from the path, credentials in the form, e.g. a mailed
-  token); ``operator``: ``operator`` (health, metrics, documentation: no tenant data at all).
+- web (the hosted pages; paths are routed in lower case, as the app matches them):
+  ``page-session`` (shows or changes the logged-in customer's data: MyAccount, LoginLogout),
+  ``page-open`` (anybody, no customer data shown: signup, ForgotPassword), ``page`` (the
+  credential is in the form, e.g. the mailed token of SetPassword), ``static`` (scripts and
+  the web components: no tenant data at all);
+- operator: ``operator`` (health, metrics, documentation: no tenant data at all).
 
 The callers, per dialect: no credentials; wrong credentials; another tenant's credentials;
 another tenant's ids with the caller's own valid credentials; and a session or token of another
-customer of the same tenant. Each gets the vendor's refusal or "not found", never data.
+customer of the same tenant. Each gets the vendor's refusal or "not found", never data. The web
+pages also get forms posted without their form token or from another site (refused, nothing
+changed), and a forged session or one of another tenant is treated as logged out.
 """
 
 from __future__ import annotations
@@ -110,10 +116,18 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ("brandchannel", "PUT", "/api/v2/customer"): "cud",
     ("brandchannel", "PUT", "/api/v2/customer/updateCustomer"): "cud",
     ("brandchannel", "PUT", "/api/v2/customer/{id:int}"): "cud",
-    ("web", "GET", "/{client}/website/Secure/SetPassword.aspx"): "page",
-    ("web", "GET", "/{client}/website/secure/SetPassword.aspx"): "page",
-    ("web", "POST", "/{client}/website/Secure/SetPassword.aspx"): "page",
-    ("web", "POST", "/{client}/website/secure/SetPassword.aspx"): "page",
+    ("web", "GET", "/{client}/website/scripts/{name}"): "static",
+    ("web", "GET", "/{client}/website/secure/forgotpassword.aspx"): "page-open",
+    ("web", "GET", "/{client}/website/secure/loginlogout.aspx"): "page-session",
+    ("web", "GET", "/{client}/website/secure/myaccount.aspx"): "page-session",
+    ("web", "GET", "/{client}/website/secure/setpassword.aspx"): "page",
+    ("web", "GET", "/{client}/website/secure/signup.aspx"): "page-open",
+    ("web", "MOUNT", "/webcomponents/stable"): "static",
+    ("web", "POST", "/{client}/website/secure/forgotpassword.aspx"): "page-open",
+    ("web", "POST", "/{client}/website/secure/loginlogout.aspx"): "page-session",
+    ("web", "POST", "/{client}/website/secure/myaccount.aspx"): "page-session",
+    ("web", "POST", "/{client}/website/secure/setpassword.aspx"): "page",
+    ("web", "POST", "/{client}/website/secure/signup.aspx"): "page-open",
     (
         "carecloud",
         "DELETE",
@@ -195,7 +209,7 @@ APPS = {
     "spektrix": {"public", "open", "session", "owner"},
     "brandchannel": {"read", "cud"},
     "carecloud": {"open", "token", "customer"},
-    "web": {"page"},
+    "web": {"page", "page-open", "page-session", "static"},
     "operator": {"operator"},
 }
 
@@ -872,7 +886,10 @@ async def test_spektrix_a_forged_or_foreign_session(
     url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
     forged = httpx.AsyncClient(transport=http._transport, base_url=str(http.base_url))
     forged.cookies.set("boxoffice_session", "A" * 43)
-    for browser in (forged, foreign):
+    # The foreign cookie's path is the other tenant's; send it on the victim's path too.
+    carried = _browser(http, _session_of(foreign))
+    assert await _logged_in(carried, other)
+    for browser in (forged, carried):
         response = await browser.request(
             method,
             url,
@@ -924,6 +941,464 @@ async def test_web_pages_refuse_another_tenants_token(
         assert login.status_code == 404, login.text  # the vendor's answer to a wrong password
         own = await http.post(template.replace("{client}", victim), data=form)
         assert own.status_code == 200, own.text
+
+
+# --- web pages: missing, forged and foreign sessions, another customer, form tokens ---------
+
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+from boxoffice.web.app import SCRIPTS, STATIC  # noqa: E402
+
+LOGIN_PAGE = "/{client}/website/secure/loginlogout.aspx"
+ACCOUNT_PAGE = "/{client}/website/secure/myaccount.aspx"
+SIGNUP_PAGE = "/{client}/website/secure/signup.aspx"
+FORGOT_PAGE = "/{client}/website/secure/forgotpassword.aspx"
+SET_PASSWORD_PAGE = "/{client}/website/secure/setpassword.aspx"
+#: Every page route: GET shows a page, POST is one of its forms.
+PAGE_ROUTES = _rows("web", "page-session", "page-open", "page")
+PAGE_POSTS = [r for r in PAGE_ROUTES if r[0] == "POST"]
+FOREIGN_SITE = "https://evil.example"
+
+
+def _browser(http: httpx.AsyncClient, session: str | None = None) -> httpx.AsyncClient:
+    """A browser with its own cookie jar; ``session``: a session cookie it sends on every path."""
+    browser = httpx.AsyncClient(transport=http._transport, base_url=str(http.base_url))
+    if session is not None:
+        browser.cookies.set("boxoffice_session", session)
+    return browser
+
+
+def _session_of(browser: httpx.AsyncClient) -> str:
+    return next(c.value or "" for c in browser.cookies.jar if c.name == "boxoffice_session")
+
+
+async def _form_token(browser: httpx.AsyncClient, tenant: str) -> str:
+    """The browser's form token for a tenant's pages (one per browser and tenant)."""
+    response = await browser.get(f"/{tenant}/website/secure/loginlogout.aspx")
+    match = re.search(r'name="_csrf" value="([0-9a-f]+)"', response.text)
+    assert response.status_code == 200 and match, response.text[:500]
+    return match.group(1)
+
+
+async def _logged_in(browser: httpx.AsyncClient, tenant: str) -> bool:
+    response = await browser.get(f"/{tenant}/api/v3/customer", headers={"Origin": ORIGIN})
+    assert response.status_code in (200, 401), response.text
+    return response.status_code == 200
+
+
+@dataclass
+class Pages:
+    """The victim tenant with a logged-in victim and neighbour, and another tenant with a
+    logged-in customer of its own (``foreign``)."""
+
+    tenant: str
+    victim: httpx.AsyncClient
+    neighbour: httpx.AsyncClient
+    owner: Signer
+    victim_id: str
+    #: The victim's address, as MyAccount names it (``AddressId``).
+    address_id: str
+    #: The victim tenant's tag and statement ids, as its pages name them.
+    tag_id: str
+    statement_id: str
+    other: str
+    foreign: httpx.AsyncClient
+
+    async def record(self) -> list[Any]:
+        """The victim's whole record through the API; the victim is still logged in."""
+        me = await self.victim.get(
+            f"/{self.tenant}/api/v3/customer?$expand=addresses", headers={"Origin": ORIGIN}
+        )
+        assert me.status_code == 200, me.text
+        agreed = await self.victim.get(
+            f"/{self.tenant}/api/v3/customer/agreed-statements", headers={"Origin": ORIGIN}
+        )
+        tags = await self.owner.get(f"customers/{self.victim_id}/tags")
+        assert agreed.status_code == tags.status_code == 200, (agreed.text, tags.text)
+        return [me.json(), agreed.json(), tags.json()]
+
+    def secrets(self) -> tuple[str, ...]:
+        """What no other caller may see of the victim."""
+        return ("victim", self.victim_id, f'data-address-id="{self.address_id}"')
+
+
+def _shows_nothing_of(pages: Pages, response: httpx.Response, posted: dict[str, str]) -> None:
+    """Nothing of the victim in the answer, except the victim's address the caller posted."""
+    text = response.text + response.headers.get("location", "")
+    for value in posted.values():
+        if "victim" in value:
+            text = text.replace(value, "")
+    for secret in pages.secrets():
+        assert secret not in text.lower() if secret == "victim" else secret not in text, (
+            secret,
+            response.text[:2000],
+        )
+
+
+@pytest.fixture
+async def pages(
+    web_matrix: tuple[str, dict[str, str], httpx.AsyncClient, httpx.AsyncClient],
+    http: httpx.AsyncClient,
+    core: Core,
+) -> Pages:
+    tenant, _, victim, neighbour = web_matrix
+    # Catalogue ids count per tenant: one tag and one statement more than the other tenant has.
+    extra = {
+        "tag_groups": [{"name": "Interests", "web_visible": True, "tags": ["Opera"]}],
+        "statements": [{"text": "Members' news"}],
+    }
+    await catalogue_service.load_catalogue(core, tenant, extra)
+    key = await tenant_service.create_api_user(core, tenant, "pages-user")
+    account = (await victim.get(f"/{tenant}/website/secure/myaccount.aspx")).text
+    signup = (await victim.get(f"/{tenant}/website/secure/signup.aspx")).text
+    address = re.search(r'data-address-id="(\d+)"', account)
+    tag = max(re.findall(r'id="bo-tag-(\d+)"', signup), key=int)
+    statement = max(re.findall(r'id="bo-statement-(\d+)"', signup), key=int)
+    assert address, account
+    other, _ = await make_tenant(core)
+    foreign = await _web_customer(http, other, "foreign@example.org")
+    elsewhere = (await foreign.get(f"/{other}/website/secure/signup.aspx")).text
+    assert f'id="bo-tag-{tag}"' not in elsewhere
+    assert f'id="bo-statement-{statement}"' not in elsewhere
+    me = await victim.get(f"/{tenant}/api/v3/customer", headers={"Origin": ORIGIN})
+    return Pages(
+        tenant=tenant,
+        victim=victim,
+        neighbour=neighbour,
+        owner=Signer(http, tenant, "pages-user", key),
+        victim_id=me.json()["id"],
+        address_id=address.group(1),
+        tag_id=tag,
+        statement_id=statement,
+        other=other,
+        foreign=foreign,
+    )
+
+
+def _attacks(template: str, pages: Pages) -> list[tuple[dict[str, str], set[int], set[int]]]:
+    """The forms each page is posted in the checks below, naming the victim where a form can:
+    (form, answers when logged out, answers for another customer of the same tenant)."""
+    if template == ACCOUNT_PAGE:
+        address = pages.address_id
+        return [
+            ({"action": "address-save", "AddressId": address, "Line1": "moved"}, {303}, {404}),
+            ({"action": "address-delete", "AddressId": address}, {303}, {404}),
+            (
+                {
+                    "action": "details",
+                    "FirstName": "Attacker",
+                    "LastName": "Here",
+                    "Email": "attacker@example.org",
+                },
+                {303},
+                {303},
+            ),
+            (
+                {"action": "preferences", "Tag": pages.tag_id, "Statement": pages.statement_id},
+                {303},
+                {303},
+            ),
+            ({"action": "address-add", "Line1": "attacker was here"}, {303}, {303}),
+        ]
+    if template == LOGIN_PAGE:
+        return [
+            ({"Email": "victim@example.org", "Password": "not the password"}, {400}, {400}),
+            ({"action": "magic-login", "MagicToken": "A" * 43}, {400}, {400}),
+            ({"action": "logout"}, {303}, {303}),
+        ]
+    if template == SIGNUP_PAGE:
+        secret = "attacker password 1"
+        form = {
+            "FirstName": "Attacker",
+            "LastName": "Here",
+            "Email": "victim@example.org",
+            "Password": secret,
+            "ConfirmPassword": secret,
+        }
+        return [(form, {400}, {400})]
+    if template == FORGOT_PAGE:  # the same answer for every address; resets are rate-limited
+        return [({"Email": "victim@example.org"}, {303, 429}, {303, 429})]
+    assert template == SET_PASSWORD_PAGE  # the mailed token is the credential: a made-up one
+    secret = "attacker password 1"
+    return [({"token": "A" * 43, "password": secret, "confirm": secret}, {400}, {400})]
+
+
+@pytest.mark.parametrize(("method", "template"), PAGE_ROUTES)
+async def test_web_pages_without_a_session_or_with_a_forged_or_foreign_one(
+    pages: Pages, http: httpx.AsyncClient, method: str, template: str
+) -> None:
+    """No session cookie, a made-up one, and a real one of another tenant (sent on the victim's
+    path): logged out. MyAccount sends them to the login page, the other pages show nobody
+    logged in, and their forms, with a valid form token, change nothing of the victim's."""
+    url = template.replace("{client}", pages.tenant)
+    foreign_session = _session_of(pages.foreign)
+    callers = {
+        "none": _browser(http),
+        "forged": _browser(http, "A" * 43),
+        "foreign": _browser(http, foreign_session),
+    }
+    before = await pages.record()
+    for name, browser in callers.items():
+        if method == "GET":
+            response = await browser.get(url)
+            _shows_nothing_of(pages, response, {})
+            if template == ACCOUNT_PAGE:
+                assert response.status_code == 303, (name, response.text)
+                location = response.headers["location"]
+                assert location == (
+                    f"/{pages.tenant}/website/secure/LoginLogout.aspx?ReturnTo=MyAccount.aspx"
+                )
+            else:
+                assert response.status_code == 200, (name, response.text)
+                assert "NotLoggedIn" in response.text and "You are logged in" not in response.text
+                assert "foreign@example.org" not in response.text
+            continue
+        token = await _form_token(browser, pages.tenant)
+        for form, logged_out, _ in _attacks(template, pages):
+            data = form if template == SET_PASSWORD_PAGE else {**form, "_csrf": token}
+            response = await browser.post(url, data=data)
+            assert response.status_code in logged_out, (name, form, response.text)
+            _shows_nothing_of(pages, response, form)
+            if template == ACCOUNT_PAGE:
+                assert "ReturnTo=MyAccount.aspx" in response.headers["location"]
+            assert not await _logged_in(browser, pages.tenant), (name, form)
+    assert await pages.record() == before
+    # Logging out on the victim's tenant with the other tenant's session did not end it there.
+    assert await _logged_in(pages.foreign, pages.other)
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("web", "page-session", "page-open"))
+async def test_web_pages_a_session_of_another_customer(
+    pages: Pages, method: str, template: str
+) -> None:
+    """The neighbour, logged in on the victim's tenant: sees only its own data; forms naming
+    the victim's address are "not found", and nothing of the victim's changes."""
+    url = template.replace("{client}", pages.tenant)
+    neighbour = pages.neighbour
+    before = await pages.record()
+    if method == "GET":
+        for query in ("", f"?AddressId={pages.address_id}&Screen=addresses&id={pages.victim_id}"):
+            response = await neighbour.get(url + query)
+            assert response.status_code == 200, response.text
+            _shows_nothing_of(pages, response, {})
+            assert "neighbour@example.org" in response.text  # its own, in the page or basket
+    else:
+        token = await _form_token(neighbour, pages.tenant)
+        for form, _, expected in _attacks(template, pages):
+            response = await neighbour.post(url, data={**form, "_csrf": token})
+            assert response.status_code in expected, (form, response.text)
+            _shows_nothing_of(pages, response, form)
+        if template == ACCOUNT_PAGE:  # the forms did work, on the neighbour's own record
+            me = await neighbour.get(
+                f"/{pages.tenant}/api/v3/customer?$expand=addresses", headers={"Origin": ORIGIN}
+            )
+            assert me.json()["firstName"] == "Attacker", me.text
+            lines = [a["line1"] for a in me.json()["addresses"]]
+            assert "attacker was here" in lines and "moved" not in lines, lines
+        if template == LOGIN_PAGE:  # the neighbour logged itself out, not the victim
+            assert not await _logged_in(neighbour, pages.tenant)
+    assert await pages.record() == before
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("web", "page-session", "page-open"))
+async def test_web_pages_another_tenants_ids(
+    pages: Pages, settings: Settings, method: str, template: str
+) -> None:
+    """The other tenant's customer, logged in on its own tenant's pages, naming the victim
+    tenant's ids (an address, tags, statements, a mailed login token, the victim's email):
+    "not found" or refused there, and nothing of the victim's changes."""
+    if method == "GET":  # a page names no ids; GET with the victim's ids in the query
+        url = template.replace("{client}", pages.other)
+        response = await pages.foreign.get(
+            url, params={"AddressId": pages.address_id, "id": pages.victim_id}
+        )
+        assert response.status_code == 200, response.text
+        _shows_nothing_of(pages, response, {})
+        return
+    url = template.replace("{client}", pages.other)
+    foreign = pages.foreign
+    token = await _form_token(foreign, pages.other)
+    before = await pages.record()
+    own_before = (
+        await foreign.get(
+            f"/{pages.other}/api/v3/customer/agreed-statements", headers={"Origin": ORIGIN}
+        )
+    ).json()
+    mails = len(outbox(settings))
+    if template == ACCOUNT_PAGE:
+        for form, expected in (
+            ({"action": "address-save", "AddressId": pages.address_id, "Line1": "moved"}, 404),
+            ({"action": "address-delete", "AddressId": pages.address_id}, 404),
+            ({"action": "preferences", "Statement": pages.statement_id}, 400),
+        ):
+            response = await foreign.post(url, data={**form, "_csrf": token})
+            assert response.status_code == expected, (form, response.text)
+            _shows_nothing_of(pages, response, form)
+        # The victim tenant's statement id means nothing here: the caller agreed to nothing.
+        own_after = await foreign.get(
+            f"/{pages.other}/api/v3/customer/agreed-statements", headers={"Origin": ORIGIN}
+        )
+        assert own_after.json() == own_before
+    elif template == LOGIN_PAGE:
+        # A login link mailed to the victim, used on the other tenant's page: refused.
+        own = f"/{pages.tenant}/website/secure/loginlogout.aspx"
+        sent = await pages.victim.post(
+            own,
+            data={
+                "action": "magic",
+                "MagicEmail": "victim@example.org",
+                "_csrf": await _form_token(pages.victim, pages.tenant),
+            },
+        )
+        assert sent.status_code == 303, sent.text
+        assert len(outbox(settings)) == mails + 1
+        magic = re.search(r"MagicToken=([A-Za-z0-9_\-]+)", mailed_link(outbox(settings)[-1]))
+        assert magic, mailed_link(outbox(settings)[-1])
+        anonymous = _browser(foreign)
+        form = {"action": "magic-login", "MagicToken": magic.group(1)}
+        response = await anonymous.post(
+            url, data={**form, "_csrf": await _form_token(anonymous, pages.other)}
+        )
+        assert response.status_code == 400, response.text
+        assert not await _logged_in(anonymous, pages.other)
+        _shows_nothing_of(pages, response, form)
+    elif template == SIGNUP_PAGE:
+        secret = "attacker password 1"
+        for field, value in (("Tag", pages.tag_id), ("Statement", pages.statement_id)):
+            form = {
+                "FirstName": "New",
+                "LastName": "Customer",
+                "Email": "new@example.org",
+                "Password": secret,
+                "ConfirmPassword": secret,
+                field: value,
+            }
+            response = await _browser(foreign).post(url, data={**form, "_csrf": token})
+            assert response.status_code in (400, 403), response.text
+            _shows_nothing_of(pages, response, form)
+        created = await foreign.post(
+            f"/{pages.other}/api/v3/customer/authenticate",
+            json={"email": "new@example.org", "password": secret},
+            headers={"Origin": ORIGIN},
+        )
+        assert created.status_code == 404, created.text  # nobody was signed up
+    else:  # ForgotPassword: the victim's address on the other tenant is nobody's there
+        form = {"Email": "victim@example.org"}
+        response = await foreign.post(url, data={**form, "_csrf": token})
+        assert response.status_code == 303, response.text
+        assert len(outbox(settings)) == mails
+    assert await pages.record() == before
+
+
+@pytest.mark.parametrize(("method", "template"), PAGE_POSTS)
+async def test_web_page_forms_without_their_token_or_from_another_site(
+    pages: Pages, http: httpx.AsyncClient, settings: Settings, method: str, template: str
+) -> None:
+    """The victim's own browser, made to post by another site: without the form token, with a
+    made-up one, with the token of another tenant's pages, or with the right token but a
+    foreign ``Origin``: 403, and nothing changes. The same form, sent properly, works."""
+    url = template.replace("{client}", pages.tenant)
+    victim = pages.victim
+    token = await _form_token(victim, pages.tenant)
+    other_token = await _form_token(victim, pages.other)
+    secret = "a new password 1"
+    if template == ACCOUNT_PAGE:
+        form = {"action": "details", "FirstName": "Forged", "LastName": "X", "Email": "x@x.org"}
+        worked = 303
+    elif template == LOGIN_PAGE:
+        form, worked = {"action": "logout"}, 303
+    elif template == SIGNUP_PAGE:
+        form = {
+            "FirstName": "Csrf",
+            "LastName": "X",
+            "Email": "csrf@example.org",
+            "Password": secret,
+            "ConfirmPassword": secret,
+        }
+        worked = 303
+    elif template == FORGOT_PAGE:
+        form, worked = {"Email": "victim@example.org"}, 303
+    else:
+        await victim.post(
+            f"/{pages.tenant}/api/v3/customer/forgot-password",
+            json={"emailAddress": "victim@example.org"},
+            headers={"Origin": ORIGIN},
+        )
+        form = {"token": token_of(mailed_link(outbox(settings)[-1]))}
+        form |= {"password": secret, "confirm": secret}
+        worked = 200
+    mails = len(outbox(settings))
+    before = await pages.record()
+    attempts: list[tuple[dict[str, str], dict[str, str]]] = [
+        (form, {"Origin": FOREIGN_SITE}),
+        (form, {"Origin": FOREIGN_SITE, "Referer": f"{FOREIGN_SITE}/x"}),
+        (form, {"Sec-Fetch-Site": "cross-site"}),
+    ]
+    if template != SET_PASSWORD_PAGE:  # its form has no token: the mailed token is the secret
+        attempts += [
+            (form, {}),
+            ({**form, "_csrf": "0" * 64}, {}),
+            ({**form, "_csrf": other_token}, {}),
+            ({**form, "_csrf": token}, {"Origin": FOREIGN_SITE}),
+            ({**form, "_csrf": token}, {"Origin": "null", "Referer": f"{FOREIGN_SITE}/x"}),
+            ({**form, "_csrf": token}, {"Sec-Fetch-Site": "cross-site"}),
+        ]
+    for data, headers in attempts:
+        response = await victim.post(url, data=data, headers=headers)
+        assert response.status_code == 403, (data, headers, response.text)
+        assert "location" not in response.headers
+    assert await pages.record() == before
+    assert len(outbox(settings)) == mails
+    login = await http.post(
+        f"/{pages.tenant}/api/v3/customer/authenticate",
+        json={"email": form.get("Email", "victim@example.org"), "password": secret},
+        headers={"Origin": ORIGIN},
+    )
+    assert login.status_code == 404, login.text  # no account, no new password
+    # Sent properly, the same form does its work.
+    data = form if template == SET_PASSWORD_PAGE else {**form, "_csrf": token}
+    response = await victim.post(url, data=data)
+    assert response.status_code == worked, response.text
+
+
+@pytest.mark.parametrize(("method", "template"), _rows("web", "static"))
+async def test_web_static_routes_hold_no_tenant_data(
+    pages: Pages, http: httpx.AsyncClient, method: str, template: str
+) -> None:
+    """Scripts and web components: the same bytes for every caller and tenant, no cookies, no
+    tenant data; scripts of an unknown tenant or unknown names are "not found"."""
+    if method == "MOUNT":
+        names = sorted(p.name for p in (STATIC / "webcomponents").iterdir())
+        paths = {name: [f"{template}/{name}"] for name in names}
+        missing = [f"{template}/nope.js", f"{template}/../app.py", f"{template}/"]
+    else:
+        paths = {
+            name: [template.format(client=t, name=name) for t in (pages.tenant, pages.other)]
+            for name in SCRIPTS
+        }
+        missing = [
+            template.format(client="no-such-tenant", name="integrate.js"),
+            template.format(client=pages.tenant, name="nope.js"),
+            template.format(client=pages.tenant, name="..%2Fapp.py"),
+        ]
+    assert paths
+    for name, urls in paths.items():
+        bodies = set()
+        for url in urls:
+            for browser in (_browser(http), pages.victim, pages.neighbour):
+                response = await browser.get(url)
+                assert response.status_code == 200, (url, response.text[:300])
+                assert "set-cookie" not in response.headers, url
+                assert response.headers["content-type"].startswith("text/javascript")
+                bodies.add(response.content)
+                for secret in (pages.tenant, pages.other, *pages.secrets()):
+                    assert secret not in response.text, (url, secret)
+                assert "@example.org" not in response.text
+        assert len(bodies) == 1, name
+    for url in missing:
+        response = await http.get(url)
+        assert response.status_code == 404, (url, response.status_code, response.text[:300])
 
 
 # --- operator endpoints: no tenant data -------------------------------------------------------

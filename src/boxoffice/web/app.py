@@ -694,8 +694,15 @@ def create_app(state: AppState) -> ASGIApp:
 
     @app.get("/{client}/website/scripts/{name}")
     async def script(client: str, name: str) -> Response:
+        """The same file for every tenant; an unknown tenant is "not found", like its pages."""
         file = SCRIPTS.get(name)
         if file is None:
+            return _plain(404, "Not found")
+        if state.core is None:
+            return _plain(503, "Starting")
+        try:
+            await get_tenant(state.core, client)
+        except NotFound:
             return _plain(404, "Not found")
         return FileResponse(
             STATIC / file,
