@@ -36,7 +36,7 @@ from tests.e2e.conftest import (
     run_server,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-server")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("crash")]
 
 WRITERS = 4
 ACKNOWLEDGED = 60

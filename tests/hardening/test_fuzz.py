@@ -16,7 +16,6 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from boxoffice.bootstrap import Core
 from boxoffice.services import tenants as tenant_service
@@ -26,8 +25,13 @@ from tests.api.carecloud.support import Api as CareCloudApi
 from tests.conftest import Signer, make_tenant
 from tests.hardening.fuzzing import Fuzzer, asgi_sender, fuzz, report
 
-pytestmark = pytest.mark.xdist_group("fuzz")
 ORIGIN = "http://localhost:8080"
+
+
+#: Where our answer legitimately differs from the vendor's CareCloud description:
+#: (operation or "*", a fragment of the finding) -> the reason. Keep it short and reasoned;
+#: anything not listed is a failure.
+VENDOR_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 async def _document(http: httpx.AsyncClient, dialect: str) -> dict[str, Any]:
@@ -104,6 +108,7 @@ async def test_fuzz_carecloud_against_the_vendor_document(
         path_parameters={"customer_id": customer_id},
         prefix=f"/{tenant}/{CARECLOUD_BASE}",
         only=set(IMPLEMENTED),
+        allowed=VENDOR_ALLOWED,
     )
     findings = await fuzz(fuzzer)
     assert fuzzer.requests_sent > 0
