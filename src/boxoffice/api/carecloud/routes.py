@@ -349,6 +349,7 @@ async def get_customer_address_types(caller: AppDep, paging: PagingDep) -> Respo
 class RewardFilters:
     def __init__(
         self,
+        request: Request,
         name: str | None = None,
         store_id: str | None = None,
         is_valid: bool | None = None,
@@ -370,6 +371,9 @@ class RewardFilters:
             raise InvalidInput("reward_group", "not_allowed_value")
         self.reward_group = reward_group
         self.without_stores = without_stores
+        # Rewards here are not limited by customer type, so every type sees every reward; the
+        # filter is still checked like every array filter (at most 1000 values).
+        _list_param(request, "customer_type_id")
 
     def items(self, views: tuple[Any, ...]) -> list[dict[str, Any]]:
         store_key = None
