@@ -111,3 +111,16 @@ async def test_web_page_refuses_a_chunked_oversized_form_with_413(
     )
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_carecloud_refuses_a_repeated_single_value_parameter(
+    http: httpx.AsyncClient, core: Core
+) -> None:
+    """``?name=a&name=b`` was answered with one of the two, silently; array filters still take
+    many values."""
+    api = CareCloudApi(http, (await make_tenant(core))[0])
+    await api.logged_in()
+    repeated = await api.get("interests", params={"name": ["Drama", "Music"]})
+    assert reasons(repeated) == {"name": "invalid_value_format"}
+    many = await api.get("customers", params={"customer_ids[]": ["a", "b"]})
+    assert many.status_code == 200, many.text

@@ -32,7 +32,20 @@ from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import devices, localised, profiles, records
 from boxoffice.services.core import Core
 
-router = APIRouter()
+#: Query parameters that take several values (``name=a&name=b`` or ``name[]=a&name[]=b``).
+ARRAY_PARAMETERS = frozenset({"email_list", "customer_ids", "external_ids", "customer_type_id"})
+
+
+def _single_values(request: Request) -> None:
+    """Every other query parameter takes one value: a repeated one is ambiguous, so refused."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen and not name.endswith("[]") and name not in ARRAY_PARAMETERS:
+            raise InvalidInput(name, "invalid_value_format")
+        seen.add(name)
+
+
+router = APIRouter(dependencies=[Depends(_single_values)])
 
 #: Request bodies documented in the OpenAPI components (bodies are read by hand, so that every
 #: problem is reported in the vendor's shape).
