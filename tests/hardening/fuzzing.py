@@ -74,7 +74,7 @@ class Fuzzer:
     path_parameters: dict[str, str] = field(default_factory=dict)
     #: Where the document's paths are served (a prefix for documents whose ``servers`` differ).
     prefix: str = ""
-    #: (method, path) pairs to leave out, or keep only (when ``only`` is set).
+    #: When set, only these (method, path) operations are fuzzed.
     only: set[tuple[str, str]] | None = None
     #: Known, reasoned differences: (operation label or "*", a fragment of the problem) ->
     #: why our answer differs from the document. A finding matching one is not a failure.

@@ -124,3 +124,27 @@ async def test_carecloud_refuses_a_repeated_single_value_parameter(
     assert reasons(repeated) == {"name": "invalid_value_format"}
     many = await api.get("customers", params={"customer_ids[]": ["a", "b"]})
     assert many.status_code == 200, many.text
+
+
+async def test_nul_in_a_looked_up_text_finds_nothing(
+    http: httpx.AsyncClient, core: Core, owner_api: Signer
+) -> None:
+    """On PostgreSQL a NUL in a lookup value (an email to mail a reset link to, a tenant name in
+    the path) was a database error, a 500; it now matches nothing, as on SQLite."""
+    tenant = owner_api.tenant
+    reset = await http.post(
+        f"/{tenant}/api/v3/customer/forgot-password",
+        json={"emailAddress": "a\x00@example.org"},
+        headers={"Origin": "http://localhost:8080"},
+    )
+    assert reset.status_code in (400, 404), reset.text
+    login = await http.post(
+        f"/{tenant}/api/v3/customer/authenticate",
+        json={"email": "a\x00@example.org", "password": "whatever it is"},
+        headers={"Origin": "http://localhost:8080"},
+    )
+    assert login.status_code in (400, 404), login.text
+    found = await owner_api.get("customers?email=a%00@example.org")
+    assert found.status_code in (400, 404), found.text
+    unknown = await http.get("/a%00b/api/v3/tags")
+    assert unknown.status_code == 404, unknown.text
