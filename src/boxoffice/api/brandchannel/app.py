@@ -87,10 +87,16 @@ def _json_property(prop: dict[str, Any], required: bool) -> dict[str, Any]:
 
 def _document_json_bodies(schema: dict[str, Any]) -> None:
     """Give each request body's ``application/json`` variant a schema of its own
-    (``<Model>Json``): the same parameters, typed as a JSON body may send them."""
+    (``<Model>Json``): the same parameters, typed as a JSON body may send them; and let integer
+    query parameters be blank (not sent)."""
     components = schema["components"]["schemas"]
     for item in schema.get("paths", {}).values():
         for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                # A blank integer parameter (``?brand_id=``) is "not sent", as in a form.
+                if parameter.get("in") == "query" and parameter["schema"].get("type") == "integer":
+                    blank = {"type": "string", "pattern": r"^\s*$"}
+                    parameter["schema"] = {"anyOf": [parameter["schema"], blank]}
             content = operation.get("requestBody", {}).get("content", {})
             ref = content.get("application/json", {}).get("schema", {}).get("$ref")
             if ref is None:
