@@ -16,7 +16,6 @@ from boxoffice.domain.commands import CustomerPatch, NewAddress
 from boxoffice.domain.errors import NotFound
 from boxoffice.domain.principal import Principal
 from boxoffice.services import customers as spektrix_side
-from boxoffice.store.db import create_engine
 from boxoffice.store.models import (
     Base,
     CustomerSource,
@@ -25,6 +24,7 @@ from boxoffice.store.models import (
     TimelineEntry,
 )
 from tests.api.brandchannel.support import Api, assert_result, unique_email, unique_phone
+from tests.conftest import owner_connection
 
 
 def _letters(n: int = 8) -> str:
@@ -42,22 +42,16 @@ def _texts(value: Any) -> str:
 async def traces(core: Core, needles: dict[str, str]) -> list[str]:
     """Every (table.column, what) in the whole database where a needle appears."""
     found: list[str] = []
-    # As the login role, not the application's: on PostgreSQL, row-level security shows the
-    # application's role no row at all outside a tenant's transaction.
-    engine = create_engine(core.engine.url.render_as_string(hide_password=False), pool_size=1)
-    try:
-        async with engine.connect() as connection:
-            for table in Base.metadata.sorted_tables:
-                for row in (await connection.execute(select(table))).mappings():
-                    for column, value in row.items():
-                        if value is None:
-                            continue
-                        text = _texts(value).casefold()
-                        for what, needle in needles.items():
-                            if needle.casefold() in text:
-                                found.append(f"{table.name}.{column}: {what}")
-    finally:
-        await engine.dispose()
+    async with owner_connection(core) as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in (await connection.execute(select(table))).mappings():
+                for column, value in row.items():
+                    if value is None:
+                        continue
+                    text = _texts(value).casefold()
+                    for what, needle in needles.items():
+                        if needle.casefold() in text:
+                            found.append(f"{table.name}.{column}: {what}")
     return found
 
 
