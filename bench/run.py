@@ -700,6 +700,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for db in results["databases"]:
         kind = db["database"]
+        if "error" in db:
+            out.append({"target": f"{kind}: every target", "measured": db["error"], "met": False})
+            continue
         s = db["scenarios"]
         get = s["owner_get"]
         out.append(
@@ -764,7 +767,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"| - | bare ASGI app (reference) | {bare['rps']} | {bare['p50_ms']} | {bare['p99_ms']} | {bare['errors']} | 100% |",
     ]
     for db in results["databases"]:
-        for name, s in db["scenarios"].items():
+        for name, s in db.get("scenarios", {}).items():
             lines.append(
                 f"| {db['database']} | {name} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | {s['errors']} | {s['rps'] / (bare['rps'] or 1):.1%} |"
             )
@@ -774,6 +777,8 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---|",
     ]
     for db in results["databases"]:
+        if "error" in db:
+            continue
         lines.append(
             f"| {db['database']} | {db['import']['customers_per_s']} | {db['raw_insert']['customers_per_s']} | {db['import']['ratio_to_raw']:.1%} | {', '.join(map(str, db['worker_peak_rss_mb']))} |"
         )
@@ -799,7 +804,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
         [results["reference"]["bare"]["p99_ms"]],
     )
     for db in results["databases"]:
-        for name, s in db["scenarios"].items():
+        for name, s in db.get("scenarios", {}).items():
             if name == "login_storm_logins":
                 continue
             labels.append(f"{db['database'][:2]} {name}")
@@ -861,7 +866,11 @@ def main() -> None:
         write_csv(data_file, args.customers)
         results["reference"]["bare"] = bench_bare(args, workdir)
         for kind in [d.strip() for d in args.databases.split(",") if d.strip()]:
-            results["databases"].append(bench_database(kind, args, workdir, data_file, secret))
+            try:
+                results["databases"].append(bench_database(kind, args, workdir, data_file, secret))
+            except Exception as exc:  # record it and go on with the next database
+                log(f"{kind}: failed: {exc!r}")
+                results["databases"].append({"database": kind, "error": repr(exc)})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["seconds"] = round(time.monotonic() - started, 1)
