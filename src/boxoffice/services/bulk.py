@@ -653,11 +653,17 @@ async def _apply_batch(
 ) -> list[tuple[_Row, str]]:
     """Apply one batch in one transaction; returns the rows refused, with why."""
     for attempt in range(3):
+        counts = ImportSummary()  # counted only once the batch is committed
         try:
-            return await _apply_batch_once(core, tenant_id, rows, actor, summary)
+            refused = await _apply_batch_once(core, tenant_id, rows, actor, counts)
         except bulk.BulkConflict:
             if attempt == 2:
                 raise
+            continue
+        summary.created += counts.created
+        summary.updated += counts.updated
+        summary.unchanged += counts.unchanged
+        return refused
     raise AssertionError("unreachable")
 
 
