@@ -537,6 +537,7 @@ def bench_database(
                 "--quiet",
                 "--rejects",
                 str(workdir / "rejects.csv"),
+                timeout=args.import_timeout,
             )
         )
         out["import"] = {
@@ -834,6 +835,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--max-requests", type=int, default=2_000_000, help="per scenario")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--import-timeout",
+        type=float,
+        default=360.0,
+        help="seconds the seeding import may take per database (bounds the run time)",
+    )
     parser.add_argument(
         "--ceiling-customers",
         type=int,
