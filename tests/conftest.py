@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
@@ -114,6 +115,35 @@ async def owner_connection(core: Core) -> AsyncIterator[AsyncConnection]:
             yield connection
     finally:
         await engine.dispose()
+
+
+def _scan_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+async def database_traces(core: Core, needles: dict[str, str]) -> list[str]:
+    """Every ``table.column: what`` in the whole database (every column of every table, from
+    the schema, read as the owner) where a needle appears, case-insensitively."""
+    from sqlalchemy import select
+
+    from boxoffice.store.models import Base
+
+    found: list[str] = []
+    async with owner_connection(core) as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in (await connection.execute(select(table))).mappings():
+                for column, value in row.items():
+                    if value is None:
+                        continue
+                    text = _scan_text(value).casefold()
+                    for what, needle in needles.items():
+                        if needle.casefold() in text:
+                            found.append(f"{table.name}.{column}: {what}")
+    return found
 
 
 def unique_name(prefix: str = "venue") -> str:
