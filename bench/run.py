@@ -537,6 +537,7 @@ def bench_database(
                 "--quiet",
                 "--rejects",
                 str(workdir / "rejects.csv"),
+                timeout=args.import_timeout,
             )
         )
         out["import"] = {
@@ -700,6 +701,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for db in results["databases"]:
         kind = db["database"]
+        if "error" in db:
+            out.append({"target": f"{kind}: every target", "measured": db["error"], "met": False})
+            continue
         s = db["scenarios"]
         get = s["owner_get"]
         out.append(
@@ -764,7 +768,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"| - | bare ASGI app (reference) | {bare['rps']} | {bare['p50_ms']} | {bare['p99_ms']} | {bare['errors']} | 100% |",
     ]
     for db in results["databases"]:
-        for name, s in db["scenarios"].items():
+        for name, s in db.get("scenarios", {}).items():
             lines.append(
                 f"| {db['database']} | {name} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | {s['errors']} | {s['rps'] / (bare['rps'] or 1):.1%} |"
             )
@@ -774,6 +778,8 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---|",
     ]
     for db in results["databases"]:
+        if "error" in db:
+            continue
         lines.append(
             f"| {db['database']} | {db['import']['customers_per_s']} | {db['raw_insert']['customers_per_s']} | {db['import']['ratio_to_raw']:.1%} | {', '.join(map(str, db['worker_peak_rss_mb']))} |"
         )
@@ -799,7 +805,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
         [results["reference"]["bare"]["p99_ms"]],
     )
     for db in results["databases"]:
-        for name, s in db["scenarios"].items():
+        for name, s in db.get("scenarios", {}).items():
             if name == "login_storm_logins":
                 continue
             labels.append(f"{db['database'][:2]} {name}")
@@ -807,11 +813,13 @@ def chart(results: dict[str, Any], path: Path) -> bool:
             p99.append(s["p99_ms"])
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(12, 8), sharex=True)
     top.bar(labels, rps, color="#4c72b0")
-    top.set_ylabel("requests/s")
+    top.set_yscale("log")
+    top.set_ylabel("requests/s (log)")
     top.set_title("boxoffice bench: throughput and p99 latency (loopback, same server and workers)")
     bottom.bar(labels, p99, color="#dd8452")
     bottom.axhline(10, color="grey", linestyle="--", linewidth=1)
-    bottom.set_ylabel("p99 ms")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("p99 ms (log; dashed: 10 ms)")
     plt.setp(bottom.get_xticklabels(), rotation=45, ha="right")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -829,6 +837,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--max-requests", type=int, default=2_000_000, help="per scenario")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--import-timeout",
+        type=float,
+        default=360.0,
+        help="seconds the seeding import may take per database (bounds the run time)",
+    )
     parser.add_argument(
         "--ceiling-customers",
         type=int,
@@ -861,7 +875,11 @@ def main() -> None:
         write_csv(data_file, args.customers)
         results["reference"]["bare"] = bench_bare(args, workdir)
         for kind in [d.strip() for d in args.databases.split(",") if d.strip()]:
-            results["databases"].append(bench_database(kind, args, workdir, data_file, secret))
+            try:
+                results["databases"].append(bench_database(kind, args, workdir, data_file, secret))
+            except Exception as exc:  # record it and go on with the next database
+                log(f"{kind}: failed: {exc!r}")
+                results["databases"].append({"database": kind, "error": repr(exc)})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["seconds"] = round(time.monotonic() - started, 1)

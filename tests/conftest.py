@@ -15,17 +15,21 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.bootstrap import Core, build_core
 from boxoffice.domain.principal import Principal
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import tenants as tenant_service
 from boxoffice.settings import Settings
+from boxoffice.store.db import create_engine
 from boxoffice.store.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_POSTGRES_URL", "")
@@ -97,6 +101,49 @@ async def core(settings: Settings) -> AsyncIterator[Core]:
         yield core
     finally:
         await core.dispose()
+
+
+@asynccontextmanager
+async def owner_connection(core: Core) -> AsyncIterator[AsyncConnection]:
+    """A connection as the database's login role (the tables' owner), for tests that read the
+    whole database. The application's own engine runs, on PostgreSQL, as a role held by
+    row-level security: outside a tenant's transaction it sees no row at all, so a count or a
+    scan through it would pass without checking anything."""
+    engine = create_engine(core.engine.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+def _scan_text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+async def database_traces(core: Core, needles: dict[str, str]) -> list[str]:
+    """Every ``table.column: what`` in the whole database (every column of every table, from
+    the schema, read as the owner) where a needle appears, case-insensitively."""
+    from sqlalchemy import select
+
+    from boxoffice.store.models import Base
+
+    found: list[str] = []
+    async with owner_connection(core) as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in (await connection.execute(select(table))).mappings():
+                for column, value in row.items():
+                    if value is None:
+                        continue
+                    text = _scan_text(value).casefold()
+                    for what, needle in needles.items():
+                        if needle.casefold() in text:
+                            found.append(f"{table.name}.{column}: {what}")
+    return found
 
 
 def unique_name(prefix: str = "venue") -> str:

@@ -21,7 +21,7 @@ from boxoffice.bootstrap import Core
 from boxoffice.services import tenants as tenant_service
 from boxoffice.settings import Settings
 from tests.api.carecloud.support import Api as CareCloudApi
-from tests.conftest import Signer, make_tenant
+from tests.conftest import Signer, make_tenant, owner_connection
 
 
 @dataclass
@@ -58,7 +58,7 @@ def _html_error(response: httpx.Response) -> bool:
 async def _count_customers(core: Core, tenant: str) -> int:
     from sqlalchemy import text
 
-    async with core.engine.connect() as connection:
+    async with owner_connection(core) as connection:
         found = await connection.execute(
             text(
                 "SELECT count(*) FROM customers c JOIN tenants t ON t.id = c.tenant_id"

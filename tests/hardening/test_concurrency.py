@@ -20,6 +20,7 @@ from boxoffice.bootstrap import Core
 from boxoffice.domain.ids import parse_customer_code
 from tests.api.carecloud.support import BASE as CARECLOUD_BASE
 from tests.api.carecloud.support import token_body
+from tests.conftest import owner_connection
 from tests.e2e.conftest import (
     HTTP_TIMEOUT,
     LiveServer,
@@ -56,7 +57,7 @@ async def _race(*calls: Any) -> list[httpx.Response]:
 
 
 async def _rows(core: Core, sql: str, **params: Any) -> list[Any]:
-    async with core.engine.connect() as connection:
+    async with owner_connection(core) as connection:
         return list((await connection.execute(text(sql), params)).all())
 
 

@@ -381,3 +381,43 @@ async def test_export_pages_by_key_and_skips_erased_customers(
     )
     await erasure.erase_customer(core, owner_of(tenant_id), victim.id)
     assert len((await export(core, name, "csv")).splitlines()) == 1 + 6
+
+
+async def test_a_customer_created_meanwhile_is_matched_on_the_batch_retry(
+    core: Core, tenant: tuple[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API creates the email between the batch's lookup and its insert: the batch rolls
+    back whole and runs again, and then matches the new customer instead of failing."""
+    name, tenant_id = tenant
+    from boxoffice.store import bulk as store_bulk
+
+    owner = owner_of(tenant_id)
+    real = store_bulk.customers_by_email_keys
+    calls = {"n": 0}
+
+    async def racing(session: Any, email_keys: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            found = await real(session, email_keys)
+            await session.rollback()  # let the API's write in (SQLite holds one writer)
+            await customer_service.create_customer(
+                core,
+                owner,
+                NewCustomer(first_name="Api", last_name="First", email="race@example.org"),
+            )
+            await session.connection(execution_options={"boxoffice_write": True})
+            return found
+        return await real(session, email_keys)
+
+    monkeypatch.setattr(store_bulk, "customers_by_email_keys", racing)
+    summary, rejects = await run_import(
+        core,
+        name,
+        _csv("race@example.org,Imp,Second,,,,Drama,,,,,,", "other@example.org,O,K,,,,,,,,,,"),
+        tmp_path,
+    )
+    assert calls["n"] == 2
+    assert (summary.created, summary.updated, rejects) == (1, 1, [])
+    view = await customer_service.find_customer_by_email(core, owner, "race@example.org", ALL_PARTS)
+    assert (view.first_name, view.last_name) == ("Imp", "Second")
+    assert [t.name for t in view.tags] == ["Drama"]

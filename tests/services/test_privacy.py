@@ -4,14 +4,11 @@ the anonymous tombstone and the audit log's record that it happened. SQLite and 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.commands import (
@@ -34,48 +31,12 @@ from boxoffice.services import accounts, audit, devices, privacy, records
 from boxoffice.services import brandchannel as brand_side
 from boxoffice.services import customers as spektrix_side
 from boxoffice.services.tenants import get_tenant
-from boxoffice.store.db import create_engine
-from boxoffice.store.models import Base, CustomerSource, Interest
+from boxoffice.store.models import CustomerSource, Interest
+from tests.conftest import database_traces
 
 
 def _letters(n: int = 8) -> str:
     return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:n])
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return str(value)
-
-
-@pytest.fixture
-async def owner_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine as the login role (the tables' owner): on PostgreSQL it is not subject to
-    row-level security, so a scan through it sees every row of every tenant."""
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-async def traces(engine: AsyncEngine, needles: dict[str, str]) -> list[str]:
-    """Every ``table.column: what`` in the whole database (every column of every table, from
-    the schema) where a needle appears, case-insensitively."""
-    found: list[str] = []
-    async with engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            for row in (await connection.execute(select(table))).mappings():
-                for column, value in row.items():
-                    if value is None:
-                        continue
-                    text = _text(value).casefold()
-                    for what, needle in needles.items():
-                        if needle.casefold() in text:
-                            found.append(f"{table.name}.{column}: {what}")
-    return found
 
 
 async def make_person(core: Core, tenant: tuple[str, int]) -> dict[str, Any]:
@@ -252,11 +213,11 @@ async def test_another_tenants_customer_is_not_found(core: Core, tenant: tuple[s
 
 
 async def test_erase_leaves_no_trace_but_the_audit_record(
-    core: Core, tenant: tuple[str, int], owner_engine: AsyncEngine
+    core: Core, tenant: tuple[str, int]
 ) -> None:
     person = await make_person(core, tenant)
     bystander = await make_person(core, tenant)
-    assert set(await traces(owner_engine, person["needles"])) >= {
+    assert set(await database_traces(core, person["needles"])) >= {
         "customers.email: email",
         "customers.first_name: first name",
         "customers.last_name: last name",
@@ -279,9 +240,9 @@ async def test_erase_leaves_no_trace_but_the_audit_record(
         audit.end_request(token)
 
     assert erased == person["id"]
-    assert await traces(owner_engine, person["needles"]) == []
+    assert await database_traces(core, person["needles"]) == []
     # The bystander is whole.
-    assert len(await traces(owner_engine, bystander["needles"])) >= 10
+    assert len(await database_traces(core, bystander["needles"])) >= 10
     # The audit log kept every entry about the person, and the erasure itself.
     after = await audit.list_entries(core, person["tenant"], customer_id=person["id"])
     assert after[: len(before)] == before

@@ -29,7 +29,7 @@ async def test_operator_writes_name_the_operator_and_the_new_tenant(core: Core) 
     created, loaded = await audit.list_entries(core, name)
     assert (created.tenant_id, created.action, created.target_kind, created.target_id) == (
         view.id,
-        "tenants.insert",
+        "tenants.insert+tenant_origins.insert",
         "tenants",
         str(view.id),
     )
@@ -41,7 +41,9 @@ async def test_operator_writes_name_the_operator_and_the_new_tenant(core: Core) 
     assert {"table": "tenant_origins", "op": "insert", "key": {"origin": "https://a.example"}} in (
         created.changes
     )
-    # A big write lists its first changes and counts the rest.
+    # A big write lists its first changes and counts the rest; its action names every table.
+    named, more = loaded.action.rsplit("+", 1)
+    assert len(named.split("+")) == 4 and more.endswith(" more") and int(more.split()[0]) > 0
     assert len(loaded.changes) == MAX_CHANGES + 1
     assert set(loaded.changes[-1]) == {"more"} and loaded.changes[-1]["more"] > 0
 

@@ -6,7 +6,9 @@ m=19 MiB (19456 KiB), t=2, p=1.
 
 from __future__ import annotations
 
+import ctypes
 import secrets
+import sys
 import threading
 
 import anyio.to_thread
@@ -29,6 +31,26 @@ _HASHER = PasswordHasher(
     type=Type.ID,
 )
 
+
+def _return_large_blocks_to_the_system() -> None:
+    """Keep glibc's mmap threshold at its 128 KiB default instead of letting it grow.
+
+    glibc raises the threshold to the size of the largest block freed (up to 32 MiB): after
+    the first Argon2 computation, its 19 MiB blocks come from the heap of whichever worker
+    thread ran it, and each thread's heap keeps them. A worker then holds 19 MiB per thread
+    that ever hashed a password (bench/README.md). A fixed threshold hands them back on free.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return
+    m_mmap_threshold = -3
+    mallopt(m_mmap_threshold, 128 * 1024)
+
+
+_return_large_blocks_to_the_system()
 
 #: Argon2 computations running at once in this process. Each takes ``MEMORY_COST_KIB`` of
 #: memory and a core for tens of milliseconds: a login storm must neither grow a worker's

@@ -17,6 +17,8 @@ writes each page before reading the next: memory stays flat whatever the number 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -651,11 +653,17 @@ async def _apply_batch(
 ) -> list[tuple[_Row, str]]:
     """Apply one batch in one transaction; returns the rows refused, with why."""
     for attempt in range(3):
+        counts = ImportSummary()  # counted only once the batch is committed
         try:
-            return await _apply_batch_once(core, tenant_id, rows, actor, summary)
+            refused = await _apply_batch_once(core, tenant_id, rows, actor, counts)
         except bulk.BulkConflict:
             if attempt == 2:
                 raise
+            continue
+        summary.created += counts.created
+        summary.updated += counts.updated
+        summary.unchanged += counts.unchanged
+        return refused
     raise AssertionError("unreachable")
 
 
@@ -918,38 +926,59 @@ async def import_customers(
     batch: list[_Row] = []
     keys: set[Any] = set()
 
-    async def flush() -> None:
-        if not batch:
-            return
-        refused = await _apply_batch(core, tenant.id, batch, actor, summary)
+    applying: asyncio.Task[None] | None = None
+
+    async def apply(rows: list[_Row], position: int) -> None:
+        refused = await _apply_batch(core, tenant.id, rows, actor, summary)
         for row, reason in refused:
             rejects.write(row.line, row.original, reason)
         summary.rejected += len(refused)
         summary.batches += 1
         rejects.flush()
-        batch.clear()
-        keys.clear()
         if progress is not None:
-            progress(summary, source.position)
+            progress(summary, position)
 
-    for line, record, original in source.records():
-        summary.records += 1
-        try:
-            row = _parse(line, record, original, cat)
-        except InvalidInput as exc:
-            rejects.write(line, original, _reason(exc))
-            summary.rejected += 1
-            continue
-        row_keys = row.keys()
-        if any(k in keys for k in row_keys):
-            # A later record for the same customer: apply the earlier one first, so the
-            # file reads as if applied line by line.
-            await flush()
-        batch.append(row)
-        keys.update(row_keys)
-        if len(batch) >= batch_size:
-            await flush()
-    await flush()
+    async def flush() -> None:
+        # The next batch is read and checked while this one is written (the database works
+        # in its own thread); batches still commit one at a time, in the file's order.
+        nonlocal applying, batch
+        if not batch:
+            return
+        if applying is not None:
+            await applying
+        applying = asyncio.create_task(apply(batch, source.position))
+        batch = []
+        keys.clear()
+
+    try:
+        for line, record, original in source.records():
+            summary.records += 1
+            if summary.records % 64 == 0:
+                await asyncio.sleep(0)  # let the batch being written go on
+            try:
+                row = _parse(line, record, original, cat)
+            except InvalidInput as exc:
+                rejects.write(line, original, _reason(exc))
+                summary.rejected += 1
+                continue
+            row_keys = row.keys()
+            if any(k in keys for k in row_keys):
+                # A later record for the same customer: apply the earlier one first, so the
+                # file reads as if applied line by line.
+                await flush()
+            batch.append(row)
+            keys.update(row_keys)
+            if len(batch) >= batch_size:
+                await flush()
+        await flush()
+        if applying is not None:
+            await applying
+    except BaseException:
+        if applying is not None and not applying.done():
+            applying.cancel()  # its transaction rolls back: whole batches only
+            with contextlib.suppress(BaseException):
+                await applying
+        raise
     rejects.flush()
     summary.seconds = time.monotonic() - started
     return summary

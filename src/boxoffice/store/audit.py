@@ -10,7 +10,7 @@ row (table, operation, integer keys, names of the changed columns) and every bul
 Values are never copied, so the log holds no personal data and no secrets, and erasing a
 customer leaves it whole. The action is named after the customer timeline entries the write
 added (``customer.created``, ``customer.erased``), else after the first change
-(``api_keys.insert``).
+(``api_keys.insert``; ``tag_groups.insert+tags.insert`` when several, at most four named).
 
 *When* and *which tenant* come with the row. :meth:`UnitOfWork.commit` adds the entries just
 before committing, so a write and its audit row commit together, and a refused (rolled back)
@@ -161,7 +161,11 @@ def pending_entries(session: Session, tenant_id: int | None) -> list[AuditEntry]
         customers = list(dict.fromkeys(c.customer_id for c in changes if c.customer_id))
         kinds = list(dict.fromkeys(c.timeline_kind for c in changes if c.timeline_kind))
         first = changes[0].data
-        action = "customer." + "+".join(kinds) if kinds else f"{first['table']}.{first['op']}"
+        if kinds:
+            action = "customer." + "+".join(kinds)
+        else:
+            done = list(dict.fromkeys(f"{c.data['table']}.{c.data['op']}" for c in changes))
+            action = "+".join(done[:4]) + (f"+{len(done) - 4} more" if len(done) > 4 else "")
         target_kind: str
         target_id: str | None
         if len(customers) == 1:

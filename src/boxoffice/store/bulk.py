@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.store.models import (
@@ -68,9 +69,12 @@ async def insert_rows(
     marks = ", ".join("?" for _ in columns)
     verb = "INSERT" if strict else "INSERT OR IGNORE"
     quoted = ", ".join(f'"{name}"' for name in names)
-    await connection.exec_driver_sql(
-        f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
-    )
+    try:
+        await connection.exec_driver_sql(
+            f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
+        )
+    except IntegrityError as exc:  # only a strict insert can meet one
+        raise BulkConflict(f"{table.name}: {exc.orig}") from exc
 
 
 _MADE = "boxoffice_bulk_tables"

@@ -69,6 +69,12 @@ def _customer_link_attributes(table: Table) -> list[Any]:
     return found
 
 
+def storable(text: str) -> bool:
+    """Whether a text can be stored at all: PostgreSQL refuses NUL in text (an error, not "no
+    match"), and nothing stored holds one, so a lookup by such a text matches nothing."""
+    return "\x00" not in text
+
+
 class _Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -92,6 +98,8 @@ class Customers(_Repository):
         return (await self.session.execute(stmt)).first() is not None
 
     async def by_email_key(self, email_key: str) -> Customer | None:
+        if not storable(email_key):
+            return None
         stmt = select(Customer).where(Customer.email_key == email_key, Customer.state == "active")
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
@@ -181,6 +189,8 @@ class Customers(_Repository):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def by_external_id(self, brand_id: int, external_id: str) -> Customer | None:
+        if not storable(external_id):
+            return None
         stmt = select(Customer).where(
             Customer.brand_id == brand_id,
             Customer.external_primary_id == external_id,
@@ -192,6 +202,8 @@ class Customers(_Repository):
         self, brand_id: int, value: str, channel_type_id: int | None = None
     ) -> Sequence[Customer]:
         """Active customers of a brand with a channel of this value (case-insensitive)."""
+        if not storable(value):
+            return ()
         match = select(CustomerChannel.id).where(
             CustomerChannel.customer_id == Customer.id,
             func.lower(CustomerChannel.value) == value.lower(),
@@ -359,6 +371,8 @@ class Operators(_Repository):
     """Lookups across tenants: tenant resolution and credentials (explicitly unscoped)."""
 
     async def tenant_by_name(self, name: str) -> Tenant | None:
+        if not storable(name):
+            return None
         stmt = select(Tenant).where(Tenant.name == name)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
@@ -374,6 +388,8 @@ class Operators(_Repository):
         return (await self.session.execute(stmt)).scalars().all()
 
     async def api_user(self, tenant_id: int, login: str) -> ApiUser | None:
+        if not storable(login):
+            return None
         stmt = (
             select(ApiUser)
             .where(ApiUser.tenant_id == tenant_id, ApiUser.login == login)
@@ -434,6 +450,8 @@ class Profiles(_Repository):
         return (await self.session.execute(stmt)).scalars().all()
 
     async def by_friendly_id(self, friendly_id: str) -> Customer | None:
+        if not storable(friendly_id):
+            return None
         stmt = select(Customer).where(
             Customer.state == "active", Customer.friendly_id == friendly_id
         )
@@ -497,6 +515,8 @@ class Profiles(_Repository):
     async def source_record_by_external_id(
         self, source_id: int, external_id: str
     ) -> CustomerSourceRecord | None:
+        if not storable(external_id):
+            return None
         stmt = select(CustomerSourceRecord).where(
             CustomerSourceRecord.source_id == source_id,
             CustomerSourceRecord.external_id == external_id,

@@ -81,9 +81,11 @@ _SET_DATABASE_TENANT = text(
 
 @event.listens_for(Session, "after_begin")
 def _set_database_tenant(
-    session: Session, _transaction: SessionTransaction, connection: Connection
+    session: Session, transaction: SessionTransaction, connection: Connection
 ) -> None:
-    if connection.dialect.name != "postgresql" or TENANT_KEY not in session.info:
+    if transaction.nested or connection.dialect.name != "postgresql":
+        return  # a savepoint is inside a transaction that has the setting already
+    if TENANT_KEY not in session.info:
         return
     tenant_id = session.info[TENANT_KEY]
     connection.execute(

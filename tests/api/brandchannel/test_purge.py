@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import orjson
 import pytest
 from sqlalchemy import select
 
@@ -16,49 +15,18 @@ from boxoffice.domain.commands import CustomerPatch, NewAddress
 from boxoffice.domain.errors import NotFound
 from boxoffice.domain.principal import Principal
 from boxoffice.services import customers as spektrix_side
-from boxoffice.store.db import create_engine
 from boxoffice.store.models import (
-    Base,
     CustomerSource,
     CustomerSourceRecord,
     CustomerToken,
     TimelineEntry,
 )
 from tests.api.brandchannel.support import Api, assert_result, unique_email, unique_phone
+from tests.conftest import database_traces
 
 
 def _letters(n: int = 8) -> str:
     return "".join(chr(ord("a") + int(c, 16)) for c in uuid.uuid4().hex[:n])
-
-
-def _texts(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    if isinstance(value, dict | list):
-        return orjson.dumps(value).decode()
-    return str(value)
-
-
-async def traces(core: Core, needles: dict[str, str]) -> list[str]:
-    """Every (table.column, what) in the whole database where a needle appears."""
-    found: list[str] = []
-    # As the login role, not the application's: on PostgreSQL, row-level security shows the
-    # application's role no row at all outside a tenant's transaction.
-    engine = create_engine(core.engine.url.render_as_string(hide_password=False), pool_size=1)
-    try:
-        async with engine.connect() as connection:
-            for table in Base.metadata.sorted_tables:
-                for row in (await connection.execute(select(table))).mappings():
-                    for column, value in row.items():
-                        if value is None:
-                            continue
-                        text = _texts(value).casefold()
-                        for what, needle in needles.items():
-                            if needle.casefold() in text:
-                                found.append(f"{table.name}.{column}: {what}")
-    finally:
-        await engine.dispose()
-    return found
 
 
 @pytest.fixture
@@ -149,7 +117,7 @@ async def person(api: Api, core: Core, bc_tenant: tuple[str, int]) -> dict[str, 
         "mobile": mobile,
         "external id": external,
     }
-    assert set(await traces(core, needles)) >= {
+    assert set(await database_traces(core, needles)) >= {
         "customers.email: email",
         "customers.first_name: first name",
         "customers.last_name: last name",
@@ -173,7 +141,7 @@ async def test_purge_leaves_no_trace_of_the_person(
 
     assert_result(await api.delete(f"customer/{customer_id}/purgeData"), "Customer data purged.")
 
-    assert await traces(core, person["needles"]) == []
+    assert await database_traces(core, person["needles"]) == []
     # The tombstone: same id and brand, nothing else; it still counts in lists.
     tombstone = await api.customer(customer_id)
     assert tombstone["id"] == customer_id and tombstone["brand_id"] == 2
@@ -225,7 +193,7 @@ async def test_hard_delete_leaves_no_trace_either(
     api: Api, core: Core, person: dict[str, Any]
 ) -> None:
     assert_result(await api.delete(f"customer/{person['id']}"), "Customer deleted.")
-    assert await traces(core, person["needles"]) == []
+    assert await database_traces(core, person["needles"]) == []
     async with core.uow(person["tenant_id"]) as uow:
         assert await uow.customers.get_any_state(person["id"]) is None
         left = await uow.session.execute(

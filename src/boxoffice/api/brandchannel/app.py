@@ -61,6 +61,63 @@ class CanonicalPaths:
                 scope["route"] = inner["route"]
 
 
+def _json_property(prop: dict[str, Any], required: bool) -> dict[str, Any]:
+    """A parameter as a JSON body may send it: JSON scalars are read as the parameter's text
+    (``6`` and ``"6"`` alike), as a form would send them; ``null`` is "not sent"."""
+    kinds = {o.get("type") for o in prop.get("anyOf", [prop])} - {None, "null"}
+    keep = {k: v for k, v in prop.items() if k in ("title", "description", "default")}
+    if kinds == {"integer"}:
+        options: list[dict[str, Any]] = [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": r"^\s*[0-9]*\s*$"},  # blank: not sent
+        ]
+    elif kinds == {"boolean"}:
+        options = [
+            {"type": "boolean"},
+            {"type": "integer", "enum": [0, 1]},
+            {"type": "string", "enum": ["true", "false", "1", "0", "True", "False", ""]},
+        ]
+    else:
+        text = {k: v for k, v in prop.items() if k == "pattern"}
+        options = [{"type": "string", **text}, {"type": "number"}, {"type": "boolean"}]
+    if not required:
+        options.append({"type": "null"})
+    return {**keep, "anyOf": options}
+
+
+def _document_json_bodies(schema: dict[str, Any]) -> None:
+    """Give each request body's ``application/json`` variant a schema of its own
+    (``<Model>Json``): the same parameters, typed as a JSON body may send them; and let integer
+    query parameters be blank (not sent)."""
+    components = schema["components"]["schemas"]
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                # A blank integer parameter (``?brand_id=``) is "not sent", as in a form.
+                if parameter.get("in") == "query" and parameter["schema"].get("type") == "integer":
+                    blank = {"type": "string", "pattern": r"^\s*$"}
+                    parameter["schema"] = {"anyOf": [parameter["schema"], blank]}
+            content = operation.get("requestBody", {}).get("content", {})
+            ref = content.get("application/json", {}).get("schema", {}).get("$ref")
+            if ref is None:
+                continue
+            name = ref.rsplit("/", 1)[1]
+            model = components[name]
+            required = set(model.get("required", []))
+            components.setdefault(
+                f"{name}Json",
+                {
+                    **model,
+                    "title": f"{model.get('title', name)} (JSON)",
+                    "properties": {
+                        key: _json_property(prop, key in required)
+                        for key, prop in model.get("properties", {}).items()
+                    },
+                },
+            )
+            content["application/json"] = {"schema": {"$ref": f"{ref}Json"}}
+
+
 def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
     app = FastAPI(
         title=TITLE,
@@ -93,6 +150,7 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
                 "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
             }
             schema["security"] = [{"apiKey": []}]
+            _document_json_bodies(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

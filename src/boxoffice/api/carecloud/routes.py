@@ -32,7 +32,20 @@ from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import devices, localised, profiles, records
 from boxoffice.services.core import Core
 
-router = APIRouter()
+#: Query parameters that take several values (``name=a&name=b`` or ``name[]=a&name[]=b``).
+ARRAY_PARAMETERS = frozenset({"email_list", "customer_ids", "external_ids", "customer_type_id"})
+
+
+def _single_values(request: Request) -> None:
+    """Every other query parameter takes one value: a repeated one is ambiguous, so refused."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen and not name.endswith("[]") and name not in ARRAY_PARAMETERS:
+            raise InvalidInput(name, "invalid_value_format")
+        seen.add(name)
+
+
+router = APIRouter(dependencies=[Depends(_single_values)])
 
 #: Request bodies documented in the OpenAPI components (bodies are read by hand, so that every
 #: problem is reported in the vendor's shape).
@@ -349,6 +362,7 @@ async def get_customer_address_types(caller: AppDep, paging: PagingDep) -> Respo
 class RewardFilters:
     def __init__(
         self,
+        request: Request,
         name: str | None = None,
         store_id: str | None = None,
         is_valid: bool | None = None,
@@ -370,6 +384,9 @@ class RewardFilters:
             raise InvalidInput("reward_group", "not_allowed_value")
         self.reward_group = reward_group
         self.without_stores = without_stores
+        # Rewards here are not limited by customer type, so every type sees every reward; the
+        # filter is still checked like every array filter (at most 1000 values).
+        _list_param(request, "customer_type_id")
 
     def items(self, views: tuple[Any, ...]) -> list[dict[str, Any]]:
         store_key = None

@@ -55,6 +55,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": s.Error, "description": "Missing or invalid signature"},
     404: {"model": s.Error, "description": "Not found"},
 }
+#: Sign-up, login and mailing routes are rate limited (per IP and per account).
+_LIMITED: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    429: {"model": s.Error, "description": "Too many attempts; try again after Retry-After"},
+}
 
 
 def _body(model: type[BaseModel], *, array: bool = False) -> dict[str, Any]:
@@ -425,7 +430,7 @@ async def _session_response(
     status_code=201,
     summary="Sign up (web mode); logs in when a password is given",
     response_model=s.Customer,
-    responses=_ERRORS,
+    responses=_LIMITED,
     openapi_extra=_body(s.NewCustomer),
 )
 async def sign_up(
@@ -466,7 +471,7 @@ async def sign_up(
     "/customer/authenticate",
     summary="Log in with email and password",
     response_model=s.Customer,
-    responses=_ERRORS,
+    responses=_LIMITED,
 )
 async def authenticate(
     request: Request, tenant: TenantDep, core: CoreDep, state: StateDep, expand: Expand = None
@@ -535,7 +540,7 @@ async def deauthenticate(
 @router.post(
     "/customer/forgot-password",
     status_code=204,
-    responses=_ERRORS,
+    responses=_LIMITED,
     summary="Mail a password-reset link (404 when no account has the address)",
 )
 async def forgot_password(
@@ -573,7 +578,7 @@ async def change_password(
 @router.post(
     "/customer/send-magic-link",
     status_code=204,
-    responses=_ERRORS,
+    responses=_LIMITED,
     summary="Mail a one-time login link; callbackUrl must contain {token}",
 )
 async def send_magic_link(
