@@ -31,10 +31,9 @@ from tests.conftest import make_tenant
 TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.c)
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only(database_url: str) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite has no row-level security (the guard in store/scoping.py is all)")
+# SQLite has no row-level security (the guard in store/scoping.py is all there is), so these
+# tests run on PostgreSQL only: collected for it alone, never skipped.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 async def _customer(core: Core, tenant_id: int, first_name: str) -> int:
