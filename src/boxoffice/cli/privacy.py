@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from boxoffice.cli.main import _run, err, out
@@ -114,4 +115,5 @@ def audit(
             entry.action,
             target,
         )
-    out.print(table)
+    # On a terminal the table fits the window; piped (to grep, a file) no cell is cut short.
+    (out if out.is_terminal else Console(width=10_000)).print(table)

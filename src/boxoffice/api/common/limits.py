@@ -44,6 +44,7 @@ class BodyLimit:
         received = 0
         exceeded = False
         answered = False
+        replaced = False  # the 413 was sent in place of the application's own answer
 
         async def limited() -> Message:
             nonlocal received, exceeded
@@ -59,18 +60,22 @@ class BodyLimit:
             return {"type": "http.disconnect"}
 
         async def guarded(message: Message) -> None:
-            nonlocal answered
+            nonlocal answered, replaced
             if not exceeded:
                 answered = answered or message["type"] == "http.response.start"
                 await send(message)
             elif not answered:
-                answered = True
+                answered = replaced = True
                 await self.render(self.limit)(scope, nothing, send)
             # else: the application's own answer to the oversized body is dropped.
 
         try:
             await self.app(scope, limited, guarded)
         except PayloadTooLarge:
+            # Starlette answers an unhandled error with a 500 and raises it again; when that
+            # answer was replaced by the 413, the error has been answered and ends here.
+            if replaced:
+                return
             if answered:
                 raise
             answered = True
