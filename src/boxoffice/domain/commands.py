@@ -36,6 +36,21 @@ class NewAddress:
     administrative_division: str | None = None
 
 
+#: The text parts of an address, in the order the dialects list them.
+ADDRESS_PARTS = (
+    "name",
+    "line1",
+    "line2",
+    "line3",
+    "line4",
+    "line5",
+    "town",
+    "postcode",
+    "country",
+    "administrative_division",
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddressPatch:
     is_billing: Maybe[bool] = UNSET

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
+from boxoffice.domain.commands import ADDRESS_PARTS
 from boxoffice.domain.errors import DomainError, InvalidInput
 from boxoffice.domain.ids import customer_code, new_customer_key, new_row_key
 from boxoffice.domain.rules import attribute_lookup_key, normalise_email
@@ -85,18 +86,6 @@ _TEXTS = (
     "gender",
     "language",
     "friendly_id",
-)
-ADDRESS_FIELDS = (
-    "name",
-    "line1",
-    "line2",
-    "line3",
-    "line4",
-    "line5",
-    "town",
-    "postcode",
-    "country",
-    "administrative_division",
 )
 _ADDRESS_FLAGS = ("billing", "delivery")
 #: Columns and keys read and ignored: the export's customer id, the reject file's notes.
@@ -239,7 +228,7 @@ def _csv_column(name: str) -> tuple[str, ...]:
         if (
             number.isdigit()
             and 1 <= int(number) <= 20
-            and part in (*ADDRESS_FIELDS, *_ADDRESS_FLAGS)
+            and part in (*ADDRESS_PARTS, *_ADDRESS_FLAGS)
         ):
             return ("addresses", number, part)
     raise ImportFileError(f"unknown column {name!r} (see docs/import-export.md)")
@@ -466,11 +455,11 @@ def _addresses(value: Any) -> list[dict[str, Any]]:
         raise InvalidInput("addresses", "a list of addresses")
     out: list[dict[str, Any]] = []
     for number, given in enumerate(value, start=1):
-        unknown = sorted(k for k in given if k not in (*ADDRESS_FIELDS, *_ADDRESS_FLAGS))
+        unknown = sorted(k for k in given if k not in (*ADDRESS_PARTS, *_ADDRESS_FLAGS))
         if unknown:
             raise InvalidInput(f"address{number}_{unknown[0]}", "unknown field")
         texts = {
-            name: _string(f"address{number}_{name}", given.get(name)) for name in ADDRESS_FIELDS
+            name: _string(f"address{number}_{name}", given.get(name)) for name in ADDRESS_PARTS
         }
         billing = _flag(f"address{number}_billing", given.get("billing"))
         delivery = _flag(f"address{number}_delivery", given.get("delivery"))
@@ -494,7 +483,7 @@ def _addresses(value: Any) -> list[dict[str, Any]]:
 
 def _address_key(a: dict[str, Any] | CustomerAddress) -> tuple[Any, ...]:
     get = a.get if isinstance(a, dict) else lambda name: getattr(a, name)
-    return (bool(get("is_billing")), bool(get("is_delivery")), *(get(n) for n in ADDRESS_FIELDS))
+    return (bool(get("is_billing")), bool(get("is_delivery")), *(get(n) for n in ADDRESS_PARTS))
 
 
 # --- applying a batch -------------------------------------------------------------------------
@@ -1007,7 +996,7 @@ def _export_record(
     }
     record["addresses"] = [
         {
-            **{name: getattr(a, name) for name in ADDRESS_FIELDS},
+            **{name: getattr(a, name) for name in ADDRESS_PARTS},
             "billing": a.is_billing,
             "delivery": a.is_delivery,
         }
@@ -1021,7 +1010,7 @@ def csv_header(cat_attributes: list[str], source_codes: list[str], addresses: in
     header += [f"{ATTRIBUTE_PREFIX}{name}" for name in cat_attributes]
     header += [f"{EXTERNAL_ID_PREFIX}{code}" for code in source_codes]
     for number in range(1, addresses + 1):
-        header += [f"address{number}_{part}" for part in (*ADDRESS_FIELDS, *_ADDRESS_FLAGS)]
+        header += [f"address{number}_{part}" for part in (*ADDRESS_PARTS, *_ADDRESS_FLAGS)]
     return header
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain.commands import (
+    ADDRESS_PARTS,
     ConsentChoice,
     CustomerFilter,
     NewAddress,
@@ -384,21 +385,7 @@ async def register_customer(
 
 def _address_values(address: NewAddress) -> dict[str, Any]:
     row = customer_service.address_row(0, address, first=True)
-    return {
-        name: getattr(row, name)
-        for name in (
-            "name",
-            "line1",
-            "line2",
-            "line3",
-            "line4",
-            "line5",
-            "town",
-            "postcode",
-            "country",
-            "administrative_division",
-        )
-    }
+    return {name: getattr(row, name) for name in ADDRESS_PARTS}
 
 
 async def _replace_main_address(

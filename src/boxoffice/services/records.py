@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
-from boxoffice.domain.commands import NewAddress, PropertyValue, SourceLink
+from boxoffice.domain.commands import ADDRESS_PARTS, NewAddress, PropertyValue, SourceLink
 from boxoffice.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import (
@@ -399,19 +399,7 @@ async def replace_extra_address(
         await customer_service.reachable_customer(uow, principal, customer_id, for_update=True)
         row = await _extra_address(uow, customer_id, address_id)
         fresh = customer_service.address_row(customer_id, address, first=False)
-        for name in (
-            "name",
-            "line1",
-            "line2",
-            "line3",
-            "line4",
-            "line5",
-            "town",
-            "postcode",
-            "country",
-            "administrative_division",
-            "is_delivery",
-        ):
+        for name in (*ADDRESS_PARTS, "is_delivery"):
             setattr(row, name, getattr(fresh, name))
         await customer_service.unset_other_address_flags(uow, customer_id, row)
         uow.customers.record(customer_id, "address_changed", principal.actor, address=row.id)

@@ -19,7 +19,8 @@ import structlog
 from fastapi import Depends, Request
 
 from boxoffice.api.carecloud import mappers as m
-from boxoffice.api.common.state import AppState, CoreDep, StateDep
+from boxoffice.api.common.session import client_info
+from boxoffice.api.common.state import CoreDep, StateDep
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import DeviceTokenView, TenantView
@@ -151,21 +152,6 @@ async def path_token(token_id: str, caller: AppDep) -> App:
 
 
 OwnToken = Annotated[App, Depends(path_token)]
-
-
-def client_info(request: Request, state: AppState) -> Client:
-    settings = state.settings
-    ip = request.client.host if request.client else "unknown"
-    if settings.trust_proxy_headers and request.headers.get("x-forwarded-for"):
-        ip = request.headers["x-forwarded-for"].split(",")[0].strip()
-    if settings.public_urls:
-        base = settings.public_urls[0]
-    else:
-        scheme = request.url.scheme
-        if settings.trust_proxy_headers and request.headers.get("x-forwarded-proto"):
-            scheme = request.headers["x-forwarded-proto"].split(",")[0].strip()
-        base = f"{scheme}://{request.headers.get('host', request.url.netloc)}"
-    return Client(ip=ip, base_url=base.rstrip("/"))
 
 
 async def client(request: Request, state: StateDep) -> Client:
