@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
 from boxoffice.services.mail import Mailer
+from boxoffice.store.reads import Reads
 from boxoffice.store.session_store import SessionStore
 from boxoffice.store.uow import UnitOfWork
 
@@ -26,6 +27,11 @@ class Core:
     signature_window_seconds: int = 15 * 60
     #: Small per-process caches (tenant names -> ids); safe to drop at any time.
     cache: dict[str, Any] = field(default_factory=dict)
+    #: The hot paths' key lookups (``store/reads.py``), on the same database as ``engine``.
+    reads: Reads = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = Reads(self.engine)
 
     def uow(self, tenant_id: int | None, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, tenant_id, write=write)
@@ -33,4 +39,5 @@ class Core:
     async def dispose(self) -> None:
         await self.session_store.close()
         await self.limiter.aclose()
+        self.reads.dispose()
         await self.engine.dispose()

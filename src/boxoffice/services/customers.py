@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain.commands import UNSET, AddressPatch, CustomerPatch, NewAddress, NewCustomer
@@ -28,6 +29,7 @@ from boxoffice.domain.views import (
 )
 from boxoffice.security.passwords import hash_password_async
 from boxoffice.services.core import Core
+from boxoffice.store import reads
 from boxoffice.store.models import (
     AttributeDefinition,
     ConsentChange,
@@ -169,7 +171,7 @@ def _visible_attributes(
     return [a for a in attributes if principal.full_access or a.web_visible]
 
 
-def _address_view(a: CustomerAddress) -> AddressView:
+def _address_view(a: CustomerAddress | Row[Any]) -> AddressView:
     return AddressView(
         a.id,
         a.is_billing,
@@ -199,8 +201,8 @@ async def _visible_tags(uow: UnitOfWork, principal: Principal) -> dict[int, TagV
 async def _view(
     uow: UnitOfWork, principal: Principal, row: Customer, parts: Collection[str] = ()
 ) -> CustomerView:
-    attributes = _visible_attributes(principal, await uow.catalogue.attributes())
-    values = {v.attribute_id: v.value for v in await uow.customers.attribute_values(row.id)}
+    attributes = await uow.catalogue.attributes()
+    values = await uow.customers.attribute_values(row.id)
     tags: tuple[TagView, ...] = ()
     consents: tuple[ConsentView, ...] = ()
     subscriptions: tuple[SubscriptionView, ...] = ()
@@ -219,6 +221,20 @@ async def _view(
             SubscriptionView(s.id, s.membership_id, s.start_date, s.expiry_date, s.auto_renew)
             for s in await uow.customers.subscriptions(row.id)
         )
+    view = _plain_view(principal, row, attributes, values, await uow.customers.addresses(row.id))
+    return replace(view, tags=tags, consents=consents, subscriptions=subscriptions)
+
+
+def _plain_view(
+    principal: Principal,
+    row: Any,
+    attributes: Iterable[Any],
+    values: Iterable[Any],
+    addresses: Iterable[Any],
+) -> CustomerView:
+    """The view of a customer with its attributes and addresses (ORM objects or Core rows
+    with the same names), without the parts loaded on request."""
+    by_attribute = {v.attribute_id: v.value for v in values}
     return CustomerView(
         id=row.id,
         title=row.title,
@@ -235,14 +251,22 @@ async def _view(
         updated_at=row.updated_at,
         attributes=tuple(
             AttributeValueView(
-                AttributeDefinitionView(a.id, a.name, a.type, a.web_visible), values.get(a.id, "")
+                AttributeDefinitionView(a.id, a.name, a.type, a.web_visible),
+                by_attribute.get(a.id, ""),
             )
-            for a in attributes
+            for a in _visible_attributes(principal, attributes)
         ),
-        addresses=tuple(_address_view(a) for a in await uow.customers.addresses(row.id)),
-        tags=tags,
-        consents=consents,
-        subscriptions=subscriptions,
+        addresses=tuple(_address_view(a) for a in addresses),
+    )
+
+
+async def _snapshot_view(core: Core, principal: Principal, read: Any) -> CustomerView | None:
+    """A customer without the parts loaded on request, read by ``store/reads.py``'s fast path."""
+    record: reads.CustomerRecord | None = await core.reads.run(principal.tenant_id, read)
+    if record is None:
+        return None
+    return _plain_view(
+        principal, record.customer, record.attributes, record.values, record.addresses
     )
 
 
@@ -265,6 +289,12 @@ async def _customer(
 async def get_customer(
     core: Core, principal: Principal, customer_id: int, parts: Collection[str] = ()
 ) -> CustomerView:
+    if not parts:
+        _check_reach(principal, customer_id)
+        view = await _snapshot_view(core, principal, reads.customer_by_id(customer_id))
+        if view is None:
+            raise NotFound("Customer", customer_id)
+        return view
     async with core.uow(principal.tenant_id) as uow:
         return await _view(uow, principal, await _customer(uow, principal, customer_id), parts)
 
@@ -274,6 +304,14 @@ async def find_customer_by_email(
 ) -> CustomerView:
     if not is_valid_email(email.strip()):
         raise NotFound("Customer", email)  # no customer can have it
+    if not parts:
+        view = await _snapshot_view(
+            core, principal, reads.customer_by_email_key(normalise_email(email))
+        )
+        if view is None:
+            raise NotFound("Customer", email)
+        _check_reach(principal, view.id)
+        return view
     async with core.uow(principal.tenant_id) as uow:
         row = await uow.customers.by_email_key(normalise_email(email))
         if row is None:

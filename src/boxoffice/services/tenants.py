@@ -17,6 +17,7 @@ from boxoffice.domain.views import TenantView
 from boxoffice.security import signatures
 from boxoffice.services import audit
 from boxoffice.services.core import Core
+from boxoffice.store import reads
 from boxoffice.store.models import ApiKey, ApiUser, Brand, InterfaceUser, Tenant, TenantOrigin
 
 TENANT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -127,9 +128,7 @@ async def verify_signed_request(
     window = core.signature_window_seconds
     if not signatures.date_within_window(signed_at, datetime.now(UTC), window):
         raise Unauthenticated("Date header outside the accepted window")
-    async with core.uow(tenant_id) as uow:
-        user = await uow.operators.api_user(tenant_id, login)
-        blob = None if user is None or user.disabled else user.secret_encrypted
+    blob = await core.reads.run(tenant_id, reads.api_user_secret(login))
     if blob is None:
         # Spend the same work as a real check, so unknown logins are not told apart by timing.
         signatures.verify(

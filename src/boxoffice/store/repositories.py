@@ -50,6 +50,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: The columns that say when a linked row came to be, in order of preference.
+_TIME_COLUMNS = ("occurred_at", "created_at", "added_at", "agreed_at", "changed_at")
+
+
 def _customer_link_attributes(table: Table) -> list[Any]:
     """The mapped attributes of ``table`` that a foreign key points at ``customers.id``."""
     if table.name == Customer.__tablename__:
@@ -307,11 +311,17 @@ class Customers(_Repository):
 
     async def linked_rows(self, customer_id: int) -> dict[str, Sequence[Base]]:
         """Every row, by table, that a foreign key links to this customer (from the schema,
-        like :meth:`delete_linked_rows`)."""
+        like :meth:`delete_linked_rows`), oldest first where the table records a time (row keys
+        are random: they give no order of their own)."""
         found: dict[str, Sequence[Base]] = {}
         for table in Base.metadata.sorted_tables:
             for attribute in _customer_link_attributes(table):
-                stmt = select(attribute.class_).where(attribute == customer_id)
+                times = [table.c[name] for name in _TIME_COLUMNS if name in table.c][:1]
+                stmt = (
+                    select(attribute.class_)
+                    .where(attribute == customer_id)
+                    .order_by(*times, *table.primary_key.columns)
+                )
                 found[table.name] = (await self.session.execute(stmt)).scalars().all()
         return found
 

@@ -12,15 +12,34 @@ On PostgreSQL the database enforces the same rule a second time, with row-level 
 ``boxoffice.tenant_id``, and a session opened explicitly for no tenant sets
 ``boxoffice.bypass_rls``. A session that says neither sees no tenant-owned row at all. SQLite
 has no row-level security: there, this module is the only guard.
+
+The hot read paths (``store/reads.py``) run prebuilt Core statements without the ORM, so the
+ORM hook above never sees them: they go through :class:`ScopedConnection`, which refuses any
+statement that reads a tenant-owned table without filtering it by :data:`TENANT_PARAM`, and
+binds that parameter to the connection's tenant itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import (
+    BinaryExpression,
+    BindParameter,
+    ColumnElement,
+    Executable,
+    Select,
+    and_,
+    bindparam,
+    event,
+    text,
+)
+from sqlalchemy.engine import Connection, Result
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.visitors import iterate
 
 from boxoffice.store.models import TenantScoped
 
@@ -79,15 +98,11 @@ _SET_DATABASE_TENANT = text(
 )
 
 
-@event.listens_for(Session, "after_begin")
-def _set_database_tenant(
-    session: Session, transaction: SessionTransaction, connection: Connection
-) -> None:
-    if transaction.nested or connection.dialect.name != "postgresql":
-        return  # a savepoint is inside a transaction that has the setting already
-    if TENANT_KEY not in session.info:
+def set_database_tenant(connection: Connection, tenant_id: int | None) -> None:
+    """Tell PostgreSQL's row-level security the tenant of the current transaction (``None``:
+    explicitly no tenant, for operator lookups). Nothing to do on SQLite."""
+    if connection.dialect.name != "postgresql":
         return
-    tenant_id = session.info[TENANT_KEY]
     connection.execute(
         _SET_DATABASE_TENANT,
         {
@@ -95,6 +110,86 @@ def _set_database_tenant(
             "bypass": "on" if tenant_id is None else "off",
         },
     )
+
+
+@event.listens_for(Session, "after_begin")
+def _set_database_tenant(
+    session: Session, transaction: SessionTransaction, connection: Connection
+) -> None:
+    if transaction.nested:
+        return  # a savepoint is inside a transaction that has the setting already
+    if TENANT_KEY not in session.info:
+        return
+    set_database_tenant(connection, session.info[TENANT_KEY])
+
+
+# --- Core reads ------------------------------------------------------------------------------
+
+#: The bind parameter by which a Core read names its tenant; :class:`ScopedConnection` binds it.
+TENANT_PARAM = "scope_tenant_id"
+
+
+def of_tenant(*models: type[TenantScoped]) -> ColumnElement[bool]:
+    """``model.tenant_id = :scope_tenant_id`` for each model: the tenant filter of a Core read."""
+    tables = [model.__table__ for model in models]  # type: ignore[attr-defined]
+    return and_(*(table.c.tenant_id == bindparam(TENANT_PARAM) for table in tables))
+
+
+def _tenant_owned(table: Any) -> bool:
+    return "tenant_id" in getattr(table, "c", ()) and getattr(table, "name", "") != "tenants"
+
+
+def _filtered_tables(stmt: Select[Any]) -> set[Any]:
+    """The tables whose ``tenant_id`` the WHERE clause compares with :data:`TENANT_PARAM`."""
+    found: set[Any] = set()
+    if stmt.whereclause is None:
+        return found
+    for element in iterate(stmt.whereclause):
+        if not isinstance(element, BinaryExpression) or element.operator is not operators.eq:
+            continue
+        left, right = element.left, element.right
+        if isinstance(left, BindParameter):
+            left, right = right, left
+        if (
+            isinstance(right, BindParameter)
+            and right.key == TENANT_PARAM
+            and getattr(left, "name", None) == "tenant_id"
+            and getattr(left, "table", None) is not None
+        ):
+            found.add(left.table)
+    return found
+
+
+#: Statements already checked, kept alive so that their ids cannot be reused.
+_checked: dict[int, Executable] = {}
+
+
+def check_scoped(stmt: Executable) -> None:
+    """Refuse a Core read of a tenant-owned table that is not filtered by its tenant.
+
+    Checked once per statement object: the hot paths use prebuilt statements."""
+    if id(stmt) in _checked:
+        return
+    if not isinstance(stmt, Select):
+        raise UnscopedQueryError("a scoped connection runs SELECT statements only")
+    owned = {t for t in find_tables(stmt, include_joins=True) if _tenant_owned(t)}
+    missing = owned - _filtered_tables(stmt)
+    if missing:
+        names = ", ".join(sorted(t.name for t in missing))
+        raise UnscopedQueryError(f"Core read of {names} without its tenant filter")
+    _checked[id(stmt)] = stmt
+
+
+class ScopedConnection:
+    """A Core connection bound to one tenant, for prebuilt read statements."""
+
+    def __init__(self, connection: Connection, tenant_id: int) -> None:
+        self.connection = connection
+        self.tenant_id = tenant_id
+
+    def execute(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:
+        check_scoped(stmt)
+        return self.connection.execute(stmt, {**(params or {}), TENANT_PARAM: self.tenant_id})
 
 
 def stamp_rows(session: Session | Any, rows: list[dict[str, Any]]) -> None:

@@ -36,7 +36,7 @@ from boxoffice.services.core import Core
 ARRAY_PARAMETERS = frozenset({"email_list", "customer_ids", "external_ids", "customer_type_id"})
 
 
-def _single_values(request: Request) -> None:
+async def _single_values(request: Request) -> None:
     """Every other query parameter takes one value: a repeated one is ambiguous, so refused."""
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():

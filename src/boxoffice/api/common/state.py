@@ -19,13 +19,15 @@ class AppState:
     core: Core | None = None
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are ``async`` even when they do not await: FastAPI runs a plain ``def``
+# dependency in its thread pool, which costs a thread hop on every request.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.boxoffice
     return state
 
 
-def get_core(request: Request) -> Core:
-    core = get_state(request).core
+async def get_core(request: Request) -> Core:
+    core = (await get_state(request)).core
     if core is None:
         raise RuntimeError("the application has not started")
     return core
