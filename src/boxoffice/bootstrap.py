@@ -8,16 +8,20 @@ from boxoffice.services.core import Core
 from boxoffice.services.mail import mailer_from_settings
 from boxoffice.settings import Settings
 from boxoffice.store import migrate
-from boxoffice.store.db import AUTO_ROLE, create_engine, session_factory
+from boxoffice.store.db import AUTO_ROLE, create_engine, is_sqlite, session_factory
+from boxoffice.store.reads import Reads
 from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
 
 
 def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
-    engine = create_engine(
-        settings.resolved_database_url(),
-        pool_size=pool_size,
-        role=settings.database_role or AUTO_ROLE,
-    )
+    url = settings.resolved_database_url()
+    role = settings.database_role or AUTO_ROLE
+    engine = create_engine(url, pool_size=pool_size, role=role)
+    reads_engine = None
+    if not is_sqlite(url):
+        reads_engine = create_engine(
+            url, pool_size=max(1, pool_size // 2), role=role, pre_ping=False
+        )
     sessions = session_factory(engine)
     idle, absolute = settings.session_idle_seconds, settings.session_absolute_seconds
     session_store: SessionStore
@@ -33,6 +37,7 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
         limiter=RateLimiter.from_url(settings.redis_url),
         mailer=mailer_from_settings(settings.smtp_url, settings.var_dir / "outbox"),
         signature_window_seconds=settings.signature_window_seconds,
+        reads=Reads(engine, reads_engine),
     )
 
 

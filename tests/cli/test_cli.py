@@ -23,12 +23,14 @@ import httpx
 import pytest
 import yaml
 from click.testing import Result
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from boxoffice.api.app import create_app
 from boxoffice.bootstrap import build_core
 from boxoffice.cli.main import app
 from boxoffice.settings import Settings
+from boxoffice.store.db import create_engine
 from tests.conftest import BASE_URL, DEMO_CATALOGUE, SECRET, Signer
 
 CLI_TIMEOUT = 60.0
@@ -168,6 +170,30 @@ def test_api_user_create_prints_login_and_base64_secret(cli: Invoke) -> None:
     assert other["secret_key"] != data["secret_key"]
     refused(cli("api-user", "create", tenant, "web-partner", "--json"), "already exists")
     refused(cli("api-user", "create", unique("ghost"), "x", "--json"), "not found")
+
+
+def test_api_user_disable(cli: Invoke, database_url: str) -> None:
+    tenant = new_tenant(cli)
+    ok(cli("api-user", "create", tenant, "old-partner", "--json"))
+    assert "disabled" in ok(cli("api-user", "disable", tenant, "old-partner")).stdout
+    refused(cli("api-user", "disable", tenant, "nobody"), "not found")
+
+    async def disabled() -> bool:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                value = await connection.scalar(
+                    text(
+                        "SELECT u.disabled FROM api_users u JOIN tenants t ON t.id = u.tenant_id"
+                        " WHERE t.name = :tenant AND u.login = 'old-partner'"
+                    ),
+                    {"tenant": tenant},
+                )
+        finally:
+            await engine.dispose()
+        return bool(value)
+
+    assert asyncio.run(disabled())
 
 
 def test_api_user_secret_signs_requests(cli: Invoke, database_url: str, tmp_path: Path) -> None:

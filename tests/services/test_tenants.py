@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
+from email.utils import formatdate
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from boxoffice.bootstrap import Core
-from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound
+from boxoffice.bootstrap import Core, build_core
+from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
+from boxoffice.security import signatures
 from boxoffice.services import tenants as svc
+from boxoffice.settings import Settings
 from boxoffice.store.models import ApiKey, ApiUser
 from tests.conftest import unique_name
 
@@ -74,3 +79,58 @@ async def test_interface_users(core: Core) -> None:
         await svc.create_interface_user(core, name, "customer_interface")
     with pytest.raises(InvalidInput):
         await svc.create_interface_user(core, name, "bad name")
+
+
+def _signed(secret: str, login: str) -> dict[str, Any]:
+    date = formatdate(usegmt=True)
+    url = "https://example.org/t/api/v3/customers/I-AAAA-AAAA"
+    signature = signatures.sign(secret, "GET", url, date, None)
+    return {
+        "authorization": signatures.authorization_header(login, signature),
+        "method": "GET",
+        "candidate_urls": [url],
+        "date_header": date,
+        "body": b"",
+    }
+
+
+async def test_a_disabled_api_user_is_refused_by_every_worker_within_its_ttl(
+    core: Core, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique_name()
+    tenant = await svc.create_tenant(core, name)
+    secret = await svc.create_api_user(core, name, "partner")
+    other_worker = build_core(settings, pool_size=1)
+    try:
+        for worker in (core, other_worker):
+            principal = await svc.verify_signed_request(
+                worker, tenant.id, **_signed(secret, "partner")
+            )
+            assert principal.full_access
+        await svc.disable_api_user(core, name, "partner")
+        # The worker that disabled it refuses at once.
+        with pytest.raises(Unauthenticated, match="disabled"):
+            await svc.verify_signed_request(core, tenant.id, **_signed(secret, "partner"))
+        # Another worker still holds the secret, at most API_USER_TTL seconds.
+        await svc.verify_signed_request(other_worker, tenant.id, **_signed(secret, "partner"))
+        later = time.monotonic() + svc.API_USER_TTL + 0.1
+        monkeypatch.setattr(svc.time, "monotonic", lambda: later)
+        with pytest.raises(Unauthenticated, match="disabled"):
+            await svc.verify_signed_request(other_worker, tenant.id, **_signed(secret, "partner"))
+    finally:
+        await other_worker.dispose()
+    with pytest.raises(NotFound):
+        await svc.disable_api_user(core, name, "nobody")
+
+
+async def test_a_wrong_signature_is_refused_with_a_kept_secret(core: Core) -> None:
+    name = unique_name()
+    tenant = await svc.create_tenant(core, name)
+    secret = await svc.create_api_user(core, name, "partner")
+    await svc.verify_signed_request(core, tenant.id, **_signed(secret, "partner"))
+    with pytest.raises(Unauthenticated, match="mismatch"):
+        await svc.verify_signed_request(
+            core,
+            tenant.id,
+            **_signed(signatures.new_secret_key(), "partner"),
+        )

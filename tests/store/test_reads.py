@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -23,7 +23,7 @@ from boxoffice.store.scoping import (
     check_scoped,
     of_tenant,
 )
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, owner_connection
 
 
 async def _customer(core: Core, tenant_id: int, email: str) -> int:
@@ -163,3 +163,24 @@ async def test_sqlite_reads_cannot_write(core: Core) -> None:
         key = await _customer(core, a, "kept@example.org")
         await core.reads.run(a, write)
         assert await core.reads.run(a, reads.customer_by_id(key)) is not None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_connection_the_server_closed_is_retried_once(core: Core) -> None:
+    """PostgreSQL reads skip the ping before each use; a closed connection costs a retry."""
+    _, a = await make_tenant(core)
+    key = await _customer(core, a, "again@example.org")
+
+    def backend(connection: ScopedConnection) -> int:
+        return int(connection.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    pid = await core.reads.run(a, backend)
+    disconnects: list[bool] = []
+    engine = core.reads._engine.sync_engine
+    event.listen(engine, "handle_error", lambda ctx: disconnects.append(ctx.is_disconnect))
+    async with owner_connection(core) as owner:
+        assert await owner.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    record = await core.reads.run(a, reads.customer_by_id(key))
+    assert record is not None and record.customer.id == key
+    assert disconnects == [True]  # the closed connection was met, and the read retried
+    assert await core.reads.run(a, backend) != pid

@@ -202,6 +202,14 @@ def api_user_create(
         out.print(f"login:      {login}\nsecret key: {secret}")
 
 
+@api_user_app.command("disable")
+def api_user_disable(tenant: str, login: str) -> None:
+    """Disable a System Owner API user: its signed requests are refused from now on (by every
+    running worker within 10 seconds)."""
+    _run(lambda core: tenant_service.disable_api_user(core, tenant, login))
+    out.print(f"disabled API user {login}")
+
+
 @api_key_app.command("create")
 def api_key_create(
     tenant: str,

@@ -27,11 +27,13 @@ class Core:
     signature_window_seconds: int = 15 * 60
     #: Small per-process caches (tenant names -> ids); safe to drop at any time.
     cache: dict[str, Any] = field(default_factory=dict)
-    #: The hot paths' key lookups (``store/reads.py``), on the same database as ``engine``.
-    reads: Reads = field(init=False)
+    #: The hot paths' key lookups (``store/reads.py``), on the same database as ``engine``
+    #: (made from ``engine`` when not given).
+    reads: Reads = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        self.reads = Reads(self.engine)
+        if self.reads is None:
+            self.reads = Reads(self.engine)
 
     def uow(self, tenant_id: int | None, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, tenant_id, write=write)
@@ -39,5 +41,5 @@ class Core:
     async def dispose(self) -> None:
         await self.session_store.close()
         await self.limiter.aclose()
-        self.reads.dispose()
+        await self.reads.dispose()
         await self.engine.dispose()

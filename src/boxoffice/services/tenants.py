@@ -24,6 +24,10 @@ TENANT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ORIGIN_RE = re.compile(r"(?i)^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 LOGIN_RE = re.compile(r"^[^\s:]{1,200}$")
 _TENANT_TTL = 30.0
+#: How long a worker keeps an API user's decrypted secret: a disabled or replaced credential
+#: stops working on every worker within this time (decision 0071).
+API_USER_TTL = 10.0
+_API_USERS_MAX = 1024
 
 
 def _view(tenant: Tenant, origins: tuple[str, ...]) -> TenantView:
@@ -105,6 +109,17 @@ async def create_api_user(core: Core, tenant_name: str, login: str) -> str:
     return secret
 
 
+async def disable_api_user(core: Core, tenant_name: str, login: str) -> None:
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id, write=True) as uow:
+        user = await uow.operators.api_user(tenant.id, login)
+        if user is None:
+            raise NotFound("api user", login)
+        user.disabled = True
+        await uow.commit()
+    forget_api_users(core)
+
+
 async def verify_signed_request(
     core: Core,
     tenant_id: int,
@@ -128,18 +143,43 @@ async def verify_signed_request(
     window = core.signature_window_seconds
     if not signatures.date_within_window(signed_at, datetime.now(UTC), window):
         raise Unauthenticated("Date header outside the accepted window")
-    blob = await core.reads.run(tenant_id, reads.api_user_secret(login))
-    if blob is None:
+    secret = await _api_user_secret(core, tenant_id, login)
+    if secret is None:
         # Spend the same work as a real check, so unknown logins are not told apart by timing.
         signatures.verify(
             signatures.new_secret_key(), method, candidate_urls, date_header, body, signature
         )
         raise Unauthenticated(f"unknown or disabled login {login!r}")
-    secret = core.secret_box.decrypt(blob)
     if not signatures.verify(secret, method, candidate_urls, date_header, body, signature):
         raise Unauthenticated(f"signature mismatch for login {login!r}")
     audit.identify(audit.Caller(f"api-user:{login}", "api-user", login))
     return Principal(tenant_id=tenant_id, actor=f"api-user:{login}", full_access=True)
+
+
+async def _api_user_secret(core: Core, tenant_id: int, login: str) -> str | None:
+    """An enabled API user's secret key, kept by this worker for :data:`API_USER_TTL` seconds.
+
+    Only found users are kept (a flood of unknown logins cannot fill the cache), at most
+    ``_API_USERS_MAX`` of them."""
+    users: dict[tuple[int, str], tuple[float, str]] = core.cache.setdefault("api-users", {})
+    now = time.monotonic()
+    cached = users.get((tenant_id, login))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    blob = await core.reads.run(tenant_id, reads.api_user_secret(login))
+    if blob is None:
+        users.pop((tenant_id, login), None)
+        return None
+    secret = core.secret_box.decrypt(blob)
+    if len(users) >= _API_USERS_MAX:
+        users.clear()
+    users[(tenant_id, login)] = (now + API_USER_TTL, secret)
+    return secret
+
+
+def forget_api_users(core: Core) -> None:
+    """Drop this worker's kept API user secrets (after a change to API users)."""
+    core.cache.pop("api-users", None)
 
 
 PERMISSIONS = ("CUSTOMER_READ", "CUSTOMER_CUD")

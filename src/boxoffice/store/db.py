@@ -35,11 +35,18 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, echo: bool = False, role: str | None = None
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    role: str | None = None,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
     """An engine for ``url``. On PostgreSQL, ``role`` (a role name, or :data:`AUTO_ROLE`) is
     the role every connection switches to (``SET ROLE``); ``None`` stays as logged in, which
-    is what migrations (run by the tables' owner) need."""
+    is what migrations (run by the tables' owner) need. ``pre_ping`` tests each pooled
+    connection before use (a round trip); without it, the caller retries on a connection the
+    server closed (``store/reads.py`` does)."""
     target = async_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "sqlite":
@@ -49,7 +56,7 @@ def create_engine(
             Path(target.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
     engine = create_async_engine(target, **kwargs)
     if target.get_backend_name() == "sqlite":
         _configure_sqlite(engine)

@@ -4,16 +4,17 @@ The busiest requests (a customer by id or by email, the API user behind a signed
 read a handful of rows by key. Through the ORM unit of work each statement costs a session, a
 greenlet switch and, on SQLite, a hop to aiosqlite's thread: about 0.5 ms of CPU per
 statement. Here a read is a plain function of a :class:`~boxoffice.store.scoping.ScopedConnection`
-running prebuilt statements (decision 0050):
+running prebuilt statements (decision 0070):
 
 - **SQLite**: a synchronous ``sqlite3`` connection of this process, read-only
   (``PRAGMA query_only``), used inline on the event loop inside ``BEGIN`` ... ``ROLLBACK``: in
   WAL mode a reader never waits for a writer, and a key lookup takes microseconds. Should
   SQLite answer "busy" anyway (a checkpoint or recovery in progress), the read is retried in a
   thread that may wait, so the event loop is never blocked on a lock.
-- **PostgreSQL**: one pooled connection of the application's engine, all statements in one
-  greenlet switch (``run_sync``), in one transaction whose row-level security tenant is set
-  like any unit of work's.
+- **PostgreSQL**: a pooled connection of an engine of its own (same database and role, no
+  ping before each use: a connection the server closed is retried once on a new one), all
+  statements in one greenlet switch (``run_sync``), in one transaction whose row-level
+  security tenant is set like any unit of work's.
 
 Every statement is checked by the tenant guard (``scoping.check_scoped``) and bound to the
 tenant by it; writes never come here.
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row, bindparam, create_engine, event, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boxoffice.store.models import (
@@ -83,8 +84,11 @@ def _busy(exc: OperationalError) -> bool:
 class Reads:
     """Runs read functions for a tenant (see the module's docstring)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, server_engine: AsyncEngine | None = None) -> None:
+        """``engine``: the application's; ``server_engine``: one for the reads alone, made
+        without a ping before each use (PostgreSQL; ``engine`` is used when not given)."""
+        self._engine = server_engine or engine
+        self._own = server_engine
         self._inline: Engine | None = None
         self._threaded: Engine | None = None
         url = engine.url
@@ -104,13 +108,23 @@ class Reads:
                 if not _busy(exc):
                     raise
             return await asyncio.to_thread(_run_sqlite, self._threaded, tenant_id, read)
+        try:
+            async with self._engine.connect() as connection:
+                return await connection.run_sync(_run_in_transaction, tenant_id, read)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        # The server closed that connection (a restart, an idle timeout): the pool has let go
+        # of it and of every connection as old; one new attempt.
         async with self._engine.connect() as connection:
             return await connection.run_sync(_run_in_transaction, tenant_id, read)
 
-    def dispose(self) -> None:
+    async def dispose(self) -> None:
         for engine in (self._inline, self._threaded):
             if engine is not None:
                 engine.dispose()
+        if self._own is not None:
+            await self._own.dispose()
 
 
 def _run_sqlite(engine: Engine, tenant_id: int, read: Read[T]) -> T:
