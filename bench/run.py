@@ -4,7 +4,7 @@
                         [--databases sqlite,postgresql] [--smoke] [--out bench/results]
 
 For each database it creates a fresh database (SQLite file in a temporary directory;
-PostgreSQL database ``boxoffice_bench``, created and dropped here), sets up a tenant with the
+PostgreSQL database ``boxoffice_bench_<pid>``, created and dropped here), sets up a tenant with the
 real CLI, imports N generated customers with ``boxoffice import customers`` (timed), inserts
 the same rows into another tenant with the database driver alone (the import ceiling), starts
 ``boxoffice serve --workers W`` on loopback and drives each scenario from a separate process
@@ -51,7 +51,7 @@ CLI_TIMEOUT = 1800.0
 PG_ADMIN = os.environ.get(
     "BOXOFFICE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_DATABASE = "boxoffice_bench"
+PG_DATABASE = f"boxoffice_bench_{os.getpid()}"  # one per run: runs may overlap
 
 
 def log(message: str) -> None:
