@@ -1,0 +1,112 @@
+"""The hottest Spektrix reads, answered without FastAPI's routing and dependency solving.
+
+``GET customers/{id}``, ``GET customers?email=`` (System Owner) and ``GET customer`` (web
+mode) are most of a busy site's traffic. FastAPI spends more CPU resolving their dependency
+graph (tenant, state, core, principal, owner, query and path parameters, each validated) than
+the whole database read takes (decision 0072). This lane matches exactly those requests and
+calls the very same dependency functions and route handlers directly, with the dialect's own
+error table; anything else, or anything unusual about these (a trailing slash, repeated
+parameters), goes to the FastAPI application unchanged. The routes stay declared in FastAPI,
+which documents them, and the lane hands their route object to the metrics like FastAPI does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from boxoffice.api.common.state import AppState
+from boxoffice.api.spektrix import auth, routes
+from boxoffice.api.spektrix.errors import ERROR_TABLE
+from boxoffice.domain.errors import DomainError
+from boxoffice.domain.principal import Principal
+from boxoffice.services.core import Core
+
+_CUSTOMER_BY_ID = re.compile(r"^/([^/]+)/api/v3/customers/([^/]+)$")
+_CUSTOMERS = re.compile(r"^/([^/]+)/api/v3/customers$")
+_CURRENT_CUSTOMER = re.compile(r"^/([^/]+)/api/v3/customer$")
+_EXPAND = "$expand"
+
+Handler = Callable[[Request, str, str | None], Awaitable[Response]]
+
+
+class FastLane:
+    """An ASGI wrapper of the Spektrix FastAPI app (see the module's docstring)."""
+
+    def __init__(self, app: FastAPI, state: AppState) -> None:
+        self.app = app
+        self.state = state
+        self.routes = {
+            (route.path, method): route
+            for route in routes.router.routes
+            if isinstance(route, APIRoute)
+            for method in route.methods or ()
+        }
+
+    def _route(self, path: str) -> APIRoute:
+        return self.routes[(routes.router.prefix + path, "GET")]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self._lane(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if lane is None:
+            await self.app(scope, receive, send)
+            return
+        handler, route, client, ident = lane
+        request = Request(scope, receive)
+        query = request.query_params
+        if any(len(query.getlist(name)) > 1 for name in query):
+            await self.app(scope, receive, send)  # FastAPI's rules for repeated parameters
+            return
+        scope["route"] = route
+        scope["app"] = self.app
+        try:
+            response = await handler(request, client, ident)
+        except DomainError as exc:
+            response = ERROR_TABLE[type(exc)](exc)
+        await response(scope, receive, send)
+
+    def _lane(self, scope: Scope) -> tuple[Handler, APIRoute, str, str | None] | None:
+        path = scope["path"]
+        if match := _CUSTOMER_BY_ID.match(path):
+            return self._by_id, self._route("/customers/{id}"), match[1], match[2]
+        if match := _CUSTOMERS.match(path):
+            return self._by_email, self._route("/customers"), match[1], None
+        if match := _CURRENT_CUSTOMER.match(path):
+            return self._current, self._route("/customer"), match[1], None
+        return None
+
+    def _core(self) -> Core:
+        core = self.state.core
+        if core is None:
+            raise RuntimeError("the application has not started")
+        return core
+
+    async def _owner(self, request: Request, client: str) -> Principal:
+        core = self._core()
+        tenant = await auth.tenant(client, core)
+        return await auth.owner(await auth.principal(request, tenant, core, self.state))
+
+    async def _by_id(self, request: Request, client: str, ident: str | None) -> Response:
+        assert ident is not None
+        principal = await self._owner(request, client)
+        expand = request.query_params.get(_EXPAND)
+        return await routes.get_customer(ident, principal, self._core(), expand)
+
+    async def _by_email(self, request: Request, client: str, _ident: str | None) -> Response:
+        principal = await self._owner(request, client)
+        query = request.query_params
+        return await routes.find_customer(
+            principal, self._core(), query.get("email"), query.get(_EXPAND)
+        )
+
+    async def _current(self, request: Request, client: str, _ident: str | None) -> Response:
+        core = self._core()
+        tenant = await auth.tenant(client, core)
+        principal = await auth.web_customer(request, tenant, core)
+        return await routes.get_current_customer(principal, core, request.query_params.get(_EXPAND))

@@ -1,0 +1,160 @@
+"""The fast lane (``api/spektrix/fastlane.py``) answers exactly what the FastAPI routes answer.
+
+Every request here is sent twice with the same headers: through the whole application (the
+lane answers what it recognises) and with the lane switched off (FastAPI answers everything).
+Status, body and headers must be the same, byte for byte, apart from the request id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from boxoffice.api.spektrix import fastlane
+from boxoffice.bootstrap import Core
+from boxoffice.services import tenants as tenant_service
+from tests.conftest import BASE_URL, Signer, make_tenant
+
+PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def lane_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with monkeypatch.context() as patch:
+        patch.setattr(fastlane.FastLane, "_lane", lambda self, scope: None)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def lane_taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths the lane answered (or handed on) itself."""
+    taken: list[str] = []
+    original = fastlane.FastLane._lane
+
+    def spy(self: fastlane.FastLane, scope: dict[str, object]) -> object:
+        lane = original(self, scope)  # type: ignore[arg-type]
+        if lane is not None:
+            taken.append(str(scope["path"]))
+        return lane
+
+    monkeypatch.setattr(fastlane.FastLane, "_lane", spy)
+    return taken
+
+
+async def same_answer(
+    http: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    url = f"{BASE_URL}{path}"
+    fast = await http.get(url, headers=headers)
+    with lane_off(monkeypatch):
+        slow = await http.get(url, headers=headers)
+    assert fast.status_code == slow.status_code, path
+    assert fast.content == slow.content, path
+    drop = {"x-request-id", "date"}
+    assert [(k, v) for k, v in fast.headers.items() if k not in drop] == [
+        (k, v) for k, v in slow.headers.items() if k not in drop
+    ], path
+    return fast
+
+
+def signed(api: Signer, path: str) -> dict[str, str]:
+    return api.headers("GET", f"{BASE_URL}{path}", None)
+
+
+async def test_owner_reads_answer_the_same_both_ways(
+    http: httpx.AsyncClient,
+    core: Core,
+    owner_api: Signer,
+    monkeypatch: pytest.MonkeyPatch,
+    lane_taken: list[str],
+) -> None:
+    created = await owner_api.post(
+        "customers",
+        {
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "ada@example.org",
+            "attribute_AccessRequirements": "step-free",
+        },
+    )
+    assert created.status_code == 200, created.text
+    cid = created.json()["id"]
+    other, _ = await make_tenant(core)
+    other_secret = await tenant_service.create_api_user(core, other, owner_api.login)
+    stranger = Signer(http, other, owner_api.login, other_secret)
+    t = owner_api.tenant
+    paths = [
+        f"/{t}/api/v3/customers/{cid}",
+        f"/{t}/api/v3/customers/{cid.lower()}",
+        f"/{t}/api/v3/customers/{cid}?$expand=tags,addresses",
+        f"/{t}/api/v3/customers/{cid}?$expand=nonsense",
+        f"/{t}/api/v3/customers/{cid}?unknown=1",
+        f"/{t}/api/v3/customers/I-ZZZZ-ZZZZ",
+        f"/{t}/api/v3/customers/not-an-id",
+        f"/{t}/api/v3/customers/%20",
+        f"/{t}/api/v3/customers?email=ada@example.org",
+        f"/{t}/api/v3/customers?email=ADA@Example.org&$expand=agreedStatements",
+        f"/{t}/api/v3/customers?email=nobody@example.org",
+        f"/{t}/api/v3/customers?email=not-an-email",
+        f"/{t}/api/v3/customers?email=",
+        f"/{t}/api/v3/customers",
+        f"/{t}/api/v3/customers?email=a@example.org&email=ada@example.org",
+        f"/{t}/api/v3/customers/{cid}/",
+    ]
+    for path in paths:
+        await same_answer(http, monkeypatch, path, signed(owner_api, path))
+    # Without a signature, with a wrong one, for another tenant's customer, for no tenant.
+    path = f"/{t}/api/v3/customers/{cid}"
+    await same_answer(http, monkeypatch, path)
+    await same_answer(http, monkeypatch, path, {**signed(owner_api, path), "Date": "yesterday"})
+    forged = Signer(http, t, owner_api.login, other_secret)
+    assert (await same_answer(http, monkeypatch, path, signed(forged, path))).status_code == 401
+    elsewhere = f"/{other}/api/v3/customers/{cid}"
+    answer = await same_answer(http, monkeypatch, elsewhere, signed(stranger, elsewhere))
+    assert answer.status_code == 404
+    ghost = f"/no-such-venue/api/v3/customers/{cid}"
+    await same_answer(http, monkeypatch, ghost, signed(owner_api, ghost))
+    answer = await same_answer(http, monkeypatch, path, signed(owner_api, path))
+    assert answer.status_code == 200 and answer.json()["email"] == "ada@example.org"
+    # Each of those was seen by the lane, but for the trailing slash (FastAPI's redirect).
+    assert len(lane_taken) == len(paths) - 1 + 6
+
+
+async def test_the_web_mode_customer_answers_the_same_both_ways(
+    http: httpx.AsyncClient, owner_api: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = owner_api.tenant
+    path = f"/{t}/api/v3/customer"
+    origin = {"Origin": "http://localhost:8080"}
+    assert (await same_answer(http, monkeypatch, path, origin)).status_code == 401
+    signup = await http.post(
+        f"{BASE_URL}/{t}/api/v3/customer",
+        json={
+            "firstName": "Web",
+            "lastName": "User",
+            "email": "web@example.org",
+            "password": PASSWORD,
+        },
+        headers=origin,
+    )
+    assert signup.status_code in (200, 201), signup.text
+    for query in ("", "?$expand=tags", "?$expand=addresses&$expand=tags"):
+        answer = await same_answer(http, monkeypatch, path + query, origin)
+        assert answer.status_code == 200 and answer.json()["email"] == "web@example.org"
+    foreign = {"Origin": "https://evil.example.com"}
+    await same_answer(http, monkeypatch, path, foreign)
+
+
+async def test_the_lane_keeps_the_route_in_the_metrics(
+    http: httpx.AsyncClient, owner_api: Signer
+) -> None:
+    path = f"/{owner_api.tenant}/api/v3/customers/I-ZZZZ-ZZZZ"
+    assert (await http.get(f"{BASE_URL}{path}", headers=signed(owner_api, path))).status_code == 404
+    metrics = (await http.get(f"{BASE_URL}/metrics")).text
+    assert 'route="/{client}/api/v3/customers/{id}",status="404"' in metrics
