@@ -1,5 +1,5 @@
-"""Migrations 0004 (audit log) and 0005 (row-level security) go down and up again, and the
-migrated schema is the models' schema. SQLite and PostgreSQL."""
+"""Migrations 0004 (audit log), 0005 (row-level security) and 0006 (customer list indexes) go
+down and up again, and the migrated schema is the models' schema. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from boxoffice.store.db import create_engine
 from boxoffice.store.migrate import alembic_config, upgrade
@@ -75,3 +75,27 @@ def test_down_and_up_again(fresh_url: str) -> None:
     upgrade(fresh_url)
     assert _differences(fresh_url) == []
     assert _policies(fresh_url) == expected
+
+
+def _customer_indexes(url: str) -> set[str]:
+    async def names() -> set[str]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: {str(i["name"]) for i in inspect(sync).get_indexes("customers")}
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(names())
+
+
+def test_customer_list_indexes_come_and_go_with_0006(fresh_url: str) -> None:
+    wanted = {"ix_customers_tenant_id_id_state", "ix_customers_tenant_id_brand_id_id_state"}
+    upgrade(fresh_url)
+    assert wanted <= _customer_indexes(fresh_url)
+    command.downgrade(alembic_config(fresh_url), "0005")
+    assert not wanted & _customer_indexes(fresh_url)
+    upgrade(fresh_url)
+    assert wanted <= _customer_indexes(fresh_url)

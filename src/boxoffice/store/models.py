@@ -368,6 +368,10 @@ class Customer(TenantScoped, Base):
         UniqueConstraint("tenant_id", "email_key"),
         UniqueConstraint("tenant_id", "brand_id", "external_primary_id"),
         _fk(["brand_id"], "brands", ["id"]),
+        # Lists by id (the brand/channel index): the state rides along, so counting and
+        # skipping to a page read the index alone (migration 0006).
+        Index(None, "tenant_id", "id", "state"),
+        Index(None, "tenant_id", "brand_id", "id", "state"),
         {"comment": "one row per person or organisation of a tenant"},
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

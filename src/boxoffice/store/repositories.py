@@ -231,7 +231,9 @@ class Customers(_Repository):
         """A page of customers by id, and how many match in all.
 
         ``search`` matches names, external ids and channel values as a case-insensitive
-        substring; ``channel_value`` and ``external_id`` match exactly.
+        substring; ``channel_value`` and ``external_id`` match exactly. The count and the
+        rows skipped before the page are read from the ``(tenant_id[, brand_id], id, state)``
+        indexes alone; only the page's own rows are read whole (decision 0055).
         """
         where: list[ColumnElement[bool]] = [Customer.state.in_(states)]
         if brand_id is not None:
@@ -263,7 +265,8 @@ class Customers(_Repository):
                 )
             )
         total = (await self.session.execute(select(func.count(Customer.id)).where(*where))).scalar()
-        stmt = select(Customer).where(*where).order_by(Customer.id).offset(offset).limit(limit)
+        page = select(Customer.id).where(*where).order_by(Customer.id).offset(offset).limit(limit)
+        stmt = select(Customer).where(Customer.id.in_(page)).order_by(Customer.id)
         return int(total or 0), (await self.session.execute(stmt)).scalars().all()
 
     async def channels(self, customer_ids: Sequence[int]) -> Sequence[CustomerChannel]:
