@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, inspect, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.domain.ids import new_row_key
@@ -74,6 +85,14 @@ def storable(text: str) -> bool:
     """Whether a text can be stored at all: PostgreSQL refuses NUL in text (an error, not "no
     match"), and nothing stored holds one, so a lookup by such a text matches nothing."""
     return "\x00" not in text
+
+
+def _with_channel_value(value: str) -> Select[int]:
+    """The customers with a channel of this value, whatever its case: read from the
+    ``(tenant_id, lower(value))`` index, rather than probing every customer's channels."""
+    return select(CustomerChannel.customer_id).where(
+        func.lower(CustomerChannel.value) == value.lower()
+    )
 
 
 class _Repository:
@@ -205,15 +224,14 @@ class Customers(_Repository):
         """Active customers of a brand with a channel of this value (case-insensitive)."""
         if not storable(value):
             return ()
-        match = select(CustomerChannel.id).where(
-            CustomerChannel.customer_id == Customer.id,
-            func.lower(CustomerChannel.value) == value.lower(),
-        )
+        match = _with_channel_value(value)
         if channel_type_id is not None:
             match = match.where(CustomerChannel.channel_type_id == channel_type_id)
         stmt = (
             select(Customer)
-            .where(Customer.brand_id == brand_id, Customer.state == "active", exists(match))
+            .where(
+                Customer.brand_id == brand_id, Customer.state == "active", Customer.id.in_(match)
+            )
             .order_by(Customer.id)
         )
         return (await self.session.execute(stmt)).scalars().all()
@@ -242,14 +260,7 @@ class Customers(_Repository):
         if external_id is not None:
             where.append(Customer.external_primary_id == external_id)
         if channel_value is not None:
-            where.append(
-                exists(
-                    select(CustomerChannel.id).where(
-                        CustomerChannel.customer_id == Customer.id,
-                        func.lower(CustomerChannel.value) == channel_value.lower(),
-                    )
-                )
-            )
+            where.append(Customer.id.in_(_with_channel_value(channel_value)))
         if search:
             pattern = f"%{search.lower()}%"
             where.append(
