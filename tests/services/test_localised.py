@@ -60,5 +60,8 @@ async def test_language_choice(core: Core, tenant: tuple[str, int], web: Princip
     assert await localised.chosen_language(core, web, []) == "en"
     assert await localised.chosen_language(core, web, ["fr", "cs-cz"]) == "cs"
     assert await localised.chosen_language(core, web, ["*"]) == "en"
+    both = localised.chosen_and_default_language
+    assert await both(core, web, ["fr", "cs-cz"]) == ("cs", "en")
+    assert await both(core, web, []) == ("en", "en")
     stores = {s.name for s in await localised.list_stores(core, web, ["cs"])}
     assert stores == {"Hlavní pokladna", "Internetový obchod"}

@@ -15,7 +15,13 @@ from boxoffice.domain.commands import NewCustomer
 from boxoffice.domain.principal import Principal
 from boxoffice.services import customers
 from boxoffice.store.models import CustomerSession
-from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
+from boxoffice.store.session_store import (
+    TOUCH_EVERY,
+    DatabaseSessions,
+    RedisSessions,
+    SessionStore,
+    token_hash,
+)
 from tests.conftest import make_tenant
 
 REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -92,8 +98,6 @@ async def test_idle_and_absolute_expiry_in_the_database(core: Core) -> None:
     )
     now = datetime.now(UTC)
     async with core.uow(tenant_id, write=True) as uow:
-        from boxoffice.store.session_store import token_hash
-
         await uow.session.execute(
             update(CustomerSession)
             .where(CustomerSession.token_hash == token_hash(idle))
@@ -128,3 +132,67 @@ async def test_redis_sessions_expire_with_their_ttl() -> None:
             await store._redis.delete(*keys)
         await store.close()
     del token
+
+
+async def _last_seen(core: Core, tenant_id: int, token: str) -> datetime:
+    async with core.uow(tenant_id) as uow:
+        row = await uow.session.get(CustomerSession, (tenant_id, token_hash(token)))
+        assert row is not None
+        return row.last_seen_at
+
+
+async def _set_last_seen(core: Core, tenant_id: int, token: str, when: datetime) -> None:
+    async with core.uow(tenant_id, write=True) as uow:
+        await uow.session.execute(
+            update(CustomerSession)
+            .where(CustomerSession.token_hash == token_hash(token))
+            .values(last_seen_at=when)
+        )
+        await uow.commit()
+
+
+async def test_reads_write_the_last_seen_time_at_most_once_a_minute(core: Core) -> None:
+    store = DatabaseSessions(core.sessions, idle=600, absolute=3600)
+    _, tenant_id = await make_tenant(core, catalogue=False)
+    customer = await _customer(core, tenant_id, "l@example.org")
+    token = await store.create(tenant_id, customer)
+    recent = datetime.now(UTC) - timedelta(seconds=TOUCH_EVERY - 20)
+    await _set_last_seen(core, tenant_id, token, recent)
+    for _ in range(3):
+        assert await store.customer(tenant_id, token) == customer
+    assert await _last_seen(core, tenant_id, token) == recent
+    stale = datetime.now(UTC) - timedelta(seconds=TOUCH_EVERY + 1)
+    await _set_last_seen(core, tenant_id, token, stale)
+    before = datetime.now(UTC)
+    assert await store.customer(tenant_id, token) == customer
+    touched = await _last_seen(core, tenant_id, token)
+    assert before - timedelta(seconds=1) <= touched <= datetime.now(UTC)
+    # Idle expiry counts from the last write: a session used now and then stays open.
+    await _set_last_seen(core, tenant_id, token, datetime.now(UTC) - timedelta(seconds=599))
+    assert await store.customer(tenant_id, token) == customer
+    assert await store.customer(tenant_id, token) == customer
+
+
+async def test_redis_reads_push_the_idle_ttl_back_at_most_once_a_minute() -> None:
+    store = RedisSessions(REDIS_URL, idle=3600, absolute=7200, prefix=f"bo-test-{uuid.uuid4().hex}")
+    try:
+        await store._redis.ping()
+    except Exception as exc:
+        await store.close()
+        if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
+            raise
+        pytest.skip(f"Redis not reachable: {exc}")
+    try:
+        token = await store.create(1, 42)
+        key = store._key(1, token_hash(token))
+        await store._redis.pexpire(key, (3600 - TOUCH_EVERY + 20) * 1000)
+        assert await store.customer(1, token) == 42
+        assert await store._redis.pttl(key) <= (3600 - TOUCH_EVERY + 20) * 1000
+        await store._redis.pexpire(key, (3600 - TOUCH_EVERY - 1) * 1000)
+        assert await store.customer(1, token) == 42
+        assert await store._redis.pttl(key) > (3600 - 5) * 1000
+    finally:
+        keys = [k async for k in store._redis.scan_iter(f"{store.prefix}:*")]
+        if keys:
+            await store._redis.delete(*keys)
+        await store.close()

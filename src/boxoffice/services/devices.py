@@ -139,18 +139,18 @@ async def authenticate_token(
         raise Unauthenticated("no token")
     hashed = token_hash(token)
     async with core.uow(tenant_id) as uow:
-        row = await DeviceTokens(uow.session).by_hash(hashed)
-        if row is None or not hmac.compare_digest(row.token_hash, hashed):
+        # One statement: the token, its interface user's state and its customer's.
+        found = await DeviceTokens(uow.session).for_request(hashed, user_name)
+        if found is None or not hmac.compare_digest(found[0].token_hash, hashed):
             raise Unauthenticated("unknown token")
-        if user_name is not None:
-            if row.user_name is not None and row.user_name != user_name:
-                raise Unauthenticated("the token belongs to another interface user")
-            await _check_user(uow, user_name)
-        elif row.user_name is not None:
-            await _check_user(uow, row.user_name)
-        customer_id = row.customer_id
-        if customer_id is not None and await uow.customers.get(customer_id) is None:
-            customer_id = None  # erased since: the token is anonymous again
+        row, user_usable, customer_active = found
+        if user_name is not None and row.user_name is not None and row.user_name != user_name:
+            raise Unauthenticated("the token belongs to another interface user")
+        checked = user_name if user_name is not None else row.user_name
+        if checked is not None and not user_usable:
+            raise Unauthenticated(f"unknown or disabled interface user {checked!r}")
+        # A customer erased since: the token is anonymous again.
+        customer_id = row.customer_id if customer_active else None
         actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
         audit.identify(audit.Caller(actor, "device-token", row.user_name))
         return _view(row, customer_id)

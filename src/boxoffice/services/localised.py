@@ -62,7 +62,10 @@ def _candidates(preferences: Sequence[str]) -> list[str]:
 
 async def _language(uow: UnitOfWork, preferences: Sequence[str]) -> str:
     """The tenant language to answer in ("" when the tenant lists no languages)."""
-    languages = await uow.catalogue.all(Language)
+    return _choose(await uow.catalogue.all(Language), preferences)
+
+
+def _choose(languages: Sequence[Language], preferences: Sequence[str]) -> str:
     codes = {lang.code.lower(): lang.code.lower() for lang in languages}
     for candidate in _candidates(preferences):
         if candidate in codes:
@@ -123,6 +126,15 @@ async def list_languages(core: Core, principal: Principal) -> tuple[LanguageView
 async def chosen_language(core: Core, principal: Principal, preferences: Sequence[str]) -> str:
     async with core.uow(principal.tenant_id) as uow:
         return await _language(uow, preferences)
+
+
+async def chosen_and_default_language(
+    core: Core, principal: Principal, preferences: Sequence[str]
+) -> tuple[str, str]:
+    """The language to answer in and the tenant's default, from one read of the languages."""
+    async with core.uow(principal.tenant_id) as uow:
+        languages = await uow.catalogue.all(Language)
+    return _choose(languages, preferences), _choose(languages, ())
 
 
 async def list_stores(

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -368,6 +369,12 @@ class Customer(TenantScoped, Base):
         UniqueConstraint("tenant_id", "email_key"),
         UniqueConstraint("tenant_id", "brand_id", "external_primary_id"),
         _fk(["brand_id"], "brands", ["id"]),
+        # Lists by id (the brand/channel index): the state rides along, so counting and
+        # skipping to a page read the index alone (migration 0006).
+        Index(None, "tenant_id", "id", "state"),
+        Index(None, "tenant_id", "brand_id", "id", "state"),
+        # The external primary id is unique per brand; searches across brands need it first.
+        Index(None, "tenant_id", "external_primary_id"),
         {"comment": "one row per person or organisation of a tenant"},
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
@@ -412,6 +419,15 @@ class CustomerChannel(TenantScoped, Base):
         UniqueConstraint("tenant_id", "customer_id", "channel_type_id", "value"),
         Index(None, "tenant_id", "value"),
     )
+
+
+#: Channel lookups ignore case (``lower(value) = ...``): the searches by channel value and
+#: the brand/channel customer lookups read this index (migration 0006).
+Index(
+    "ix_customer_channels_tenant_id_lower_value",
+    CustomerChannel.tenant_id,
+    func.lower(CustomerChannel.value),
+)
 
 
 class CustomerSourceRecord(TenantScoped, Base):

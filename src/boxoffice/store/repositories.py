@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Table, delete, exists, func, inspect, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.domain.ids import new_row_key
@@ -33,6 +44,7 @@ from boxoffice.store.models import (
     CustomerSubscription,
     CustomerTag,
     DeviceToken,
+    InterfaceUser,
     Membership,
     Statement,
     Tag,
@@ -77,6 +89,14 @@ def storable(text: str) -> bool:
     """Whether a text can be stored at all: PostgreSQL refuses NUL in text (an error, not "no
     match"), and nothing stored holds one, so a lookup by such a text matches nothing."""
     return "\x00" not in text
+
+
+def _with_channel_value(value: str) -> Select[int]:
+    """The customers with a channel of this value, whatever its case: read from the
+    ``(tenant_id, lower(value))`` index, rather than probing every customer's channels."""
+    return select(CustomerChannel.customer_id).where(
+        func.lower(CustomerChannel.value) == value.lower()
+    )
 
 
 class _Repository:
@@ -208,15 +228,14 @@ class Customers(_Repository):
         """Active customers of a brand with a channel of this value (case-insensitive)."""
         if not storable(value):
             return ()
-        match = select(CustomerChannel.id).where(
-            CustomerChannel.customer_id == Customer.id,
-            func.lower(CustomerChannel.value) == value.lower(),
-        )
+        match = _with_channel_value(value)
         if channel_type_id is not None:
             match = match.where(CustomerChannel.channel_type_id == channel_type_id)
         stmt = (
             select(Customer)
-            .where(Customer.brand_id == brand_id, Customer.state == "active", exists(match))
+            .where(
+                Customer.brand_id == brand_id, Customer.state == "active", Customer.id.in_(match)
+            )
             .order_by(Customer.id)
         )
         return (await self.session.execute(stmt)).scalars().all()
@@ -235,7 +254,9 @@ class Customers(_Repository):
         """A page of customers by id, and how many match in all.
 
         ``search`` matches names, external ids and channel values as a case-insensitive
-        substring; ``channel_value`` and ``external_id`` match exactly.
+        substring; ``channel_value`` and ``external_id`` match exactly. The count and the
+        rows skipped before the page are read from the ``(tenant_id[, brand_id], id, state)``
+        indexes alone; only the page's own rows are read whole (decision 0055).
         """
         where: list[ColumnElement[bool]] = [Customer.state.in_(states)]
         if brand_id is not None:
@@ -243,14 +264,7 @@ class Customers(_Repository):
         if external_id is not None:
             where.append(Customer.external_primary_id == external_id)
         if channel_value is not None:
-            where.append(
-                exists(
-                    select(CustomerChannel.id).where(
-                        CustomerChannel.customer_id == Customer.id,
-                        func.lower(CustomerChannel.value) == channel_value.lower(),
-                    )
-                )
-            )
+            where.append(Customer.id.in_(_with_channel_value(channel_value)))
         if search:
             pattern = f"%{search.lower()}%"
             where.append(
@@ -267,7 +281,8 @@ class Customers(_Repository):
                 )
             )
         total = (await self.session.execute(select(func.count(Customer.id)).where(*where))).scalar()
-        stmt = select(Customer).where(*where).order_by(Customer.id).offset(offset).limit(limit)
+        page = select(Customer.id).where(*where).order_by(Customer.id).offset(offset).limit(limit)
+        stmt = select(Customer).where(Customer.id.in_(page)).order_by(Customer.id)
         return int(total or 0), (await self.session.execute(stmt)).scalars().all()
 
     async def channels(self, customer_ids: Sequence[int]) -> Sequence[CustomerChannel]:
@@ -422,6 +437,39 @@ class DeviceTokens(_Repository):
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_request(
+        self, token_hash: str, user_name: str | None
+    ) -> tuple[DeviceToken, bool, bool] | None:
+        """A token with, in the same statement, whether the interface user (``user_name``,
+        else the token's own) exists and is enabled, and whether the customer logged in on
+        the token is still an active customer."""
+        user_match = (
+            InterfaceUser.user_name == user_name
+            if user_name is not None
+            else InterfaceUser.user_name == DeviceToken.user_name
+        )
+        stmt = (
+            select(DeviceToken, InterfaceUser.disabled, Customer.id)
+            .outerjoin(
+                InterfaceUser,
+                and_(InterfaceUser.tenant_id == DeviceToken.tenant_id, user_match),
+            )
+            .outerjoin(
+                Customer,
+                and_(
+                    Customer.tenant_id == DeviceToken.tenant_id,
+                    Customer.id == DeviceToken.customer_id,
+                    Customer.state == "active",
+                ),
+            )
+            .where(DeviceToken.token_hash == token_hash)
+        )
+        found = (await self.session.execute(stmt)).first()
+        if found is None:
+            return None
+        row, disabled, customer_id = found
+        return row, disabled is False, customer_id is not None
 
     async def for_device(self, device_id: str, application_id: str) -> DeviceToken | None:
         stmt = select(DeviceToken).where(

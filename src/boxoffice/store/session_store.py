@@ -137,7 +137,10 @@ class RedisSessions:
 
     async def customer(self, tenant_id: int, token: str) -> int | None:
         key = self._key(tenant_id, token_hash(token))
-        raw = await self._redis.get(key)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.pttl(key)
+            raw, ttl_ms = await pipe.execute()
         if raw is None:
             return None
         record = json.loads(raw)
@@ -145,7 +148,11 @@ class RedisSessions:
         if remaining <= 0:
             await self._redis.delete(key)
             return None
-        await self._redis.expire(key, max(1, int(min(self.idle, remaining))))
+        # The idle timeout is the key's TTL. Like the database's last-seen time, it is pushed
+        # back at most every TOUCH_EVERY seconds, not on every read.
+        ttl = max(1, int(min(self.idle, remaining)))
+        if ttl_ms < 0 or ttl * 1000 - ttl_ms >= min(TOUCH_EVERY, self.idle / 2) * 1000:
+            await self._redis.expire(key, ttl)
         customer: int = record["customer"]
         return customer
 

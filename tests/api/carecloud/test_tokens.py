@@ -12,7 +12,7 @@ from boxoffice.domain.commands import NewCustomer
 from boxoffice.domain.principal import Principal
 from boxoffice.services import customers as customer_service
 from boxoffice.services import tenants as tenant_service
-from boxoffice.store.models import DeviceToken
+from boxoffice.store.models import Customer, DeviceToken, InterfaceUser
 from tests.api.carecloud.support import (
     PASSWORD,
     Api,
@@ -228,3 +228,59 @@ async def test_the_dialect_documents_itself(http: httpx.AsyncClient) -> None:
     assert "NewCustomer" in document["components"]["schemas"]
     page = await http.get("/docs/carecloud")
     assert page.status_code == 200 and "/openapi/carecloud.json" in page.text
+
+
+async def _set_disabled(core: Core, tenant_id: int, user_name: str, disabled: bool) -> None:
+    async with core.uow(tenant_id, write=True) as uow:
+        user = await uow.session.get(InterfaceUser, (tenant_id, user_name))
+        assert user is not None
+        user.disabled = disabled
+        await uow.commit()
+
+
+async def test_a_disabled_interface_user_closes_its_tokens(
+    api: Api, core: Core, tenant: tuple[str, int]
+) -> None:
+    """The token, its interface user and its customer are read in one statement: each check
+    still answers on its own."""
+    for name in ("app-user", "other-user"):
+        await tenant_service.create_interface_user(core, api.tenant, name)
+    response = await api.client.post(
+        api.url("tokens"), json=token_body(), headers=basic("app-user")
+    )
+    assert response.status_code == 201, response.text
+    owned = response.json()["data"]["token_id"]
+    anonymous = api.token or ""
+    assert (await api.get("stores", headers=bearer(owned))).status_code == 200
+    assert (await api.get("stores", headers=basic("app-user", owned))).status_code == 200
+    error_of(await api.get("stores", headers=basic("other-user", owned)), 401)
+    assert (await api.get("stores", headers=basic("other-user", anonymous))).status_code == 200
+
+    await _set_disabled(core, tenant[1], "app-user", True)
+    error_of(await api.get("stores", headers=bearer(owned)), 401)
+    error_of(await api.get("stores", headers=basic("app-user", owned)), 401)
+    error_of(await api.get("stores", headers=basic("app-user", anonymous)), 401)
+    # A token of no interface user is not held to anyone's state.
+    assert (await api.get("stores", headers=bearer(anonymous))).status_code == 200
+    assert (await api.get("stores", headers=basic("other-user", anonymous))).status_code == 200
+
+    await _set_disabled(core, tenant[1], "app-user", False)
+    assert (await api.get("stores", headers=bearer(owned))).status_code == 200
+
+
+async def test_a_token_whose_customer_is_no_longer_active_is_anonymous(
+    api: Api, core: Core, tenant: tuple[str, int]
+) -> None:
+    customer_code = await api.logged_in()
+    assert (await api.get(f"customers/{customer_code}")).status_code == 200
+    token_hash = hashlib.sha256((api.token or "").encode()).hexdigest()
+    async with core.uow(tenant[1], write=True) as uow:
+        token = await uow.session.get(DeviceToken, (tenant[1], token_hash))
+        assert token is not None and token.customer_id is not None
+        customer = await uow.session.get(Customer, (tenant[1], token.customer_id))
+        assert customer is not None
+        customer.state = "erased"
+        await uow.commit()
+    error_of(await api.get(f"customers/{customer_code}"), 403)
+    error_of(await api.get("customers"), 403)
+    assert (await api.get("stores")).status_code == 200

@@ -485,8 +485,9 @@ async def post_newsletters_sign_up(request: Request, caller: AppDep, core: CoreD
 async def _customer_json(
     core: Core, caller: App, views: list[Any], *, short: bool
 ) -> list[dict[str, Any]]:
-    language = await localised.chosen_language(core, caller.principal, caller.languages)
-    default = await localised.chosen_language(core, caller.principal, ())
+    language, default = await localised.chosen_and_default_language(
+        core, caller.principal, caller.languages
+    )
     tz = m.timezone_of(caller.tenant)
     return [
         m.customer(view, tz=tz, language=language, default_language=default, short_salutation=short)
