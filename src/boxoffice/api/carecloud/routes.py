@@ -36,8 +36,10 @@ from boxoffice.services.core import Core
 ARRAY_PARAMETERS = frozenset({"email_list", "customer_ids", "external_ids", "customer_type_id"})
 
 
-def _single_values(request: Request) -> None:
-    """Every other query parameter takes one value: a repeated one is ambiguous, so refused."""
+async def _single_values(request: Request) -> None:
+    """Every other query parameter takes one value: a repeated one is ambiguous, so refused.
+
+    ``async`` so that FastAPI calls it on the event loop, not through its thread pool."""
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name in seen and not name.endswith("[]") and name not in ARRAY_PARAMETERS:

@@ -19,13 +19,18 @@ class AppState:
     core: Core | None = None
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies are ``async`` although they never wait: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hop per request and one more thread per worker
+# (and its malloc arena) for each request in flight.
+
+
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.boxoffice
     return state
 
 
-def get_core(request: Request) -> Core:
-    core = get_state(request).core
+async def get_core(request: Request) -> Core:
+    core = (await get_state(request)).core
     if core is None:
         raise RuntimeError("the application has not started")
     return core
