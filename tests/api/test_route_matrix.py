@@ -117,6 +117,7 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ("brandchannel", "PUT", "/api/v2/customer/updateCustomer"): "cud",
     ("brandchannel", "PUT", "/api/v2/customer/{id:int}"): "cud",
     ("web", "GET", "/{client}/website/scripts/{name}"): "static",
+    ("web", "HEAD", "/{client}/website/scripts/{name}"): "static",
     ("web", "GET", "/{client}/website/secure/forgotpassword.aspx"): "page-open",
     ("web", "GET", "/{client}/website/secure/loginlogout.aspx"): "page-session",
     ("web", "GET", "/{client}/website/secure/myaccount.aspx"): "page-session",
@@ -237,8 +238,7 @@ def served_routes() -> set[tuple[str, str, str]]:
                 found.add((name, "MOUNT", path))
                 continue
             for method in route.methods or ():
-                if method != "HEAD":
-                    found.add((name, method, path))
+                found.add((name, method, path))
     return found
 
 
@@ -1383,21 +1383,25 @@ async def test_web_static_routes_hold_no_tenant_data(
             template.format(client=pages.tenant, name="..%2Fapp.py"),
         ]
     assert paths
+    verb = "GET" if method == "MOUNT" else method
     for name, urls in paths.items():
-        bodies = set()
+        bodies, tags = set(), set()
         for url in urls:
             for browser in (_browser(http), pages.victim, pages.neighbour):
-                response = await browser.get(url)
+                response = await browser.request(verb, url)
                 assert response.status_code == 200, (url, response.text[:300])
                 assert "set-cookie" not in response.headers, url
                 assert response.headers["content-type"].startswith("text/javascript")
                 bodies.add(response.content)
+                tags.add(response.headers["etag"])
                 for secret in (pages.tenant, pages.other, *pages.secrets()):
                     assert secret not in response.text, (url, secret)
                 assert "@example.org" not in response.text
-        assert len(bodies) == 1, name
+                if verb == "HEAD":
+                    assert response.content == b""
+        assert len(bodies) == 1 and len(tags) == 1, name
     for url in missing:
-        response = await http.get(url)
+        response = await http.request(verb, url)
         assert response.status_code == 404, (url, response.status_code, response.text[:300])
 
 

@@ -442,6 +442,39 @@ def test_console_script_and_module_entry_points(
             assert name in result.stdout, result.stdout
 
 
+_SPAWNED = """
+import multiprocessing
+import sys
+
+from boxoffice.cli import main as cli
+
+if sys.argv[1] == "serve":
+    cli._workers_skip_this_script()  # what `boxoffice serve --workers N` does
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(1) as pool:  # how uvicorn starts workers
+        print(pool.apply(eval, ("'boxoffice.cli.main' in __import__('sys').modules",)))
+"""
+
+
+@pytest.mark.parametrize(("mode", "cli_in_worker"), [("plain", "True"), ("serve", "False")])
+def test_server_workers_are_spawned_without_the_cli(
+    tmp_path: Path, mode: str, cli_in_worker: str
+) -> None:
+    """A spawned process re-runs the parent's ``__main__`` script (here, like the console
+    script, a file importing the CLI) unless ``serve`` says not to."""
+    script = tmp_path / "script.py"
+    script.write_text(_SPAWNED)
+    result = subprocess.run(
+        [sys.executable, str(script), mode],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == cli_in_worker
+
+
 def test_real_process_tenant_create_twice_and_api_user(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -154,6 +155,39 @@ async def test_scripts_are_served_with_caching_headers(
         )
         assert again.status_code == 304
     assert (await http.get("/webcomponents/stable/nope.js")).status_code == 404
+
+
+async def test_scripts_have_a_content_etag_and_answer_304_and_head(
+    http: httpx.AsyncClient, tenant: tuple[str, int]
+) -> None:
+    tags = {}
+    for name in ("integrate.js", "resizeiframe.js", "frame.js"):
+        url = page(tenant[0], f"scripts/{name}")
+        full = await http.get(url)
+        etag = full.headers["etag"]
+        assert etag == f'"{hashlib.sha256(full.content).hexdigest()[:32]}"'  # strong: no W/
+        tags[name] = etag
+        for value in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+            cached = await http.get(url, headers={"If-None-Match": value})
+            assert cached.status_code == 304 and cached.content == b"", value
+            assert cached.headers["etag"] == etag
+            assert cached.headers["cache-control"] == "public, max-age=3600"
+        stale = await http.get(url, headers={"If-None-Match": '"other"'})
+        assert stale.status_code == 200 and stale.content == full.content
+        head = await http.head(url)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(full.content))
+        for header in ("etag", "content-type", "cache-control", "x-content-type-options"):
+            assert head.headers[header] == full.headers[header], header
+        assert (await http.head(url, headers={"If-None-Match": etag})).status_code == 304
+    assert tags["integrate.js"] == tags["resizeiframe.js"] != tags["frame.js"]  # same bytes
+    # Not a tenant, or not a script: "not found", whatever the browser holds.
+    for url in (page("no-such-venue", "scripts/integrate.js"), page(tenant[0], "scripts/x.js")):
+        for method in ("GET", "HEAD"):
+            response = await http.request(
+                method, url, headers={"If-None-Match": tags["integrate.js"]}
+            )
+            assert response.status_code == 404, (method, url)
 
 
 # --- signup.aspx ---------------------------------------------------------------------------
@@ -759,7 +793,8 @@ async def test_form_posts_that_are_not_utf8_are_refused_and_write_nothing(
     http: httpx.AsyncClient, core: Core, tenant: tuple[str, int]
 ) -> None:
     """Invalid UTF-8 (escaped or raw, in a value or a name, urlencoded or multipart): a 400 page
-    saying so, never a value stored with replacement characters."""
+    saying so, never a value stored with replacement characters. (The venue's plain form with
+    a usable ReturnUrl is redirected instead: the next test.)"""
     name, tenant_id = tenant
     url = page(name, "secure/signup.aspx")
     token = await form_token(http, url)
@@ -769,8 +804,8 @@ async def test_form_posts_that_are_not_utf8_are_refused_and_write_nothing(
         (b"FirstName=Zo%EB" + rest + f"&_csrf={token}".encode(), form),  # Latin-1, escaped
         (b"FirstName=Zo\xeb" + rest + f"&_csrf={token}".encode(), form),  # raw
         (b"First%FFName=Zo" + rest + f"&_csrf={token}".encode(), form),  # in a name
-        (  # the venue's plain form
-            b"FirstName=%FF%FE" + rest + b"&ReturnUrl=http%3A%2F%2Flocalhost%3A8080%2Ft",
+        (  # the venue's plain form without a ReturnUrl to go back to
+            b"FirstName=%FF%FE" + rest,
             {**form, "Origin": ORIGIN},
         ),
         (  # a charset nobody knows
@@ -826,3 +861,57 @@ async def test_form_posts_that_are_not_utf8_are_refused_and_write_nothing(
     )
     assert response.status_code == 303, response.text
     assert (await customer(core, tenant_id, "zoe4@example.org")).first_name == "Zoë"  # type: ignore[attr-defined]
+
+
+async def test_plain_form_not_in_utf8_goes_back_with_invalid_details(
+    http: httpx.AsyncClient, core: Core, tenant: tuple[str, int]
+) -> None:
+    """The venue's plain form hears of a post it cannot read as it hears of any refused value:
+    a redirect to its ReturnUrl with Error=InvalidDetails, and nothing written. Without a
+    ReturnUrl that can be read and is allowed, the 400 page as before."""
+    name, tenant_id = tenant
+    url = page(name, "secure/signup.aspx")
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": ORIGIN}
+    back = b"&ReturnUrl=http%3A%2F%2Flocalhost%3A8080%2Fthanks%3Fcame_from_spektrix%3Dtrue"
+    rest = b"&LastName=B&Email=plain-bad%40example.org"
+    for body in (
+        b"FirstName=Zo%EB" + rest + back,  # Latin-1, escaped
+        b"FirstName=Zo\xeb" + rest + back,  # raw
+        b"First%FFName=Zo" + rest + back,  # in a name
+        back[1:] + b"&FirstName=%FF" + rest,  # ReturnUrl first
+    ):
+        response = await http.post(url, content=body, headers=form)
+        assert response.status_code == 302, (body, response.text)
+        assert response.headers["location"] == (
+            f"{ORIGIN}/thanks?came_from_spektrix=true&Error=InvalidDetails"
+        )
+    files = {"FirstName": (None, b"Zo\xeb"), "LastName": (None, b"B")}
+    multipart = await http.post(
+        url,
+        data={"Email": "plain-bad@example.org", "ReturnUrl": f"{ORIGIN}/t"},
+        files=files,
+        headers={"Origin": ORIGIN},
+    )
+    assert multipart.status_code == 302
+    assert multipart.headers["location"] == f"{ORIGIN}/t?Error=InvalidDetails"
+    with pytest.raises(Exception, match="not found"):
+        await customer(core, tenant_id, "plain-bad@example.org")
+    # No usable ReturnUrl: itself not UTF-8, off the venue, or in a charset nobody knows.
+    for body, headers in (
+        (b"FirstName=%FF" + rest + b"&ReturnUrl=http%3A%2F%2Flocalhost%3A8080%2F%FF", form),
+        (b"FirstName=%FF" + rest + b"&ReturnUrl=https%3A%2F%2Fevil.example%2F", form),
+        (
+            b"FirstName=Zo" + rest + back,
+            {**form, "Content-Type": "application/x-www-form-urlencoded; charset=x-nope"},
+        ),
+    ):
+        response = await http.post(url, content=body, headers=headers)
+        assert response.status_code == 400, (body, response.text)
+        assert "not sent as UTF-8" in response.text and "location" not in response.headers
+    # From another site: refused as any plain post from there.
+    foreign = await http.post(
+        url, content=b"FirstName=%FF" + rest + back, headers={**form, "Origin": FOREIGN}
+    )
+    assert foreign.status_code == 403 and "location" not in foreign.headers
+    with pytest.raises(Exception, match="not found"):
+        await customer(core, tenant_id, "plain-bad@example.org")

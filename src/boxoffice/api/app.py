@@ -27,6 +27,7 @@ from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import AppState
 from boxoffice.api.spektrix.app import create_app as create_spektrix_app
 from boxoffice.bootstrap import build_core, check_database
+from boxoffice.security import passwords
 from boxoffice.services import audit
 from boxoffice.settings import Settings
 from boxoffice.web.app import create_app as create_web_app
@@ -162,5 +163,10 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
 
 
 def app_factory() -> DialectRouter:
-    """For ``uvicorn --factory boxoffice.api.app:app_factory`` (used by ``boxoffice serve``)."""
+    """For ``uvicorn --factory boxoffice.api.app:app_factory`` (used by ``boxoffice serve``).
+
+    It runs once in each server worker process, so process-wide tuning for serving lives here
+    and not in any import (tests and the CLI import the same modules).
+    """
+    passwords.return_large_blocks_to_the_system()
     return create_app()

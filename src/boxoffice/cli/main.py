@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import sys
@@ -112,6 +113,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         os.environ["BOXOFFICE_SECRET_KEY"] = settings.resolved_secret_key()
     if not settings.database_url:
         os.environ["BOXOFFICE_DATABASE_URL"] = settings.resolved_database_url()
+    if workers > 1:
+        _workers_skip_this_script()
     err.print(f"serving on http://{host}:{port} with {workers} worker(s)")
     uvicorn.run(
         "boxoffice.api.app:app_factory",
@@ -125,6 +128,19 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         server_header=False,
         log_level="warning",
     )
+
+
+def _workers_skip_this_script() -> None:
+    """Start worker processes with the app alone, not this CLI.
+
+    uvicorn starts workers with multiprocessing's "spawn", which first re-runs the parent's
+    ``__main__`` script in each worker: for the ``boxoffice`` console script, this module with
+    typer, YAML and the bulk and privacy commands, which a worker never uses. A ``__main__``
+    named like a package's ``__main__`` module (as under ``python -m boxoffice``) is left alone.
+    """
+    main = sys.modules["__main__"]
+    if getattr(main, "__spec__", None) is None and getattr(main, "__file__", None):
+        main.__spec__ = importlib.util.find_spec("boxoffice.__main__")
 
 
 @app.command()

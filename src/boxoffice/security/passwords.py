@@ -32,25 +32,26 @@ _HASHER = PasswordHasher(
 )
 
 
-def _return_large_blocks_to_the_system() -> None:
+def return_large_blocks_to_the_system() -> bool:
     """Keep glibc's mmap threshold at its 128 KiB default instead of letting it grow.
 
     glibc raises the threshold to the size of the largest block freed (up to 32 MiB): after
     the first Argon2 computation, its 19 MiB blocks come from the heap of whichever worker
     thread ran it, and each thread's heap keeps them. A worker then holds 19 MiB per thread
     that ever hashed a password (bench/README.md). A fixed threshold hands them back on free.
+
+    It changes the whole process's allocator, so only server workers call it (from
+    ``boxoffice.api.app.app_factory``), never an import. True when it was applied (glibc).
     """
     if not sys.platform.startswith("linux"):
-        return
+        return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc: nothing to tune
-        return
+        return False
     m_mmap_threshold = -3
-    mallopt(m_mmap_threshold, 128 * 1024)
+    return bool(mallopt(m_mmap_threshold, 128 * 1024))
 
-
-_return_large_blocks_to_the_system()
 
 #: Argon2 computations running at once in this process. Each takes ``MEMORY_COST_KIB`` of
 #: memory and a core for tens of milliseconds: a login storm must neither grow a worker's
@@ -88,9 +89,22 @@ def needs_rehash(hash: str) -> bool:
         return True
 
 
-# A real hash with the current parameters, so that verifying against it costs the same
-# as verifying a real account's password.
-DUMMY_HASH: str = hash_password(secrets.token_urlsafe(32))
+_DUMMY_LOCK = threading.Lock()
+_dummy_hash: str | None = None
+
+
+def dummy_hash() -> str:
+    """A real hash with the current parameters, so that verifying against it costs the same
+    as verifying a real account's password.
+
+    Made at the first use, not at import: every process importing this module (the CLI, each
+    server worker) would otherwise spend an Argon2 computation and its 19 MiB on it.
+    """
+    global _dummy_hash
+    with _DUMMY_LOCK:
+        if _dummy_hash is None:
+            _dummy_hash = hash_password(secrets.token_urlsafe(32))
+        return _dummy_hash
 
 
 def verify_dummy(password: str) -> bool:
@@ -98,7 +112,7 @@ def verify_dummy(password: str) -> bool:
 
     Always returns False.
     """
-    verify_password(DUMMY_HASH, password)
+    verify_password(dummy_hash(), password)
     return False
 
 

@@ -37,7 +37,7 @@ import hashlib
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import quote, urlsplit
 
 import structlog
@@ -46,12 +46,11 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.util import parse_many
-from redis.asyncio import ConnectionPool
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from boxoffice.domain.errors import RateLimited
+
+if TYPE_CHECKING:
+    from redis.asyncio import ConnectionPool
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",
@@ -202,6 +201,11 @@ class RateLimiter:
             raise ValueError("key_prefix must be a non-empty string")
         if not (timeout_seconds > 0 and math.isfinite(timeout_seconds)):
             raise ValueError("timeout_seconds must be a finite number of seconds > 0")
+        # redis-py (about 6 MB per process) is imported only when Redis is configured.
+        from redis.asyncio import ConnectionPool
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
         client_url, storage_uri = _redis_urls(redis_url)
         pool = ConnectionPool.from_url(
             client_url,
@@ -271,6 +275,8 @@ class RateLimiter:
         fallback = self._fallback
         if fallback is None:
             return await operation(self._primary)
+        from redis.exceptions import RedisError  # a limiter with a fallback is a Redis one
+
         if self._retry_at is not None and time.monotonic() < self._retry_at:
             return await operation(fallback)
         try:

@@ -1,16 +1,23 @@
-"""Schema migrations (Alembic), run programmatically: ``boxoffice migrate``."""
+"""Schema migrations (Alembic), run programmatically: ``boxoffice migrate``.
+
+Alembic (with Mako and Pygments behind it, about 10 MB per process) is imported inside the
+functions: a serving worker imports this module through ``bootstrap`` but never migrates.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def alembic_config(database_url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
@@ -20,6 +27,8 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Create or upgrade the schema. Synchronous: call it outside a running event loop."""
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), revision)
 
 

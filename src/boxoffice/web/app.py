@@ -25,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_to_bytes, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,7 +33,7 @@ from fastapi.templating import Jinja2Templates
 from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -80,6 +80,7 @@ STATIC = HERE / "static"
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 #: The venue-facing scripts have stable, unversioned names: short caching, revalidated by ETag.
 SCRIPT_CACHE = "public, max-age=3600"
+SCRIPT_TYPE = "text/javascript; charset=utf-8"
 SCRIPTS = {
     "integrate.js": "integrate.js",
     "resizeiframe.js": "integrate.js",
@@ -228,7 +229,15 @@ MAX_FORM_FIELDS = 1000
 
 
 class BadForm(Exception):
-    """A form post that cannot be read as text: not UTF-8 (or its declared charset)."""
+    """A form post that cannot be read as text: not UTF-8 (or its declared charset).
+
+    ``readable`` holds the fields that could be read all the same, for the one post that
+    still answers with them (the venue's plain sign-up form, redirected to its ``ReturnUrl``).
+    """
+
+    def __init__(self, message: str, readable: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.readable = list(readable)
 
 
 def _strict(data: bytes, charset: str) -> str:
@@ -238,18 +247,55 @@ def _strict(data: bytes, charset: str) -> str:
         raise BadForm(str(exc)) from exc
 
 
+def _decodes(data: bytes, charset: str) -> bool:
+    try:
+        data.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
 class _StrictMultiPartParser(MultiPartParser):
-    """Starlette's parser decodes a field it cannot read as Latin-1; refuse it instead."""
+    """Starlette's parser decodes a field it cannot read as Latin-1; note it as unreadable
+    instead (its name or its value), and raise ``BadForm`` once the whole body is parsed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unreadable: set[int] = set()  # indexes into ``items``
+        self._readable_part = True
 
     def on_headers_finished(self) -> None:
         super().on_headers_finished()
         _, options = parse_options_header(self._current_part.content_disposition)
-        _strict(options.get(b"name", b""), self._charset or "utf-8")
+        self._readable_part = _decodes(options.get(b"name", b""), self._charset or "utf-8")
 
     def on_part_end(self) -> None:
-        if self._current_part.file is None:
-            _strict(bytes(self._current_part.data), self._charset or "utf-8")
+        if self._current_part.file is None and not _decodes(
+            bytes(self._current_part.data), self._charset or "utf-8"
+        ):
+            self._readable_part = False
+        if not self._readable_part:
+            self.unreadable.add(len(self.items))
         super().on_part_end()
+
+
+def _readable_pairs(body: bytes, charset: str) -> list[tuple[str, str]]:
+    """The ``name=value`` pairs of an urlencoded body that decode strictly; others dropped."""
+    out = []
+    for pair in body.split(b"&")[:MAX_FORM_FIELDS]:
+        if not pair:
+            continue
+        name, _, value = pair.partition(b"=")
+        try:
+            out.append(
+                (
+                    unquote_to_bytes(name.replace(b"+", b" ")).decode(charset),
+                    unquote_to_bytes(value.replace(b"+", b" ")).decode(charset),
+                )
+            )
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return out
 
 
 async def read_form(request: Request) -> Sequence[tuple[str, object]]:
@@ -269,14 +315,19 @@ async def read_form(request: Request) -> Sequence[tuple[str, object]]:
         except MultiPartException as exc:
             raise StarletteHTTPException(400, exc.message) from exc
         try:
-            return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+            items = [(i, k, v) for i, (k, v) in enumerate(form.multi_items()) if isinstance(v, str)]
         finally:
             await form.close()  # files are not used by any page
+        if parser.unreadable:
+            readable = [(k, v) for i, k, v in items if i not in parser.unreadable]
+            raise BadForm("a field is not valid in the form's charset", readable)
+        return [(k, v) for _, k, v in items]
     if content_type != b"application/x-www-form-urlencoded":
         return []
     charset = options.get(b"charset", b"utf-8").decode("latin-1")
-    text = _strict(await request.body(), charset)
+    body = await request.body()
     try:
+        text = _strict(body, charset)
         return parse_qsl(
             text,
             keep_blank_values=True,
@@ -284,8 +335,10 @@ async def read_form(request: Request) -> Sequence[tuple[str, object]]:
             errors="strict",
             max_num_fields=MAX_FORM_FIELDS,
         )
+    except BadForm as exc:  # raw bytes that are not UTF-8
+        raise BadForm(str(exc), _readable_pairs(body, charset)) from exc
     except UnicodeDecodeError as exc:  # a %-escape that is not UTF-8
-        raise BadForm(str(exc)) from exc
+        raise BadForm(str(exc), _readable_pairs(body, charset)) from exc
     except ValueError as exc:  # too many fields
         raise StarletteHTTPException(400, str(exc)) from exc
 
@@ -299,7 +352,15 @@ def _preferences(page_query: str | None, request: Request) -> list[str]:
     return prefs
 
 
-async def _open(request: Request, client: str, state: AppState) -> Page | Response:
+async def _open(
+    request: Request,
+    client: str,
+    state: AppState,
+    unreadable: Callable[[Page], Awaitable[Response]] | None = None,
+) -> Page | Response:
+    """The page view of a request, or the answer when there is none to show. A post that
+    cannot be read is a 400 page, unless the route has an ``unreadable`` handler, which gets
+    the page with the fields that could be read."""
     core = state.core
     if core is None:
         return _plain(503, "Starting")
@@ -332,8 +393,11 @@ async def _open(request: Request, client: str, state: AppState) -> Page | Respon
     if request.method == "POST":
         try:
             page.form = _fold(await read_form(request))
-        except BadForm:
-            return _plain(400, texts("common.bad_encoding"))
+        except BadForm as exc:
+            if unreadable is None:
+                return _plain(400, texts("common.bad_encoding"))
+            page.form = _fold(exc.readable)
+            return await unreadable(page)
     return page
 
 
@@ -613,6 +677,30 @@ def _attributes(
     return out
 
 
+@dataclass(frozen=True)
+class _Script:
+    body: bytes
+    etag: str  # strong: the same bytes, the same tag
+
+
+def _load_scripts() -> dict[str, _Script]:
+    """The venue-facing scripts, read once per application (a few KiB)."""
+    loaded: dict[str, _Script] = {}
+    for name, file in SCRIPTS.items():
+        body = (STATIC / file).read_bytes()
+        loaded[name] = _Script(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+    return loaded
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """``If-None-Match`` holds ``etag`` (weak comparison, as RFC 9110 asks for it) or ``*``."""
+    for candidate in (if_none_match or "").split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
+
+
 # --- the application --------------------------------------------------------------------------
 
 
@@ -671,7 +759,9 @@ def create_app(state: AppState) -> ASGIApp:
 
     Handler = Callable[[Page], Awaitable[Response]]
 
-    def page_route(path: str, get: Handler, post: Handler | None = None) -> None:
+    def page_route(
+        path: str, get: Handler, post: Handler | None = None, unreadable: Handler | None = None
+    ) -> None:
         async def on_get(request: Request, client: str) -> Response:
             page = await _open(request, client, state)
             return page if isinstance(page, Response) else await get(page)
@@ -681,22 +771,25 @@ def create_app(state: AppState) -> ASGIApp:
             handler = post
 
             async def on_post(request: Request, client: str) -> Response:
-                page = await _open(request, client, state)
+                page = await _open(request, client, state, unreadable)
                 return page if isinstance(page, Response) else await handler(page)
 
             app.add_api_route(f"/{{client}}/website/{path.lower()}", on_post, methods=["POST"])
 
     page_route(PAGES["login"], login_page, login_post)
-    page_route(PAGES["signup"], signup_page, signup_post)
+    page_route(PAGES["signup"], signup_page, signup_post, signup_unreadable)
     page_route(PAGES["account"], account_page, account_post)
     page_route(PAGES["forgot"], forgot_page, forgot_post)
     page_route(PAGES["setpassword"], set_password_page, set_password_post)
 
-    @app.get("/{client}/website/scripts/{name}")
-    async def script(client: str, name: str) -> Response:
-        """The same file for every tenant; an unknown tenant is "not found", like its pages."""
-        file = SCRIPTS.get(name)
-        if file is None:
+    scripts = _load_scripts()
+
+    @app.api_route("/{client}/website/scripts/{name}", methods=["GET", "HEAD"])
+    async def script(request: Request, client: str, name: str) -> Response:
+        """The same file for every tenant; an unknown tenant is "not found", like its pages.
+        Its ETag is its content's hash: a browser that holds the current file gets a 304."""
+        found = scripts.get(name)
+        if found is None:
             return _plain(404, "Not found")
         if state.core is None:
             return _plain(503, "Starting")
@@ -704,15 +797,18 @@ def create_app(state: AppState) -> ASGIApp:
             await get_tenant(state.core, client)
         except NotFound:
             return _plain(404, "Not found")
-        return FileResponse(
-            STATIC / file,
-            media_type="text/javascript; charset=utf-8",
-            headers={
-                "Cache-Control": SCRIPT_CACHE,
-                "X-Content-Type-Options": "nosniff",
-                "Cross-Origin-Resource-Policy": "cross-origin",
-            },
-        )
+        headers = {
+            "Cache-Control": SCRIPT_CACHE,
+            "ETag": found.etag,
+            "X-Content-Type-Options": "nosniff",
+            "Cross-Origin-Resource-Policy": "cross-origin",
+        }
+        if _etag_matches(request.headers.get("if-none-match"), found.etag):
+            return Response(status_code=304, headers=headers)
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(found.body))
+            return Response(media_type=SCRIPT_TYPE, headers=headers)
+        return Response(found.body, media_type=SCRIPT_TYPE, headers=headers)
 
     async def allowed(scope: Scope) -> frozenset[str]:
         return await tenant_origins(state, scope["path"].split("/", 2)[1].lower())
@@ -990,6 +1086,25 @@ async def signup_post(page: Page) -> Response:
     if token is not None:
         set_session_cookie(done, page.request, page.state, page.tenant.name, token)
     return done
+
+
+async def signup_unreadable(page: Page) -> Response:
+    """A sign-up post with a field that is not valid UTF-8 writes nothing. The venue's plain
+    form is sent back to its ``ReturnUrl`` with ``Error=InvalidDetails`` when that could be
+    read and is allowed; any other such post gets the 400 page."""
+    refused = _plain(400, page.texts("common.bad_encoding"))
+    if security.CSRF_FIELD in page.form or not page.value("ReturnUrl"):
+        return refused
+    if not security.plain_post_allowed(page.request, page.allowed):
+        return _plain(403, "Requests from this website are not allowed.")
+    return_url = security.check_return_url(
+        page.value("ReturnUrl"), page.client.base_url, page.allowed
+    )
+    if return_url is None:
+        return refused
+    return RedirectResponse(
+        security.with_query(return_url, Error="InvalidDetails"), status_code=302
+    )
 
 
 # --- MyAccount.aspx ---------------------------------------------------------------------------

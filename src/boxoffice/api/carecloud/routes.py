@@ -37,7 +37,9 @@ ARRAY_PARAMETERS = frozenset({"email_list", "customer_ids", "external_ids", "cus
 
 
 async def _single_values(request: Request) -> None:
-    """Every other query parameter takes one value: a repeated one is ambiguous, so refused."""
+    """Every other query parameter takes one value: a repeated one is ambiguous, so refused.
+
+    ``async`` so that FastAPI calls it on the event loop, not through its thread pool."""
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name in seen and not name.endswith("[]") and name not in ARRAY_PARAMETERS:

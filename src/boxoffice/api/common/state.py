@@ -19,8 +19,11 @@ class AppState:
     core: Core | None = None
 
 
-# Dependencies are ``async`` even when they do not await: FastAPI runs a plain ``def``
-# dependency in its thread pool, which costs a thread hop on every request.
+# The dependencies are ``async`` although they never wait: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hop per request and one more thread per worker
+# (and its malloc arena) for each request in flight.
+
+
 async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.boxoffice
     return state
