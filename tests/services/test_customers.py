@@ -266,3 +266,43 @@ async def test_another_tenants_customer_looks_missing(core: Core, owner: Princip
     with pytest.raises(NotFound):
         await svc.find_customer_by_email(core, stranger, "ada@example.org")
     await svc.create_customer(core, stranger, new())  # the same email is free in another tenant
+
+
+@pytest.mark.parametrize("who", ["owner", "web"])
+async def test_the_hot_read_gives_the_unit_of_works_view(
+    core: Core, owner: Principal, web: Principal, who: str
+) -> None:
+    """``get_customer`` and ``find_customer_by_email`` without parts read through
+    ``store/reads.py``; the view must equal the one the unit of work builds, field by field
+    (types included: dates, aware datetimes, Decimal, booleans)."""
+    principal = owner if who == "owner" else web
+    created = await svc.create_customer(
+        core,
+        owner,
+        new(
+            "hot@example.org",
+            title="Dr",
+            phone="+44 20 7946 0001",
+            birth_date=date(1985, 12, 10),
+            password="correct horse",
+            addresses=(
+                NewAddress(line1="1 Square", town="London", country="gb", is_delivery=False),
+                NewAddress(line1="2 Lane", town="Leeds", country="gb"),
+            ),
+            attributes={"favourite genre": "Opera", "access requirements": "step-free"},
+        ),
+    )
+    async with core.uow(owner.tenant_id) as uow:
+        row = await uow.customers.get(created.id)
+        assert row is not None
+        expected = await svc.customer_view(uow, principal, row)
+    by_id = await svc.get_customer(core, principal, created.id)
+    by_email = await svc.find_customer_by_email(core, principal, "HOT@example.org")
+    assert by_id == expected and by_email == expected
+    assert type(by_id.credit_balance) is type(expected.credit_balance)
+    assert by_id.created_at.tzinfo is not None and by_id.birth_date == date(1985, 12, 10)
+    assert [a.town for a in by_id.addresses] == ["London", "Leeds"]
+    if who == "web":  # web mode sees only web-visible attributes, on both paths
+        assert len(by_id.attributes) < len(
+            (await svc.get_customer(core, owner, created.id)).attributes
+        )

@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, select, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.ids import new_customer_key, new_row_key
@@ -103,7 +101,7 @@ async def test_a_scoped_connection_binds_its_own_tenant(core: Core) -> None:
 
     def read(connection: ScopedConnection) -> list[str]:
         # A caller's own tenant parameter is overridden by the connection's.
-        rows = connection.execute(stmt, {"scope_tenant_id": a})
+        rows = connection.rows(stmt, {"scope_tenant_id": a})
         return [row.email for row in rows]
 
     assert await core.reads.run(b, read) == []
@@ -121,12 +119,14 @@ async def test_a_busy_sqlite_database_moves_the_read_off_the_event_loop(
     original = reads._run_sqlite
     loop_thread = threading.get_ident()
 
-    def busy_inline(engine: Engine, tenant_id: int, read: reads.Read[Any]) -> Any:
+    def busy_inline(target: Any, tenant_id: int, read: reads.Read[Any], wait: float) -> Any:
         on_loop = threading.get_ident() == loop_thread
         ran.append(on_loop)
         if on_loop:
-            raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
-        return original(engine, tenant_id, read)
+            assert wait == 0  # the event loop never waits for a lock
+            raise sqlite3.OperationalError("database is locked")
+        assert wait > 0
+        return original(target, tenant_id, read, wait)
 
     monkeypatch.setattr(reads, "_run_sqlite", busy_inline)
     record = await core.reads.run(a, reads.customer_by_id(key))
@@ -140,11 +140,11 @@ async def test_other_sqlite_errors_are_not_retried(
 ) -> None:
     _, a = await make_tenant(core)
 
-    def broken(engine: Engine, tenant_id: int, read: reads.Read[Any]) -> Any:
-        raise OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: x"))
+    def broken(target: Any, tenant_id: int, read: reads.Read[Any], wait: float) -> Any:
+        raise sqlite3.OperationalError("no such table: x")
 
     monkeypatch.setattr(reads, "_run_sqlite", broken)
-    with pytest.raises(OperationalError, match="no such table"):
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
         await core.reads.run(a, reads.customer_by_id(1))
 
 
@@ -153,10 +153,13 @@ async def test_sqlite_reads_cannot_write(core: Core) -> None:
     _, a = await make_tenant(core)
 
     def write(connection: ScopedConnection) -> None:
-        connection.connection.exec_driver_sql("DELETE FROM customers")
+        if isinstance(connection.raw, sqlite3.Connection):
+            connection.raw.execute("DELETE FROM customers")
+        else:
+            connection.raw.exec_driver_sql("DELETE FROM customers")
 
     if core.engine.dialect.name == "sqlite":
-        with pytest.raises(OperationalError, match="readonly"):
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await core.reads.run(a, write)
     else:
         # PostgreSQL: the read's transaction is rolled back, whatever it did.
@@ -172,7 +175,7 @@ async def test_a_connection_the_server_closed_is_retried_once(core: Core) -> Non
     key = await _customer(core, a, "again@example.org")
 
     def backend(connection: ScopedConnection) -> int:
-        return int(connection.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        return int(connection.raw.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
     pid = await core.reads.run(a, backend)
     disconnects: list[bool] = []

@@ -8,9 +8,11 @@ running prebuilt statements (decision 0070):
 
 - **SQLite**: a synchronous ``sqlite3`` connection of this process, read-only
   (``PRAGMA query_only``), used inline on the event loop inside ``BEGIN`` ... ``ROLLBACK``: in
-  WAL mode a reader never waits for a writer, and a key lookup takes microseconds. Should
-  SQLite answer "busy" anyway (a checkpoint or recovery in progress), the read is retried in a
-  thread that may wait, so the event loop is never blocked on a lock.
+  WAL mode a reader never waits for a writer, and a key lookup takes microseconds. Statements
+  are compiled once by SQLAlchemy (SQL text, parameter order, and the column types' own
+  conversions) and run by the driver directly. Should SQLite answer "busy" anyway (a
+  checkpoint or recovery in progress), the read is retried in a thread that may wait, so the
+  event loop is never blocked on a lock.
 - **PostgreSQL**: a pooled connection of an engine of its own (same database and role, no
   ping before each use: a connection the server closed is retried once on a new one), all
   statements in one greenlet switch (``run_sync``), in one transaction whose row-level
@@ -23,13 +25,16 @@ tenant by it; writes never come here.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, bindparam, create_engine, event, select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boxoffice.store.models import (
@@ -46,38 +51,100 @@ T = TypeVar("T")
 Read = Callable[[ScopedConnection], T]
 
 #: How long a thread-run SQLite read may wait for a lock (the event loop never waits).
-_THREAD_BUSY_MS = 30_000
+_THREAD_BUSY_SECONDS = 30.0
 
 
-def _sqlite_engine(url: str, busy_ms: int) -> Engine:
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
-        pool_size=2,
-        max_overflow=4,
-    )
+class _Compiled:
+    """A prebuilt statement compiled once for SQLite: its SQL, the order of its parameters,
+    their bind conversions and the result conversions of its columns (SQLAlchemy's own, from
+    the column types), so that the driver can run it without SQLAlchemy's per-call work."""
 
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # BEGIN is ours (below): one snapshot per read
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA query_only=1",
-            f"PRAGMA busy_timeout={busy_ms}",
-            "PRAGMA foreign_keys=ON",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
+    def __init__(self, stmt: Select[Any], dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.order = tuple(compiled.positiontup or ())
+        self.binds = {
+            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self.order
+        }
+        columns = list(stmt.selected_columns)
+        self.processors = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+        ]
+        self.row: Callable[..., Any] = namedtuple("row", [c.key for c in columns])  # type: ignore[misc]
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+    def parameters(self, params: dict[str, Any]) -> list[Any]:
+        values = self.compiled.construct_params(params)
+        out = []
+        for name in self.order:
+            value, convert = values[name], self.binds[name]
+            out.append(value if convert is None else convert(value))
+        return out
 
-    return engine
+    def rows(self, cursor: sqlite3.Cursor) -> list[Any]:
+        processors, row = self.processors, self.row
+        out = []
+        for raw in cursor.fetchall():
+            values = [v if f is None else f(v) for f, v in zip(processors, raw, strict=True)]
+            out.append(row(*values))
+        return out
 
 
-def _busy(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
+class _SqliteReads:
+    """Read-only ``sqlite3`` connections to the application's database file: one per thread
+    (the event loop's is used inline), never waiting for a lock on the event loop."""
+
+    def __init__(self, path: str, dialect: Dialect) -> None:
+        self.path = path
+        self.dialect = dialect
+        self.local = threading.local()
+        self.opened: list[sqlite3.Connection] = []
+        self.statements: dict[int, _Compiled] = {}
+        self.lock = threading.Lock()
+
+    def connection(self, wait: float) -> sqlite3.Connection:
+        key = f"c{wait}"
+        found: sqlite3.Connection | None = getattr(self.local, key, None)
+        if found is None:
+            found = sqlite3.connect(
+                self.path, timeout=wait, isolation_level=None, check_same_thread=False
+            )
+            found.execute("PRAGMA query_only=1")
+            found.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            setattr(self.local, key, found)
+            with self.lock:
+                self.opened.append(found)
+        return found
+
+    def compiled(self, stmt: Select[Any]) -> _Compiled:
+        found = self.statements.get(id(stmt))
+        if found is None or found.compiled.statement is not stmt:
+            found = self.statements[id(stmt)] = _Compiled(stmt, self.dialect)
+        return found
+
+    def run(self, tenant_id: int, read: Read[T], wait: float) -> T:
+        connection = self.connection(wait)
+
+        def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+            compiled = self.compiled(stmt)
+            return compiled.rows(connection.execute(compiled.sql, compiled.parameters(params)))
+
+        connection.execute("BEGIN")  # one snapshot for the whole read
+        try:
+            return read(ScopedConnection(execute, tenant_id, connection))
+        finally:
+            connection.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with self.lock:
+            for connection in self.opened:
+                connection.close()
+            self.opened.clear()
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
     return "locked" in text or "busy" in text
 
 
@@ -89,25 +156,24 @@ class Reads:
         without a ping before each use (PostgreSQL; ``engine`` is used when not given)."""
         self._engine = server_engine or engine
         self._own = server_engine
-        self._inline: Engine | None = None
-        self._threaded: Engine | None = None
+        self._sqlite: _SqliteReads | None = None
         url = engine.url
         if url.get_backend_name() == "sqlite":
             database = url.database or ""
             if database and database != ":memory:":
-                sync_url = url.set(drivername="sqlite+pysqlite").render_as_string(False)
-                self._inline = _sqlite_engine(sync_url, busy_ms=0)
-                self._threaded = _sqlite_engine(sync_url, busy_ms=_THREAD_BUSY_MS)
+                self._sqlite = _SqliteReads(database, engine.dialect)
 
     async def run(self, tenant_id: int, read: Read[T]) -> T:
         """``read`` on one consistent snapshot of the tenant's rows."""
-        if self._inline is not None and self._threaded is not None:
+        if self._sqlite is not None:
             try:
-                return _run_sqlite(self._inline, tenant_id, read)
-            except OperationalError as exc:
+                return _run_sqlite(self._sqlite, tenant_id, read, 0.0)
+            except sqlite3.OperationalError as exc:
                 if not _busy(exc):
                     raise
-            return await asyncio.to_thread(_run_sqlite, self._threaded, tenant_id, read)
+            return await asyncio.to_thread(
+                _run_sqlite, self._sqlite, tenant_id, read, _THREAD_BUSY_SECONDS
+            )
         try:
             async with self._engine.connect() as connection:
                 return await connection.run_sync(_run_in_transaction, tenant_id, read)
@@ -120,23 +186,24 @@ class Reads:
             return await connection.run_sync(_run_in_transaction, tenant_id, read)
 
     async def dispose(self) -> None:
-        for engine in (self._inline, self._threaded):
-            if engine is not None:
-                engine.dispose()
+        if self._sqlite is not None:
+            self._sqlite.close()
         if self._own is not None:
             await self._own.dispose()
 
 
-def _run_sqlite(engine: Engine, tenant_id: int, read: Read[T]) -> T:
-    with engine.connect() as connection:
-        return _run_in_transaction(connection, tenant_id, read)
+def _run_sqlite(reads: _SqliteReads, tenant_id: int, read: Read[T], wait: float) -> T:
+    return reads.run(tenant_id, read, wait)
 
 
 def _run_in_transaction(connection: Connection, tenant_id: int, read: Read[T]) -> T:
+    def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+        return connection.execute(stmt, params).all()
+
     with connection.begin() as transaction:
         set_database_tenant(connection, tenant_id)
         try:
-            return read(ScopedConnection(connection, tenant_id))
+            return read(ScopedConnection(execute, tenant_id, connection))
         finally:
             transaction.rollback()  # nothing to keep: a read ends by letting go of its snapshot
 
@@ -179,29 +246,27 @@ class CustomerRecord:
     """A customer's row with what every view of it shows: the tenant's attribute definitions,
     the customer's attribute values and addresses (rows with the columns' names)."""
 
-    customer: Row[Any]
-    attributes: Sequence[Row[Any]]
-    values: Sequence[Row[Any]]
-    addresses: Sequence[Row[Any]]
+    customer: Any
+    attributes: Sequence[Any]
+    values: Sequence[Any]
+    addresses: Sequence[Any]
 
 
-def _record(connection: ScopedConnection, row: Row[Any] | None) -> CustomerRecord | None:
+def _record(connection: ScopedConnection, row: Any | None) -> CustomerRecord | None:
     if row is None:
         return None
     key = {"customer": row.id}
     return CustomerRecord(
         row,
-        connection.execute(_ATTRIBUTES).all(),
-        connection.execute(_ATTRIBUTE_VALUES, key).all(),
-        connection.execute(_ADDRESSES, key).all(),
+        connection.rows(_ATTRIBUTES),
+        connection.rows(_ATTRIBUTE_VALUES, key),
+        connection.rows(_ADDRESSES, key),
     )
 
 
 def customer_by_id(customer_id: int) -> Read[CustomerRecord | None]:
     def read(connection: ScopedConnection) -> CustomerRecord | None:
-        return _record(
-            connection, connection.execute(_CUSTOMER_BY_ID, {"key": customer_id}).first()
-        )
+        return _record(connection, connection.first(_CUSTOMER_BY_ID, {"key": customer_id}))
 
     return read
 
@@ -210,7 +275,7 @@ def customer_by_email_key(email_key: str) -> Read[CustomerRecord | None]:
     def read(connection: ScopedConnection) -> CustomerRecord | None:
         if not storable(email_key):
             return None
-        row = connection.execute(_CUSTOMER_BY_EMAIL_KEY, {"email_key": email_key}).first()
+        row = connection.first(_CUSTOMER_BY_EMAIL_KEY, {"email_key": email_key})
         return _record(connection, row)
 
     return read
@@ -222,7 +287,7 @@ def api_user_secret(login: str) -> Read[bytes | None]:
     def read(connection: ScopedConnection) -> bytes | None:
         if not storable(login):
             return None
-        row = connection.execute(_API_USER, {"login": login}).first()
+        row = connection.first(_API_USER, {"login": login})
         return None if row is None or row.disabled else bytes(row.secret_encrypted)
 
     return read

@@ -21,7 +21,7 @@ binds that parameter to the connection's tenant itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +35,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Connection, Result
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.util import find_tables
@@ -181,15 +181,29 @@ def check_scoped(stmt: Executable) -> None:
 
 
 class ScopedConnection:
-    """A Core connection bound to one tenant, for prebuilt read statements."""
+    """A read connection bound to one tenant, for prebuilt read statements.
 
-    def __init__(self, connection: Connection, tenant_id: int) -> None:
-        self.connection = connection
+    ``run(stmt, params)`` executes a statement and returns its rows (objects with the
+    columns' names as attributes); this class checks the statement and binds the tenant."""
+
+    def __init__(
+        self,
+        run: Callable[[Select[Any], dict[str, Any]], Sequence[Any]],
+        tenant_id: int,
+        raw: Any = None,
+    ) -> None:
+        self._run = run
         self.tenant_id = tenant_id
+        #: The driver-level connection underneath (tests use it to show what it refuses).
+        self.raw = raw
 
-    def execute(self, stmt: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:
+    def rows(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         check_scoped(stmt)
-        return self.connection.execute(stmt, {**(params or {}), TENANT_PARAM: self.tenant_id})
+        return self._run(stmt, {**(params or {}), TENANT_PARAM: self.tenant_id})
+
+    def first(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Any | None:
+        found = self.rows(stmt, params)
+        return found[0] if found else None
 
 
 def stamp_rows(session: Session | Any, rows: list[dict[str, Any]]) -> None:
