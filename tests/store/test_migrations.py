@@ -1,5 +1,6 @@
-"""Migrations 0004 (audit log), 0005 (row-level security) and 0006 (customer list indexes) go
-down and up again, and the migrated schema is the models' schema. SQLite and PostgreSQL."""
+"""Migrations 0004 (audit log), 0005 (row-level security), 0006 (customer list indexes) and 0007
+(the policies' settings as InitPlans) go down and up again, and the migrated schema is the
+models' schema. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -118,3 +119,39 @@ def test_customer_list_indexes_come_and_go_with_0006(fresh_url: str) -> None:
     assert not wanted & _index_names(fresh_url)
     upgrade(fresh_url)
     assert wanted <= _index_names(fresh_url)
+
+
+def _policy_expressions(url: str) -> set[tuple[str, str]]:
+    """Every distinct (USING, WITH CHECK) pair of the schema's policies."""
+
+    async def read() -> set[tuple[str, str]]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text(
+                        "SELECT qual, with_check FROM pg_policies"
+                        " WHERE schemaname = current_schema()"
+                    )
+                )
+                return {(str(qual), str(check)) for qual, check in rows}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_policies_take_the_initplan_form_with_0007_and_lose_it_without(fresh_url: str) -> None:
+    upgrade(fresh_url, "0006")
+    ((qual, check),) = _policy_expressions(fresh_url)  # one rule on every table
+    assert qual == check and "SELECT" not in qual and qual.count("current_setting(") == 2
+    upgrade(fresh_url)
+    ((qual, check),) = _policy_expressions(fresh_url)
+    assert qual == check and qual.count("SELECT") == 2 and qual.count("current_setting(") == 2
+    command.downgrade(alembic_config(fresh_url), "0006")
+    ((qual, check),) = _policy_expressions(fresh_url)
+    assert qual == check and "SELECT" not in qual
+    upgrade(fresh_url)
+    ((qual, check),) = _policy_expressions(fresh_url)
+    assert qual == check and qual.count("SELECT") == 2

@@ -9,6 +9,8 @@ application's role see. SQLite has no row-level security; there the guard in
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import uuid
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from boxoffice.store.db import APP_ROLE
 from boxoffice.store.migrate import upgrade
 from boxoffice.store.models import Base
 from tests.conftest import _admin as _admin_async
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, owner_connection
 
 TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.c)
 
@@ -156,6 +158,87 @@ async def test_the_explicitly_unscoped_form_sees_every_tenant(core: Core) -> Non
     async with core.uow(None) as uow:
         seen = (await uow.session.execute(text("SELECT id FROM customers"))).scalars().all()
     assert ids <= set(seen)
+
+
+def _plan_nodes(plan: dict[str, object]) -> list[dict[str, object]]:
+    children = plan.get("Plans", [])
+    assert isinstance(children, list)
+    return [plan, *(node for child in children for node in _plan_nodes(child))]
+
+
+#: A setting read in a scalar subquery of the policy, as PostgreSQL prints the policy back.
+_SUBQUERY_SETTING = re.compile(r"\(\s*SELECT\s+\(?(?:NULLIF\()?current_setting\('boxoffice\.(\w+)'")
+
+
+async def test_the_policies_read_the_settings_once_per_statement(core: Core) -> None:
+    """Migration 0007: each setting is a scalar subquery of the policy (an InitPlan, evaluated
+    once per statement), not a ``current_setting`` call in the row filter."""
+    async with owner_connection(core) as connection:
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT tablename, qual, with_check FROM pg_policies"
+                    " WHERE schemaname = current_schema()"
+                )
+            )
+        ).all()
+    assert sorted(name for name, _, _ in rows) == TENANT_TABLES
+    for name, qual, with_check in rows:
+        for expression in (qual, with_check):
+            assert _SUBQUERY_SETTING.findall(expression) == ["bypass_rls", "tenant_id"], name
+            assert expression.count("current_setting(") == 2, name
+    _, tenant_id = await make_tenant(core, catalogue=False)
+    async with core.uow(tenant_id) as uow:
+        explained = (
+            await uow.session.execute(text("EXPLAIN (FORMAT JSON) SELECT count(*) FROM customers"))
+        ).scalar()
+    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+    nodes = _plan_nodes(plan)
+    assert [n for n in nodes if n.get("Parent Relationship") == "InitPlan"] != []
+    # No node calls current_setting itself (per row): only the InitPlans hold it.
+    assert not [n for n in nodes if "current_setting" in json.dumps(n.get("Filter", ""))]
+    assert [n.get("Relation Name") for n in nodes if n.get("Filter")] == ["customers"]
+
+
+@pytest.mark.parametrize(
+    ("tenant", "bypass", "visible"),
+    [
+        ("mine", "off", {"mine"}),
+        ("theirs", "", {"theirs"}),
+        ("", "off", set()),
+        ("", "", set()),
+        ("", "on", {"mine", "theirs"}),
+        ("mine", "on", {"mine", "theirs"}),
+        ("mine", "ON", {"mine"}),
+    ],
+)
+async def test_the_policy_rule_by_setting(
+    core: Core, tenant: str, bypass: str, visible: set[str]
+) -> None:
+    """The rule, setting by setting: the bypass is exactly ``on``; otherwise the rows of the
+    tenant set, and none when the tenant setting is empty."""
+    _, mine = await make_tenant(core, catalogue=False)
+    _, theirs = await make_tenant(core, catalogue=False)
+    ids = {"mine": mine, "theirs": theirs}
+    await _customer(core, mine, "mine")
+    await _customer(core, theirs, "theirs")
+    async with core.engine.connect() as connection, connection.begin():
+        await connection.execute(
+            text(
+                "SELECT set_config('boxoffice.tenant_id', :tenant, true),"
+                " set_config('boxoffice.bypass_rls', :bypass, true)"
+            ),
+            {"tenant": str(ids[tenant]) if tenant else "", "bypass": bypass},
+        )
+        seen = set(
+            (
+                await connection.execute(
+                    text("SELECT DISTINCT tenant_id FROM customers WHERE tenant_id IN (:a, :b)"),
+                    {"a": mine, "b": theirs},
+                )
+            ).scalars()
+        )
+    assert seen == {ids[name] for name in visible}
 
 
 async def test_a_configured_role_is_used(settings: Settings) -> None:

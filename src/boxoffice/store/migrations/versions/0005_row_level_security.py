@@ -62,6 +62,8 @@ TABLES = (
     "interests",
     "timeline_entries",
 )
+#: The rule as this revision wrote it; 0007 rewrote it with the settings in scalar subqueries
+#: (read once per statement): a later table's policy takes 0007's ``RULE``.
 RULE = (
     "current_setting('boxoffice.bypass_rls', true) = 'on' "
     "OR tenant_id = NULLIF(current_setting('boxoffice.tenant_id', true), '')::bigint"
