@@ -16,7 +16,8 @@ running prebuilt statements (decision 0070):
 - **PostgreSQL**: a pooled connection of an engine of its own (same database and role, no
   ping before each use: a connection the server closed is retried once on a new one), all
   statements in one greenlet switch (``run_sync``), in one transaction whose row-level
-  security tenant is set like any unit of work's.
+  security tenant is set like any unit of work's; the statements, compiled once like
+  SQLite's, go to asyncpg directly.
 
 Every statement is checked by the tenant guard (``scoping.check_scoped``) and bound to the
 tenant by it; writes never come here.
@@ -28,7 +29,7 @@ import asyncio
 import sqlite3
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import await_only
 
 from boxoffice.store.models import (
     ApiUser,
@@ -69,10 +71,20 @@ class _Compiled:
             for name in self.order
         }
         columns = list(stmt.selected_columns)
-        self.processors = [
-            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-        ]
+        self.columns = columns
+        self.dialect = dialect
+        #: Set by :meth:`typed` before the first rows are read.
+        self.processors: list[Any] | None = None
         self.row: Callable[..., Any] = namedtuple("row", [c.key for c in columns])  # type: ignore[misc]
+
+    def typed(self, coltypes: Sequence[Any]) -> None:
+        """Result conversions for the driver's own column types (PostgreSQL's type oids,
+        which some conversions depend on)."""
+        dialect = self.dialect
+        self.processors = [
+            c.type.dialect_impl(dialect).result_processor(dialect, coltype)
+            for c, coltype in zip(self.columns, coltypes, strict=True)
+        ]
 
     def parameters(self, params: dict[str, Any]) -> list[Any]:
         values = self.compiled.construct_params(params)
@@ -82,13 +94,31 @@ class _Compiled:
             out.append(value if convert is None else convert(value))
         return out
 
-    def rows(self, cursor: sqlite3.Cursor) -> list[Any]:
+    def rows(self, found: Iterable[Sequence[Any]]) -> list[Any]:
         processors, row = self.processors, self.row
+        assert processors is not None
         out = []
-        for raw in cursor.fetchall():
+        for raw in found:
             values = [v if f is None else f(v) for f, v in zip(processors, raw, strict=True)]
             out.append(row(*values))
         return out
+
+
+class _Statements:
+    """Prebuilt statements compiled for one dialect, each once."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.compiled: dict[int, _Compiled] = {}
+
+    def get(self, stmt: Select[Any]) -> _Compiled:
+        found = self.compiled.get(id(stmt))
+        if found is None or found.compiled.statement is not stmt:
+            found = _Compiled(stmt, self.dialect)
+            if self.dialect.name != "postgresql":  # conversions that need no column types
+                found.typed([None] * len(found.columns))
+            self.compiled[id(stmt)] = found
+        return found
 
 
 class _SqliteReads:
@@ -100,7 +130,7 @@ class _SqliteReads:
         self.dialect = dialect
         self.local = threading.local()
         self.opened: list[sqlite3.Connection] = []
-        self.statements: dict[int, _Compiled] = {}
+        self.statements = _Statements(dialect)
         self.lock = threading.Lock()
 
     def connection(self, wait: float) -> sqlite3.Connection:
@@ -117,18 +147,13 @@ class _SqliteReads:
                 self.opened.append(found)
         return found
 
-    def compiled(self, stmt: Select[Any]) -> _Compiled:
-        found = self.statements.get(id(stmt))
-        if found is None or found.compiled.statement is not stmt:
-            found = self.statements[id(stmt)] = _Compiled(stmt, self.dialect)
-        return found
-
     def run(self, tenant_id: int, read: Read[T], wait: float) -> T:
         connection = self.connection(wait)
 
         def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
-            compiled = self.compiled(stmt)
-            return compiled.rows(connection.execute(compiled.sql, compiled.parameters(params)))
+            compiled = self.statements.get(stmt)
+            cursor = connection.execute(compiled.sql, compiled.parameters(params))
+            return compiled.rows(cursor.fetchall())
 
         connection.execute("BEGIN")  # one snapshot for the whole read
         try:
@@ -156,6 +181,7 @@ class Reads:
         without a ping before each use (PostgreSQL; ``engine`` is used when not given)."""
         self._engine = server_engine or engine
         self._own = server_engine
+        self._statements = _Statements(self._engine.dialect)
         self._sqlite: _SqliteReads | None = None
         url = engine.url
         if url.get_backend_name() == "sqlite":
@@ -174,16 +200,17 @@ class Reads:
             return await asyncio.to_thread(
                 _run_sqlite, self._sqlite, tenant_id, read, _THREAD_BUSY_SECONDS
             )
+        statements = self._statements
         try:
             async with self._engine.connect() as connection:
-                return await connection.run_sync(_run_in_transaction, tenant_id, read)
+                return await connection.run_sync(_run_in_transaction, tenant_id, read, statements)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
         # The server closed that connection (a restart, an idle timeout): the pool has let go
         # of it and of every connection as old; one new attempt.
         async with self._engine.connect() as connection:
-            return await connection.run_sync(_run_in_transaction, tenant_id, read)
+            return await connection.run_sync(_run_in_transaction, tenant_id, read, statements)
 
     async def dispose(self) -> None:
         if self._sqlite is not None:
@@ -196,9 +223,23 @@ def _run_sqlite(reads: _SqliteReads, tenant_id: int, read: Read[T], wait: float)
     return reads.run(tenant_id, read, wait)
 
 
-def _run_in_transaction(connection: Connection, tenant_id: int, read: Read[T]) -> T:
+def _run_in_transaction(
+    connection: Connection, tenant_id: int, read: Read[T], statements: _Statements
+) -> T:
+    """Runs in SQLAlchemy's greenlet (``run_sync``). On PostgreSQL the statements go to
+    asyncpg directly (``await_only``), inside the transaction SQLAlchemy began; elsewhere (a
+    SQLite database in memory) through the connection."""
+    driver: Any = connection.connection.driver_connection
+    direct = connection.dialect.name == "postgresql" and hasattr(driver, "fetch")
+
     def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
-        return connection.execute(stmt, params).all()
+        if not direct:
+            return connection.execute(stmt, params).all()
+        compiled = statements.get(stmt)
+        if compiled.processors is None:  # first use: the conversions need the column types
+            prepared = await_only(driver.prepare(compiled.sql))
+            compiled.typed([a.type.oid for a in prepared.get_attributes()])
+        return compiled.rows(await_only(driver.fetch(compiled.sql, *compiled.parameters(params))))
 
     with connection.begin() as transaction:
         set_database_tenant(connection, tenant_id)
