@@ -184,3 +184,26 @@ async def test_a_connection_the_server_closed_is_retried_once(core: Core) -> Non
     assert record is not None and record.customer.id == key
     assert disconnects == [True]  # the closed connection was met, and the read retried
     assert await core.reads.run(a, backend) != pid
+
+
+async def test_every_statement_of_a_read_goes_through_the_engines_it_names(core: Core) -> None:
+    """``Reads.engines()`` names its own engines (for the per-request benchmark's counts)."""
+    _, a = await make_tenant(core)
+    key = await _customer(core, a, "counted@example.org")
+    owned = core.reads.engines()
+    assert owned and core.engine.sync_engine not in owned
+    sent: dict[str, int] = {"reads": 0, "core": 0}
+
+    def counter(name: str) -> Any:
+        def count(*_args: Any) -> None:
+            sent[name] += 1
+
+        return count
+
+    for engine in owned:
+        event.listen(engine, "before_cursor_execute", counter("reads"))
+    event.listen(core.engine.sync_engine, "before_cursor_execute", counter("core"))
+    record = await core.reads.run(a, reads.customer_by_id(key))
+    assert record is not None and record.customer.id == key
+    assert sent["core"] == 0
+    assert sent["reads"] >= 4  # the customer, definitions, values, addresses

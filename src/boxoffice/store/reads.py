@@ -119,6 +119,12 @@ class Reads:
         async with self._engine.connect() as connection:
             return await connection.run_sync(_run_in_transaction, tenant_id, read)
 
+    def engines(self) -> tuple[Engine, ...]:
+        """The synchronous engines of this object's own (SQLite: the inline and the threaded
+        one; PostgreSQL: the server engine given, if any), e.g. to count their statements."""
+        own = self._own.sync_engine if self._own is not None else None
+        return tuple(e for e in (self._inline, self._threaded, own) if e is not None)
+
     async def dispose(self) -> None:
         for engine in (self._inline, self._threaded):
             if engine is not None:
