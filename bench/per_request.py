@@ -560,9 +560,11 @@ def main() -> None:
         p.add_argument("--requests", type=int, default=1000)
         p.add_argument("--warmup", type=int, default=50, help="unmeasured requests first")
         p.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
-        p.add_argument("--scenario", nargs="+", default=list(DEFAULT), choices=SCENARIOS)
+        p.add_argument("--scenario", nargs="+", default=list(DEFAULT), choices=(*SCENARIOS, "all"))
         p.add_argument("--profile", help="pyinstrument report of the loop (.html: HTML)")
     args = parser.parse_args()
+    if "all" in getattr(args, "scenario", ()):
+        args.scenario = list(SCENARIOS)
     if args.command == "seed":
         seed(args.url, args.customers, args.raw)
     elif args.command == "owner":
