@@ -1,21 +1,32 @@
-"""CPU time and SQL statements per request, in process (no server, no load generator).
+"""CPU time and SQL statements per request, in process: the application's own cost.
 
+    python bench/per_request.py run --customers 2000 --requests 1000 [--postgres URL] [--scenario ...]
     python bench/per_request.py seed --url URL --customers 100000 [--raw]
-    python bench/per_request.py measure --url URL [--requests 200] [--scenario brand_index ...]
+    python bench/per_request.py measure --url URL [--requests 1000] [--scenario ...] [--profile FILE]
 
 ``seed`` sets up the tenant ``bench`` like ``bench/run.py`` (migrate, tenant, the demo
-catalogue, an interface user, an API key) and adds N customers: with ``boxoffice import
-customers`` and the generated file of ``bench/run.py``, or with ``--raw`` straight into the
-``customers`` table by the database driver (for 1M customers in minutes; no addresses, tags...).
-Every fifth customer is put in the catalogue's brand. What ``measure`` needs is kept in
-``URL``'s side file (``.per_request.json`` next to the SQLite file, or in the temporary
-directory); ``owner`` adds a System Owner API user and 1,000 customer codes to it, for the
-signed ``owner_get``.
+catalogue, an interface user, an API key, a System Owner API user) and adds N customers: with
+``boxoffice import customers`` and the generated file of ``bench/run.py``, or with ``--raw``
+straight into the ``customers`` table by the database driver (for 1M customers in minutes; no
+addresses, tags...), then refreshes the statistics (``ANALYZE``). Every fifth raw customer is
+put in the catalogue's brand. What ``measure`` needs (credentials, 1,000 customers' codes and
+emails) is kept in ``URL``'s side file (``.per_request.json`` next to the SQLite file, or in the
+temporary directory); ``owner`` adds a System Owner and the customers to the side file of a
+database seeded without them. ``run`` does it all on a new database (a temporary SQLite file, or
+a database of its own on the PostgreSQL server ``--postgres``), measures, and drops it.
 
-``measure`` runs each scenario's request N times (``--concurrency`` at once) through ``httpx.ASGITransport`` against
-``create_app`` and reports, per request, the process's CPU time (``time.process_time``: the
-event loop and aiosqlite's threads), the wall time, and the SQL statements sent (counted on the
-engine, with how many wrote). The machine may be shared: CPU time is the robust figure.
+``measure`` calls the ASGI application (``create_app``) directly, without an HTTP client or
+server: every request's scope, headers and signature are built before the clock starts, so
+the CPU time reported is the application's alone (HTTP parsing is in the benchmark's bare-app
+reference). Each scenario's request runs N times (``--concurrency`` at once, by
+``asyncio.gather``), after ``--warmup`` unmeasured ones, and is reported per request: the
+process's CPU time (``time.process_time``: the event loop and every thread, so aiosqlite's and
+the SQLite reads' too), the wall time, the statuses, and the SQL statements sent, counted on
+every engine the application uses (``core.engine`` and those of ``core.reads``, the hot
+reads), with how many wrote. The machine may be shared: CPU time is the robust figure.
+``--profile FILE`` writes a pyinstrument report of the measured loop (HTML when FILE ends in
+``.html``, text otherwise; one file per scenario, ``FILE`` with the scenario's name added,
+when several are measured); the profiler's own cost is then in the CPU time.
 """
 
 from __future__ import annotations
@@ -25,16 +36,21 @@ import asyncio
 import base64
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import (
@@ -49,8 +65,21 @@ from run import (
 )
 
 SECRET = "per-request-bench-secret-0123456789abcdef"
-SCENARIOS = ("brand_index", "carecloud_get", "web_get", "brand_index_deep", "owner_get")
-BASE = "http://testserver"
+HOST = "bench.local"
+BASE = f"http://{HOST}"
+SCENARIOS = (
+    "owner_get",
+    "owner_email",
+    "owner_post",
+    "web_get",
+    "carecloud_get",
+    "brand_index",
+    "brand_index_deep",
+    "bare_404",
+)
+DEFAULT = ("owner_get", "owner_email", "web_get", "carecloud_get", "brand_index")
+EXPECTED = {"bare_404": 404}  # the others answer 200
+CARECLOUD = f"/{TENANT}/webservice/rest-api/customer-interface/v1.0"
 
 
 def side_file(url: str) -> Path:
@@ -126,85 +155,163 @@ def _raw_customers(url: str, tenant_id: int, count: int, brand_id: int) -> None:
     asyncio.run(copy())
 
 
-def owner(args: argparse.Namespace) -> None:
+def owner(url: str) -> None:
+    """A System Owner API user, and 1,000 customers' codes and emails, in the side file."""
     from boxoffice.domain.ids import customer_code
 
-    spec = json.loads(side_file(args.url).read_text())
-    env = environment(args.url, SECRET)
-    user = json.loads(cli(env, "api-user", "create", TENANT, "per-request", "--json"))
-    (tenant_id,) = query(args.url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
-    ids = query(
-        args.url, "SELECT id FROM customers WHERE tenant_id = $1 ORDER BY id LIMIT 1000", tenant_id
+    spec = json.loads(side_file(url).read_text())
+    env = environment(url, SECRET)
+    name = f"per-request-{uuid.uuid4().hex[:6]}"
+    user = json.loads(cli(env, "api-user", "create", TENANT, name, "--json"))
+    (tenant_id,) = query(url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
+    rows = query(
+        url,
+        "SELECT id, email FROM customers WHERE tenant_id = $1 AND state = 'active' "
+        "ORDER BY id LIMIT 1000",
+        tenant_id,
     )
     spec.update(
         login=user["login"],
         secret=user["secret_key"],
-        customer_codes=[customer_code(int(i)) for (i,) in ids],
+        customer_codes=[customer_code(int(i)) for i, _ in rows],
+        emails=[email for _, email in rows if email],
     )
-    side_file(args.url).write_text(json.dumps(spec))
+    side_file(url).write_text(json.dumps(spec))
 
 
-def seed(args: argparse.Namespace) -> None:
-    env = environment(args.url, SECRET)
+def seed(url: str, customers: int, raw: bool) -> None:
+    env = environment(url, SECRET)
     workdir = Path(tempfile.mkdtemp(prefix="per-request-"))
-    cli(env, "migrate")
-    cli(env, "tenant", "create", TENANT, "--origin", ORIGIN)
-    cli(env, "catalog", "load", TENANT, str(bench_catalogue(workdir)))
-    user = json.loads(cli(env, "interface-user", "create", TENANT, "bench", "--json"))["user_name"]
-    key = json.loads(
-        cli(env, "api-key", "create", TENANT, "--permission", "CUSTOMER_READ", "--json")
-    )["api_key"]
-    (tenant_id,) = query(args.url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
-    (brand_id,) = query(args.url, "SELECT id FROM brands WHERE tenant_id = $1", tenant_id)[0]
-    started = time.perf_counter()
-    if args.raw:
-        _raw_customers(args.url, tenant_id, args.customers, brand_id)
-    else:
-        data = workdir / "customers.csv"
-        write_csv(data, args.customers)
-        cli(env, "import", "customers", TENANT, str(data), "--json", "--quiet")
-    print(f"seeded {args.customers} customers in {time.perf_counter() - started:.0f} s")
-    side_file(args.url).write_text(json.dumps({"api_key": key, "interface_user": user}))
+    try:
+        cli(env, "migrate")
+        cli(env, "tenant", "create", TENANT, "--origin", ORIGIN)
+        cli(env, "catalog", "load", TENANT, str(bench_catalogue(workdir)))
+        created = json.loads(cli(env, "interface-user", "create", TENANT, "bench", "--json"))
+        key = json.loads(
+            cli(env, "api-key", "create", TENANT, "--permission", "CUSTOMER_READ", "--json")
+        )["api_key"]
+        (tenant_id,) = query(url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
+        (brand_id,) = query(url, "SELECT id FROM brands WHERE tenant_id = $1", tenant_id)[0]
+        started = time.perf_counter()
+        if raw:
+            _raw_customers(url, tenant_id, customers, brand_id)
+        else:
+            data = workdir / "customers.csv"
+            write_csv(data, customers)
+            cli(env, "import", "customers", TENANT, str(data), "--json", "--quiet")
+            # Fresh statistics, as autovacuum would leave them: without, PostgreSQL pages the
+            # brand/channel index by a nested loop (130 ms at 2,000 customers, 0.2 after).
+            query(url, "ANALYZE")
+        print(f"seeded {customers} customers in {time.perf_counter() - started:.0f} s", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    side_file(url).write_text(json.dumps({"api_key": key, "interface_user": created["user_name"]}))
+    owner(url)
 
 
-# --- measure -------------------------------------------------------------------------------
+# --- calling the application ---------------------------------------------------------------
 
 
-class Statements:
-    """Counts the statements an engine sends (and those that write)."""
+@dataclass
+class Answer:
+    status: int = 0
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
 
-    def __init__(self) -> None:
-        self.total = 0
-        self.writes = 0
-        self.kinds: Counter[str] = Counter()
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
 
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        self.total += 1
-        word = statement.lstrip().split(None, 1)[0].upper()
-        self.kinds[word] += 1
-        if word in ("INSERT", "UPDATE", "DELETE"):
-            self.writes += 1
+    def json(self) -> Any:
+        return orjson.loads(self.body)
+
+    def cookies(self) -> dict[str, str]:
+        pairs = (v.decode().split(";", 1)[0] for k, v in self.headers if k == b"set-cookie")
+        return dict(pair.split("=", 1) for pair in pairs)
 
 
-async def _login(client: httpx.AsyncClient, user: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Request:
+    """One request, ready to be sent: its ASGI scope is built by :meth:`scope`."""
+
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+    def scope(self) -> dict[str, Any]:
+        path, _, query_string = self.target.partition("?")
+        headers = [(k.lower().encode(), v.encode()) for k, v in self.headers.items()]
+        if self.body:
+            headers.append((b"content-length", str(len(self.body)).encode()))
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": self.method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query_string.encode(),
+            "root_path": "",
+            "headers": [*headers, (b"host", HOST.encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+            "state": {},
+        }
+
+
+async def call(app: Any, scope: dict[str, Any], body: bytes) -> Answer:
+    """The application's answer to one request, as a server would call it (no HTTP)."""
+    sent = False
+    answer = Answer()
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:  # nothing more: the client stays connected
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = message.get("headers", [])
+        elif message["type"] == "http.response.body":
+            answer.chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return answer
+
+
+async def send(app: Any, request: Request) -> Answer:
+    answer = await call(app, request.scope(), request.body)
+    if not 200 <= answer.status < 300:
+        raise SystemExit(
+            f"{request.method} {request.target}: {answer.status} {answer.body[:300]!r}"
+        )
+    return answer
+
+
+def _json(method: str, target: str, data: Any, headers: dict[str, str]) -> Request:
+    return Request(
+        method, target, {**headers, "Content-Type": "application/json"}, orjson.dumps(data)
+    )
+
+
+async def _login(app: Any, user: str) -> dict[str, Any]:
     """A web session and a CareCloud token with the same (new) customer logged in."""
     email = f"per-request-{random.randrange(10**9)}@example.org"
     origin = {"Origin": ORIGIN}
-    response = await client.post(
-        f"/{TENANT}/api/v3/customer",
-        json={"firstName": "Web", "lastName": "User", "email": email, "password": PASSWORD},
-        headers=origin,
+    person = {"firstName": "Web", "lastName": "User", "email": email, "password": PASSWORD}
+    answer = await send(app, _json("POST", f"/{TENANT}/api/v3/customer", person, origin))
+    cookies = answer.cookies()
+    credentials = {"email": email, "password": PASSWORD}
+    with_cookies = {**origin, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+    answer = await send(
+        app, _json("POST", f"/{TENANT}/api/v3/customer/authenticate", credentials, with_cookies)
     )
-    response.raise_for_status()
-    response = await client.post(
-        f"/{TENANT}/api/v3/customer/authenticate",
-        json={"email": email, "password": PASSWORD},
-        headers=origin,
-    )
-    response.raise_for_status()
-    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-    client.cookies.clear()
-    api = f"/{TENANT}/webservice/rest-api/customer-interface/v1.0"
+    cookies.update(answer.cookies())
     basic = base64.b64encode(f"{user}:".encode()).decode()
     device = {
         "device_id": "bench",
@@ -212,141 +319,270 @@ async def _login(client: httpx.AsyncClient, user: str) -> dict[str, Any]:
         "device_name": "b",
         "device_type": "b",
     }
-    response = await client.post(
-        f"{api}/tokens",
-        json={
-            "device": device,
-            "setup": {"language_id": "en", "allowed_gps": False, "allowed_notifications": False},
-            "external_application_id": "bench",
-        },
-        headers={"Authorization": f"Basic {basic}"},
+    setup = {
+        "device": device,
+        "setup": {"language_id": "en", "allowed_gps": False, "allowed_notifications": False},
+        "external_application_id": "bench",
+    }
+    answer = await send(
+        app, _json("POST", f"{CARECLOUD}/tokens", setup, {"Authorization": f"Basic {basic}"})
     )
-    response.raise_for_status()
-    token = response.json()["data"]["token_id"]
+    token = answer.json()["data"]["token_id"]
     bearer = {"Authorization": f"Bearer {token}"}
-    response = await client.post(
-        f"{api}/tokens/{token}/actions/login",
-        json={"login_type": "email", "login_value": email, "password": PASSWORD},
-        headers=bearer,
-    )
-    response.raise_for_status()
-    response = await client.get(f"{api}/customers", headers=bearer)
-    response.raise_for_status()
-    customer = response.json()["data"]["customers"][0]["customer_id"]
+    login = {"login_type": "email", "login_value": email, "password": PASSWORD}
+    await send(app, _json("POST", f"{CARECLOUD}/tokens/{token}/actions/login", login, bearer))
+    answer = await send(app, Request("GET", f"{CARECLOUD}/customers", bearer))
+    customer = answer.json()["data"]["customers"][0]["customer_id"]
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
     return {"cookie": cookie, "token": token, "carecloud_customer": customer}
 
 
-def _request(name: str, spec: dict[str, Any], rng: random.Random) -> tuple[str, dict[str, str]]:
+def _signed(spec: dict[str, Any], method: str, target: str, body: bytes | None) -> Request:
+    from boxoffice.security import signatures
+
+    date = formatdate(usegmt=True)
+    signature = signatures.sign(spec["secret"], method, BASE + target, date, body)
+    headers = {
+        "Date": date,
+        "Authorization": signatures.authorization_header(spec["login"], signature),
+    }
+    if body is None:
+        return Request(method, target, headers)
+    return Request(method, target, {**headers, "Content-Type": "application/json"}, body)
+
+
+def _request(name: str, spec: dict[str, Any], rng: random.Random) -> Request:
+    if name == "owner_get":
+        target = f"/{TENANT}/api/v3/customers/{rng.choice(spec['customer_codes'])}"
+        return _signed(spec, "GET", target, None)
+    if name == "owner_email":
+        email = quote(rng.choice(spec["emails"]), safe="@")
+        return _signed(spec, "GET", f"/{TENANT}/api/v3/customers?email={email}", None)
+    if name == "owner_post":
+        email = f"post-{uuid.uuid4().hex}@example.org"
+        body = orjson.dumps({"firstName": "Post", "lastName": "Bench", "email": email})
+        return _signed(spec, "POST", f"/{TENANT}/api/v3/customers", body)
+    if name == "web_get":
+        return Request(
+            "GET", f"/{TENANT}/api/v3/customer", {"Origin": ORIGIN, "Cookie": spec["cookie"]}
+        )
+    if name == "carecloud_get":
+        target = f"{CARECLOUD}/customers/{spec['carecloud_customer']}"
+        return Request("GET", target, {"Authorization": f"Bearer {spec['token']}"})
     if name == "brand_index":
-        return f"/api/v2/customer?itemStart={rng.randrange(100)}&itemLimit=15", {
-            "apiKey": spec["api_key"]
-        }
+        start = rng.randrange(100)
+        target = f"/api/v2/customer?itemStart={start}&itemLimit=15"
+        return Request("GET", target, {"apiKey": spec["api_key"]})
     if name == "brand_index_deep":
         start = rng.randrange(spec["customers"] // 2, spec["customers"])
-        return f"/api/v2/customer?itemStart={start}&itemLimit=15", {"apiKey": spec["api_key"]}
-    if name == "carecloud_get":
-        path = (
-            f"/{TENANT}/webservice/rest-api/customer-interface/v1.0/customers/"
-            f"{spec['carecloud_customer']}"
-        )
-        return path, {"Authorization": f"Bearer {spec['token']}"}
-    if name == "owner_get":
-        from email.utils import formatdate
-
-        from boxoffice.security import signatures
-
-        path = f"/{TENANT}/api/v3/customers/{rng.choice(spec['customer_codes'])}"
-        date = formatdate(usegmt=True)
-        signature = signatures.sign(spec["secret"], "GET", BASE + path, date, None)
-        return path, {
-            "Date": date,
-            "Authorization": signatures.authorization_header(spec["login"], signature),
-        }
-    if name == "web_get":
-        return f"/{TENANT}/api/v3/customer", {"Origin": ORIGIN, "Cookie": spec["cookie"]}
+        target = f"/api/v2/customer?itemStart={start}&itemLimit=15"
+        return Request("GET", target, {"apiKey": spec["api_key"]})
+    if name == "bare_404":
+        return Request("GET", "/nothing-here", {})
     raise SystemExit(f"unknown scenario {name}")
 
 
-def measure(args: argparse.Namespace) -> None:
-    spec = json.loads(side_file(args.url).read_text())
-    (tenant_id,) = query(args.url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
+# --- measure -------------------------------------------------------------------------------
+
+
+class Statements:
+    """Counts the statements sent by the engines it listens to (and those that write)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.writes = 0
+        self.kinds: Counter[str] = Counter()
+        self.engines: Counter[str] = Counter()
+
+    def listen(self, engine: Any, name: str) -> None:
+        from sqlalchemy import event
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            self.total += 1
+            self.engines[name] += 1
+            word = statement.lstrip().split(None, 1)[0].upper()
+            self.kinds[word] += 1
+            if word in ("INSERT", "UPDATE", "DELETE"):
+                self.writes += 1
+
+        event.listen(engine, "before_cursor_execute", count)
+
+    def add_reads(self, count: int) -> None:
+        """The hot reads' SELECTs (``Reads.sent``: they bypass the engines' events)."""
+        if count:
+            self.total += count
+            self.engines["reads"] += count
+            self.kinds["SELECT"] += count
+
+    def clear(self) -> None:
+        self.total = self.writes = 0
+        self.kinds.clear()
+        self.engines.clear()
+
+
+def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    spec = json.loads(side_file(url).read_text())
+    (tenant_id,) = query(url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
     spec["customers"] = query(
-        args.url, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant_id
+        url, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant_id
     )[0][0]
-    asyncio.run(_measure(args, spec))
+    if any(name.startswith("owner") for name in args.scenario) and "login" not in spec:
+        raise SystemExit(f"no System Owner in {side_file(url)}: run `owner --url {url}` first")
+    return asyncio.run(_measure(url, args, spec))
 
 
-async def _measure(args: argparse.Namespace, spec: dict[str, Any]) -> None:
-    from sqlalchemy import event
+Prepared = list[tuple[dict[str, Any], bytes]]
 
+
+def _prepare(name: str, spec: dict[str, Any], rng: random.Random, n: int) -> Prepared:
+    """N requests of a scenario as ASGI scopes and bodies (signed: valid for 15 minutes)."""
+    requests = [_request(name, spec, rng) for _ in range(n)]
+    return [(r.scope(), r.body) for r in requests]
+
+
+async def _drive(app: Any, name: str, queue: Prepared, statuses: Counter[int]) -> None:
+    """Sends the queue's requests one after the other; stops at an unexpected status."""
+    expected = EXPECTED.get(name, 200)
+    while queue:
+        scope, body = queue.pop()
+        answer = await call(app, scope, body)
+        statuses[answer.status] += 1
+        if answer.status != expected:
+            raise SystemExit(f"{name}: {answer.status} {answer.body[:300]!r}")
+
+
+def _profile_path(path: str, name: str, several: bool) -> Path:
+    chosen = Path(path)
+    return chosen.with_name(f"{chosen.stem}-{name}{chosen.suffix}") if several else chosen
+
+
+async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
     from boxoffice.api.app import create_app
     from boxoffice.bootstrap import build_core
     from boxoffice.settings import Settings
 
-    settings = Settings(database_url=args.url, secret_key=SECRET, log_level="WARNING")
+    var_dir = Path(tempfile.mkdtemp(prefix="per-request-var-"))
+    settings = Settings(database_url=url, secret_key=SECRET, log_level="WARNING", var_dir=var_dir)
     app = create_app(settings)
     core = build_core(settings)
     app.state.core = core
     counter = Statements()
-    event.listen(core.engine.sync_engine, "before_cursor_execute", counter)
+    counter.listen(core.engine.sync_engine, "core")
     rng = random.Random(5)
-    results: dict[str, Any] = {"customers": spec["customers"]}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        spec.update(await _login(client, spec["interface_user"]))
+    results: dict[str, Any] = {"database": url.split(":", 1)[0], "customers": spec["customers"]}
+    try:
+        if {"web_get", "carecloud_get"} & set(args.scenario):
+            spec.update(await _login(app, spec["interface_user"]))
         for name in args.scenario:
-            for _ in range(args.warmup):
-                path, headers = _request(name, spec, rng)
-                (await client.get(path, headers=headers)).raise_for_status()
-            before = (counter.total, counter.writes)
-            counter.kinds.clear()
+            if args.warmup:
+                await _drive(app, name, _prepare(name, spec, rng, args.warmup), Counter())
+            queue = _prepare(name, spec, rng, args.requests)  # built before the clock starts
+            statuses: Counter[int] = Counter()
+            profiler: Any = None
+            if args.profile:
+                from pyinstrument import Profiler
+
+                profiler = Profiler(interval=0.0005, async_mode="disabled")
+                profiler.start()
+            counter.clear()
+            reads_before = core.reads.sent
             cpu, wall = time.process_time(), time.perf_counter()
-            queue = [_request(name, spec, rng) for _ in range(args.requests)]
-
-            async def drive(queue: list[tuple[str, dict[str, str]]], name: str) -> None:
-                while queue:
-                    path, headers = queue.pop()
-                    response = await client.get(path, headers=headers)
-                    if response.status_code != 200:
-                        raise SystemExit(f"{name}: {response.status_code} {response.text[:300]}")
-
-            await asyncio.gather(*(drive(queue, name) for _ in range(args.concurrency)))
+            await asyncio.gather(
+                *(_drive(app, name, queue, statuses) for _ in range(args.concurrency))
+            )
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            counter.add_reads(core.reads.sent - reads_before)
             n = args.requests
             results[name] = {
                 "requests": n,
-                "cpu_ms": round(cpu * 1000 / n, 2),
-                "wall_ms": round(wall * 1000 / n, 2),
-                "statements": round((counter.total - before[0]) / n, 2),
-                "writes": round((counter.writes - before[1]) / n, 2),
+                "concurrency": args.concurrency,
+                "statuses": dict(statuses),
+                "cpu_ms": round(cpu * 1000 / n, 3),
+                "wall_ms": round(wall * 1000 / n, 3),
+                "statements": round(counter.total / n, 2),
+                "writes": round(counter.writes / n, 2),
+                "by_engine": {k: round(v / n, 2) for k, v in sorted(counter.engines.items())},
                 "kinds": {k: round(v / n, 2) for k, v in sorted(counter.kinds.items())},
             }
+            if profiler is not None:
+                profiler.stop()
+                path = _profile_path(args.profile, name, len(args.scenario) > 1)
+                report = (
+                    profiler.output_html()
+                    if path.suffix == ".html"
+                    else profiler.output_text(color=False, unicode=False)
+                )
+                path.write_text(report, encoding="utf-8")
+                results[name]["profile"] = str(path)  # the profiler's cost is in cpu_ms
             print(json.dumps({name: results[name]}), flush=True)
-    await core.dispose()
+    finally:
+        await core.dispose()
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return results
+
+
+# --- run: all of it on a new database ------------------------------------------------------
+
+
+async def _pg_admin(server: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(server)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def run(args: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="per-request-run-"))
+    url, drop = f"sqlite:///{workdir / 'per-request.db'}", ""
+    if args.postgres:
+        drop = f"per_request_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_pg_admin(args.postgres, f'CREATE DATABASE "{drop}"'))
+        url = args.postgres.rsplit("/", 1)[0] + "/" + drop
+    try:
+        seed(url, args.customers, args.raw)
+        measure(url, args)
+    finally:
+        side_file(url).unlink(missing_ok=True)
+        if drop:
+            asyncio.run(_pg_admin(args.postgres, f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("seed")
+    p = sub.add_parser("seed", help="set up the tenant and N customers on URL")
     p.add_argument("--url", required=True)
     p.add_argument("--customers", type=int, default=100_000)
-    p.add_argument("--raw", action="store_true")
-    p = sub.add_parser("owner")
+    p.add_argument("--raw", action="store_true", help="customers table only, by the driver")
+    p = sub.add_parser("owner", help="add a System Owner to a database seeded without one")
     p.add_argument("--url", required=True)
-    p = sub.add_parser("measure")
-    p.add_argument("--url", required=True)
-    p.add_argument("--requests", type=int, default=200)
-    p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
-    p.add_argument("--scenario", nargs="+", default=list(SCENARIOS[:3]), choices=SCENARIOS)
+    p_measure = sub.add_parser("measure", help="measure the scenarios on a seeded URL")
+    p_measure.add_argument("--url", required=True)
+    p_run = sub.add_parser("run", help="seed a new database, measure, drop it")
+    p_run.add_argument("--postgres", help="a PostgreSQL server URL; default a SQLite file")
+    p_run.add_argument("--customers", type=int, default=2000)
+    p_run.add_argument("--raw", action="store_true", help="customers table only, by the driver")
+    for p in (p_measure, p_run):
+        p.add_argument("--requests", type=int, default=1000)
+        p.add_argument("--warmup", type=int, default=50, help="unmeasured requests first")
+        p.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
+        p.add_argument("--scenario", nargs="+", default=list(DEFAULT), choices=(*SCENARIOS, "all"))
+        p.add_argument("--profile", help="pyinstrument report of the loop (.html: HTML)")
     args = parser.parse_args()
+    if "all" in getattr(args, "scenario", ()):
+        args.scenario = list(SCENARIOS)
     if args.command == "seed":
-        seed(args)
+        seed(args.url, args.customers, args.raw)
     elif args.command == "owner":
-        owner(args)
+        owner(args.url)
+    elif args.command == "measure":
+        measure(args.url, args)
     else:
-        measure(args)
+        run(args)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,21 @@ async def test_a_connection_the_server_closed_is_retried_once(core: Core) -> Non
     assert record is not None and record.customer.id == key
     assert disconnects == [True]  # the closed connection was met, and the read retried
     assert await core.reads.run(a, backend) != pid
+
+
+async def test_a_read_sends_its_statements_on_its_own_connection(core: Core) -> None:
+    """The reads count what they send (for the per-request benchmark), and send nothing
+    through the application's engine."""
+    _, a = await make_tenant(core)
+    key = await _customer(core, a, "counted@example.org")
+    through_core: list[str] = []
+    event.listen(
+        core.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: through_core.append(statement),
+    )
+    before = core.reads.sent
+    record = await core.reads.run(a, reads.customer_by_id(key))
+    assert record is not None and record.customer.id == key
+    assert through_core == []
+    assert core.reads.sent - before == 4  # the customer, definitions, values, addresses

@@ -110,8 +110,11 @@ class _Statements:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         self.compiled: dict[int, _Compiled] = {}
+        #: Statements sent so far (counted for the per-request benchmark).
+        self.sent = 0
 
     def get(self, stmt: Select[Any]) -> _Compiled:
+        self.sent += 1
         found = self.compiled.get(id(stmt))
         if found is None or found.compiled.statement is not stmt:
             found = _Compiled(stmt, self.dialect)
@@ -212,6 +215,13 @@ class Reads:
         async with self._engine.connect() as connection:
             return await connection.run_sync(_run_in_transaction, tenant_id, read, statements)
 
+    @property
+    def sent(self) -> int:
+        """How many statements the reads have sent so far (their SELECTs; not the
+        transaction's BEGIN and ROLLBACK, nor PostgreSQL's tenant setting)."""
+        own = self._sqlite.statements.sent if self._sqlite is not None else 0
+        return own + self._statements.sent
+
     async def dispose(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
@@ -234,6 +244,7 @@ def _run_in_transaction(
 
     def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
         if not direct:
+            statements.sent += 1
             return connection.execute(stmt, params).all()
         compiled = statements.get(stmt)
         if compiled.processors is None:  # first use: the conversions need the column types

@@ -1,0 +1,59 @@
+"""``bench/per_request.py`` runs end to end on both databases, so it cannot rot.
+
+It seeds a small tenant with the real CLI on a new database, calls the application for every
+scenario a few times and drops the database. Nothing about speed is asserted: only that every
+scenario answered as expected and that the statements were counted where they were sent (the
+hot reads send theirs to the driver directly and count them themselves).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ["owner_get", "owner_email", "owner_post", "web_get", "carecloud_get", "brand_index"]
+SCENARIOS += ["brand_index_deep", "bare_404"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_per_request_measures_every_scenario(database: str) -> None:
+    where: list[str] = []
+    if database == "postgresql":
+        if not POSTGRES_URL:
+            if REQUIRE_POSTGRES:
+                pytest.fail("PostgreSQL is required (BOXOFFICE_REQUIRE_POSTGRES=1)")
+            pytest.skip("BOXOFFICE_TEST_POSTGRES_URL is not set")
+        where = ["--postgres", POSTGRES_URL]
+    result = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "bench" / "per_request.py"), "run", *where),
+            *("--customers", "30", "--requests", "4", "--warmup", "1", "--concurrency", "2"),
+            *("--scenario", "all"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    measured = {name: figures for line in lines for name, figures in line.items()}
+    assert list(measured) == SCENARIOS
+    for name, figures in measured.items():
+        expected = "404" if name == "bare_404" else "200"
+        assert figures["statuses"] == {expected: 4}, name
+        assert figures["cpu_ms"] > 0, name
+    # A customer by id is read through the hot reads' engine alone, one transaction.
+    assert measured["owner_get"]["by_engine"] == {"reads": measured["owner_get"]["statements"]}
+    assert measured["owner_get"]["statements"] >= 4
+    assert measured["owner_post"]["writes"] >= 1
+    assert measured["owner_post"]["by_engine"]["core"] >= 1
+    assert measured["bare_404"]["statements"] == 0
