@@ -63,6 +63,9 @@ DEFAULT_BATCH_SIZE = 1000
 MAX_BATCH_SIZE = 10_000
 EXPORT_PAGE_SIZE = 1000
 MAX_EXTERNAL_ID = 200
+#: The planner's statistics are refreshed after the first batch that created customers, then
+#: whenever the customers created since reach this many times as many.
+_STATISTICS_GROWTH = 4
 
 #: Scalar fields, in the order of the export's columns.
 SCALARS = (
@@ -916,9 +919,21 @@ async def import_customers(
     keys: set[Any] = set()
 
     applying: asyncio.Task[None] | None = None
+    analyzed = 0  # customers created when the planner's statistics were last refreshed
+
+    async def refresh_statistics() -> None:
+        nonlocal analyzed
+        async with core.uow(tenant.id) as uow:
+            await bulk.refresh_statistics(uow.session)
+            await uow.commit()
+        analyzed = summary.created
 
     async def apply(rows: list[_Row], position: int) -> None:
         refused = await _apply_batch(core, tenant.id, rows, actor, summary)
+        if summary.created > 0 and summary.created >= _STATISTICS_GROWTH * analyzed:
+            # After the first batch, then each time the import has grown the tables
+            # severalfold (see store/bulk.refresh_statistics): a few times per import.
+            await refresh_statistics()
         for row, reason in refused:
             rejects.write(row.line, row.original, reason)
         summary.rejected += len(refused)
@@ -962,6 +977,8 @@ async def import_customers(
         await flush()
         if applying is not None:
             await applying
+        if summary.created > analyzed:
+            await refresh_statistics()
     except BaseException:
         if applying is not None and not applying.done():
             applying.cancel()  # its transaction rolls back: whole batches only

@@ -175,6 +175,24 @@ async def _copy_insert(
         raise BulkConflict(f"{len(rows) - count} {table.name} row(s) met an existing key")
 
 
+#: Migration 0006: ``ANALYZE`` of the tables an import writes, which the application's role may
+#: call (only a table's owner may analyze it).
+_ANALYZE = text("SELECT boxoffice_analyze_customer_tables()")
+
+
+async def refresh_statistics(session: AsyncSession) -> None:
+    """Refresh the planner's statistics of the tables an import writes (PostgreSQL only).
+
+    PostgreSQL plans a connection's foreign-key checks once and keeps the plans until the
+    referenced table's statistics change. Planned on a never-analyzed ``customers`` table, the
+    check of ``(tenant_id, id)`` scans an index on ``tenant_id`` alone: all of the tenant's
+    customers, for every row a batch inserts. Fresh statistics replace those plans (the
+    primary key), and leave the grown tables well described for the API's queries.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(_ANALYZE)
+
+
 # --- reads (ORM selects: scoped by the tenant guard) ---------------------------------------
 
 
