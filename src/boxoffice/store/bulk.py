@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boxoffice.store.audit import record_bulk
 from boxoffice.store.models import (
     Base,
     Customer,
@@ -29,6 +30,7 @@ from boxoffice.store.models import (
     CustomerConsent,
     CustomerSourceRecord,
     CustomerTag,
+    TimelineEntry,
 )
 from boxoffice.store.scoping import stamp_rows
 
@@ -71,11 +73,12 @@ async def insert_rows(
     verb = "INSERT" if strict else "INSERT OR IGNORE"
     quoted = ", ".join(f'"{name}"' for name in names)
     try:
-        await connection.exec_driver_sql(
+        result = await connection.exec_driver_sql(
             f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
         )
     except IntegrityError as exc:  # only a strict insert can meet one
         raise BulkConflict(f"{table.name}: {exc.orig}") from exc
+    _audit(session, table, rows, result.rowcount)
 
 
 async def insert_tables(
@@ -113,15 +116,32 @@ async def insert_tables(
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection  # aiosqlite's connection: runs calls on its thread
 
-    def run() -> None:
+    def run() -> list[int]:
         database = driver._conn  # the sqlite3 connection, used on its own thread only
+        counts = []
         for name, sql, params in statements:
             try:
-                database.executemany(sql, params)
+                counts.append(database.executemany(sql, params).rowcount)
             except sqlite3.IntegrityError as exc:  # only a strict insert can meet one
                 raise BulkConflict(f"{name}: {exc}") from exc
+        return counts
 
-    await driver._execute(run)
+    counts = await driver._execute(run)
+    written = [(model, rows) for model, rows, _ in tables if rows]
+    for (model, rows), count in zip(written, counts, strict=True):
+        _audit(session, _table(model), rows, count)
+
+
+def _audit(session: AsyncSession, table: Table, rows: list[dict[str, Any]], count: int) -> None:
+    """The audit log's record of rows written here (the session's flush never sees them)."""
+    if table.name == TimelineEntry.__tablename__ and count == len(rows):
+        kinds: dict[str, int] = {}
+        for row in rows:
+            kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+        for kind, n in kinds.items():
+            record_bulk(session, table.name, n, kind=kind)
+    else:
+        record_bulk(session, table.name, count)
 
 
 _MADE = "boxoffice_bulk_tables"
@@ -220,6 +240,7 @@ async def _copy_insert(
     count = int(str(inserted).rsplit(" ", 1)[-1])
     if strict and count != len(rows):
         raise BulkConflict(f"{len(rows) - count} {table.name} row(s) met an existing key")
+    _audit(session, table, rows, count)
 
 
 #: Migration 0006: ``ANALYZE`` of the tables an import writes, which the application's role may
