@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.commands import NewCustomer
@@ -17,9 +18,11 @@ from boxoffice.domain.principal import Principal
 from boxoffice.services import audit, bulk
 from boxoffice.services import customers as customer_service
 from boxoffice.services.customers import ALL_PARTS
+from boxoffice.store import bulk as store_bulk
 from boxoffice.store.audit import reset_caller, set_caller
+from boxoffice.store.models import Customer, TimelineEntry
 from boxoffice.store.scoping import UnscopedQueryError, stamp_rows
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, owner_connection
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "customers.csv"
 
@@ -316,6 +319,63 @@ async def test_bulk_rows_are_stamped_with_the_session_tenant(core: Core) -> None
     async with core.uow(None) as uow:
         with pytest.raises(UnscopedQueryError):
             stamp_rows(uow.session, [{"id": 3}])
+
+
+async def test_bulk_inserts_refuse_a_taken_key_and_write_each_row_once(
+    core: Core, tenant: tuple[str, int], tmp_path: Path
+) -> None:
+    name, tenant_id = tenant
+    await run_import(core, name, _csv("keyed@example.org,Keyed,Person,,,,VIP,,,,,,"), tmp_path)
+    async with core.uow(tenant_id) as uow:
+        (customer,) = (
+            await store_bulk.customers_by_email_keys(uow.session, ["keyed@example.org"])
+        ).values()
+        key = customer.id
+    now = bulk._now()
+    twin = {
+        **bulk._new_customer(
+            key,
+            bulk._Row(
+                1,
+                None,
+                values={"email": "twin@example.org", "first_name": "T", "last_name": "W"},
+                email_key="twin@example.org",
+            ),
+            now,
+        )
+    }
+    # A strict insert meeting a taken key refuses the whole batch (the caller runs it again).
+    async with core.uow(tenant_id, write=True) as uow:
+        await store_bulk.prepare(uow.session, [Customer])
+        with pytest.raises(store_bulk.BulkConflict):
+            await store_bulk.insert_tables(uow.session, [(Customer, [twin], True)])
+    # Two inserts into one table in a transaction write each row once.
+    async with core.uow(tenant_id, write=True) as uow:
+        await store_bulk.prepare(uow.session, [TimelineEntry])
+        for kind in ("note", "other"):
+            entry = {
+                "id": 10**12 + len(kind),
+                "customer_id": key,
+                "occurred_at": now,
+                "kind": kind,
+                "actor": "test",
+                "data": {},
+            }
+            await store_bulk.insert_rows(uow.session, TimelineEntry, [entry], strict=True)
+        await uow.commit()
+    async with owner_connection(core) as connection:
+        kinds = (
+            (
+                await connection.execute(
+                    select(TimelineEntry.kind).where(
+                        TimelineEntry.tenant_id == tenant_id, TimelineEntry.customer_id == key
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(kinds) == ["created", "note", "other"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])

@@ -996,7 +996,7 @@ async def import_customers(
     try:
         for line, record, original in source.records():
             summary.records += 1
-            if summary.records % 64 == 0:
+            if summary.records % 16 == 0:
                 await asyncio.sleep(0)  # let the batch being written go on
             try:
                 row = _parse(line, record, original, cat)
