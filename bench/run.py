@@ -51,7 +51,9 @@ CLI_TIMEOUT = 1800.0
 PG_ADMIN = os.environ.get(
     "BOXOFFICE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_DATABASE = "boxoffice_bench"
+#: One database per run (dropped at its end), so that two runs on one server cannot drop
+#: each other's.
+PG_DATABASE = os.environ.get("BOXOFFICE_BENCH_DATABASE", f"boxoffice_bench_{os.getpid()}")
 #: The import's batch size (its default); the raw ceiling inserts batches of the same size.
 IMPORT_BATCH = 1000
 #: The query behind ``GET customers?email=`` (``Customers.by_email_key``, with the tenant
