@@ -71,3 +71,30 @@ def test_bad_invocations_are_refused_cleanly(cli: Invoke, tmp_path: Path) -> Non
     refused(cli("import", "customers", tenant, str(bad)), "unknown column 'shoe_size'")
     refused(cli("import", "customers", "no-such-tenant", str(EXAMPLE)), "not found")
     refused(cli("export", "customers", tenant, "--format", "xml"), "csv or jsonl")
+
+
+def test_import_batches_appear_in_the_audit_log_as_the_operator(
+    cli: Invoke, tmp_path: Path
+) -> None:
+    tenant = new_tenant(cli)
+    ok(
+        cli(
+            "import",
+            "customers",
+            tenant,
+            str(EXAMPLE),
+            "--batch-size",
+            "2",
+            "--quiet",
+            "--rejects",
+            str(tmp_path / "r.csv"),
+        )
+    )
+    entries = [json.loads(line) for line in ok(cli("audit", tenant, "--json")).stdout.splitlines()]
+    created = [e for e in entries if e["action"] == "customer.created"]
+    # Two committed batches created the three valid customers: one entry each.
+    assert len(created) == 2
+    assert {(e["actor"], e["credential"]) for e in created} == {("cli", "operator-cli")}
+    rows = [c["rows"] for e in created for c in e["changes"] if c["table"] == "customers"]
+    assert sorted(rows) == [1, 2]
+    assert "ada@example.org" not in json.dumps(created)

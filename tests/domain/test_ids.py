@@ -49,3 +49,13 @@ def test_a_tampered_resource_code_is_refused() -> None:
     code = ids.resource_code("tag", 7)
     tampered = code[:-1] + ("B" if code[-1] != "B" else "C")
     assert ids.parse_resource_code("tag", tampered) is None
+
+
+def test_row_keys_drawn_in_blocks_cover_the_row_key_range() -> None:
+    keys = ids.new_row_keys(5000)
+    assert len(keys) == 5000
+    assert all(isinstance(k, int) and 1 <= k <= 2**53 - 1 for k in keys)
+    assert len(set(keys)) == 5000  # 53 random bits each: a repeat here would be a bug
+    # Spread over the whole range (not, say, 32 bits): some keys above 2**52.
+    assert any(k >= 2**52 for k in keys)
+    assert ids.new_row_keys(0) == []

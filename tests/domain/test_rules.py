@@ -50,3 +50,9 @@ def test_age() -> None:
 
 def test_full_name() -> None:
     assert rules.full_name("Ada", "Lovelace") == "Ada Lovelace"
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x09", "\x1f"])
+def test_emails_with_control_characters_are_refused(control: str) -> None:
+    assert not rules.is_valid_email(f"a{control}b@example.org")
+    assert rules.is_valid_email("a\x7fb@example.org")  # DEL is not below 32: as before

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from boxoffice.bootstrap import Core
+from boxoffice.services import audit
 from boxoffice.services import tenants as tenant_service
 from boxoffice.store.models import (
     ConsentChange,
@@ -49,6 +50,17 @@ PER_CUSTOMER = {
     TimelineEntry: 1,
 }
 POLL_TIMEOUT = 120.0
+
+
+async def _audited(core: Core, tenant: str) -> list[int]:
+    """Customers created per audit entry of the import, oldest first."""
+    return [
+        change["rows"]
+        for entry in await audit.list_entries(core, tenant)
+        if entry.action == "customer.created" and entry.actor == "cli"
+        for change in entry.changes
+        if change["table"] == "customers"
+    ]
 
 
 def _file(path: Path) -> list[bytes]:
@@ -141,6 +153,8 @@ async def test_killed_import_leaves_whole_customers_and_reruns_to_completion(
     assert 5 * BATCH <= done < RECORDS
     assert done % BATCH == 0  # whole batches only
     _complete(interrupted)
+    # Each committed batch has its audit entry, committed with it: no more, no fewer.
+    assert await _audited(core, tenant) == [BATCH] * (done // BATCH)
 
     result = run_cli(env, tmp_path, "import", "customers", tenant, str(file), "--json", "--quiet")
     summary = json.loads(result.stdout)
@@ -150,3 +164,4 @@ async def test_killed_import_leaves_whole_customers_and_reruns_to_completion(
     final = await _counts(core, tenant_id)
     assert final["Customer"] == RECORDS
     _complete(final)
+    assert sum(await _audited(core, tenant)) == RECORDS

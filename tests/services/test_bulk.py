@@ -9,16 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.commands import NewCustomer
 from boxoffice.domain.errors import InvalidInput
 from boxoffice.domain.principal import Principal
-from boxoffice.services import bulk
+from boxoffice.services import audit, bulk
 from boxoffice.services import customers as customer_service
 from boxoffice.services.customers import ALL_PARTS
+from boxoffice.store import bulk as store_bulk
+from boxoffice.store.audit import reset_caller, set_caller
+from boxoffice.store.models import Customer, TimelineEntry
 from boxoffice.store.scoping import UnscopedQueryError, stamp_rows
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, owner_connection
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "customers.csv"
 
@@ -317,6 +321,63 @@ async def test_bulk_rows_are_stamped_with_the_session_tenant(core: Core) -> None
             stamp_rows(uow.session, [{"id": 3}])
 
 
+async def test_bulk_inserts_refuse_a_taken_key_and_write_each_row_once(
+    core: Core, tenant: tuple[str, int], tmp_path: Path
+) -> None:
+    name, tenant_id = tenant
+    await run_import(core, name, _csv("keyed@example.org,Keyed,Person,,,,VIP,,,,,,"), tmp_path)
+    async with core.uow(tenant_id) as uow:
+        (customer,) = (
+            await store_bulk.customers_by_email_keys(uow.session, ["keyed@example.org"])
+        ).values()
+        key = customer.id
+    now = bulk._now()
+    twin = {
+        **bulk._new_customer(
+            key,
+            bulk._Row(
+                1,
+                None,
+                values={"email": "twin@example.org", "first_name": "T", "last_name": "W"},
+                email_key="twin@example.org",
+            ),
+            now,
+        )
+    }
+    # A strict insert meeting a taken key refuses the whole batch (the caller runs it again).
+    async with core.uow(tenant_id, write=True) as uow:
+        await store_bulk.prepare(uow.session, [Customer])
+        with pytest.raises(store_bulk.BulkConflict):
+            await store_bulk.insert_tables(uow.session, [(Customer, [twin], True)])
+    # Two inserts into one table in a transaction write each row once.
+    async with core.uow(tenant_id, write=True) as uow:
+        await store_bulk.prepare(uow.session, [TimelineEntry])
+        for kind in ("note", "other"):
+            entry = {
+                "id": 10**12 + len(kind),
+                "customer_id": key,
+                "occurred_at": now,
+                "kind": kind,
+                "actor": "test",
+                "data": {},
+            }
+            await store_bulk.insert_rows(uow.session, TimelineEntry, [entry], strict=True)
+        await uow.commit()
+    async with owner_connection(core) as connection:
+        kinds = (
+            (
+                await connection.execute(
+                    select(TimelineEntry.kind).where(
+                        TimelineEntry.tenant_id == tenant_id, TimelineEntry.customer_id == key
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(kinds) == ["created", "note", "other"]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 async def test_export_imports_back_losslessly(
     core: Core, tenant: tuple[str, int], tmp_path: Path, fmt: str
@@ -421,3 +482,56 @@ async def test_a_customer_created_meanwhile_is_matched_on_the_batch_retry(
     view = await customer_service.find_customer_by_email(core, owner, "race@example.org", ALL_PARTS)
     assert (view.first_name, view.last_name) == ("Imp", "Second")
     assert [t.name for t in view.tags] == ["Drama"]
+
+
+async def test_each_committed_batch_leaves_one_audit_entry_with_counts_and_no_values(
+    core: Core, tenant: tuple[str, int], tmp_path: Path
+) -> None:
+    name, tenant_id = tenant
+    lines = [
+        f"auditee{i}@example.org,Auditee{i},Surname{i},,,,VIP,,Opera,AU-{i},{i} Road,Leeds,GB"
+        for i in range(5)
+    ]
+    before = len(await audit.list_entries(core, name))
+    token = set_caller(audit.operator())  # as the CLI names its operator
+    try:
+        summary, _ = await run_import(core, name, _csv(*lines), tmp_path, batch_size=2)
+        assert (summary.created, summary.batches) == (5, 3)
+        entries = (await audit.list_entries(core, name))[before:]
+        # One entry per committed batch, by the operator, naming tables and counts only.
+        assert [e.action for e in entries] == ["customer.created"] * 3
+        assert {(e.actor, e.credential) for e in entries} == {("cli", "operator-cli")}
+        assert {e.tenant_id for e in entries} == {tenant_id}
+        assert all(e.customer_id is None and e.target_kind == "customers" for e in entries)
+        for entry, size in zip(entries, (2, 2, 1), strict=True):
+            rows = {c["table"]: c["rows"] for c in entry.changes}
+            assert rows == {
+                "customers": size,
+                "customer_addresses": size,
+                "customer_attribute_values": size,
+                "customer_tags": size,
+                "customer_source_records": size,
+                "timeline_entries": size,
+            }
+            assert {c["op"] for c in entry.changes} == {"bulk-insert"}
+        text = repr(entries)
+        for value in ("auditee", "Auditee", "Surname", "AU-", "Road", "Leeds"):
+            assert value not in text
+
+        # Re-running the file writes nothing, so it records nothing.
+        again, _ = await run_import(core, name, _csv(*lines), tmp_path, batch_size=2)
+        assert again.unchanged == 5
+        assert len(await audit.list_entries(core, name)) == before + 3
+
+        # An update is recorded as a change, still without values.
+        changed = lines[0].replace("Auditee0", "Renamed0")
+        updated, _ = await run_import(core, name, _csv(changed), tmp_path)
+        assert updated.updated == 1
+        (entry,) = (await audit.list_entries(core, name))[before + 3 :]
+        assert entry.action == "customer.changed"
+        assert {"table": "timeline_entries", "op": "bulk-insert", "rows": 1, "kind": "changed"} in (
+            entry.changes
+        )
+        assert "Renamed0" not in repr(entry)
+    finally:
+        reset_caller(token)

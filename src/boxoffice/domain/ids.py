@@ -33,6 +33,28 @@ def new_row_key() -> int:
     return secrets.randbelow(2**53 - 1) + 1
 
 
+def new_row_keys(count: int) -> list[int]:
+    """``count`` keys as :func:`new_row_key` draws them (uniform over the same range), from
+    one read of the system's random source instead of one per key (bulk imports)."""
+    keys: list[int] = []
+    while len(keys) < count:
+        need = count - len(keys)
+        data = secrets.token_bytes(8 * need)
+        # 53 random bits each (a mask keeps them uniform); 0 is outside the range: drawn again.
+        keys.extend(
+            k
+            for k in (
+                int.from_bytes(data[i : i + 8], "little") & _ROW_KEY_MASK
+                for i in range(0, 8 * need, 8)
+            )
+            if k
+        )
+    return keys
+
+
+_ROW_KEY_MASK = 2**53 - 1
+
+
 def customer_code(key: int) -> str:
     if not 0 < key < CUSTOMER_KEY_SPACE:
         raise ValueError(f"customer key out of range: {key}")

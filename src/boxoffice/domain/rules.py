@@ -7,6 +7,7 @@ from datetime import date
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAME_PART_RE = re.compile(r"[^0-9A-Za-z]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f]")
 
 
 def normalise_email(email: str) -> str:
@@ -18,7 +19,7 @@ def is_valid_email(email: str) -> bool:
     """``(thing)@(thing).(thing)``, as the vendor validates it, and no longer than 254."""
     return (
         len(email) <= 254
-        and all(ord(c) >= 32 for c in email)
+        and _CONTROL_RE.search(email) is None
         and _EMAIL_RE.match(email) is not None
     )
 

@@ -22,6 +22,7 @@ import contextlib
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import IO, Any
 
 from boxoffice.domain.commands import ADDRESS_PARTS
 from boxoffice.domain.errors import DomainError, InvalidInput
-from boxoffice.domain.ids import customer_code, new_customer_key, new_row_key
+from boxoffice.domain.ids import customer_code, new_customer_key, new_row_keys
 from boxoffice.domain.rules import attribute_lookup_key, normalise_email
 from boxoffice.services import tenants as tenant_service
 from boxoffice.services.core import Core
@@ -63,6 +64,9 @@ DEFAULT_BATCH_SIZE = 1000
 MAX_BATCH_SIZE = 10_000
 EXPORT_PAGE_SIZE = 1000
 MAX_EXTERNAL_ID = 200
+#: The planner's statistics are refreshed after the first batch that created customers, then
+#: whenever the customers created since reach this many times as many.
+_STATISTICS_GROWTH = 4
 
 #: Scalar fields, in the order of the export's columns.
 SCALARS = (
@@ -88,6 +92,9 @@ _TEXTS = (
     "friendly_id",
 )
 _ADDRESS_FLAGS = ("billing", "delivery")
+_ADDRESS_KEYS = frozenset((*ADDRESS_PARTS, *_ADDRESS_FLAGS))
+#: Control characters (refused in external ids, as the API refuses them in texts).
+_CONTROL = re.compile(r"[\x00-\x1f]")
 #: Columns and keys read and ignored: the export's customer id, the reject file's notes.
 IGNORED = ("id", "reject_line", "reject_reason")
 _KNOWN_KEYS = frozenset(
@@ -191,6 +198,7 @@ class Source:
             raise ImportFileError(f"line 1: {exc}") from exc
         self.header = header
         columns = [_csv_column(name) for name in header]
+        plan = _CsvPlan(columns)
         start = reader.line_num + 1
         while True:
             try:
@@ -209,7 +217,7 @@ class Source:
                     cells,
                 )
                 continue
-            yield line, _csv_record(columns, cells), cells
+            yield line, plan.record(cells), cells
 
 
 def _csv_column(name: str) -> tuple[str, ...]:
@@ -234,24 +242,36 @@ def _csv_column(name: str) -> tuple[str, ...]:
     raise ImportFileError(f"unknown column {name!r} (see docs/import-export.md)")
 
 
-def _csv_record(columns: list[tuple[str, ...]], cells: list[str]) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    addresses: dict[int, dict[str, str]] = {}
-    for column, cell in zip(columns, cells, strict=True):
-        if column[0] in ("attributes", "external_ids"):
-            record.setdefault(column[0], {})[column[1]] = cell
-        elif column[0] == "addresses":
-            addresses.setdefault(int(column[1]), {})[column[2]] = cell
-        elif column[0] in ("tags", "statements"):
-            record[column[0]] = _split_list(column[0], cell)
-        else:
-            record[column[0]] = cell
-    if addresses:
-        # An address whose cells are all empty is no address.
-        record["addresses"] = [
-            a for _, a in sorted(addresses.items()) if any(v.strip() for v in a.values())
-        ]
-    return record
+class _CsvPlan:
+    """Where each cell of a CSV row goes in the canonical record, worked out once per header."""
+
+    def __init__(self, columns: list[tuple[str, ...]]) -> None:
+        self.scalars: list[tuple[int, str]] = []
+        self.lists: list[tuple[int, str]] = []
+        self.mappings: dict[str, list[tuple[int, str]]] = {}
+        numbered: dict[int, list[tuple[int, str]]] = {}
+        for index, column in enumerate(columns):
+            if column[0] in ("attributes", "external_ids"):
+                self.mappings.setdefault(column[0], []).append((index, column[1]))
+            elif column[0] == "addresses":
+                numbered.setdefault(int(column[1]), []).append((index, column[2]))
+            elif column[0] in ("tags", "statements"):
+                self.lists.append((index, column[0]))
+            else:
+                self.scalars.append((index, column[0]))
+        self.addresses = [parts for _, parts in sorted(numbered.items())]
+
+    def record(self, cells: list[str]) -> dict[str, Any]:
+        record: dict[str, Any] = {key: cells[index] for index, key in self.scalars}
+        for index, key in self.lists:
+            record[key] = _split_list(key, cells[index])
+        for key, places in self.mappings.items():
+            record[key] = {name: cells[index] for index, name in places}
+        if self.addresses:
+            # An address whose cells are all empty is no address.
+            given = ({part: cells[index] for index, part in parts} for parts in self.addresses)
+            record["addresses"] = [a for a in given if any(v.strip() for v in a.values())]
+        return record
 
 
 def _split_list(name: str, cell: str) -> Any:
@@ -286,6 +306,18 @@ class _Catalogue:
     attribute_list: list[AttributeDefinition]
     sources: dict[str, int]
     source_codes: dict[int, str]
+    #: Names as a file spells them -> their attribute (``None``: unknown), as met.
+    _attribute_names: dict[Any, AttributeDefinition | None] = field(default_factory=dict)
+
+    def attribute_named(self, name: Any) -> AttributeDefinition | None:
+        try:
+            return self._attribute_names[name]
+        except KeyError:
+            found = self.attributes.get(attribute_lookup_key(str(name)))
+            self._attribute_names[name] = found
+            return found
+        except TypeError:  # unhashable: never a name
+            return self.attributes.get(attribute_lookup_key(str(name)))
 
 
 async def _catalogue(core: Core, tenant_id: int) -> _Catalogue:
@@ -343,8 +375,8 @@ class _Row:
 
 
 def _string(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidInput(name, "must be text")
     return str(value)
@@ -381,8 +413,8 @@ def _flag(name: str, value: Any) -> bool | None:
 def _parse(line: int, record: dict[str, Any], original: Any, cat: _Catalogue) -> _Row:
     if "_error" in record:
         raise InvalidInput("record", str(record["_error"]))
-    unknown = sorted(k for k in record if k not in _KNOWN_KEYS)
-    if unknown:
+    if not _KNOWN_KEYS.issuperset(record):
+        unknown = sorted(k for k in record if k not in _KNOWN_KEYS)
         raise InvalidInput(unknown[0], "unknown field (see docs/import-export.md)")
     row = _Row(line, original)
     for name in _TEXTS:
@@ -424,7 +456,7 @@ def _parse(line: int, record: dict[str, Any], original: Any, cat: _Catalogue) ->
         if statement not in row.statements:
             row.statements.append(statement)
     for name, raw in _mapping("attributes", record.get("attributes")).items():
-        attr = cat.attributes.get(attribute_lookup_key(str(name)))
+        attr = cat.attribute_named(name)
         if attr is None:
             raise InvalidInput(f"attribute:{name}", f"unknown attribute {name!r}")
         if isinstance(raw, bool):
@@ -438,7 +470,7 @@ def _parse(line: int, record: dict[str, Any], original: Any, cat: _Catalogue) ->
         if source_id is None:
             raise InvalidInput(f"external_id:{code}", f"unknown customer source {code!r}")
         value = (_string(f"external_id:{code}", raw) or "").strip()
-        if len(value) > MAX_EXTERNAL_ID or any(ord(c) < 32 for c in value):
+        if len(value) > MAX_EXTERNAL_ID or _CONTROL.search(value):
             raise InvalidInput(
                 f"external_id:{code}",
                 f"at most {MAX_EXTERNAL_ID} characters, no control characters",
@@ -455,19 +487,21 @@ def _addresses(value: Any) -> list[dict[str, Any]]:
         raise InvalidInput("addresses", "a list of addresses")
     out: list[dict[str, Any]] = []
     for number, given in enumerate(value, start=1):
-        unknown = sorted(k for k in given if k not in (*ADDRESS_PARTS, *_ADDRESS_FLAGS))
-        if unknown:
+        if not _ADDRESS_KEYS.issuperset(given):
+            unknown = sorted(k for k in given if k not in _ADDRESS_KEYS)
             raise InvalidInput(f"address{number}_{unknown[0]}", "unknown field")
-        texts = {
-            name: _string(f"address{number}_{name}", given.get(name)) for name in ADDRESS_PARTS
-        }
-        billing = _flag(f"address{number}_billing", given.get("billing"))
-        delivery = _flag(f"address{number}_delivery", given.get("delivery"))
-        address: dict[str, Any] = {}
+        address: dict[str, Any] = dict.fromkeys(ADDRESS_PARTS)  # a part not given: None
         try:
-            for name, text in texts.items():  # the API's rules for an address
+            for name in ADDRESS_PARTS:  # the API's rules for an address
+                text = given.get(name)
+                if text is None:
+                    continue
+                if type(text) is not str:
+                    text = _string(name, text)
                 cleaned = clean_country(text) if name == "country" else clean_text(name, text)
                 address[name] = cleaned or None
+            billing = _flag("billing", given.get("billing"))
+            delivery = _flag("delivery", given.get("delivery"))
         except InvalidInput as exc:
             raise InvalidInput(f"address{number}_{exc.field}", exc.reason) from exc
         first = number == 1
@@ -523,6 +557,13 @@ class _Writes:
     consent_changes: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    #: Row keys drawn ahead, a block at a time (one read of the random source per block).
+    _keys: list[int] = field(default_factory=list)
+
+    def _key(self) -> int:
+        if not self._keys:
+            self._keys = new_row_keys(512)
+        return self._keys.pop()
 
     def children(self) -> list[list[dict[str, Any]]]:
         """Rows for the tables after ``customers`` in ``_BULK_MODELS``, in that order."""
@@ -541,7 +582,7 @@ class _Writes:
     ) -> None:
         self.timeline.append(
             {
-                "id": new_row_key(),
+                "id": self._key(),
                 "customer_id": customer_id,
                 "occurred_at": now,
                 "kind": kind,
@@ -570,7 +611,7 @@ class _Writes:
             )
             self.consent_changes.append(
                 {
-                    "id": new_row_key(),
+                    "id": self._key(),
                     "customer_id": customer_id,
                     "statement_id": statement.id,
                     "agreed": True,
@@ -588,9 +629,9 @@ class _Writes:
             # Increasing times keep the file's order (addresses are listed by creation time).
             self.addresses.append(
                 {
-                    "id": new_row_key(),
+                    "id": self._key(),
                     "customer_id": customer_id,
-                    "created_at": now + timedelta(microseconds=index),
+                    "created_at": now + timedelta(microseconds=index) if index else now,
                     **address,
                 }
             )
@@ -741,14 +782,15 @@ async def _apply_batch_once(
             await _update_existing(session, existing, writes, actor, now, summary)
 
         await session.flush()
-        await bulk.insert_rows(session, Customer, writes.customers, strict=True)
-        for model, rows_of in zip(_BULK_MODELS[1:], writes.children(), strict=True):
-            await bulk.insert_rows(
-                session,
-                model,
-                rows_of,
-                strict=model is not CustomerTag and model is not CustomerConsent,
-            )
+        await bulk.insert_tables(
+            session,
+            [
+                (model, rows_of, model is not CustomerTag and model is not CustomerConsent)
+                for model, rows_of in zip(
+                    _BULK_MODELS, [writes.customers, *writes.children()], strict=True
+                )
+            ],
+        )
         await uow.commit()
     return rejects
 
@@ -916,9 +958,21 @@ async def import_customers(
     keys: set[Any] = set()
 
     applying: asyncio.Task[None] | None = None
+    analyzed = 0  # customers created when the planner's statistics were last refreshed
+
+    async def refresh_statistics() -> None:
+        nonlocal analyzed
+        async with core.uow(tenant.id) as uow:
+            await bulk.refresh_statistics(uow.session)
+            await uow.commit()
+        analyzed = summary.created
 
     async def apply(rows: list[_Row], position: int) -> None:
         refused = await _apply_batch(core, tenant.id, rows, actor, summary)
+        if summary.created > 0 and summary.created >= _STATISTICS_GROWTH * analyzed:
+            # After the first batch, then each time the import has grown the tables
+            # severalfold (see store/bulk.refresh_statistics): a few times per import.
+            await refresh_statistics()
         for row, reason in refused:
             rejects.write(row.line, row.original, reason)
         summary.rejected += len(refused)
@@ -942,7 +996,7 @@ async def import_customers(
     try:
         for line, record, original in source.records():
             summary.records += 1
-            if summary.records % 64 == 0:
+            if summary.records % 16 == 0:
                 await asyncio.sleep(0)  # let the batch being written go on
             try:
                 row = _parse(line, record, original, cat)
@@ -962,6 +1016,8 @@ async def import_customers(
         await flush()
         if applying is not None:
             await applying
+        if summary.created > analyzed:
+            await refresh_statistics()
     except BaseException:
         if applying is not None and not applying.done():
             applying.cancel()  # its transaction rolls back: whole batches only

@@ -6,7 +6,9 @@ the operator CLI; a write with no verified credential (a sign-up, a failed login
 is recorded as ``anonymous``. Each HTTP request starts with no caller.
 
 *What* is collected from the session itself as it flushes: every inserted, updated and deleted
-row (table, operation, integer keys, names of the changed columns) and every bulk statement.
+row (table, operation, integer keys, names of the changed columns) and every bulk statement;
+writes made through the driver (the import's ``executemany`` and ``COPY``) are recorded by
+``store/bulk.py`` with :func:`record_bulk` (table, operation, number of rows).
 Values are never copied, so the log holds no personal data and no secrets, and erasing a
 customer leaves it whole. The action is named after the customer timeline entries the write
 added (``customer.created``, ``customer.erased``), else after the first change
@@ -137,6 +139,19 @@ def _collect_bulk(state: ORMExecuteState) -> None:
     changes.append(_Change(tenant_id, None, None, {"table": tables[0], "op": f"bulk-{op}"}))
 
 
+def record_bulk(session: Any, table: str, rows: int, *, kind: str | None = None) -> None:
+    """Record a bulk write the session never sees (the driver's ``executemany`` or ``COPY``,
+    as the import writes): its table, ``bulk-insert`` and the number of rows, never a value.
+    ``kind`` names the customer timeline entries written (``created``), as a flush would."""
+    if rows <= 0:
+        return
+    changes: list[_Change] = session.info.setdefault(_CHANGES_KEY, [])
+    data: dict[str, Any] = {"table": table, "op": "bulk-insert", "rows": rows}
+    if kind is not None:
+        data["kind"] = kind
+    changes.append(_Change(session.info.get(TENANT_KEY), None, kind, data))
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGES_KEY, None)
@@ -159,6 +174,8 @@ def pending_entries(session: Session, tenant_id: int | None) -> list[AuditEntry]
     entries = []
     for owner, changes in by_tenant.items():
         customers = list(dict.fromkeys(c.customer_id for c in changes if c.customer_id))
+        if any("rows" in c.data for c in changes):
+            customers = []  # a bulk write touched customers no entry names one by one
         kinds = list(dict.fromkeys(c.timeline_kind for c in changes if c.timeline_kind))
         first = changes[0].data
         if kinds:

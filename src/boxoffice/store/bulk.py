@@ -3,7 +3,8 @@
 Rows are plain dictionaries (one per table row, every column given). They are written in the
 caller's transaction: with ``executemany`` of one prepared ``INSERT`` on SQLite, and with
 ``COPY`` (asyncpg ``copy_records_to_table``) into a temporary table followed by one
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` on PostgreSQL. The tenant is stamped on every
+``INSERT ... SELECT`` (``ON CONFLICT DO NOTHING`` where a row may already be there) on
+PostgreSQL: ``COPY`` cannot write a table under row-level security. The tenant is stamped on every
 row by :func:`boxoffice.store.scoping.stamp_rows`; every read here is an ORM ``SELECT``, so
 the tenant guard scopes it.
 """
@@ -11,15 +12,19 @@ the tenant guard scopes it.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, func, select, text
+from asyncpg.exceptions import UniqueViolationError  # type: ignore[import-untyped]
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, event, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from boxoffice.store.audit import record_bulk
 from boxoffice.store.models import (
     Base,
     Customer,
@@ -28,6 +33,7 @@ from boxoffice.store.models import (
     CustomerConsent,
     CustomerSourceRecord,
     CustomerTag,
+    TimelineEntry,
 )
 from boxoffice.store.scoping import stamp_rows
 
@@ -70,39 +76,124 @@ async def insert_rows(
     verb = "INSERT" if strict else "INSERT OR IGNORE"
     quoted = ", ".join(f'"{name}"' for name in names)
     try:
-        await connection.exec_driver_sql(
+        result = await connection.exec_driver_sql(
             f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
         )
     except IntegrityError as exc:  # only a strict insert can meet one
         raise BulkConflict(f"{table.name}: {exc.orig}") from exc
+    _audit(session, table, rows, result.rowcount)
 
 
-_MADE = "boxoffice_bulk_tables"
+async def insert_tables(
+    session: AsyncSession, tables: Sequence[tuple[type[Base], list[dict[str, Any]], bool]]
+) -> None:
+    """:func:`insert_rows` for several tables, parents first: ``(model, rows, strict)``.
 
-
-async def prepare(session: AsyncSession, models: Sequence[type[Base]]) -> None:
-    """Make the temporary tables ``COPY`` fills, once per connection (PostgreSQL only).
-
-    Call it first in a transaction: the driver has not begun its transaction yet, so the
-    tables are made outside it and survive a rollback. They stay for the connection's life
-    and are always empty between batches (each batch moves its rows out, or rolls back).
+    On SQLite every table's ``executemany`` runs in one call on the driver's thread: one
+    hand-over between the event loop and that thread per batch instead of one per table
+    (each hand-over waits for the other thread to be scheduled, which on a busy machine
+    costs more than the inserts).
     """
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if session.bind is None or session.bind.dialect.name == "postgresql":
+        for model, rows, strict in tables:
+            await insert_rows(session, model, rows, strict=strict)
         return
+    connection = await session.connection()
+    statements: list[tuple[str, str, list[tuple[Any, ...]]]] = []
+    for model, rows, strict in tables:
+        if not rows:
+            continue
+        stamp_rows(session, rows)
+        table = _table(model)
+        columns = list(table.columns)
+        names = [c.name for c in columns]
+        params = _parameters(
+            rows, names, [c.type._cached_bind_processor(connection.dialect) for c in columns]
+        )
+        marks = ", ".join("?" for _ in columns)
+        verb = "INSERT" if strict else "INSERT OR IGNORE"
+        quoted = ", ".join(f'"{name}"' for name in names)
+        statements.append(
+            (table.name, f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params)
+        )
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection  # aiosqlite's connection: runs calls on its thread
+
+    def run() -> list[int]:
+        database = driver._conn  # the sqlite3 connection, used on its own thread only
+        counts = []
+        for name, sql, params in statements:
+            try:
+                counts.append(database.executemany(sql, params).rowcount)
+            except sqlite3.IntegrityError as exc:  # only a strict insert can meet one
+                raise BulkConflict(f"{name}: {exc}") from exc
+        return counts
+
+    counts = await driver._execute(run)
+    written = [(model, rows) for model, rows, _ in tables if rows]
+    for (model, rows), count in zip(written, counts, strict=True):
+        _audit(session, _table(model), rows, count)
+
+
+def _audit(session: AsyncSession, table: Table, rows: list[dict[str, Any]], count: int) -> None:
+    """The audit log's record of rows written here (the session's flush never sees them)."""
+    if table.name == TimelineEntry.__tablename__ and count == len(rows):
+        kinds: dict[str, int] = {}
+        for row in rows:
+            kinds[row["kind"]] = kinds.get(row["kind"], 0) + 1
+        for kind, n in kinds.items():
+            record_bulk(session, table.name, n, kind=kind)
+    else:
+        record_bulk(session, table.name, count)
+
+
+#: Temporary tables known to exist in the session's transaction, and those filled in it.
+_READY = "boxoffice_bulk_ready"
+_USED = "boxoffice_bulk_used"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session: Session) -> None:
+    # A rollback may take away a table this transaction made; a new transaction starts empty.
+    session.info.pop(_READY, None)
+    session.info.pop(_USED, None)
+
+
+def _temp_table(table: Table) -> str:
+    # ON COMMIT DELETE ROWS: made once per connection and emptied by every commit (a
+    # rollback empties it too, or takes it away when this transaction made it: IF NOT EXISTS
+    # makes it again). Names come from the schema only, never from input.
+    return (
+        f'CREATE TEMP TABLE IF NOT EXISTS "bulk_{table.name}" '
+        f'(LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+    )
+
+
+async def _driver_in_transaction(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
-    if driver.is_in_transaction():
-        return  # too late: insert_rows makes them per transaction instead
-    made: set[str] = raw.info.setdefault(_MADE, set())
-    for model in models:
-        table = _table(model)
-        temp = f"bulk_{table.name}"
-        if temp not in made:
-            await driver.execute(
-                f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}" INCLUDING DEFAULTS)'
-            )
-            made.add(temp)
+    if not driver.is_in_transaction():
+        # The driver connection joins SQLAlchemy's transaction once that has begun.
+        await connection.execute(text("SELECT 1"))
+    return driver
+
+
+async def prepare(session: AsyncSession, models: Sequence[type[Base]]) -> None:
+    """Make sure the temporary tables ``COPY`` fills exist, in one round trip (PostgreSQL
+    only; :func:`insert_rows` makes any missing table itself, one round trip each).
+
+    They are made once per connection, not per transaction: made and dropped with every
+    batch, they would add and remove catalogue rows by the thousand in an import (which
+    nothing vacuums while autovacuum is off), and cost a round trip per table and batch.
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    driver = await _driver_in_transaction(session)
+    await driver.execute("; ".join(_temp_table(_table(model)) for model in models))
+    ready: set[str] = session.info.setdefault(_READY, set())
+    ready.update(f"bulk_{_table(model).name}" for model in models)
 
 
 def _parameters(
@@ -144,18 +235,16 @@ _MISSING = object()
 async def _copy_insert(
     session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, strict: bool
 ) -> None:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    if not driver.is_in_transaction():
-        # The driver connection joins SQLAlchemy's transaction once that has begun.
-        await connection.execute(text("SELECT 1"))
+    driver = await _driver_in_transaction(session)
     temp = f"bulk_{table.name}"
-    if temp not in raw.info.get(_MADE, set()):  # not prepared: made for this transaction only
-        await driver.execute(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{temp}" (LIKE "{table.name}" INCLUDING DEFAULTS) '
-            "ON COMMIT DROP"
-        )
+    ready: set[str] = session.info.setdefault(_READY, set())
+    if temp not in ready:
+        await driver.execute(_temp_table(table))
+        ready.add(temp)
+    used: set[str] = session.info.setdefault(_USED, set())
+    if temp in used:  # a second insert into this table in the transaction: drop the first's
+        await driver.execute(f'DELETE FROM "{temp}"')  # noqa: S608 (a schema name)
+    used.add(temp)
     columns = list(table.columns)
     json_columns = {c.name for c in columns if isinstance(c.type, JSON)}
     records = [
@@ -164,15 +253,36 @@ async def _copy_insert(
     ]
     await driver.copy_records_to_table(temp, records=records, columns=[c.name for c in columns])
     names = ", ".join(f'"{c.name}"' for c in columns)
-    # One round trip moves the rows and empties the temporary table. Names come from the
+    # The temporary table is emptied at commit (a table is written once per batch), not by
+    # a DELETE here: deleted rows would stay in it as dead rows, which no autovacuum clears
+    # from a temporary table, for every later batch to scan. A strict insert has no ON
+    # CONFLICT (no speculative insertion): a unique key met aborts it. Names come from the
     # schema only, never from input.
-    inserted = await driver.execute(
-        f'WITH moved AS (DELETE FROM "{temp}" RETURNING {names}) '  # noqa: S608
-        f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM moved ON CONFLICT DO NOTHING'
-    )
+    insert = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{temp}"'  # noqa: S608
+    try:
+        inserted = await driver.execute(insert if strict else insert + " ON CONFLICT DO NOTHING")
+    except UniqueViolationError as exc:
+        raise BulkConflict(f"{table.name}: {exc}") from exc
     count = int(str(inserted).rsplit(" ", 1)[-1])
-    if strict and count != len(rows):
-        raise BulkConflict(f"{len(rows) - count} {table.name} row(s) met an existing key")
+    _audit(session, table, rows, count)
+
+
+#: Migration 0008: ``ANALYZE`` of the tables an import writes, which the application's role may
+#: call (only a table's owner may analyze it).
+_ANALYZE = text("SELECT boxoffice_analyze_customer_tables()")
+
+
+async def refresh_statistics(session: AsyncSession) -> None:
+    """Refresh the planner's statistics of the tables an import writes (PostgreSQL only).
+
+    PostgreSQL plans a connection's foreign-key checks once and keeps the plans until the
+    referenced table's statistics change. Planned on a never-analyzed ``customers`` table, the
+    check of ``(tenant_id, id)`` scans an index on ``tenant_id`` alone: all of the tenant's
+    customers, for every row a batch inserts. Fresh statistics replace those plans (the
+    primary key), and leave the grown tables well described for the API's queries.
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(_ANALYZE)
 
 
 # --- reads (ORM selects: scoped by the tenant guard) ---------------------------------------
