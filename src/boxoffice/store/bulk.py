@@ -67,21 +67,26 @@ async def insert_rows(
     # One prepared statement, run by the driver for every row (``executemany``), with each
     # value converted by its column type exactly as an ORM insert would.
     connection = await session.connection()
-    columns = list(table.columns)
-    names = [c.name for c in columns]
-    params = _parameters(
-        rows, names, [c.type._cached_bind_processor(connection.dialect) for c in columns]
-    )
-    marks = ", ".join("?" for _ in columns)
-    verb = "INSERT" if strict else "INSERT OR IGNORE"
-    quoted = ", ".join(f'"{name}"' for name in names)
+    sql, params = _sqlite_insert(connection.dialect, table, rows, strict=strict)
     try:
-        result = await connection.exec_driver_sql(
-            f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
-        )
+        result = await connection.exec_driver_sql(sql, params)
     except IntegrityError as exc:  # only a strict insert can meet one
         raise BulkConflict(f"{table.name}: {exc.orig}") from exc
     _audit(session, table, rows, result.rowcount)
+
+
+def _sqlite_insert(
+    dialect: Any, table: Table, rows: list[dict[str, Any]], *, strict: bool
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """One prepared ``INSERT`` for the driver's ``executemany``, and its rows' parameters,
+    each value converted by its column type exactly as an ORM insert would."""
+    columns = list(table.columns)
+    names = [c.name for c in columns]
+    params = _parameters(rows, names, [c.type._cached_bind_processor(dialect) for c in columns])
+    marks = ", ".join("?" for _ in columns)
+    verb = "INSERT" if strict else "INSERT OR IGNORE"
+    quoted = ", ".join(f'"{name}"' for name in names)
+    return f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params
 
 
 async def insert_tables(
@@ -105,17 +110,8 @@ async def insert_tables(
             continue
         stamp_rows(session, rows)
         table = _table(model)
-        columns = list(table.columns)
-        names = [c.name for c in columns]
-        params = _parameters(
-            rows, names, [c.type._cached_bind_processor(connection.dialect) for c in columns]
-        )
-        marks = ", ".join("?" for _ in columns)
-        verb = "INSERT" if strict else "INSERT OR IGNORE"
-        quoted = ", ".join(f'"{name}"' for name in names)
-        statements.append(
-            (table.name, f'{verb} INTO "{table.name}" ({quoted}) VALUES ({marks})', params)
-        )
+        sql, params = _sqlite_insert(connection.dialect, table, rows, strict=strict)
+        statements.append((table.name, sql, params))
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection  # aiosqlite's connection: runs calls on its thread
 
