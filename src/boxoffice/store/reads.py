@@ -57,7 +57,7 @@ _THREAD_BUSY_SECONDS = 30.0
 
 
 class _Compiled:
-    """A prebuilt statement compiled once for SQLite: its SQL, the order of its parameters,
+    """A prebuilt statement compiled once for a dialect: its SQL, the order of its parameters,
     their bind conversions and the result conversions of its columns (SQLAlchemy's own, from
     the column types), so that the driver can run it without SQLAlchemy's per-call work."""
 
@@ -162,7 +162,8 @@ class _SqliteReads:
         try:
             return read(ScopedConnection(execute, tenant_id, connection))
         finally:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
 
     def close(self) -> None:
         with self.lock:
