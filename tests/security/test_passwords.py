@@ -111,3 +111,22 @@ async def test_at_most_a_few_argon2_computations_run_at_once(
     release.set()
     assert all(await asyncio.gather(*tasks))
     assert state["most"] == passwords.MAX_CONCURRENT
+
+
+async def test_argon2_runs_below_the_event_loops_priority() -> None:
+    """A login storm's Argon2 threads yield the cores to the event loop (Linux, per thread)."""
+    import os
+    import threading
+
+    from boxoffice.security import passwords
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = niceness()
+    in_pool = await passwords.in_argon2_thread(niceness)
+    assert in_pool >= passwords.ARGON2_NICENESS > before
+    assert niceness() == before  # the event loop's own thread is untouched
+    assert (
+        await passwords.in_argon2_thread(threading.current_thread) is not threading.current_thread()
+    )
