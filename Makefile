@@ -37,7 +37,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(VENV)/.installed $(VENV)/.installed-dev $@
 
-# The benchmark (bench/README.md): about 12 minutes; results in bench/results/.
+# The benchmark (bench/README.md): about 4 minutes on a quiet machine (more on a busy one); results in bench/results/.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py
 
