@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 import pytest
@@ -35,6 +37,7 @@ from boxoffice.store.migrate import upgrade
 POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("BOXOFFICE_REQUIRE_POSTGRES") == "1"
 SECRET = "test-secret-key-0123456789abcdef0123456789"
+T = TypeVar("T")
 DEMO_CATALOGUE = (
     Path(__file__).resolve().parents[1] / "src" / "boxoffice" / "catalogs" / "demo.yaml"
 )
@@ -62,9 +65,25 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+def _off_the_loop(fn: Callable[..., T], *args: object) -> T:
+    """``fn(*args)`` in a thread of its own when an event loop runs in this one (a session
+    fixture first needed by a browser test runs inside Playwright's loop, where
+    ``asyncio.run`` and the migrations' own loop are refused)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _run_admin(sql: str) -> None:
+    _off_the_loop(asyncio.run, _admin(sql))
+
+
 def _new_postgres_database() -> tuple[str, str]:
     name = f"boxoffice_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    _run_admin(f'CREATE DATABASE "{name}"')
     return name, make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -74,7 +93,7 @@ def database_url(
 ) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'boxoffice.db'}"
-        upgrade(url)
+        _off_the_loop(upgrade, url)
         yield url
         return
     if not POSTGRES_URL:
@@ -83,10 +102,10 @@ def database_url(
         pytest.skip("BOXOFFICE_TEST_POSTGRES_URL is not set")
     name, url = _new_postgres_database()
     try:
-        upgrade(url)
+        _off_the_loop(upgrade, url)
         yield url
     finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
