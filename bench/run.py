@@ -120,16 +120,21 @@ def server(
             process.wait(timeout=15)
 
 
-def worker_peak_rss_mb(pid: int) -> list[float]:
-    """Peak resident memory (VmHWM) of each worker process of a server."""
-    peaks = []
+def _proc(name: str) -> Iterator[tuple[int, str]]:
+    """``(pid, text of /proc/PID/name)`` for every process that can be read."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            status = (entry / "status").read_text()
+            yield int(entry.name), (entry / name).read_text()
         except OSError:
             continue
+
+
+def worker_peak_rss_mb(pid: int) -> list[float]:
+    """Peak resident memory (VmHWM) of each worker process of a server."""
+    peaks = []
+    for _, status in _proc("status"):
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         if int(fields.get("PPid", "0").strip()) != pid:
             continue
@@ -149,15 +154,9 @@ def server_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a server: its process and its workers."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
+    for process, stat in _proc("stat"):
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+        if process == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
             total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     return total
 

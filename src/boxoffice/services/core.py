@@ -23,17 +23,12 @@ class Core:
     session_store: SessionStore
     limiter: RateLimiter
     mailer: Mailer
+    #: The hot paths' key lookups (``store/reads.py``), on the same database as ``engine``.
+    reads: Reads
     #: Accepted clock skew for signed requests, in seconds.
     signature_window_seconds: int = 15 * 60
     #: Small per-process caches (tenant names -> ids); safe to drop at any time.
     cache: dict[str, Any] = field(default_factory=dict)
-    #: The hot paths' key lookups (``store/reads.py``), on the same database as ``engine``
-    #: (made from ``engine`` when not given).
-    reads: Reads = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.reads is None:
-            self.reads = Reads(self.engine)
 
     def uow(self, tenant_id: int | None, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, tenant_id, write=write)

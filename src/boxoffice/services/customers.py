@@ -260,9 +260,11 @@ def _plain_view(
     )
 
 
-async def _snapshot_view(core: Core, principal: Principal, read: Any) -> CustomerView | None:
+async def _snapshot_view(
+    core: Core, principal: Principal, read: reads.Read[reads.CustomerRecord | None]
+) -> CustomerView | None:
     """A customer without the parts loaded on request, read by ``store/reads.py``'s fast path."""
-    record: reads.CustomerRecord | None = await core.reads.run(principal.tenant_id, read)
+    record = await core.reads.run(principal.tenant_id, read)
     if record is None:
         return None
     return _plain_view(
