@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from boxoffice.bootstrap import Core
 from boxoffice.services import audit
 from boxoffice.services import tenants as tenant_service
+from boxoffice.store.db import create_engine
 from boxoffice.store.models import (
     ConsentChange,
     Customer,
@@ -94,6 +95,35 @@ async def _customers(core: Core, tenant_id: int) -> int:
         return int((await uow.session.execute(stmt)).scalar() or 0)
 
 
+async def _settled(database_url: str) -> None:
+    """Wait until no other connection to this database is inside a transaction.
+
+    SIGKILL ends the import process, not its PostgreSQL backend: a ``COMMIT`` the process sent
+    just before it died still completes on the server, after the process is gone. Counting
+    before that backend has finished would count across the commit. SQLite commits in the
+    killed process itself, so there is nothing to wait for.
+    """
+    if not database_url.startswith("postgresql"):
+        return
+    busy = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        " AND xact_start IS NOT NULL"
+    )
+    # As logged in: a role switched to by SET ROLE may not see other roles' transactions.
+    engine = create_engine(database_url, pool_size=1, role=None)
+    try:
+        deadline = time.monotonic() + CLI_TIMEOUT
+        while True:
+            async with engine.connect() as connection:
+                if not (await connection.execute(busy)).scalar():
+                    return
+            assert time.monotonic() < deadline, "the killed import's transaction never ended"
+            await asyncio.sleep(0.05)  # polling interval, not a wait for behaviour
+    finally:
+        await engine.dispose()
+
+
 def _complete(counts: dict[str, int]) -> None:
     customers = counts["Customer"]
     assert counts["emails"] == customers
@@ -147,6 +177,7 @@ async def test_killed_import_leaves_whole_customers_and_reruns_to_completion(
         await asyncio.wait_for(feeder, CLI_TIMEOUT)
         stdin.close()
     assert process.returncode == -signal.SIGKILL
+    await _settled(database_url)
 
     interrupted = await _counts(core, tenant_id)
     done = interrupted["Customer"]
