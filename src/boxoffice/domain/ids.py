@@ -19,6 +19,8 @@ _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CUSTOMER_KEY_SPACE = 36**8
 _CUSTOMER_RE = re.compile(r"^I-([0-9A-Z]{4})-([0-9A-Z]{4})$")
 _LETTERS = "BCDGHJKLMNPQRSTV"
+#: A hex digit -> the letter of the same nibble value (``digest.hex()`` keeps the nibbles in order).
+_HEX_TO_LETTERS = str.maketrans("0123456789abcdef", _LETTERS)
 _RESOURCE_RE = re.compile(r"^([1-9][0-9]{0,18})A([BCDGHJKLMNPQRSTV]+)$")
 RESOURCE_ID_LENGTH = 33
 
@@ -75,15 +77,14 @@ def parse_customer_code(code: str) -> int | None:
 
 
 def _letters(kind: str, key: int, count: int) -> str:
-    out: list[str] = []
+    """``count`` letters from SHA-256 digests of ``kind:key:counter``: each byte gives two
+    letters, high nibble first."""
+    out = ""
     counter = 0
     while len(out) < count:
-        digest = hashlib.sha256(f"{kind}:{key}:{counter}".encode()).digest()
-        for byte in digest:
-            out.append(_LETTERS[byte >> 4])
-            out.append(_LETTERS[byte & 15])
+        out += hashlib.sha256(f"{kind}:{key}:{counter}".encode()).hexdigest()
         counter += 1
-    return "".join(out[:count])
+    return out[:count].translate(_HEX_TO_LETTERS)
 
 
 def resource_code(kind: str, key: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -24,8 +25,10 @@ def is_valid_email(email: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def pascal_case(name: str) -> str:
-    """``Favourite Genre`` -> ``FavouriteGenre``: how attribute names are returned."""
+    """``Favourite Genre`` -> ``FavouriteGenre``: how attribute names are returned (kept
+    per name: every customer view converts the tenant's few attribute names)."""
     parts = [p for p in _NAME_PART_RE.split(name) if p]
     return "".join(p[0].upper() + p[1:] for p in parts)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -25,7 +26,8 @@ _PREFIX = SCHEME + " "
 _MAX_HEADER_LEN = 4096
 _MAX_DATE_LEN = 64
 _SIGNATURE_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-_BODYLESS_METHODS = frozenset({"GET", "HEAD"})
+#: Methods signed without the body line (the 3-line string to sign).
+BODYLESS_METHODS = frozenset({"GET", "HEAD"})
 
 
 def new_secret_key() -> str:
@@ -54,8 +56,7 @@ def _decode_secret(secret_key_b64: str) -> bytes:
 
 def _sign_with_key(key: bytes, method: str, url: str, date: str, body: bytes | None) -> str:
     message = string_to_sign(method, url, date, body).encode("utf-8")
-    mac = hmac.new(key, message, hashlib.sha1).digest()
-    return base64.b64encode(mac).decode("ascii")
+    return base64.b64encode(hmac.digest(key, message, "sha1")).decode("ascii")
 
 
 def sign(secret_key_b64: str, method: str, url: str, date: str, body: bytes | None) -> str:
@@ -101,6 +102,13 @@ def parse_http_date(value: str) -> datetime | None:
     """
     if not value or len(value) > _MAX_DATE_LEN:
         return None
+    return _parse_http_date(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_http_date(value: str) -> datetime | None:
+    """Kept per text: busy clients sign many requests within the same second, and the
+    standard library's parser costs more than the rest of a signature check."""
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -135,7 +143,7 @@ def verify(
         return False
     verb = method.upper()
     bodies: list[bytes | None]
-    if verb in _BODYLESS_METHODS:
+    if verb in BODYLESS_METHODS:
         bodies = [None]
     elif body:
         bodies = [body]

@@ -70,11 +70,22 @@ class _Compiled:
             name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             for name in self.order
         }
+        #: Per positional parameter: its name, whether its value is the statement's own (a
+        #: literal: then converted here, once), that value, and the conversion of a given one.
+        self.plan: list[tuple[str, bool, Any, Callable[[Any], Any] | None]] = []
+        for name in self.order:
+            bind, convert = compiled.binds[name], self.binds[name]
+            fixed = not bind.required and bind.callable is None
+            value = None
+            if fixed:
+                value = bind.value if convert is None else convert(bind.value)
+            self.plan.append((name, fixed, value, convert))
         columns = list(stmt.selected_columns)
         self.columns = columns
         self.dialect = dialect
         #: Set by :meth:`typed` before the first rows are read.
         self.processors: list[Any] | None = None
+        self.converted: list[tuple[int, Callable[[Any], Any]]] = []
         self.row: Callable[..., Any] = namedtuple("row", [c.key for c in columns])  # type: ignore[misc]
 
     def typed(self, coltypes: Sequence[Any]) -> None:
@@ -85,21 +96,31 @@ class _Compiled:
             c.type.dialect_impl(dialect).result_processor(dialect, coltype)
             for c, coltype in zip(self.columns, coltypes, strict=True)
         ]
+        #: Only the columns that have a conversion, with their positions.
+        self.converted = [(i, f) for i, f in enumerate(self.processors) if f is not None]
 
     def parameters(self, params: dict[str, Any]) -> list[Any]:
-        values = self.compiled.construct_params(params)
+        """The driver's positional parameters: ``params`` by name, and the statement's own
+        fixed values (literals bound by SQLAlchemy), converted once."""
         out = []
-        for name in self.order:
-            value, convert = values[name], self.binds[name]
-            out.append(value if convert is None else convert(value))
+        for name, fixed, value, convert in self.plan:
+            if not fixed:
+                value = params[name]
+                if convert is not None:
+                    value = convert(value)
+            out.append(value)
         return out
 
     def rows(self, found: Iterable[Sequence[Any]]) -> list[Any]:
-        processors, row = self.processors, self.row
-        assert processors is not None
+        assert self.processors is not None
+        row, converted = self.row, self.converted
+        if not converted:
+            return [row(*raw) for raw in found]
         out = []
         for raw in found:
-            values = [v if f is None else f(v) for f, v in zip(processors, raw, strict=True)]
+            values = list(raw)
+            for i, convert in converted:
+                values[i] = convert(values[i])
             out.append(row(*values))
         return out
 

@@ -24,6 +24,7 @@ from boxoffice.api.common.state import CoreDep, StateDep
 from boxoffice.domain.errors import NotFound, Unauthenticated
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import TenantView
+from boxoffice.security.signatures import BODYLESS_METHODS
 from boxoffice.services.accounts import customer_principal, session_customer
 from boxoffice.services.tenants import get_tenant, verify_signed_request
 
@@ -83,7 +84,8 @@ async def principal(
             method=request.method,
             candidate_urls=candidate_urls(request, state.settings.public_urls),
             date_header=request.headers.get("date"),
-            body=await request.body(),
+            # GET and HEAD are signed without a body line: nothing to read.
+            body=b"" if request.method in BODYLESS_METHODS else await request.body(),
         )
     except Unauthenticated as exc:
         log.warning(
