@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
 from boxoffice.services.core import Core
@@ -11,6 +13,7 @@ from boxoffice.store import migrate
 from boxoffice.store.db import AUTO_ROLE, create_engine, is_sqlite, session_factory
 from boxoffice.store.reads import Reads
 from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
+from boxoffice.store.write_gate import WriteGate
 
 
 def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
@@ -38,7 +41,17 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
         mailer=mailer_from_settings(settings.smtp_url, settings.var_dir / "outbox"),
         signature_window_seconds=settings.signature_window_seconds,
         reads=Reads(engine, reads_engine),
+        write_gate=_write_gate(engine),
     )
+
+
+def _write_gate(engine: AsyncEngine) -> WriteGate | None:
+    """SQLite's writers' queue, for a database file (``store/write_gate.py``)."""
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return WriteGate(database)
 
 
 def migrate_database(settings: Settings) -> None:

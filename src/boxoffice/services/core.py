@@ -13,6 +13,7 @@ from boxoffice.services.mail import Mailer
 from boxoffice.store.reads import Reads
 from boxoffice.store.session_store import SessionStore
 from boxoffice.store.uow import UnitOfWork
+from boxoffice.store.write_gate import WriteGate
 
 
 @dataclass
@@ -29,12 +30,16 @@ class Core:
     signature_window_seconds: int = 15 * 60
     #: Small per-process caches (tenant names -> ids); safe to drop at any time.
     cache: dict[str, Any] = field(default_factory=dict)
+    #: The SQLite writers' queue of this process (a database file only; decision 0078).
+    write_gate: WriteGate | None = None
 
     def uow(self, tenant_id: int | None, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.sessions, tenant_id, write=write)
+        return UnitOfWork(self.sessions, tenant_id, write=write, gate=self.write_gate)
 
     async def dispose(self) -> None:
         await self.session_store.close()
         await self.limiter.aclose()
         await self.reads.dispose()
         await self.engine.dispose()
+        if self.write_gate is not None:
+            self.write_gate.close()

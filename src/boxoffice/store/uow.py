@@ -11,6 +11,7 @@ from boxoffice.store.audit import pending_entries
 from boxoffice.store.db import WRITE_OPTION
 from boxoffice.store.repositories import Catalogue, Customers, Operators
 from boxoffice.store.scoping import TENANT_KEY
+from boxoffice.store.write_gate import WriteGate
 
 
 class UnitOfWork:
@@ -26,17 +27,32 @@ class UnitOfWork:
     operators: Operators
 
     def __init__(
-        self, sessions: async_sessionmaker[Any], tenant_id: int | None, *, write: bool = False
+        self,
+        sessions: async_sessionmaker[Any],
+        tenant_id: int | None,
+        *,
+        write: bool = False,
+        gate: WriteGate | None = None,
     ) -> None:
         self._sessions = sessions
         self.tenant_id = tenant_id
         self.write = write
+        #: SQLite's writers' queue (``store/write_gate.py``), passed by writing units of work.
+        self._gate = gate if write else None
+        self._through = False
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._gate is not None:
+            self._through = await self._gate.enter()
         self.session = self._sessions()
         self.session.info[TENANT_KEY] = self.tenant_id
         if self.write:
-            await self.session.connection(execution_options={WRITE_OPTION: True})
+            try:
+                await self.session.connection(execution_options={WRITE_OPTION: True})
+            except BaseException:
+                await self.session.close()
+                self._leave()
+                raise
         self.customers = Customers(self.session)
         self.catalogue = Catalogue(self.session)
         self.operators = Operators(self.session)
@@ -49,7 +65,15 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         # Closing rolls back whatever was not committed (without expiring loaded rows).
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        if self._through and self._gate is not None:
+            self._through = False
+            self._gate.leave()
 
     async def commit(self) -> None:
         """Commit, with the audit entries of what was written (see ``store/audit.py``)."""
