@@ -15,7 +15,10 @@ from sqlalchemy import bindparam, event, func, or_, select, text
 from sqlalchemy.util import await_only
 
 from boxoffice.bootstrap import Core
+from boxoffice.domain.commands import NewAddress, NewCustomer
 from boxoffice.domain.ids import new_customer_key, new_row_key
+from boxoffice.domain.principal import Principal
+from boxoffice.services import customers as customer_service
 from boxoffice.store import reads, scoping
 from boxoffice.store.db import create_engine
 from boxoffice.store.models import (
@@ -390,3 +393,52 @@ def test_every_select_of_a_nested_read_names_its_tenant() -> None:
         check_scoped(select(customers).where(or_(of_tenant(Customer), customers.c.id == 1)))
     with pytest.raises(UnscopedQueryError, match="SQL text"):
         check_scoped(select(customers).where(of_tenant(Customer), text("true OR true")))
+
+
+@postgres_only
+async def test_the_one_statement_record_is_the_four_statements_record(core: Core) -> None:
+    """PostgreSQL reads a customer with its related rows in one statement; the record must be
+    the one the four separate statements give (which SQLite still runs), values and types."""
+    _, a = await make_tenant(core)
+    owner = Principal(tenant_id=a, actor="api-user:reads", full_access=True)
+    full = await customer_service.create_customer(
+        core,
+        owner,
+        NewCustomer(
+            first_name="Ada",
+            last_name="Lovelace",
+            email="whole@example.org",
+            birth_date=date(1985, 12, 10),
+            addresses=(
+                NewAddress(line1="1 Square", town="London", country="gb", is_delivery=False),
+                NewAddress(line1="2 Lane", town="Leeds", country="gb"),
+            ),
+            attributes={"favourite genre": "Opera", "access requirements": "step-free"},
+        ),
+    )
+    bare = await customer_service.create_customer(
+        core, owner, NewCustomer(first_name="B", last_name="Are", email="bare@example.org")
+    )
+    for key in (full.id, bare.id):
+
+        def four(connection: ScopedConnection, key: int = key) -> reads.CustomerRecord | None:
+            return reads._record(connection, connection.first(reads._CUSTOMER_BY_ID, {"key": key}))
+
+        one = await core.reads.run(a, reads.customer_by_id(key))
+        separate = await core.reads.run(a, four)
+        assert one is not None and separate is not None
+        assert one == separate
+        for mine, theirs in (
+            ([one.customer], [separate.customer]),
+            (one.attributes, separate.attributes),
+            (one.values, separate.values),
+            (one.addresses, separate.addresses),
+        ):
+            assert [r._fields for r in mine] == [r._fields for r in theirs]
+            assert [[type(v) for v in r] for r in mine] == [[type(v) for v in r] for r in theirs]
+    whole = await core.reads.run(a, reads.customer_by_id(full.id))
+    assert whole is not None and len(whole.values) == 2 and len(whole.addresses) == 2
+    assert [r.line1 for r in whole.addresses] == ["1 Square", "2 Lane"]
+    assert all(r.created_at.tzinfo is not None for r in whole.addresses)
+    empty = await core.reads.run(a, reads.customer_by_id(bare.id))
+    assert empty is not None and list(empty.values) == [] and list(empty.addresses) == []
