@@ -442,3 +442,16 @@ async def test_the_one_statement_record_is_the_four_statements_record(core: Core
     assert all(r.created_at.tzinfo is not None for r in whole.addresses)
     empty = await core.reads.run(a, reads.customer_by_id(bare.id))
     assert empty is not None and list(empty.values) == [] and list(empty.addresses) == []
+
+
+async def test_a_read_without_its_tenant_filter_is_refused_before_it_is_sent(core: Core) -> None:
+    _, a = await make_tenant(core)
+    customers, values = Customer.__table__, CustomerAttributeValue.__table__
+    unfiltered_inner = select(customers, reads.rows_of(select(values.c.value))).where(
+        of_tenant(Customer)
+    )
+    before = core.reads.sent
+    for stmt in (select(customers.c.email), unfiltered_inner):
+        with pytest.raises(UnscopedQueryError):
+            await core.reads.run(a, lambda connection, stmt=stmt: connection.rows(stmt))
+    assert core.reads.sent == before
