@@ -1,4 +1,4 @@
-"""Snapshot reads for the hot paths: prebuilt Core statements, each on one snapshot.
+"""Snapshot reads for the hot paths: prebuilt Core statements, outside the unit of work.
 
 The busiest requests (a customer by id or by email, the API user behind a signed request)
 read a handful of rows by key. Through the ORM unit of work each statement costs a session, a
@@ -350,7 +350,9 @@ class Reads:
             self._postgres = _PostgresReads(server_engine)
 
     async def run(self, tenant_id: int, read: Read[T]) -> T:
-        """``read`` on one consistent snapshot of the tenant's rows."""
+        """``read`` on the tenant's rows: on SQLite one snapshot for all of it; on PostgreSQL
+        one per statement (as at ``READ COMMITTED`` in a transaction), so related rows that must
+        agree are read in one statement."""
         if self._sqlite is not None:
             try:
                 return _run_sqlite(self._sqlite, tenant_id, read, 0.0)
