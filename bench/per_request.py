@@ -23,7 +23,11 @@ reference). Each scenario's request runs N times (``--concurrency`` at once, by
 process's CPU time (``time.process_time``: the event loop and every thread, so aiosqlite's and
 the SQLite reads' too), the wall time, the statuses, and the SQL statements sent, counted on
 every engine the application uses (``core.engine`` and those of ``core.reads``, the hot
-reads), with how many wrote. The machine may be shared: CPU time is the robust figure.
+reads), with how many wrote. On PostgreSQL also the hot reads' round trips to the server
+(``Reads.round_trips``: statements and tenant settings) and, when the server runs on this
+machine and ``/proc`` shows its processes, the CPU time of the database's backends
+(``server_cpu_ms``: the server's share of the same cores). The machine may be shared: CPU time
+is the robust figure.
 ``--profile FILE`` writes a pyinstrument report of the measured loop (HTML when FILE ends in
 ``.html``, text otherwise; one file per scenario, ``FILE`` with the scenario's name added,
 when several are measured); the profiler's own cost is then in the CPU time.
@@ -35,6 +39,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import random
 import shutil
 import sqlite3
@@ -420,6 +425,42 @@ class Statements:
         self.engines.clear()
 
 
+async def _backends(url: str) -> list[int]:
+    """The server processes of the database's other connections (PostgreSQL; the bench's own)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        return [row["pid"] for row in rows]
+    finally:
+        await connection.close()
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float] | None:
+    """CPU time (user + system) of each process so far; None when ``/proc`` cannot tell (a
+    server on another machine or in a container of its own)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found
+
+
+async def _server_cpu(url: str) -> dict[int, float] | None:
+    if url.startswith("sqlite"):
+        return None
+    return _cpu_seconds(await _backends(url))
+
+
 def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     spec = json.loads(side_file(url).read_text())
     (tenant_id,) = query(url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
@@ -485,13 +526,16 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
                 profiler = Profiler(interval=0.0005, async_mode="disabled")
                 profiler.start()
             counter.clear()
-            reads_before = core.reads.sent
+            reads_before, trips_before = core.reads.sent, core.reads.round_trips
+            server_before = await _server_cpu(url)
             cpu, wall = time.process_time(), time.perf_counter()
             await asyncio.gather(
                 *(_drive(app, name, queue, statuses) for _ in range(args.concurrency))
             )
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            server_after = await _server_cpu(url)
             counter.add_reads(core.reads.sent - reads_before)
+            trips = core.reads.round_trips - trips_before
             n = args.requests
             results[name] = {
                 "requests": n,
@@ -504,6 +548,11 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
                 "by_engine": {k: round(v / n, 2) for k, v in sorted(counter.engines.items())},
                 "kinds": {k: round(v / n, 2) for k, v in sorted(counter.kinds.items())},
             }
+            if not url.startswith("sqlite"):
+                results[name]["reads_round_trips"] = round(trips / n, 2)
+            if server_before is not None and server_after is not None:
+                used = sum(t - server_before.get(pid, 0.0) for pid, t in server_after.items())
+                results[name]["server_cpu_ms"] = round(used * 1000 / n, 3)
             if profiler is not None:
                 profiler.stop()
                 path = _profile_path(args.profile, name, len(args.scenario) > 1)

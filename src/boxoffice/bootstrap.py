@@ -23,7 +23,7 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
     reads_engine = None
     if not is_sqlite(url):
         reads_engine = create_engine(
-            url, pool_size=max(1, pool_size // 2), role=role, pre_ping=False
+            url, pool_size=max(1, pool_size // 2), role=role, pre_ping=False, read_only=True
         )
     sessions = session_factory(engine)
     idle, absolute = settings.session_idle_seconds, settings.session_absolute_seconds

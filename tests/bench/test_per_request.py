@@ -53,7 +53,7 @@ def test_per_request_measures_every_scenario(database: str) -> None:
         assert figures["cpu_ms"] > 0, name
     # A customer by id is read through the hot reads' engine alone, one transaction.
     assert measured["owner_get"]["by_engine"] == {"reads": measured["owner_get"]["statements"]}
-    assert measured["owner_get"]["statements"] >= 4
+    assert measured["owner_get"]["statements"] >= 1  # PostgreSQL: one statement (decision 0080)
     assert measured["owner_post"]["writes"] >= 1
     assert measured["owner_post"]["by_engine"]["core"] >= 1
     assert measured["bare_404"]["statements"] == 0

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import bindparam, event, select, text
+from sqlalchemy import bindparam, event, func, or_, select, text
+from sqlalchemy.util import await_only
 
 from boxoffice.bootstrap import Core
+from boxoffice.domain.commands import NewAddress, NewCustomer
 from boxoffice.domain.ids import new_customer_key, new_row_key
-from boxoffice.store import reads
-from boxoffice.store.models import Customer, CustomerAddress, CustomerTag, Tag
+from boxoffice.domain.principal import Principal
+from boxoffice.services import customers as customer_service
+from boxoffice.store import reads, scoping
+from boxoffice.store.db import create_engine
+from boxoffice.store.models import (
+    AttributeDefinition,
+    Customer,
+    CustomerAddress,
+    CustomerAttributeValue,
+    CustomerTag,
+    Tag,
+)
 from boxoffice.store.scoping import (
     ScopedConnection,
     UnscopedQueryError,
+    bind_session_tenant,
     check_scoped,
     of_tenant,
 )
@@ -152,41 +167,39 @@ async def test_sqlite_reads_cannot_write(core: Core) -> None:
     """The inline connection is read-only, whatever a read function tries."""
     _, a = await make_tenant(core)
 
+    key = await _customer(core, a, "kept@example.org")
+
     def write(connection: ScopedConnection) -> None:
         if isinstance(connection.raw, sqlite3.Connection):
             connection.raw.execute("DELETE FROM customers")
-        else:
-            connection.raw.exec_driver_sql("DELETE FROM customers")
+        else:  # PostgreSQL: the reads' connections are read-only (no transaction to undo it)
+            await_only(connection.raw.execute("DELETE FROM customers"))
 
     if core.engine.dialect.name == "sqlite":
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await core.reads.run(a, write)
     else:
-        # PostgreSQL: the read's transaction is rolled back, whatever it did.
-        key = await _customer(core, a, "kept@example.org")
-        await core.reads.run(a, write)
-        assert await core.reads.run(a, reads.customer_by_id(key)) is not None
+        with pytest.raises(asyncpg.exceptions.ReadOnlySQLTransactionError):
+            await core.reads.run(a, write)
+    assert await core.reads.run(a, reads.customer_by_id(key)) is not None
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_a_connection_the_server_closed_is_retried_once(core: Core) -> None:
+async def test_a_connection_the_server_closed_is_retried_once(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """PostgreSQL reads skip the ping before each use; a closed connection costs a retry."""
     _, a = await make_tenant(core)
     key = await _customer(core, a, "again@example.org")
 
-    def backend(connection: ScopedConnection) -> int:
-        return int(connection.raw.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
-
-    pid = await core.reads.run(a, backend)
-    disconnects: list[bool] = []
-    engine = core.reads._engine.sync_engine
-    event.listen(engine, "handle_error", lambda ctx: disconnects.append(ctx.is_disconnect))
+    pid = await core.reads.run(a, _backend)
+    attempts = _count_attempts(core, monkeypatch)
     async with owner_connection(core) as owner:
         assert await owner.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
     record = await core.reads.run(a, reads.customer_by_id(key))
     assert record is not None and record.customer.id == key
-    assert disconnects == [True]  # the closed connection was met, and the read retried
-    assert await core.reads.run(a, backend) != pid
+    assert attempts == [a, a]  # the closed connection was met, and the read retried
+    assert await core.reads.run(a, _backend) != pid
 
 
 async def test_a_read_sends_its_statements_on_its_own_connection(core: Core) -> None:
@@ -204,4 +217,241 @@ async def test_a_read_sends_its_statements_on_its_own_connection(core: Core) -> 
     record = await core.reads.run(a, reads.customer_by_id(key))
     assert record is not None and record.customer.id == key
     assert through_core == []
-    assert core.reads.sent - before == 4  # the customer, definitions, values, addresses
+    if core.engine.dialect.name == "sqlite":
+        assert core.reads.sent - before == 4  # the customer, definitions, values, addresses
+    else:
+        assert core.reads.sent - before == 1  # all of it in one statement (decision 0080)
+
+
+# --- PostgreSQL: one statement, no transaction, the tenant in the session (decision 0080) ---
+
+
+def _backend(connection: ScopedConnection) -> int:
+    return int(await_only(connection.raw.fetchval("SELECT pg_backend_pid()")))
+
+
+def _count_attempts(core: Core, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    postgres = core.reads._postgres
+    assert postgres is not None
+    attempts: list[int] = []
+    original = postgres.attempt
+
+    def counted(tenant_id: int, read: reads.Read[Any]) -> Any:
+        attempts.append(tenant_id)
+        return original(tenant_id, read)
+
+    monkeypatch.setattr(postgres, "attempt", counted)
+    return attempts
+
+
+def _unfiltered(connection: ScopedConnection) -> tuple[list[str], str | None, str | None]:
+    """What row-level security alone lets a statement without any tenant filter see."""
+    raw = connection.raw
+    emails = [r["email"] for r in await_only(raw.fetch("SELECT email FROM customers"))]
+    tenant = await_only(raw.fetchval("SELECT current_setting('boxoffice.tenant_id', true)"))
+    bypass = await_only(raw.fetchval("SELECT current_setting('boxoffice.bypass_rls', true)"))
+    return sorted(emails), tenant, bypass
+
+
+postgres_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
+@postgres_only
+async def test_a_connection_used_for_one_tenant_then_another_reads_only_the_second(
+    core: Core,
+) -> None:
+    _, a = await make_tenant(core)
+    _, b = await make_tenant(core)
+    key_a = await _customer(core, a, "first@example.org")
+    key_b = await _customer(core, b, "second@example.org")
+
+    pid = await core.reads.run(a, _backend)
+    seen = []
+    for tenant, key, other in ((b, key_b, key_a), (a, key_a, key_b), (b, key_b, key_a)):
+        assert await core.reads.run(tenant, _backend) == pid  # the very same connection
+        record = await core.reads.run(tenant, reads.customer_by_id(key))
+        assert record is not None and record.customer.id == key
+        assert await core.reads.run(tenant, reads.customer_by_id(other)) is None
+        # Row-level security is in force with this tenant, for a statement without the filter.
+        emails, setting, bypass = await core.reads.run(tenant, _unfiltered)
+        assert setting == str(tenant) and bypass == "off"
+        seen.append(emails)
+    assert seen == [["second@example.org"], ["first@example.org"], ["second@example.org"]]
+
+
+@postgres_only
+async def test_the_tenant_is_sent_only_when_the_connection_names_another(core: Core) -> None:
+    _, a = await make_tenant(core)
+    _, b = await make_tenant(core)
+    key = await _customer(core, a, "trips@example.org")
+    await core.reads.run(a, reads.customer_by_id(key))  # first use: prepares, sets the tenant
+    before = core.reads.round_trips
+    await core.reads.run(a, reads.customer_by_id(key))
+    assert core.reads.round_trips - before == 1  # the statement alone: no BEGIN, no ROLLBACK
+    before = core.reads.round_trips
+    await core.reads.run(b, reads.customer_by_id(key))
+    assert core.reads.round_trips - before == 2  # another tenant: its setting, the statement
+
+
+@postgres_only
+async def test_a_new_reads_connection_sees_nothing_before_its_tenant_is_set(core: Core) -> None:
+    """The setting belongs to the reads' own connections: a connection of the same kind that
+    was never given a tenant sees no tenant-owned row at all."""
+    _, a = await make_tenant(core)
+    await _customer(core, a, "unseen@example.org")
+    url = core.engine.url.render_as_string(hide_password=False)
+    engine = create_engine(url, pool_size=1, role="auto", pre_ping=False, read_only=True)
+    try:
+        async with engine.connect() as connection:
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            assert await driver.fetch("SELECT email FROM customers") == []
+    finally:
+        await engine.dispose()
+
+
+@postgres_only
+async def test_a_failed_tenant_setting_discards_the_connection(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, a = await make_tenant(core)
+    _, b = await make_tenant(core)
+    pid = await core.reads.run(a, _backend)
+    broken = "SELECT set_config('boxoffice.tenant_id', $1, false), 1 / 0"
+    monkeypatch.setattr(scoping, "SET_SESSION_TENANT", broken)
+    with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+        await core.reads.run(b, _backend)
+    monkeypatch.undo()
+    assert await core.reads.run(b, _backend) != pid  # a new connection
+    emails, setting, _ = await core.reads.run(b, _unfiltered)
+    assert setting == str(b) and emails == []
+
+
+@postgres_only
+async def test_a_read_cancelled_on_the_server_discards_its_connection(core: Core) -> None:
+    """A request cancelled while its statement runs leaves the connection in doubt."""
+    _, a = await make_tenant(core)
+    await _customer(core, a, "slow@example.org")
+    customers = Customer.__table__
+    slow = select(customers.c.id, func.pg_sleep(5).label("slept")).where(of_tenant(Customer))
+    pid = await core.reads.run(a, _backend)
+    task = asyncio.create_task(core.reads.run(a, lambda connection: connection.rows(slow)))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await core.reads.run(a, _backend) != pid
+    emails, setting, _ = await core.reads.run(a, _unfiltered)
+    assert setting == str(a) and emails == ["slow@example.org"]
+
+
+@postgres_only
+async def test_postgresql_reads_need_an_engine_of_their_own(core: Core) -> None:
+    with pytest.raises(ValueError, match="engine of their own"):
+        reads.Reads(core.engine)
+
+
+def test_the_session_tenant_is_an_integer() -> None:
+    sent: list[tuple[str, str]] = []
+    info: dict[Any, Any] = {}
+    with pytest.raises(UnscopedQueryError):
+        bind_session_tenant(info, True, lambda sql, value: sent.append((sql, value)))
+    with pytest.raises(UnscopedQueryError):
+        bind_session_tenant(info, "1", lambda sql, value: sent.append((sql, value)))  # type: ignore[arg-type]
+    assert bind_session_tenant(info, 7, lambda sql, value: sent.append((sql, value)))
+    assert not bind_session_tenant(info, 7, lambda sql, value: sent.append((sql, value)))
+    assert [value for _, value in sent] == ["7"]
+
+
+def test_every_select_of_a_nested_read_names_its_tenant() -> None:
+    """Subqueries are checked like the statement around them: each filters its own tenant-owned
+    tables, those it correlates to the enclosing row included; only through ``AND``; no SQL
+    text the guard cannot read."""
+    customers, values = Customer.__table__, CustomerAttributeValue.__table__
+    definitions = AttributeDefinition.__table__
+
+    def nested(*where: Any) -> Any:
+        inner = select(values.c.value).where(*where, values.c.customer_id == customers.c.id)
+        return select(customers, reads.rows_of(inner)).where(of_tenant(Customer))
+
+    check_scoped(nested(of_tenant(CustomerAttributeValue, Customer)))
+    with pytest.raises(UnscopedQueryError, match="customer_attribute_values"):
+        check_scoped(nested(of_tenant(Customer)))
+    with pytest.raises(UnscopedQueryError, match="customers"):
+        check_scoped(nested(of_tenant(CustomerAttributeValue)))
+    check_scoped(
+        select(
+            customers, reads.rows_of(select(definitions).where(of_tenant(AttributeDefinition)))
+        ).where(of_tenant(Customer))
+    )
+    with pytest.raises(UnscopedQueryError, match="customer_attribute_values"):
+        check_scoped(
+            select(customers).where(
+                of_tenant(Customer), customers.c.id.in_(select(values.c.customer_id))
+            )
+        )
+    with pytest.raises(UnscopedQueryError, match="customers"):
+        check_scoped(select(customers).where(or_(of_tenant(Customer), customers.c.id == 1)))
+    with pytest.raises(UnscopedQueryError, match="SQL text"):
+        check_scoped(select(customers).where(of_tenant(Customer), text("true OR true")))
+
+
+@postgres_only
+async def test_the_one_statement_record_is_the_four_statements_record(core: Core) -> None:
+    """PostgreSQL reads a customer with its related rows in one statement; the record must be
+    the one the four separate statements give (which SQLite still runs), values and types."""
+    _, a = await make_tenant(core)
+    owner = Principal(tenant_id=a, actor="api-user:reads", full_access=True)
+    full = await customer_service.create_customer(
+        core,
+        owner,
+        NewCustomer(
+            first_name="Ada",
+            last_name="Lovelace",
+            email="whole@example.org",
+            birth_date=date(1985, 12, 10),
+            addresses=(
+                NewAddress(line1="1 Square", town="London", country="gb", is_delivery=False),
+                NewAddress(line1="2 Lane", town="Leeds", country="gb"),
+            ),
+            attributes={"favourite genre": "Opera", "access requirements": "step-free"},
+        ),
+    )
+    bare = await customer_service.create_customer(
+        core, owner, NewCustomer(first_name="B", last_name="Are", email="bare@example.org")
+    )
+    for key in (full.id, bare.id):
+
+        def four(connection: ScopedConnection, key: int = key) -> reads.CustomerRecord | None:
+            return reads._record(connection, connection.first(reads._CUSTOMER_BY_ID, {"key": key}))
+
+        one = await core.reads.run(a, reads.customer_by_id(key))
+        separate = await core.reads.run(a, four)
+        assert one is not None and separate is not None
+        assert one == separate
+        for mine, theirs in (
+            ([one.customer], [separate.customer]),
+            (one.attributes, separate.attributes),
+            (one.values, separate.values),
+            (one.addresses, separate.addresses),
+        ):
+            assert [r._fields for r in mine] == [r._fields for r in theirs]
+            assert [[type(v) for v in r] for r in mine] == [[type(v) for v in r] for r in theirs]
+    whole = await core.reads.run(a, reads.customer_by_id(full.id))
+    assert whole is not None and len(whole.values) == 2 and len(whole.addresses) == 2
+    assert [r.line1 for r in whole.addresses] == ["1 Square", "2 Lane"]
+    assert all(r.created_at.tzinfo is not None for r in whole.addresses)
+    empty = await core.reads.run(a, reads.customer_by_id(bare.id))
+    assert empty is not None and list(empty.values) == [] and list(empty.addresses) == []
+
+
+async def test_a_read_without_its_tenant_filter_is_refused_before_it_is_sent(core: Core) -> None:
+    _, a = await make_tenant(core)
+    customers, values = Customer.__table__, CustomerAttributeValue.__table__
+    unfiltered_inner = select(customers, reads.rows_of(select(values.c.value))).where(
+        of_tenant(Customer)
+    )
+    before = core.reads.sent
+    for stmt in (select(customers.c.email), unfiltered_inner):
+        with pytest.raises(UnscopedQueryError):
+            await core.reads.run(a, lambda connection, stmt=stmt: connection.rows(stmt))
+    assert core.reads.sent == before

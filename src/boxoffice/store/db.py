@@ -41,12 +41,15 @@ def create_engine(
     echo: bool = False,
     role: str | None = None,
     pre_ping: bool = True,
+    read_only: bool = False,
 ) -> AsyncEngine:
     """An engine for ``url``. On PostgreSQL, ``role`` (a role name, or :data:`AUTO_ROLE`) is
     the role every connection switches to (``SET ROLE``); ``None`` stays as logged in, which
     is what migrations (run by the tables' owner) need. ``pre_ping`` tests each pooled
     connection before use (a round trip); without it, the caller retries on a connection the
-    server closed (``store/reads.py`` does)."""
+    server closed (``store/reads.py`` does). ``read_only`` (PostgreSQL): the server refuses
+    every write on these connections (``default_transaction_read_only``, set in the connection
+    request itself: no round trip)."""
     target = async_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "sqlite":
@@ -57,6 +60,8 @@ def create_engine(
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
+        if read_only:
+            kwargs["connect_args"] = {"server_settings": {"default_transaction_read_only": "on"}}
     engine = create_async_engine(target, **kwargs)
     if target.get_backend_name() == "sqlite":
         _configure_sqlite(engine)

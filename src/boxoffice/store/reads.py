@@ -1,4 +1,4 @@
-"""Snapshot reads for the hot paths: prebuilt Core statements in one read-only transaction.
+"""Snapshot reads for the hot paths: prebuilt Core statements, outside the unit of work.
 
 The busiest requests (a customer by id or by email, the API user behind a signed request)
 read a handful of rows by key. Through the ORM unit of work each statement costs a session, a
@@ -13,11 +13,16 @@ running prebuilt statements (decision 0070):
   conversions) and run by the driver directly. Should SQLite answer "busy" anyway (a
   checkpoint or recovery in progress), the read is retried in a thread that may wait, so the
   event loop is never blocked on a lock.
-- **PostgreSQL**: a pooled connection of an engine of its own (same database and role, no
-  ping before each use: a connection the server closed is retried once on a new one), all
-  statements in one greenlet switch (``run_sync``), in one transaction whose row-level
-  security tenant is set like any unit of work's; the statements, compiled once like
-  SQLite's, go to asyncpg directly.
+- **PostgreSQL** (decision 0080): every round trip costs the server CPU on the same cores, so
+  a read is one statement wherever it can be (a customer with its attributes and addresses
+  comes as one row, the related rows as arrays of records: :func:`rows_of`), sent to asyncpg
+  directly (its statement cache: parsed once per connection), outside any transaction (a single
+  statement is its own snapshot). The connections are an engine's of their own, read-only
+  (``default_transaction_read_only``), without a ping before each use (a connection the server
+  closed is retried once on a new one); their row-level security tenant is a session setting,
+  sent only when the connection's differs (``scoping.bind_session_tenant``). A connection on
+  which anything but an SQL error happened (a lost connection, a cancelled request) is
+  discarded, so its setting is never in doubt. All of a read runs in one greenlet switch.
 
 Every statement is checked by the tenant guard (``scoping.check_scoped``) and bound to the
 tenant by it; writes never come here.
@@ -33,11 +38,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import await_only
+from sqlalchemy.types import UserDefinedType
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from boxoffice.store.models import (
     ApiUser,
@@ -47,13 +52,35 @@ from boxoffice.store.models import (
     CustomerAttributeValue,
 )
 from boxoffice.store.repositories import storable
-from boxoffice.store.scoping import ScopedConnection, of_tenant, set_database_tenant
+from boxoffice.store.scoping import ScopedConnection, bind_session_tenant, of_tenant
 
 T = TypeVar("T")
 Read = Callable[[ScopedConnection], T]
 
 #: How long a thread-run SQLite read may wait for a lock (the event loop never waits).
 _THREAD_BUSY_SECONDS = 30.0
+
+
+class _Rows(UserDefinedType[list[Any]]):
+    """The type of :func:`rows_of`'s column: PostgreSQL's ``record[]``, read as a list of rows
+    of the subquery's columns (with their own conversions, like a statement's)."""
+
+    cache_ok = False  # holds a statement; compiled once anyway
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        self.stmt = stmt
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "record[]"
+
+
+def rows_of(stmt: Select[Any]) -> ColumnElement[list[Any]]:
+    """``array((SELECT row(<stmt's columns>) ...))``: the rows of ``stmt`` (usually correlated to
+    the enclosing statement's row) in one column of it, so that one statement reads a row and
+    its related rows (PostgreSQL only; an empty list when there are none). Each ``SELECT``
+    filters its tenant-owned tables itself (``scoping.check_scoped``)."""
+    nested = stmt.with_only_columns(func.row(*stmt.selected_columns))
+    return func.array(nested.scalar_subquery(), type_=_Rows(stmt))
 
 
 class _Compiled:
@@ -88,14 +115,27 @@ class _Compiled:
         self.converted: list[tuple[int, Callable[[Any], Any]]] = []
         self.row: Callable[..., Any] = namedtuple("row", [c.key for c in columns])  # type: ignore[misc]
 
-    def typed(self, coltypes: Sequence[Any]) -> None:
+    def typed(
+        self,
+        coltypes: Sequence[Any],
+        nested: Callable[[_Compiled], Sequence[Any]] | None = None,
+    ) -> None:
         """Result conversions for the driver's own column types (PostgreSQL's type oids,
-        which some conversions depend on)."""
+        which some conversions depend on); ``nested(compiled)`` gives those of a
+        :func:`rows_of` column's subquery."""
         dialect = self.dialect
-        self.processors = [
-            c.type.dialect_impl(dialect).result_processor(dialect, coltype)
-            for c, coltype in zip(self.columns, coltypes, strict=True)
-        ]
+        processors: list[Any] = []
+        for column, coltype in zip(self.columns, coltypes, strict=True):
+            if isinstance(column.type, _Rows):
+                assert nested is not None, "rows_of() columns are read on PostgreSQL only"
+                inner = _Compiled(column.type.stmt, dialect)
+                inner.typed(nested(inner), nested)
+                processors.append(inner.rows)
+            else:
+                processors.append(
+                    column.type.dialect_impl(dialect).result_processor(dialect, coltype)
+                )
+        self.processors = processors
         #: Only the columns that have a conversion, with their positions.
         self.converted = [(i, f) for i, f in enumerate(self.processors) if f is not None]
 
@@ -181,7 +221,7 @@ class _SqliteReads:
 
         connection.execute("BEGIN")  # one snapshot for the whole read
         try:
-            return read(ScopedConnection(execute, tenant_id, connection))
+            return read(ScopedConnection(execute, tenant_id, connection, "sqlite"))
         finally:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
@@ -198,24 +238,121 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+class _Discard(Exception):
+    """The read's connection is in doubt (see :meth:`_PostgresReads.attempt`); ``lost``: the
+    driver found it closed."""
+
+    def __init__(self, cause: BaseException, lost: bool) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.lost = lost
+
+
+class _PostgresReads:
+    """Reads on the pooled asyncpg connections of an engine of their own (module docstring)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        import asyncpg  # type: ignore[import-untyped]
+
+        self.engine = engine
+        self.statements = _Statements(engine.dialect)
+        #: Messages to the server that wait for its answer: statements, tenant settings and
+        #: the one-time ``prepare`` of a statement's column types.
+        self.round_trips = 0
+        self.sql_error = asyncpg.PostgresError
+
+    def run(self, tenant_id: int, read: Read[T]) -> T:
+        """In SQLAlchemy's greenlet (``greenlet_spawn``): the pool and the driver are awaited."""
+        try:
+            return self.attempt(tenant_id, read)
+        except _Discard as doubt:
+            if not doubt.lost:
+                raise doubt.cause from None
+        # The server closed that connection (a restart, an idle timeout): it is gone, and
+        # every connection as old is replaced on its next checkout; one new attempt.
+        try:
+            return self.attempt(tenant_id, read)
+        except _Discard as doubt:
+            raise doubt.cause from None
+
+    def attempt(self, tenant_id: int, read: Read[T]) -> T:
+        """One read on one pooled connection. An SQL error leaves the connection as it was (a
+        statement outside a transaction is undone whole, a failed tenant setting with it);
+        anything else raised by the driver or while it was awaited (a lost connection, a
+        cancelled request) puts the connection in doubt: it is discarded (and, when it was
+        lost, every connection as old: the pool reconnects them on their next checkout)."""
+        fairy = self.engine.sync_engine.raw_connection()
+        driver: Any = fairy.driver_connection
+        sql_error = self.sql_error
+        statements = self.statements
+
+        def call(awaitable: Any) -> Any:
+            self.round_trips += 1
+            try:
+                return await_only(awaitable)
+            except sql_error:
+                raise
+            except BaseException as exc:
+                raise _Discard(exc, driver.is_closed()) from exc
+
+        def coltypes(compiled: _Compiled) -> list[Any]:
+            prepared = call(driver.prepare(compiled.sql))
+            return [a.type.oid for a in prepared.get_attributes()]
+
+        def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+            compiled = statements.get(stmt)
+            if compiled.processors is None:  # first use: the conversions need the column types
+                compiled.typed(coltypes(compiled), coltypes)
+            return compiled.rows(call(driver.fetch(compiled.sql, *compiled.parameters(params))))
+
+        def set_tenant(sql: str, tenant: str) -> None:
+            try:
+                call(driver.fetch(sql, tenant))
+            except sql_error as exc:  # undone with its statement; discarded all the same
+                raise _Discard(exc, driver.is_closed()) from exc
+
+        try:
+            bind_session_tenant(fairy.info, tenant_id, set_tenant)
+            return read(ScopedConnection(execute, tenant_id, driver, "postgresql"))
+        except _Discard as doubt:
+            if doubt.lost:
+                fairy._pool._invalidate(fairy, _error(doubt.cause))
+            else:
+                fairy.invalidate(_error(doubt.cause))
+            raise
+        finally:
+            fairy.close()
+
+
+def _error(cause: BaseException) -> Exception | None:
+    return cause if isinstance(cause, Exception) else None
+
+
 class Reads:
     """Runs read functions for a tenant (see the module's docstring)."""
 
     def __init__(self, engine: AsyncEngine, server_engine: AsyncEngine | None = None) -> None:
-        """``engine``: the application's; ``server_engine``: one for the reads alone, made
-        without a ping before each use (PostgreSQL; ``engine`` is used when not given)."""
+        """``engine``: the application's; ``server_engine``: one for the reads alone (required
+        on PostgreSQL: its connections keep a tenant in their session, decision 0080)."""
         self._engine = server_engine or engine
         self._own = server_engine
         self._statements = _Statements(self._engine.dialect)
         self._sqlite: _SqliteReads | None = None
+        self._postgres: _PostgresReads | None = None
         url = engine.url
         if url.get_backend_name() == "sqlite":
             database = url.database or ""
             if database and database != ":memory:":
                 self._sqlite = _SqliteReads(database, engine.dialect)
+        elif url.get_backend_name() == "postgresql":
+            if server_engine is None:
+                raise ValueError("PostgreSQL reads need an engine of their own")
+            self._postgres = _PostgresReads(server_engine)
 
     async def run(self, tenant_id: int, read: Read[T]) -> T:
-        """``read`` on one consistent snapshot of the tenant's rows."""
+        """``read`` on the tenant's rows: on SQLite one snapshot for all of it; on PostgreSQL
+        one per statement (as at ``READ COMMITTED`` in a transaction), so related rows that must
+        agree are read in one statement."""
         if self._sqlite is not None:
             try:
                 return _run_sqlite(self._sqlite, tenant_id, read, 0.0)
@@ -225,24 +362,24 @@ class Reads:
             return await asyncio.to_thread(
                 _run_sqlite, self._sqlite, tenant_id, read, _THREAD_BUSY_SECONDS
             )
-        statements = self._statements
-        try:
-            async with self._engine.connect() as connection:
-                return await connection.run_sync(_run_in_transaction, tenant_id, read, statements)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-        # The server closed that connection (a restart, an idle timeout): the pool has let go
-        # of it and of every connection as old; one new attempt.
-        async with self._engine.connect() as connection:
-            return await connection.run_sync(_run_in_transaction, tenant_id, read, statements)
+        if self._postgres is not None:
+            return await greenlet_spawn(self._postgres.run, tenant_id, read)
+        async with self._engine.connect() as connection:  # SQLite in memory
+            return await connection.run_sync(_run_in_transaction, tenant_id, read, self._statements)
 
     @property
     def sent(self) -> int:
-        """How many statements the reads have sent so far (their SELECTs; not the
-        transaction's BEGIN and ROLLBACK, nor PostgreSQL's tenant setting)."""
+        """How many statements the reads have sent so far (their SELECTs; not SQLite's
+        ``BEGIN`` and ``ROLLBACK``, nor PostgreSQL's tenant setting)."""
         own = self._sqlite.statements.sent if self._sqlite is not None else 0
+        own += self._postgres.statements.sent if self._postgres is not None else 0
         return own + self._statements.sent
+
+    @property
+    def round_trips(self) -> int:
+        """PostgreSQL: how many messages the reads have sent the server and waited for (their
+        statements, tenant settings and first ``prepare`` of each statement); 0 elsewhere."""
+        return self._postgres.round_trips if self._postgres is not None else 0
 
     async def dispose(self) -> None:
         if self._sqlite is not None:
@@ -258,26 +395,16 @@ def _run_sqlite(reads: _SqliteReads, tenant_id: int, read: Read[T], wait: float)
 def _run_in_transaction(
     connection: Connection, tenant_id: int, read: Read[T], statements: _Statements
 ) -> T:
-    """Runs in SQLAlchemy's greenlet (``run_sync``). On PostgreSQL the statements go to
-    asyncpg directly (``await_only``), inside the transaction SQLAlchemy began; elsewhere (a
-    SQLite database in memory) through the connection."""
-    driver: Any = connection.connection.driver_connection
-    direct = connection.dialect.name == "postgresql" and hasattr(driver, "fetch")
+    """A SQLite database in memory has no second connection: the reads go through the
+    application's engine, in SQLAlchemy's greenlet (``run_sync``), in one transaction."""
 
     def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
-        if not direct:
-            statements.sent += 1
-            return connection.execute(stmt, params).all()
-        compiled = statements.get(stmt)
-        if compiled.processors is None:  # first use: the conversions need the column types
-            prepared = await_only(driver.prepare(compiled.sql))
-            compiled.typed([a.type.oid for a in prepared.get_attributes()])
-        return compiled.rows(await_only(driver.fetch(compiled.sql, *compiled.parameters(params))))
+        statements.sent += 1
+        return connection.execute(stmt, params).all()
 
     with connection.begin() as transaction:
-        set_database_tenant(connection, tenant_id)
         try:
-            return read(ScopedConnection(execute, tenant_id, connection))
+            return read(ScopedConnection(execute, tenant_id, connection, connection.dialect.name))
         finally:
             transaction.rollback()  # nothing to keep: a read ends by letting go of its snapshot
 
@@ -315,6 +442,28 @@ _API_USER = select(_api_users.c.secret_encrypted, _api_users.c.disabled).where(
 )
 
 
+# PostgreSQL: the customer and its related rows in one statement, one row (decision 0080).
+_VALUES_OF_ROW = select(_values.c.attribute_id, _values.c.value).where(
+    of_tenant(CustomerAttributeValue, Customer), _values.c.customer_id == _customers.c.id
+)
+_ADDRESSES_OF_ROW = (
+    select(_addresses)
+    .where(of_tenant(CustomerAddress, Customer), _addresses.c.customer_id == _customers.c.id)
+    .order_by(_addresses.c.created_at, _addresses.c.id)
+)
+_WHOLE = (
+    rows_of(_ATTRIBUTES).label("whole_attributes"),
+    rows_of(_VALUES_OF_ROW).label("whole_values"),
+    rows_of(_ADDRESSES_OF_ROW).label("whole_addresses"),
+)
+_WHOLE_CUSTOMER_BY_ID = _CUSTOMER_BY_ID.add_columns(*_WHOLE)
+_WHOLE_CUSTOMER_BY_EMAIL_KEY = _CUSTOMER_BY_EMAIL_KEY.add_columns(*_WHOLE)
+_CUSTOMER_COLUMNS = len(_customers.c)
+_CustomerRow: Callable[..., Any] = namedtuple(  # type: ignore[misc]
+    "row", [c.key for c in _customers.c]
+)
+
+
 @dataclass(frozen=True)
 class CustomerRecord:
     """A customer's row with what every view of it shows: the tenant's attribute definitions,
@@ -338,8 +487,17 @@ def _record(connection: ScopedConnection, row: Any | None) -> CustomerRecord | N
     )
 
 
+def _whole_record(row: Any | None) -> CustomerRecord | None:
+    if row is None:
+        return None
+    customer = _CustomerRow(*row[:_CUSTOMER_COLUMNS])
+    return CustomerRecord(customer, row.whole_attributes, row.whole_values, row.whole_addresses)
+
+
 def customer_by_id(customer_id: int) -> Read[CustomerRecord | None]:
     def read(connection: ScopedConnection) -> CustomerRecord | None:
+        if connection.dialect == "postgresql":
+            return _whole_record(connection.first(_WHOLE_CUSTOMER_BY_ID, {"key": customer_id}))
         return _record(connection, connection.first(_CUSTOMER_BY_ID, {"key": customer_id}))
 
     return read
@@ -349,8 +507,10 @@ def customer_by_email_key(email_key: str) -> Read[CustomerRecord | None]:
     def read(connection: ScopedConnection) -> CustomerRecord | None:
         if not storable(email_key):
             return None
-        row = connection.first(_CUSTOMER_BY_EMAIL_KEY, {"email_key": email_key})
-        return _record(connection, row)
+        key = {"email_key": email_key}
+        if connection.dialect == "postgresql":
+            return _whole_record(connection.first(_WHOLE_CUSTOMER_BY_EMAIL_KEY, key))
+        return _record(connection, connection.first(_CUSTOMER_BY_EMAIL_KEY, key))
 
     return read
 

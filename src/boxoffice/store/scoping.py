@@ -15,13 +15,16 @@ has no row-level security: there, this module is the only guard.
 
 The hot read paths (``store/reads.py``) run prebuilt Core statements without the ORM, so the
 ORM hook above never sees them: they go through :class:`ScopedConnection`, which refuses any
-statement that reads a tenant-owned table without filtering it by :data:`TENANT_PARAM`, and
-binds that parameter to the connection's tenant itself.
+statement that reads a tenant-owned table without filtering it by :data:`TENANT_PARAM` (in the
+``SELECT`` that reads it, subqueries included), and binds that parameter to the connection's
+tenant itself. On PostgreSQL those reads run outside any transaction, on connections of their
+own, so their row-level security tenant is a session setting instead (:func:`bind_session_tenant`,
+decision 0080).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList, ColumnClause, Grouping, TextClause
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.sql.visitors import iterate
 
@@ -123,6 +127,40 @@ def _set_database_tenant(
     set_database_tenant(connection, session.info[TENANT_KEY])
 
 
+#: The session-level form, for the hot reads' own connections only (:func:`bind_session_tenant`).
+SET_SESSION_TENANT = (
+    "SELECT set_config('boxoffice.tenant_id', $1, false),"
+    " set_config('boxoffice.bypass_rls', 'off', false)"
+)
+#: Key of a connection's ``info`` (the pool's, kept for the life of the server connection and
+#: cleared when it is replaced): the tenant its session setting names.
+SESSION_TENANT_KEY = "boxoffice_session_tenant"
+
+
+def bind_session_tenant(
+    info: dict[Any, Any], tenant_id: int, send: Callable[[str, str], object]
+) -> bool:
+    """Make sure the session setting of a hot-read connection names ``tenant_id``, sending
+    :data:`SET_SESSION_TENANT` through ``send(sql, tenant)`` only when it names another (or
+    nothing yet). Returns whether it sent it.
+
+    The hot reads on PostgreSQL run each statement on its own, outside a transaction, so a
+    transaction-local setting would not outlive the statement that sets it; instead their
+    connections (an engine of their own: no unit of work ever uses them, decision 0080) keep
+    the tenant in the session, and ``info`` remembers which one. While the setting is being
+    sent the connection's tenant is unknown: should the sending fail (or be cancelled), it
+    stays unknown and the caller must discard the connection. The bypass is always off.
+    """
+    if type(tenant_id) is not int:
+        raise UnscopedQueryError("a hot read needs an integer tenant")
+    if info.get(SESSION_TENANT_KEY) == tenant_id:
+        return False
+    info.pop(SESSION_TENANT_KEY, None)
+    send(SET_SESSION_TENANT, str(tenant_id))
+    info[SESSION_TENANT_KEY] = tenant_id
+    return True
+
+
 # --- Core reads ------------------------------------------------------------------------------
 
 #: The bind parameter by which a Core read names its tenant; :class:`ScopedConnection` binds it.
@@ -139,12 +177,25 @@ def _tenant_owned(table: Any) -> bool:
     return "tenant_id" in getattr(table, "c", ()) and getattr(table, "name", "") != "tenants"
 
 
+def _conjuncts(clause: Any) -> Iterator[Any]:
+    """The terms a WHERE clause requires all of: through ``AND`` only (a comparison under an
+    ``OR``, a ``NOT`` or in a subquery filters nothing for certain)."""
+    if isinstance(clause, BooleanClauseList) and clause.operator is operators.and_:
+        for term in clause.clauses:
+            yield from _conjuncts(term)
+    elif isinstance(clause, Grouping):
+        yield from _conjuncts(clause.element)
+    else:
+        yield clause
+
+
 def _filtered_tables(stmt: Select[Any]) -> set[Any]:
-    """The tables whose ``tenant_id`` the WHERE clause compares with :data:`TENANT_PARAM`."""
+    """The tables whose ``tenant_id`` the statement's own WHERE clause requires to equal
+    :data:`TENANT_PARAM`."""
     found: set[Any] = set()
     if stmt.whereclause is None:
         return found
-    for element in iterate(stmt.whereclause):
+    for element in _conjuncts(stmt.whereclause):
         if not isinstance(element, BinaryExpression) or element.operator is not operators.eq:
             continue
         left, right = element.left, element.right
@@ -160,6 +211,12 @@ def _filtered_tables(stmt: Select[Any]) -> set[Any]:
     return found
 
 
+def _is_text(element: Any) -> bool:
+    return isinstance(element, TextClause) or (
+        isinstance(element, ColumnClause) and element.is_literal
+    )
+
+
 #: Statements already checked, kept alive so that their ids cannot be reused.
 _checked: dict[int, Executable] = {}
 
@@ -172,11 +229,29 @@ def check_scoped(stmt: Executable) -> None:
         return
     if not isinstance(stmt, Select):
         raise UnscopedQueryError("a scoped connection runs SELECT statements only")
-    owned = {t for t in find_tables(stmt, include_joins=True) if _tenant_owned(t)}
-    missing = owned - _filtered_tables(stmt)
-    if missing:
-        names = ", ".join(sorted(t.name for t in missing))
-        raise UnscopedQueryError(f"Core read of {names} without its tenant filter")
+    selects = [stmt, *(e for e in iterate(stmt) if isinstance(e, Select) and e is not stmt)]
+    if any(_is_text(e) for e in iterate(stmt)):
+        raise UnscopedQueryError("a scoped read has no SQL text of its own (it is not checked)")
+    for select_ in selects:
+        # Each SELECT filters each tenant-owned table it reads itself: a table a subquery
+        # correlates to an enclosing one is among its FROMs here, so it must name the tenant
+        # again (harmless: the enclosing SELECT's row already has it).
+        froms = select_.get_final_froms()
+        owned = {t for f in froms for t in find_tables(f, include_joins=True) if _tenant_owned(t)}
+        missing = owned - _filtered_tables(select_)
+        if missing:
+            names = ", ".join(sorted(t.name for t in missing))
+            raise UnscopedQueryError(f"Core read of {names} without its tenant filter")
+    everywhere = {t for t in find_tables(stmt, include_joins=True) if _tenant_owned(t)}
+    read = {
+        t
+        for select_ in selects
+        for f in select_.get_final_froms()
+        for t in find_tables(f, include_joins=True)
+    }
+    if everywhere - read:  # a table read other than as a SELECT's FROM: not understood
+        names = ", ".join(sorted(t.name for t in everywhere - read))
+        raise UnscopedQueryError(f"Core read of {names} outside a checked SELECT")
     _checked[id(stmt)] = stmt
 
 
@@ -191,11 +266,14 @@ class ScopedConnection:
         run: Callable[[Select[Any], dict[str, Any]], Sequence[Any]],
         tenant_id: int,
         raw: Any = None,
+        dialect: str = "",
     ) -> None:
         self._run = run
         self.tenant_id = tenant_id
         #: The driver-level connection underneath (tests use it to show what it refuses).
         self.raw = raw
+        #: The database's dialect name: a read may choose statements only one of them runs.
+        self.dialect = dialect
 
     def rows(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         check_scoped(stmt)
