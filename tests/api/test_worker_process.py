@@ -93,3 +93,30 @@ def test_a_server_worker_hands_large_blocks_back() -> None:
     setup = "from boxoffice.api.app import app_factory\napp_factory()"
     kept = int(_python(_KEPT_AFTER_A_HASH.format(setup=setup)))
     assert kept < 4 * 1024
+
+
+def test_a_server_worker_keeps_its_startup_objects_out_of_collections() -> None:
+    counts = json.loads(
+        _python(
+            "import gc, json\n"
+            "before = gc.get_freeze_count()\n"
+            "from boxoffice.api.app import app_factory\n"
+            "app_factory()\n"
+            "frozen = gc.get_freeze_count()\n"
+            "gc.collect()\n"
+            "print(json.dumps([before, frozen, gc.get_freeze_count(), len(gc.get_objects())]))\n"
+        )
+    )
+    before, frozen, after_collect, still_tracked = counts
+    assert before == 0
+    assert frozen > 100_000  # modules, the apps and the ORM mappers
+    assert after_collect == frozen  # a full collection does not walk them again
+    assert still_tracked < frozen // 10
+
+
+def test_importing_the_app_module_leaves_the_collector_alone() -> None:
+    frozen = _python(
+        "import gc\nfrom boxoffice.api.app import create_app\ncreate_app()\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    assert int(frozen) == 0
