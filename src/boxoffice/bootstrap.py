@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import configure_mappers
 
 from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
@@ -52,6 +53,12 @@ def _write_gate(engine: AsyncEngine) -> WriteGate | None:
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
     return WriteGate(database)
+
+
+def configure_orm() -> None:
+    """Build the ORM's mappers now rather than at the first query (a server worker does it
+    before freezing its startup objects, decision 0079)."""
+    configure_mappers()
 
 
 def migrate_database(settings: Settings) -> None:

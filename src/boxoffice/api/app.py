@@ -16,7 +16,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.orm import configure_mappers
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
@@ -28,7 +27,7 @@ from boxoffice.api.common.observability import Observe, configure_logging, metri
 from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import AppState
 from boxoffice.api.spektrix.app import create_app as create_spektrix_app
-from boxoffice.bootstrap import build_core, check_database
+from boxoffice.bootstrap import build_core, check_database, configure_orm
 from boxoffice.security import passwords
 from boxoffice.services import audit
 from boxoffice.settings import Settings
@@ -184,6 +183,6 @@ def keep_startup_objects_out_of_collections() -> None:
     answers nothing, and request traffic triggers one every few seconds. The startup objects
     live as long as the process anyway; after the freeze a full collection walks only what
     requests made (bench/README.md, decision 0079)."""
-    configure_mappers()
+    configure_orm()
     gc.collect()
     gc.freeze()
