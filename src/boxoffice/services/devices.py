@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +38,7 @@ from boxoffice.security import ratelimit
 from boxoffice.security.passwords import verify_dummy, verify_password_async
 from boxoffice.services import accounts, audit
 from boxoffice.services.core import Core
+from boxoffice.store import reads
 from boxoffice.store.models import Customer, DeviceToken, InterfaceUser, Language
 from boxoffice.store.repositories import DeviceTokens, Profiles
 from boxoffice.store.uow import UnitOfWork
@@ -56,7 +58,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _view(row: DeviceToken, customer_id: int | None) -> DeviceTokenView:
+def _view(row: Any, customer_id: int | None) -> DeviceTokenView:
+    """A token's view, from its ORM object or its row (``store/reads.py``)."""
     return DeviceTokenView(
         row.user_name, row.device_id, row.external_application_id, row.language, customer_id
     )
@@ -138,22 +141,22 @@ async def authenticate_token(
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated("no token")
     hashed = token_hash(token)
-    async with core.uow(tenant_id) as uow:
-        # One statement: the token, its interface user's state and its customer's.
-        found = await DeviceTokens(uow.session).for_request(hashed, user_name)
-        if found is None or not hmac.compare_digest(found[0].token_hash, hashed):
-            raise Unauthenticated("unknown token")
-        row, user_usable, customer_active = found
-        if user_name is not None and row.user_name is not None and row.user_name != user_name:
-            raise Unauthenticated("the token belongs to another interface user")
-        checked = user_name if user_name is not None else row.user_name
-        if checked is not None and not user_usable:
-            raise Unauthenticated(f"unknown or disabled interface user {checked!r}")
-        # A customer erased since: the token is anonymous again.
-        customer_id = row.customer_id if customer_active else None
-        actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
-        audit.identify(audit.Caller(actor, "device-token", row.user_name))
-        return _view(row, customer_id)
+    # The token, its interface user's state and its customer's, on one read-only snapshot
+    # (``store/reads.py``: no unit of work for a request that only reads, decision 0085).
+    found = await core.reads.run(tenant_id, reads.device_token(hashed, user_name))
+    if found is None or not hmac.compare_digest(found.token.token_hash, hashed):
+        raise Unauthenticated("unknown token")
+    row = found.token
+    if user_name is not None and row.user_name is not None and row.user_name != user_name:
+        raise Unauthenticated("the token belongs to another interface user")
+    checked = user_name if user_name is not None else row.user_name
+    if checked is not None and not found.user_usable:
+        raise Unauthenticated(f"unknown or disabled interface user {checked!r}")
+    # A customer erased since: the token is anonymous again.
+    customer_id = row.customer_id if found.customer_active else None
+    actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
+    audit.identify(audit.Caller(actor, "device-token", row.user_name))
+    return _view(row, customer_id)
 
 
 async def _token_row(uow: UnitOfWork, token: str) -> DeviceToken:

@@ -47,9 +47,16 @@ from sqlalchemy.util import await_only, greenlet_spawn
 from boxoffice.store.models import (
     ApiUser,
     AttributeDefinition,
+    ConsentChange,
     Customer,
     CustomerAddress,
     CustomerAttributeValue,
+    CustomerConsent,
+    CustomerSession,
+    DeviceToken,
+    InterfaceUser,
+    Language,
+    Statement,
 )
 from boxoffice.store.repositories import storable
 from boxoffice.store.scoping import ScopedConnection, bind_session_tenant, of_tenant
@@ -525,3 +532,130 @@ def api_user_secret(login: str) -> Read[bytes | None]:
         return None if row is None or row.disabled else bytes(row.secret_encrypted)
 
     return read
+
+
+# --- customer sessions and device tokens (decision 0085) -------------------------------------
+
+_sessions = CustomerSession.__table__
+_SESSION = select(_sessions.c.customer_id, _sessions.c.last_seen_at, _sessions.c.expires_at).where(
+    of_tenant(CustomerSession), _sessions.c.token_hash == bindparam("hash")
+)
+
+
+def customer_session(hashed: str) -> Read[Any | None]:
+    """A web session by the SHA-256 of its token: ``customer_id``, ``last_seen_at``,
+    ``expires_at``, or None. Expiry and the last-seen time are the caller's to judge and to
+    write (``session_store.DatabaseSessions``)."""
+
+    def read(connection: ScopedConnection) -> Any | None:
+        if not storable(hashed):
+            return None
+        return connection.first(_SESSION, {"hash": hashed})
+
+    return read
+
+
+_tokens = DeviceToken.__table__
+_TOKEN = select(_tokens).where(of_tenant(DeviceToken), _tokens.c.token_hash == bindparam("hash"))
+_interface_users = InterfaceUser.__table__
+_INTERFACE_USER = select(_interface_users.c.disabled).where(
+    of_tenant(InterfaceUser), _interface_users.c.user_name == bindparam("user")
+)
+_ACTIVE_CUSTOMER = select(_customers.c.id).where(
+    of_tenant(Customer), _customers.c.id == bindparam("key"), _customers.c.state == "active"
+)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A device token's row, whether the interface user checked (the one named, else the
+    token's own; None: no user to check) exists and is enabled, and whether the customer
+    logged in on the token is still an active customer."""
+
+    token: Any
+    user_usable: bool
+    customer_active: bool
+
+
+def device_token(hashed: str, user_name: str | None) -> Read[TokenRecord | None]:
+    """A presented token (by its SHA-256) for ``devices.authenticate_token``: up to three key
+    lookups on one snapshot, each filtered by its own table's tenant (the tenant guard sees
+    only WHERE clauses, so not an outer join)."""
+
+    def read(connection: ScopedConnection) -> TokenRecord | None:
+        if not storable(hashed):
+            return None
+        row = connection.first(_TOKEN, {"hash": hashed})
+        if row is None:
+            return None
+        checked = user_name if user_name is not None else row.user_name
+        usable = False
+        if checked is not None and storable(checked):
+            user = connection.first(_INTERFACE_USER, {"user": checked})
+            usable = user is not None and not user.disabled
+        active = False
+        if row.customer_id is not None:
+            active = connection.first(_ACTIVE_CUSTOMER, {"key": row.customer_id}) is not None
+        return TokenRecord(row, usable, active)
+
+    return read
+
+
+# --- CareCloud profiles ------------------------------------------------------------------------
+
+_consents = CustomerConsent.__table__
+_CONSENTS = (
+    select(_consents.c.statement_id, _consents.c.agreed_at)
+    .where(of_tenant(CustomerConsent), _consents.c.customer_id == bindparam("customer"))
+    .order_by(_consents.c.agreed_at, _consents.c.statement_id)
+)
+_changes = ConsentChange.__table__
+_CONSENT_CHANGES = (
+    select(_changes.c.statement_id, _changes.c.occurred_at)
+    .where(of_tenant(ConsentChange), _changes.c.customer_id == bindparam("customer"))
+    .order_by(_changes.c.occurred_at, _changes.c.id)
+)
+_statements = Statement.__table__
+_STATEMENTS = (
+    select(_statements.c.id, _statements.c.code)
+    .where(of_tenant(Statement))
+    .order_by(_statements.c.position, _statements.c.id)
+)
+_languages = Language.__table__
+_LANGUAGES = (
+    select(_languages.c.code, _languages.c.is_default)
+    .where(of_tenant(Language))
+    .order_by(_languages.c.tenant_id, _languages.c.code)
+)
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """A customer with what a CareCloud profile shows besides: agreed statements, the
+    history of consent changes and the tenant's statements (rows with the columns' names)."""
+
+    record: CustomerRecord
+    consents: Sequence[Any]
+    changes: Sequence[Any]
+    statements: Sequence[Any]
+
+
+def profile_by_id(customer_id: int) -> Read[ProfileRecord | None]:
+    def read(connection: ScopedConnection) -> ProfileRecord | None:
+        record = _record(connection, connection.first(_CUSTOMER_BY_ID, {"key": customer_id}))
+        if record is None:
+            return None
+        key = {"customer": customer_id}
+        return ProfileRecord(
+            record,
+            connection.rows(_CONSENTS, key),
+            connection.rows(_CONSENT_CHANGES, key),
+            connection.rows(_STATEMENTS),
+        )
+
+    return read
+
+
+def languages(connection: ScopedConnection) -> Sequence[Any]:
+    """The tenant's languages (``code``, ``is_default``), in the order of their codes."""
+    return connection.rows(_LANGUAGES)
