@@ -63,10 +63,12 @@ def _candidates(preferences: Sequence[str]) -> list[str]:
 
 async def _language(uow: UnitOfWork, preferences: Sequence[str]) -> str:
     """The tenant language to answer in ("" when the tenant lists no languages)."""
-    return _choose(await uow.catalogue.all(Language), preferences)
+    return choose_language(await uow.catalogue.all(Language), preferences)
 
 
-def _choose(languages: Sequence[Any], preferences: Sequence[str]) -> str:
+def choose_language(languages: Sequence[Any], preferences: Sequence[str]) -> str:
+    """The first preferred language the tenant offers (``languages``: rows or objects with
+    ``code`` and ``is_default``), else its default, else its first ("" when none)."""
     codes: dict[str, str] = {lang.code.lower(): lang.code.lower() for lang in languages}
     for candidate in _candidates(preferences):
         if candidate in codes:
@@ -135,7 +137,7 @@ async def chosen_and_default_language(
     """The language to answer in and the tenant's default, from one read of the languages
     (a snapshot read of ``store/reads.py``: decision 0085)."""
     languages = await core.reads.run(principal.tenant_id, reads.languages)
-    return _choose(languages, preferences), _choose(languages, ())
+    return choose_language(languages, preferences), choose_language(languages, ())
 
 
 async def list_stores(

@@ -33,7 +33,7 @@ from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import ConsentStateView, ProfileView
 from boxoffice.security.passwords import hash_password_async
 from boxoffice.services import customers as customer_service
-from boxoffice.services import devices, records
+from boxoffice.services import devices, localised, records
 from boxoffice.services.core import Core
 from boxoffice.store import reads
 from boxoffice.store.models import (
@@ -259,14 +259,18 @@ async def _profile(uow: UnitOfWork, principal: Principal, row: Customer) -> Prof
     )
 
 
-async def get_profile(core: Core, principal: Principal, customer_id: int) -> ProfileView:
-    """A profile, read on one snapshot by ``store/reads.py`` (no unit of work: decision 0085)."""
+async def get_profile(
+    core: Core, principal: Principal, customer_id: int, preferences: Sequence[str] = ()
+) -> tuple[ProfileView, str, str]:
+    """A profile, the language to answer in and the tenant's default
+    (``localised.chosen_and_default_language``), all read on one snapshot by
+    ``store/reads.py`` (no unit of work: decision 0085)."""
     customer_service.check_reach(principal, customer_id)
     found = await core.reads.run(principal.tenant_id, reads.profile_by_id(customer_id))
     if found is None:
         raise NotFound("Customer", customer_id)
     row = found.record.customer
-    return ProfileView(
+    profile = ProfileView(
         customer=customer_service.record_view(principal, found.record),
         gender=row.gender,
         language=row.language,
@@ -274,6 +278,8 @@ async def get_profile(core: Core, principal: Principal, customer_id: int) -> Pro
         post_nominals=row.post_nominals,
         consents=_consent_states(found.consents, found.changes, found.statements),
     )
+    chosen = localised.choose_language(found.languages, preferences)
+    return profile, chosen, localised.choose_language(found.languages, ())
 
 
 SORTABLE = ("customer_id", "last_change")

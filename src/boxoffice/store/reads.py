@@ -632,12 +632,14 @@ _LANGUAGES = (
 @dataclass(frozen=True)
 class ProfileRecord:
     """A customer with what a CareCloud profile shows besides: agreed statements, the
-    history of consent changes and the tenant's statements (rows with the columns' names)."""
+    history of consent changes and the tenant's statements, and the tenant's languages to
+    answer in (rows with the columns' names)."""
 
     record: CustomerRecord
     consents: Sequence[Any]
     changes: Sequence[Any]
     statements: Sequence[Any]
+    languages: Sequence[Any]
 
 
 def profile_by_id(customer_id: int) -> Read[ProfileRecord | None]:
@@ -651,6 +653,7 @@ def profile_by_id(customer_id: int) -> Read[ProfileRecord | None]:
             connection.rows(_CONSENTS, key),
             connection.rows(_CONSENT_CHANGES, key),
             connection.rows(_STATEMENTS),
+            languages(connection),
         )
 
     return read

@@ -553,8 +553,16 @@ async def get_customer(
     core: CoreDep,
     customer_short_salutation: bool = False,
 ) -> Response:
-    view = await profiles.get_profile(core, caller.principal, customer_id)
-    (item,) = await _customer_json(core, caller, [view], short=customer_short_salutation)
+    view, language, default = await profiles.get_profile(
+        core, caller.principal, customer_id, caller.languages
+    )
+    item = m.customer(
+        view,
+        tz=m.timezone_of(caller.tenant),
+        language=language,
+        default_language=default,
+        short_salutation=customer_short_salutation,
+    )
     return JSON(m.data(item))
 
 
