@@ -15,10 +15,12 @@ from sqlalchemy import bindparam, event, func, or_, select, text
 from sqlalchemy.util import await_only
 
 from boxoffice.bootstrap import Core
-from boxoffice.domain.commands import NewAddress, NewCustomer
+from boxoffice.domain.commands import DeviceSetup, NewAddress, NewCustomer, NewDevice
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.services import customers as customer_service
+from boxoffice.services import devices
+from boxoffice.services import tenants as tenant_service
 from boxoffice.store import reads, scoping
 from boxoffice.store.db import create_engine
 from boxoffice.store.models import (
@@ -36,6 +38,7 @@ from boxoffice.store.scoping import (
     check_scoped,
     of_tenant,
 )
+from boxoffice.store.session_store import token_hash
 from tests.conftest import make_tenant, owner_connection
 
 
@@ -455,3 +458,53 @@ async def test_a_read_without_its_tenant_filter_is_refused_before_it_is_sent(cor
         with pytest.raises(UnscopedQueryError):
             await core.reads.run(a, lambda connection, stmt=stmt: connection.rows(stmt))
     assert core.reads.sent == before
+    assert core.reads.sent - before == 4  # the customer, definitions, values, addresses
+
+
+async def test_token_session_and_profile_reads_keep_to_their_tenant(core: Core) -> None:
+    """The reads of decision 0085: a device token with its user's and customer's state, a
+    web session, a CareCloud profile; none of them answers for another tenant."""
+    name, a = await make_tenant(core)
+    _, b = await make_tenant(core, catalogue=False)
+    key = await _customer(core, a, "token@example.org")
+    await tenant_service.create_interface_user(core, name, "app-user")
+    token = await devices.create_token(
+        core,
+        await tenant_service.get_tenant(core, name),
+        "127.0.0.1",
+        NewDevice(
+            user_name="app-user",
+            device_id="d",
+            device_system="",
+            device_name="",
+            device_type="",
+            external_application_id="app",
+            push_token=None,
+            setup=DeviceSetup(language="en", allowed_gps=False, allowed_notifications=False),
+        ),
+    )
+    hashed = devices.token_hash(token)
+    async with core.uow(a, write=True) as uow:
+        await devices.bind_customer(uow, token, key)
+        await uow.commit()
+
+    found = await core.reads.run(a, reads.device_token(hashed, None))
+    assert found is not None and found.user_usable and found.customer_active
+    assert found.token.customer_id == key and found.token.user_name == "app-user"
+    named = await core.reads.run(a, reads.device_token(hashed, "nobody"))
+    assert named is not None and not named.user_usable  # the user named is checked
+    assert await core.reads.run(b, reads.device_token(hashed, None)) is None
+    assert await core.reads.run(a, reads.device_token("0" * 64, None)) is None
+    assert await core.reads.run(a, reads.device_token("a\x00", None)) is None
+
+    session = await core.session_store.create(a, key)
+    row = await core.reads.run(a, reads.customer_session(token_hash(session)))
+    assert row is not None and row.customer_id == key
+    assert row.expires_at.tzinfo is not None and row.last_seen_at.tzinfo is not None
+    assert await core.reads.run(b, reads.customer_session(token_hash(session))) is None
+
+    profile = await core.reads.run(a, reads.profile_by_id(key))
+    assert profile is not None and profile.record.customer.id == key
+    assert [s.id for s in profile.statements] and [lang.code for lang in profile.languages]
+    assert await core.reads.run(b, reads.profile_by_id(key)) is None
+    assert await core.reads.run(b, reads.languages) == []

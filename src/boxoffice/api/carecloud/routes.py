@@ -97,11 +97,7 @@ def _no_content() -> Response:
 
 class Paging:
     def __init__(
-        self,
-        count: Annotated[int, Query(ge=1)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        sort_field: Annotated[str | None, Query(max_length=100)] = None,
-        sort_direction: Literal["ASC", "DESC"] | None = None,
+        self, count: int, offset: int, sort_field: str | None, sort_direction: str | None
     ) -> None:
         self.count = count
         self.offset = offset
@@ -121,7 +117,18 @@ class Paging:
         )
 
 
-PagingDep = Annotated[Paging, Depends()]
+async def _paging(
+    count: Annotated[int, Query(ge=1)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    sort_field: Annotated[str | None, Query(max_length=100)] = None,
+    sort_direction: Literal["ASC", "DESC"] | None = None,
+) -> Paging:
+    """The paging query parameters. A function, and ``async``: FastAPI runs a class used as a
+    dependency (``Depends()``) in its thread pool, a thread hop on every request."""
+    return Paging(count, offset, sort_field, sort_direction)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
 
 
 def _list_param(request: Request, name: str) -> list[str]:
@@ -417,7 +424,34 @@ class RewardFilters:
         ]
 
 
-RewardFiltersDep = Annotated[RewardFilters, Depends()]
+async def _reward_filters(
+    request: Request,
+    name: str | None = None,
+    store_id: str | None = None,
+    is_valid: bool | None = None,
+    valid_from: str | None = None,
+    valid_to: str | None = None,
+    code: str | None = None,
+    is_automated: bool | None = None,
+    reward_group: int | None = None,
+    without_stores: bool | None = None,
+) -> RewardFilters:
+    """The rewards' filters; ``async`` like :func:`_paging`, for the same reason."""
+    return RewardFilters(
+        request,
+        name=name,
+        store_id=store_id,
+        is_valid=is_valid,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        code=code,
+        is_automated=is_automated,
+        reward_group=reward_group,
+        without_stores=without_stores,
+    )
+
+
+RewardFiltersDep = Annotated[RewardFilters, Depends(_reward_filters)]
 
 
 @router.get("/rewards", **_doc("Rewards"))
