@@ -17,8 +17,9 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -41,7 +42,10 @@ from boxoffice.services.core import Core
 from boxoffice.store import reads
 from boxoffice.store.models import Customer, DeviceToken, InterfaceUser, Language
 from boxoffice.store.repositories import DeviceTokens, Profiles
+from boxoffice.store.scoping import ScopedConnection
 from boxoffice.store.uow import UnitOfWork
+
+T = TypeVar("T")
 
 TOKEN_BYTES = 36
 MAX_TOKEN_LENGTH = 200
@@ -138,12 +142,48 @@ async def authenticate_token(
     core: Core, tenant_id: int, token: str, user_name: str | None = None
 ) -> DeviceTokenView:
     """The token behind a request; with the legacy Basic form, the user must match too."""
+    device, _ = await authenticated_read(core, tenant_id, token, user_name, _nothing)
+    return device
+
+
+def _nothing(_device: DeviceTokenView) -> reads.Read[None]:
+    return lambda _connection: None
+
+
+async def authenticated_read(
+    core: Core,
+    tenant_id: int,
+    token: str,
+    user_name: str | None,
+    then: Callable[[DeviceTokenView], reads.Read[T]],
+) -> tuple[DeviceTokenView, T]:
+    """:func:`authenticate_token`, and ``then(token)``'s read on the same snapshot once the
+    token is accepted: one read for a request that reads what its token reaches (decision
+    0085). ``then`` may raise (a dialect's own checks): its error is the answer."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated("no token")
     hashed = token_hash(token)
-    # The token, its interface user's state and its customer's, on one read-only snapshot
-    # (``store/reads.py``: no unit of work for a request that only reads, decision 0085).
-    found = await core.reads.run(tenant_id, reads.device_token(hashed, user_name))
+    accepted: list[audit.Caller] = []
+
+    def read(connection: ScopedConnection) -> tuple[DeviceTokenView, T]:
+        # The token, its interface user's state and its customer's (no unit of work for a
+        # request that only reads).
+        device, caller = _accepted(
+            reads.device_token(hashed, user_name)(connection), hashed, user_name
+        )
+        accepted[:] = [caller]
+        return device, then(device)(connection)
+
+    try:
+        return await core.reads.run(tenant_id, read)
+    finally:
+        if accepted:  # named here: a read may run in a thread, in a copy of this context
+            audit.identify(accepted[0])
+
+
+def _accepted(
+    found: reads.TokenRecord | None, hashed: str, user_name: str | None
+) -> tuple[DeviceTokenView, audit.Caller]:
     if found is None or not hmac.compare_digest(found.token.token_hash, hashed):
         raise Unauthenticated("unknown token")
     row = found.token
@@ -155,8 +195,7 @@ async def authenticate_token(
     # A customer erased since: the token is anonymous again.
     customer_id = row.customer_id if found.customer_active else None
     actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
-    audit.identify(audit.Caller(actor, "device-token", row.user_name))
-    return _view(row, customer_id)
+    return _view(row, customer_id), audit.Caller(actor, "device-token", row.user_name)
 
 
 async def _token_row(uow: UnitOfWork, token: str) -> DeviceToken:

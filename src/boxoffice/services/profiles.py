@@ -10,7 +10,7 @@ or not set (nothing on record).
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +30,7 @@ from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, Permi
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
-from boxoffice.domain.views import ConsentStateView, ProfileView
+from boxoffice.domain.views import ConsentStateView, DeviceTokenView, ProfileView
 from boxoffice.security.passwords import hash_password_async
 from boxoffice.services import customers as customer_service
 from boxoffice.services import devices, localised, records
@@ -45,6 +45,7 @@ from boxoffice.store.models import (
     Store,
 )
 from boxoffice.store.repositories import Profiles
+from boxoffice.store.scoping import ScopedConnection
 from boxoffice.store.uow import UnitOfWork
 
 AGREED, WITHDRAWN, UNSET = "agreed", "withdrawn", "unset"
@@ -265,21 +266,53 @@ async def get_profile(
     """A profile, the language to answer in and the tenant's default
     (``localised.chosen_and_default_language``), all read on one snapshot by
     ``store/reads.py`` (no unit of work: decision 0085)."""
-    customer_service.check_reach(principal, customer_id)
-    found = await core.reads.run(principal.tenant_id, reads.profile_by_id(customer_id))
-    if found is None:
-        raise NotFound("Customer", customer_id)
-    row = found.record.customer
-    profile = ProfileView(
-        customer=customer_service.record_view(principal, found.record),
-        gender=row.gender,
-        language=row.language,
-        store_id=row.store_id,
-        post_nominals=row.post_nominals,
-        consents=_consent_states(found.consents, found.changes, found.statements),
+    return await core.reads.run(
+        principal.tenant_id, _profile_read(principal, customer_id, preferences)
     )
-    chosen = localised.choose_language(found.languages, preferences)
-    return profile, chosen, localised.choose_language(found.languages, ())
+
+
+async def get_token_profile(
+    core: Core,
+    tenant_id: int,
+    token: str,
+    user_name: str | None,
+    choose: Callable[[DeviceTokenView], tuple[int, Sequence[str]]],
+) -> tuple[DeviceTokenView, tuple[ProfileView, str, str]]:
+    """``devices.authenticate_token`` and :func:`get_profile` on one snapshot: ``choose``
+    (the dialect's checks of the accepted token, which may raise) names the customer and the
+    language preferences."""
+
+    def then(device: DeviceTokenView) -> reads.Read[tuple[ProfileView, str, str]]:
+        customer_id, preferences = choose(device)
+        principal = devices.token_principal(tenant_id, device)
+        return _profile_read(principal, customer_id, preferences)
+
+    return await devices.authenticated_read(core, tenant_id, token, user_name, then)
+
+
+def _profile_read(
+    principal: Principal, customer_id: int, preferences: Sequence[str]
+) -> reads.Read[tuple[ProfileView, str, str]]:
+    customer_service.check_reach(principal, customer_id)
+    by_id = reads.profile_by_id(customer_id)
+
+    def read(connection: ScopedConnection) -> tuple[ProfileView, str, str]:
+        found = by_id(connection)
+        if found is None:
+            raise NotFound("Customer", customer_id)
+        row = found.record.customer
+        profile = ProfileView(
+            customer=customer_service.record_view(principal, found.record),
+            gender=row.gender,
+            language=row.language,
+            store_id=row.store_id,
+            post_nominals=row.post_nominals,
+            consents=_consent_states(found.consents, found.changes, found.statements),
+        )
+        chosen = localised.choose_language(found.languages, preferences)
+        return profile, chosen, localised.choose_language(found.languages, ())
+
+    return read
 
 
 SORTABLE = ("customer_id", "last_change")

@@ -4,10 +4,13 @@ An app shows its logged-in customer with ``GET customers/{customer_id}`` more th
 else. Once its reads were snapshot reads (decision 0085), FastAPI's work (matching the route
 among the dialect's two base paths, solving the token, logged-in and path dependencies, the
 router's repeated-parameter check, validating the query) was the larger part of its CPU. Like
-the Spektrix lane (decision 0072), this lane matches exactly that request under either base path
-and calls the very same dependency functions and route handler directly, with the dialect's own
-error table; anything else, or anything unusual about it (another query parameter, a value
-FastAPI would have to judge, a trailing slash), goes to the FastAPI application unchanged.
+the Spektrix lane (decision 0072), this lane matches exactly that request under either base
+path. It calls the tenant dependency, then ``auth.own_profile``: the checks of the token,
+logged-in and path dependencies (the same functions), with the route's profile read on the
+same snapshot as the token's; the answer is the route's own (``routes.customer_answer``) and
+errors go through the dialect's error table. Anything else, or anything unusual about the
+request (another query parameter, a value FastAPI would have to judge, a trailing slash), goes
+to the FastAPI application unchanged.
 """
 
 from __future__ import annotations
@@ -68,9 +71,8 @@ class FastLane:
             if core is None:
                 raise RuntimeError("the application has not started")
             tenant = await auth.tenant(tenant_name, core)
-            caller = await auth.logged_in(await auth.app(request, tenant, core))
-            key = await auth.path_customer(customer_id, caller)
-            response = await routes.get_customer(key, caller, core, short)
+            caller, found = await auth.own_profile(request, tenant, core, customer_id)
+            response = routes.customer_answer(caller, found, short)
         except DomainError as exc:
             response = _error(exc)
         await response(scope, receive, send)

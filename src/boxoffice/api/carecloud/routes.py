@@ -28,6 +28,7 @@ from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import CoreDep
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import ProfileView
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import devices, localised, profiles, records
 from boxoffice.services.core import Core
@@ -587,15 +588,21 @@ async def get_customer(
     core: CoreDep,
     customer_short_salutation: bool = False,
 ) -> Response:
-    view, language, default = await profiles.get_profile(
-        core, caller.principal, customer_id, caller.languages
-    )
+    found = await profiles.get_profile(core, caller.principal, customer_id, caller.languages)
+    return customer_answer(caller, found, customer_short_salutation)
+
+
+def customer_answer(
+    caller: App, found: tuple[ProfileView, str, str], short_salutation: bool
+) -> Response:
+    """``GET customers/{customer_id}``'s answer (also the fast lane's, ``fastlane.py``)."""
+    view, language, default = found
     item = m.customer(
         view,
         tz=m.timezone_of(caller.tenant),
         language=language,
         default_language=default,
-        short_salutation=customer_short_salutation,
+        short_salutation=short_salutation,
     )
     return JSON(m.data(item))
 
