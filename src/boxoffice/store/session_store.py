@@ -81,17 +81,22 @@ class DatabaseSessions:
             await session.commit()
         return token
 
+    def current(self, found: Any, now: datetime) -> bool:
+        """Whether a session (its row, or ``reads.customer_session``'s) is open and needs no
+        write: neither expired nor due for its last-seen time."""
+        return bool(
+            found.expires_at > now
+            and found.last_seen_at + timedelta(seconds=self.idle) > now
+            and (now - found.last_seen_at).total_seconds() < TOUCH_EVERY
+        )
+
     async def customer(self, tenant_id: int, token: str) -> int | None:
         now = datetime.now(UTC)
         if self._reads is not None:
             found = await self._reads.run(tenant_id, customer_session(token_hash(token)))
             if found is None:
                 return None
-            if (
-                found.expires_at > now
-                and found.last_seen_at + timedelta(seconds=self.idle) > now
-                and (now - found.last_seen_at).total_seconds() < TOUCH_EVERY
-            ):
+            if self.current(found, now):
                 customer_id: int = found.customer_id
                 return customer_id
             # Expired, or its last-seen time is due: the unit of work below reads it again
