@@ -569,8 +569,8 @@ _ACTIVE_CUSTOMER = select(_customers.c.id).where(
 @dataclass(frozen=True)
 class TokenRecord:
     """A device token's row, whether the interface user checked (the one named, else the
-    token's own; None: no user to check) exists and is enabled, and whether the customer
-    logged in on the token is still an active customer."""
+    token's own) exists and is enabled (False when there is none to check), and whether the
+    customer logged in on the token is still an active customer."""
 
     token: Any
     user_usable: bool
