@@ -644,7 +644,7 @@ class ProfileRecord:
 
 def profile_by_id(customer_id: int) -> Read[ProfileRecord | None]:
     def read(connection: ScopedConnection) -> ProfileRecord | None:
-        record = _record(connection, connection.first(_CUSTOMER_BY_ID, {"key": customer_id}))
+        record = customer_by_id(customer_id)(connection)
         if record is None:
             return None
         key = {"customer": customer_id}
