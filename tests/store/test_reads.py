@@ -25,9 +25,11 @@ from boxoffice.store import reads, scoping
 from boxoffice.store.db import create_engine
 from boxoffice.store.models import (
     AttributeDefinition,
+    ConsentChange,
     Customer,
     CustomerAddress,
     CustomerAttributeValue,
+    CustomerConsent,
     CustomerTag,
     Tag,
 )
@@ -508,3 +510,73 @@ async def test_token_session_and_profile_reads_keep_to_their_tenant(core: Core) 
     assert [s.id for s in profile.statements] and [lang.code for lang in profile.languages]
     assert await core.reads.run(b, reads.profile_by_id(key)) is None
     assert await core.reads.run(b, reads.languages) == []
+
+
+async def test_the_one_statement_profile_is_the_separate_statements_profile(core: Core) -> None:
+    """PostgreSQL reads a CareCloud profile in one statement (decision 0085, like 0080's
+    customer); it must be the profile the separate statements give, values and types."""
+    _, a = await make_tenant(core)
+    owner = Principal(tenant_id=a, actor="api-user:reads", full_access=True)
+    full = await customer_service.create_customer(
+        core, owner, NewCustomer(first_name="P", last_name="Rofile", email="p@example.org")
+    )
+    bare = await customer_service.create_customer(
+        core, owner, NewCustomer(first_name="B", last_name="Are", email="pb@example.org")
+    )
+    now = datetime.now(UTC)
+    async with core.uow(a, write=True) as uow:
+        statements = list(await uow.catalogue.statements())
+        assert len(statements) >= 2
+        uow.customers.add(
+            CustomerConsent(customer_id=full.id, statement_id=statements[0].id, agreed_at=now)
+        )
+        for statement, agreed in ((statements[0], True), (statements[1], False)):
+            uow.customers.add(
+                ConsentChange(
+                    id=new_row_key(),
+                    customer_id=full.id,
+                    statement_id=statement.id,
+                    agreed=agreed,
+                    statement_text=statement.text,
+                    actor="t",
+                    channel="t",
+                    occurred_at=now,
+                )
+            )
+        await uow.commit()
+
+    def separate(key: int) -> reads.Read[reads.ProfileRecord | None]:
+        def read(connection: ScopedConnection) -> reads.ProfileRecord | None:
+            record = reads._record(
+                connection, connection.first(reads._CUSTOMER_BY_ID, {"key": key})
+            )
+            if record is None:
+                return None
+            rows = {"customer": key}
+            return reads.ProfileRecord(
+                record,
+                connection.rows(reads._CONSENTS, rows),
+                connection.rows(reads._CONSENT_CHANGES, rows),
+                connection.rows(reads._STATEMENTS),
+                reads.languages(connection),
+            )
+
+        return read
+
+    for key in (full.id, bare.id):
+        one = await core.reads.run(a, reads.profile_by_id(key))
+        several = await core.reads.run(a, separate(key))
+        assert one is not None and several is not None
+        assert one == several
+        for mine, theirs in (
+            (one.consents, several.consents),
+            (one.changes, several.changes),
+            (one.statements, several.statements),
+            (one.languages, several.languages),
+        ):
+            assert [r._fields for r in mine] == [r._fields for r in theirs]
+            assert [[type(v) for v in r] for r in mine] == [[type(v) for v in r] for r in theirs]
+    profile = await core.reads.run(a, reads.profile_by_id(full.id))
+    assert profile is not None and len(profile.consents) == 1 and len(profile.changes) == 2
+    assert profile.consents[0].agreed_at.tzinfo is not None
+    assert await core.reads.run(a, reads.profile_by_id(new_customer_key())) is None

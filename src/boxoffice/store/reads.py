@@ -629,6 +629,25 @@ _LANGUAGES = (
 )
 
 
+# PostgreSQL: the profile in one statement, like a customer (decision 0080).
+_CONSENTS_OF_ROW = (
+    select(_consents.c.statement_id, _consents.c.agreed_at)
+    .where(of_tenant(CustomerConsent, Customer), _consents.c.customer_id == _customers.c.id)
+    .order_by(_consents.c.agreed_at, _consents.c.statement_id)
+)
+_CONSENT_CHANGES_OF_ROW = (
+    select(_changes.c.statement_id, _changes.c.occurred_at)
+    .where(of_tenant(ConsentChange, Customer), _changes.c.customer_id == _customers.c.id)
+    .order_by(_changes.c.occurred_at, _changes.c.id)
+)
+_WHOLE_PROFILE_BY_ID = _WHOLE_CUSTOMER_BY_ID.add_columns(
+    rows_of(_CONSENTS_OF_ROW).label("whole_consents"),
+    rows_of(_CONSENT_CHANGES_OF_ROW).label("whole_changes"),
+    rows_of(_STATEMENTS).label("whole_statements"),
+    rows_of(_LANGUAGES).label("whole_languages"),
+)
+
+
 @dataclass(frozen=True)
 class ProfileRecord:
     """A customer with what a CareCloud profile shows besides: agreed statements, the
@@ -644,7 +663,19 @@ class ProfileRecord:
 
 def profile_by_id(customer_id: int) -> Read[ProfileRecord | None]:
     def read(connection: ScopedConnection) -> ProfileRecord | None:
-        record = customer_by_id(customer_id)(connection)
+        if connection.dialect == "postgresql":
+            row = connection.first(_WHOLE_PROFILE_BY_ID, {"key": customer_id})
+            whole = _whole_record(row)
+            if row is None or whole is None:
+                return None
+            return ProfileRecord(
+                whole,
+                row.whole_consents,
+                row.whole_changes,
+                row.whole_statements,
+                row.whole_languages,
+            )
+        record = _record(connection, connection.first(_CUSTOMER_BY_ID, {"key": customer_id}))
         if record is None:
             return None
         key = {"customer": customer_id}
