@@ -31,6 +31,7 @@ from boxoffice.store.models import (
     CustomerAttributeValue,
     CustomerConsent,
     CustomerTag,
+    InterfaceUser,
     Tag,
 )
 from boxoffice.store.scoping import (
@@ -580,3 +581,83 @@ async def test_the_one_statement_profile_is_the_separate_statements_profile(core
     assert profile is not None and len(profile.consents) == 1 and len(profile.changes) == 2
     assert profile.consents[0].agreed_at.tzinfo is not None
     assert await core.reads.run(a, reads.profile_by_id(new_customer_key())) is None
+
+
+async def test_the_one_statement_token_is_the_separate_statements_token(core: Core) -> None:
+    """PostgreSQL reads a device token with its interface user's and customer's state in one
+    statement; each case must answer as the separate key lookups (which SQLite runs) do."""
+    name, a = await make_tenant(core)
+    key = await _customer(core, a, "one-token@example.org")
+    gone = await _customer(core, a, "gone-token@example.org")
+    tenant = await tenant_service.get_tenant(core, name)
+    for user in ("app-user", "off-user"):
+        await tenant_service.create_interface_user(core, name, user)
+
+    async def token(user_name: str | None, customer: int | None) -> str:
+        made = await devices.create_token(
+            core,
+            tenant,
+            "127.0.0.1",
+            NewDevice(
+                user_name=user_name,
+                device_id=str(new_customer_key()),
+                device_system="",
+                device_name="",
+                device_type="",
+                external_application_id="app",
+                push_token=None,
+                setup=DeviceSetup(language="en", allowed_gps=False, allowed_notifications=False),
+            ),
+        )
+        if customer is not None:
+            async with core.uow(a, write=True) as uow:
+                await devices.bind_customer(uow, made, customer)
+                await uow.commit()
+        return made
+
+    tokens = [
+        await token("app-user", key),
+        await token("off-user", key),
+        await token(None, None),
+        await token(None, gone),  # a customer erased since
+    ]
+    async with core.uow(a, write=True) as uow:
+        erased = await uow.session.get(Customer, (a, gone))
+        assert erased is not None
+        erased.state = "erased"
+        user = await uow.session.get(InterfaceUser, (a, "off-user"))
+        assert user is not None
+        user.disabled = True
+        await uow.commit()
+
+    def separate(hashed: str, user_name: str | None) -> reads.Read[reads.TokenRecord | None]:
+        def read(connection: ScopedConnection) -> reads.TokenRecord | None:
+            row = connection.first(reads._TOKEN, {"hash": hashed})
+            if row is None:
+                return None
+            checked = user_name if user_name is not None else row.user_name
+            usable = False
+            if checked is not None:
+                found = connection.first(reads._INTERFACE_USER, {"user": checked})
+                usable = found is not None and not found.disabled
+            active = row.customer_id is not None and (
+                connection.first(reads._ACTIVE_CUSTOMER, {"key": row.customer_id}) is not None
+            )
+            return reads.TokenRecord(row, usable, active)
+
+        return read
+
+    for made in [*tokens, "unknown"]:
+        hashed = devices.token_hash(made)
+        for user_name in (None, "app-user", "off-user", "nobody"):
+            one = await core.reads.run(a, reads.device_token(hashed, user_name))
+            several = await core.reads.run(a, separate(hashed, user_name))
+            assert one == several, (made, user_name)
+            if one is not None and several is not None:
+                assert [type(v) for v in one.token] == [type(v) for v in several.token]
+    owned = await core.reads.run(a, reads.device_token(devices.token_hash(tokens[0]), None))
+    assert owned is not None and owned.user_usable and owned.customer_active
+    off = await core.reads.run(a, reads.device_token(devices.token_hash(tokens[1]), None))
+    assert off is not None and not off.user_usable and off.customer_active
+    ghost = await core.reads.run(a, reads.device_token(devices.token_hash(tokens[3]), None))
+    assert ghost is not None and not ghost.user_usable and not ghost.customer_active

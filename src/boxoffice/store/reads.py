@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import UserDefinedType
@@ -566,6 +566,30 @@ _ACTIVE_CUSTOMER = select(_customers.c.id).where(
 )
 
 
+# PostgreSQL: the token with its user's and customer's state in one statement (decision 0080).
+_TOKEN_WHOLE = select(
+    _tokens,
+    select(_interface_users.c.disabled)
+    .where(
+        of_tenant(InterfaceUser, DeviceToken),
+        _interface_users.c.user_name
+        == func.coalesce(bindparam("user", type_=String), _tokens.c.user_name),
+    )
+    .scalar_subquery()
+    .label("whole_user_disabled"),
+    select(_customers.c.id)
+    .where(
+        of_tenant(Customer, DeviceToken),
+        _customers.c.id == _tokens.c.customer_id,
+        _customers.c.state == "active",
+    )
+    .scalar_subquery()
+    .label("whole_active_customer"),
+).where(of_tenant(DeviceToken), _tokens.c.token_hash == bindparam("hash"))
+_TOKEN_COLUMNS = len(_tokens.c)
+_TokenRow: Callable[..., Any] = namedtuple("row", [c.key for c in _tokens.c])  # type: ignore[misc]
+
+
 @dataclass(frozen=True)
 class TokenRecord:
     """A device token's row, whether the interface user checked (the one named, else the
@@ -585,6 +609,15 @@ def device_token(hashed: str, user_name: str | None) -> Read[TokenRecord | None]
     def read(connection: ScopedConnection) -> TokenRecord | None:
         if not storable(hashed):
             return None
+        if connection.dialect == "postgresql" and (user_name is None or storable(user_name)):
+            whole = connection.first(_TOKEN_WHOLE, {"hash": hashed, "user": user_name})
+            if whole is None:
+                return None
+            token: Any = _TokenRow(*whole[:_TOKEN_COLUMNS])
+            checked = user_name if user_name is not None else token.user_name
+            disabled = whole.whole_user_disabled
+            usable = checked is not None and disabled is not None and not disabled
+            return TokenRecord(token, usable, whole.whole_active_customer is not None)
         row = connection.first(_TOKEN, {"hash": hashed})
         if row is None:
             return None
