@@ -212,8 +212,9 @@ async def session_customer_view(
 ) -> tuple[Principal, CustomerView]:
     """The customer logged in on a web session, and their view (``customers.get_customer``
     without parts). With the session store in the database, the session and the customer are
-    read on one snapshot, unless the session has expired or its last-seen time is due: then
-    :func:`session_customer` writes, and the customer is read after it (decision 0085)."""
+    read together (one ``Reads.run``), unless the session has expired or its last-seen time
+    is due: then :func:`session_customer` writes, and the customer is read after it
+    (decision 0085)."""
     store = core.session_store
     found: tuple[int, reads.CustomerRecord | None] | None = None
     if token and len(token) <= 200 and isinstance(store, DatabaseSessions):

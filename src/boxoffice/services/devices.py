@@ -157,7 +157,7 @@ async def authenticated_read(
     user_name: str | None,
     then: Callable[[DeviceTokenView], reads.Read[T]],
 ) -> tuple[DeviceTokenView, T]:
-    """:func:`authenticate_token`, and ``then(token)``'s read on the same snapshot once the
+    """:func:`authenticate_token`, and ``then(token)``'s read in the same ``Reads.run`` once the
     token is accepted: one read for a request that reads what its token reaches (decision
     0085). ``then`` may raise (a dialect's own checks): its error is the answer."""
     if not token or len(token) > MAX_TOKEN_LENGTH:

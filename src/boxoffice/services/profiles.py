@@ -264,7 +264,7 @@ async def get_profile(
     core: Core, principal: Principal, customer_id: int, preferences: Sequence[str] = ()
 ) -> tuple[ProfileView, str, str]:
     """A profile, the language to answer in and the tenant's default
-    (``localised.chosen_and_default_language``), all read on one snapshot by
+    (``localised.chosen_and_default_language``), all in one read by
     ``store/reads.py`` (no unit of work: decision 0085)."""
     return await core.reads.run(
         principal.tenant_id, _profile_read(principal, customer_id, preferences)
@@ -278,7 +278,7 @@ async def get_token_profile(
     user_name: str | None,
     choose: Callable[[DeviceTokenView], tuple[int, Sequence[str]]],
 ) -> tuple[DeviceTokenView, tuple[ProfileView, str, str]]:
-    """``devices.authenticate_token`` and :func:`get_profile` on one snapshot: ``choose``
+    """``devices.authenticate_token`` and :func:`get_profile` in one read: ``choose``
     (the dialect's checks of the accepted token, which may raise) names the customer and the
     language preferences."""
 

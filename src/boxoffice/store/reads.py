@@ -602,9 +602,9 @@ class TokenRecord:
 
 
 def device_token(hashed: str, user_name: str | None) -> Read[TokenRecord | None]:
-    """A presented token (by its SHA-256) for ``devices.authenticate_token``: up to three key
-    lookups on one snapshot, each filtered by its own table's tenant (the tenant guard sees
-    only WHERE clauses, so not an outer join)."""
+    """A presented token (by its SHA-256) for ``devices.authenticate_token``, with its
+    interface user's and its customer's state: on PostgreSQL one statement (correlated
+    subqueries, each filtering its own tenant); on SQLite up to three key lookups."""
 
     def read(connection: ScopedConnection) -> TokenRecord | None:
         if not storable(hashed):

@@ -159,7 +159,7 @@ async def own_profile(
     request: Request, tenant: TenantView, core: Core, code: str
 ) -> tuple[App, tuple[ProfileView, str, str]]:
     """What :func:`app`, :func:`logged_in` and :func:`path_customer` check, then the
-    customer's profile (``profiles.get_profile``), on one snapshot with the token: for
+    customer's profile (``profiles.get_profile``), in one read with the token: for
     ``GET customers/{customer_id}`` (``fastlane.py``; decision 0085)."""
     credentials = _token(request)
     callers: list[App] = []

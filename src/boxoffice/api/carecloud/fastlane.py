@@ -7,7 +7,7 @@ router's repeated-parameter check, validating the query) was the larger part of 
 the Spektrix lane (decision 0072), this lane matches exactly that request under either base
 path. It calls the tenant dependency, then ``auth.own_profile``: the checks of the token,
 logged-in and path dependencies (the same functions), with the route's profile read on the
-same snapshot as the token's; the answer is the route's own (``routes.customer_answer``) and
+same read as the token's; the answer is the route's own (``routes.customer_answer``) and
 errors go through the dialect's error table. Anything else, or anything unusual about the
 request (another query parameter, a value FastAPI would have to judge, a trailing slash), goes
 to the FastAPI application unchanged.

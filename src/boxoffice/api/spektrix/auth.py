@@ -126,6 +126,6 @@ async def web_customer_view(
     request: Request, tenant: TenantView, core: Core
 ) -> tuple[Principal, CustomerView]:
     """:func:`web_customer` and the customer's view (no ``$expand``), the session and the
-    customer read on one snapshot where the session store allows (``fastlane.py``; decision
+    customer read together where the session store allows (``fastlane.py``; decision
     0085)."""
     return await session_customer_view(core, tenant.id, session_token(request))

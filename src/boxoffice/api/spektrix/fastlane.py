@@ -109,7 +109,7 @@ class FastLane:
         core = self._core()
         tenant = await auth.tenant(client, core)
         expand = request.query_params.get(_EXPAND)
-        if not expand:  # the session and the customer on one snapshot (decision 0085)
+        if not expand:  # the session and the customer in one read (decision 0085)
             principal, view = await auth.web_customer_view(request, tenant, core)
             return await routes.current_customer_answer(principal, core, view)
         principal = await auth.web_customer(request, tenant, core)
