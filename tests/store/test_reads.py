@@ -461,7 +461,6 @@ async def test_a_read_without_its_tenant_filter_is_refused_before_it_is_sent(cor
         with pytest.raises(UnscopedQueryError):
             await core.reads.run(a, lambda connection, stmt=stmt: connection.rows(stmt))
     assert core.reads.sent == before
-    assert core.reads.sent - before == 4  # the customer, definitions, values, addresses
 
 
 async def test_token_session_and_profile_reads_keep_to_their_tenant(core: Core) -> None:
