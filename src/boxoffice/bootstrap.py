@@ -27,12 +27,13 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
             url, pool_size=max(1, pool_size // 2), role=role, pre_ping=False, read_only=True
         )
     sessions = session_factory(engine)
+    reads = Reads(engine, reads_engine)
     idle, absolute = settings.session_idle_seconds, settings.session_absolute_seconds
     session_store: SessionStore
     if settings.redis_url:
         session_store = RedisSessions(settings.redis_url, idle=idle, absolute=absolute)
     else:
-        session_store = DatabaseSessions(sessions, idle=idle, absolute=absolute)
+        session_store = DatabaseSessions(sessions, idle=idle, absolute=absolute, reads=reads)
     return Core(
         engine=engine,
         sessions=sessions,
@@ -41,7 +42,7 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
         limiter=RateLimiter.from_url(settings.redis_url),
         mailer=mailer_from_settings(settings.smtp_url, settings.var_dir / "outbox"),
         signature_window_seconds=settings.signature_window_seconds,
-        reads=Reads(engine, reads_engine),
+        reads=reads,
         write_gate=_write_gate(engine),
     )
 

@@ -15,18 +15,23 @@ from sqlalchemy import bindparam, event, func, or_, select, text
 from sqlalchemy.util import await_only
 
 from boxoffice.bootstrap import Core
-from boxoffice.domain.commands import NewAddress, NewCustomer
+from boxoffice.domain.commands import DeviceSetup, NewAddress, NewCustomer, NewDevice
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.services import customers as customer_service
+from boxoffice.services import devices
+from boxoffice.services import tenants as tenant_service
 from boxoffice.store import reads, scoping
 from boxoffice.store.db import create_engine
 from boxoffice.store.models import (
     AttributeDefinition,
+    ConsentChange,
     Customer,
     CustomerAddress,
     CustomerAttributeValue,
+    CustomerConsent,
     CustomerTag,
+    InterfaceUser,
     Tag,
 )
 from boxoffice.store.scoping import (
@@ -36,6 +41,7 @@ from boxoffice.store.scoping import (
     check_scoped,
     of_tenant,
 )
+from boxoffice.store.session_store import token_hash
 from tests.conftest import make_tenant, owner_connection
 
 
@@ -455,3 +461,202 @@ async def test_a_read_without_its_tenant_filter_is_refused_before_it_is_sent(cor
         with pytest.raises(UnscopedQueryError):
             await core.reads.run(a, lambda connection, stmt=stmt: connection.rows(stmt))
     assert core.reads.sent == before
+
+
+async def test_token_session_and_profile_reads_keep_to_their_tenant(core: Core) -> None:
+    """The reads of decision 0085: a device token with its user's and customer's state, a
+    web session, a CareCloud profile; none of them answers for another tenant."""
+    name, a = await make_tenant(core)
+    _, b = await make_tenant(core, catalogue=False)
+    key = await _customer(core, a, "token@example.org")
+    await tenant_service.create_interface_user(core, name, "app-user")
+    token = await devices.create_token(
+        core,
+        await tenant_service.get_tenant(core, name),
+        "127.0.0.1",
+        NewDevice(
+            user_name="app-user",
+            device_id="d",
+            device_system="",
+            device_name="",
+            device_type="",
+            external_application_id="app",
+            push_token=None,
+            setup=DeviceSetup(language="en", allowed_gps=False, allowed_notifications=False),
+        ),
+    )
+    hashed = devices.token_hash(token)
+    async with core.uow(a, write=True) as uow:
+        await devices.bind_customer(uow, token, key)
+        await uow.commit()
+
+    found = await core.reads.run(a, reads.device_token(hashed, None))
+    assert found is not None and found.user_usable and found.customer_active
+    assert found.token.customer_id == key and found.token.user_name == "app-user"
+    named = await core.reads.run(a, reads.device_token(hashed, "nobody"))
+    assert named is not None and not named.user_usable  # the user named is checked
+    assert await core.reads.run(b, reads.device_token(hashed, None)) is None
+    assert await core.reads.run(a, reads.device_token("0" * 64, None)) is None
+    assert await core.reads.run(a, reads.device_token("a\x00", None)) is None
+
+    session = await core.session_store.create(a, key)
+    row = await core.reads.run(a, reads.customer_session(token_hash(session)))
+    assert row is not None and row.customer_id == key
+    assert row.expires_at.tzinfo is not None and row.last_seen_at.tzinfo is not None
+    assert await core.reads.run(b, reads.customer_session(token_hash(session))) is None
+
+    profile = await core.reads.run(a, reads.profile_by_id(key))
+    assert profile is not None and profile.record.customer.id == key
+    assert [s.id for s in profile.statements] and [lang.code for lang in profile.languages]
+    assert await core.reads.run(b, reads.profile_by_id(key)) is None
+    assert await core.reads.run(b, reads.languages) == []
+
+
+async def test_the_one_statement_profile_is_the_separate_statements_profile(core: Core) -> None:
+    """PostgreSQL reads a CareCloud profile in one statement (decision 0085, like 0080's
+    customer); it must be the profile the separate statements give, values and types."""
+    _, a = await make_tenant(core)
+    owner = Principal(tenant_id=a, actor="api-user:reads", full_access=True)
+    full = await customer_service.create_customer(
+        core, owner, NewCustomer(first_name="P", last_name="Rofile", email="p@example.org")
+    )
+    bare = await customer_service.create_customer(
+        core, owner, NewCustomer(first_name="B", last_name="Are", email="pb@example.org")
+    )
+    now = datetime.now(UTC)
+    async with core.uow(a, write=True) as uow:
+        statements = list(await uow.catalogue.statements())
+        assert len(statements) >= 2
+        uow.customers.add(
+            CustomerConsent(customer_id=full.id, statement_id=statements[0].id, agreed_at=now)
+        )
+        for statement, agreed in ((statements[0], True), (statements[1], False)):
+            uow.customers.add(
+                ConsentChange(
+                    id=new_row_key(),
+                    customer_id=full.id,
+                    statement_id=statement.id,
+                    agreed=agreed,
+                    statement_text=statement.text,
+                    actor="t",
+                    channel="t",
+                    occurred_at=now,
+                )
+            )
+        await uow.commit()
+
+    def separate(key: int) -> reads.Read[reads.ProfileRecord | None]:
+        def read(connection: ScopedConnection) -> reads.ProfileRecord | None:
+            record = reads._record(
+                connection, connection.first(reads._CUSTOMER_BY_ID, {"key": key})
+            )
+            if record is None:
+                return None
+            rows = {"customer": key}
+            return reads.ProfileRecord(
+                record,
+                connection.rows(reads._CONSENTS, rows),
+                connection.rows(reads._CONSENT_CHANGES, rows),
+                connection.rows(reads._STATEMENTS),
+                reads.languages(connection),
+            )
+
+        return read
+
+    for key in (full.id, bare.id):
+        one = await core.reads.run(a, reads.profile_by_id(key))
+        several = await core.reads.run(a, separate(key))
+        assert one is not None and several is not None
+        assert one == several
+        for mine, theirs in (
+            (one.consents, several.consents),
+            (one.changes, several.changes),
+            (one.statements, several.statements),
+            (one.languages, several.languages),
+        ):
+            assert [r._fields for r in mine] == [r._fields for r in theirs]
+            assert [[type(v) for v in r] for r in mine] == [[type(v) for v in r] for r in theirs]
+    profile = await core.reads.run(a, reads.profile_by_id(full.id))
+    assert profile is not None and len(profile.consents) == 1 and len(profile.changes) == 2
+    assert profile.consents[0].agreed_at.tzinfo is not None
+    assert await core.reads.run(a, reads.profile_by_id(new_customer_key())) is None
+
+
+async def test_the_one_statement_token_is_the_separate_statements_token(core: Core) -> None:
+    """PostgreSQL reads a device token with its interface user's and customer's state in one
+    statement; each case must answer as the separate key lookups (which SQLite runs) do."""
+    name, a = await make_tenant(core)
+    key = await _customer(core, a, "one-token@example.org")
+    gone = await _customer(core, a, "gone-token@example.org")
+    tenant = await tenant_service.get_tenant(core, name)
+    for user in ("app-user", "off-user"):
+        await tenant_service.create_interface_user(core, name, user)
+
+    async def token(user_name: str | None, customer: int | None) -> str:
+        made = await devices.create_token(
+            core,
+            tenant,
+            "127.0.0.1",
+            NewDevice(
+                user_name=user_name,
+                device_id=str(new_customer_key()),
+                device_system="",
+                device_name="",
+                device_type="",
+                external_application_id="app",
+                push_token=None,
+                setup=DeviceSetup(language="en", allowed_gps=False, allowed_notifications=False),
+            ),
+        )
+        if customer is not None:
+            async with core.uow(a, write=True) as uow:
+                await devices.bind_customer(uow, made, customer)
+                await uow.commit()
+        return made
+
+    tokens = [
+        await token("app-user", key),
+        await token("off-user", key),
+        await token(None, None),
+        await token(None, gone),  # a customer erased since
+    ]
+    async with core.uow(a, write=True) as uow:
+        erased = await uow.session.get(Customer, (a, gone))
+        assert erased is not None
+        erased.state = "erased"
+        user = await uow.session.get(InterfaceUser, (a, "off-user"))
+        assert user is not None
+        user.disabled = True
+        await uow.commit()
+
+    def separate(hashed: str, user_name: str | None) -> reads.Read[reads.TokenRecord | None]:
+        def read(connection: ScopedConnection) -> reads.TokenRecord | None:
+            row = connection.first(reads._TOKEN, {"hash": hashed})
+            if row is None:
+                return None
+            checked = user_name if user_name is not None else row.user_name
+            usable = False
+            if checked is not None:
+                found = connection.first(reads._INTERFACE_USER, {"user": checked})
+                usable = found is not None and not found.disabled
+            active = row.customer_id is not None and (
+                connection.first(reads._ACTIVE_CUSTOMER, {"key": row.customer_id}) is not None
+            )
+            return reads.TokenRecord(row, usable, active)
+
+        return read
+
+    for made in [*tokens, "unknown"]:
+        hashed = devices.token_hash(made)
+        for user_name in (None, "app-user", "off-user", "nobody"):
+            one = await core.reads.run(a, reads.device_token(hashed, user_name))
+            several = await core.reads.run(a, separate(hashed, user_name))
+            assert one == several, (made, user_name)
+            if one is not None and several is not None:
+                assert [type(v) for v in one.token] == [type(v) for v in several.token]
+    owned = await core.reads.run(a, reads.device_token(devices.token_hash(tokens[0]), None))
+    assert owned is not None and owned.user_usable and owned.customer_active
+    off = await core.reads.run(a, reads.device_token(devices.token_hash(tokens[1]), None))
+    assert off is not None and not off.user_usable and off.customer_active
+    ghost = await core.reads.run(a, reads.device_token(devices.token_hash(tokens[3]), None))
+    assert ghost is not None and not ghost.user_usable and not ghost.customer_active

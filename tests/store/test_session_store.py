@@ -27,10 +27,11 @@ from tests.conftest import make_tenant
 REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-@pytest.fixture(params=["database", "redis"])
+@pytest.fixture(params=["database", "database-reads", "redis"])
 async def store(request: pytest.FixtureRequest, core: Core) -> AsyncIterator[SessionStore]:
-    if request.param == "database":
-        yield DatabaseSessions(core.sessions, idle=3600, absolute=7200)
+    if request.param.startswith("database"):
+        reads = core.reads if request.param == "database-reads" else None
+        yield DatabaseSessions(core.sessions, idle=3600, absolute=7200, reads=reads)
         return
     redis_store = RedisSessions(
         REDIS_URL, idle=3600, absolute=7200, prefix=f"bo-test-{uuid.uuid4().hex}"
@@ -88,8 +89,11 @@ async def test_delete_for_customer_keeps_only_what_is_asked(
     assert await store.customer(tenant_id, someone_else) == other
 
 
-async def test_idle_and_absolute_expiry_in_the_database(core: Core) -> None:
-    store = DatabaseSessions(core.sessions, idle=600, absolute=3600)
+@pytest.mark.parametrize("hot", [False, True], ids=["unit-of-work", "snapshot-reads"])
+async def test_idle_and_absolute_expiry_in_the_database(core: Core, hot: bool) -> None:
+    store = DatabaseSessions(
+        core.sessions, idle=600, absolute=3600, reads=core.reads if hot else None
+    )
     _, tenant_id = await make_tenant(core, catalogue=False)
     customer = await _customer(core, tenant_id, "e@example.org")
     idle, absolute = (
@@ -111,6 +115,9 @@ async def test_idle_and_absolute_expiry_in_the_database(core: Core) -> None:
         await uow.commit()
     assert await store.customer(tenant_id, idle) is None
     assert await store.customer(tenant_id, absolute) is None
+    async with core.uow(tenant_id) as uow:  # an expired session is deleted when seen
+        for token in (idle, absolute):
+            assert await uow.session.get(CustomerSession, (tenant_id, token_hash(token))) is None
 
 
 async def test_redis_sessions_expire_with_their_ttl() -> None:
@@ -151,8 +158,11 @@ async def _set_last_seen(core: Core, tenant_id: int, token: str, when: datetime)
         await uow.commit()
 
 
-async def test_reads_write_the_last_seen_time_at_most_once_a_minute(core: Core) -> None:
-    store = DatabaseSessions(core.sessions, idle=600, absolute=3600)
+@pytest.mark.parametrize("hot", [False, True], ids=["unit-of-work", "snapshot-reads"])
+async def test_reads_write_the_last_seen_time_at_most_once_a_minute(core: Core, hot: bool) -> None:
+    store = DatabaseSessions(
+        core.sessions, idle=600, absolute=3600, reads=core.reads if hot else None
+    )
     _, tenant_id = await make_tenant(core, catalogue=False)
     customer = await _customer(core, tenant_id, "l@example.org")
     token = await store.create(tenant_id, customer)

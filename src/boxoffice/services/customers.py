@@ -917,6 +917,19 @@ async def customer_view(
     return await _view(uow, principal, row, parts)
 
 
+def check_reach(principal: Principal, customer_id: int) -> None:
+    """``NotFound`` unless the principal may reach the customer (a session or a token reaches
+    only its own customer), as :func:`reachable_customer` checks before it reads."""
+    _check_reach(principal, customer_id)
+
+
+def record_view(principal: Principal, record: reads.CustomerRecord) -> CustomerView:
+    """The view of a customer read by ``store/reads.py`` (no parts loaded on request)."""
+    return _plain_view(
+        principal, record.customer, record.attributes, record.values, record.addresses
+    )
+
+
 async def reachable_customer(
     uow: UnitOfWork, principal: Principal, customer_id: int, *, for_update: bool = False
 ) -> Customer:

@@ -17,7 +17,9 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -37,9 +39,13 @@ from boxoffice.security import ratelimit
 from boxoffice.security.passwords import verify_dummy, verify_password_async
 from boxoffice.services import accounts, audit
 from boxoffice.services.core import Core
+from boxoffice.store import reads
 from boxoffice.store.models import Customer, DeviceToken, InterfaceUser, Language
 from boxoffice.store.repositories import DeviceTokens, Profiles
+from boxoffice.store.scoping import ScopedConnection
 from boxoffice.store.uow import UnitOfWork
+
+T = TypeVar("T")
 
 TOKEN_BYTES = 36
 MAX_TOKEN_LENGTH = 200
@@ -56,7 +62,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _view(row: DeviceToken, customer_id: int | None) -> DeviceTokenView:
+def _view(row: Any, customer_id: int | None) -> DeviceTokenView:
+    """A token's view, from its ORM object or its row (``store/reads.py``)."""
     return DeviceTokenView(
         row.user_name, row.device_id, row.external_application_id, row.language, customer_id
     )
@@ -135,25 +142,60 @@ async def authenticate_token(
     core: Core, tenant_id: int, token: str, user_name: str | None = None
 ) -> DeviceTokenView:
     """The token behind a request; with the legacy Basic form, the user must match too."""
+    device, _ = await authenticated_read(core, tenant_id, token, user_name, _nothing)
+    return device
+
+
+def _nothing(_device: DeviceTokenView) -> reads.Read[None]:
+    return lambda _connection: None
+
+
+async def authenticated_read(
+    core: Core,
+    tenant_id: int,
+    token: str,
+    user_name: str | None,
+    then: Callable[[DeviceTokenView], reads.Read[T]],
+) -> tuple[DeviceTokenView, T]:
+    """:func:`authenticate_token`, and ``then(token)``'s read in the same ``Reads.run`` once the
+    token is accepted: one read for a request that reads what its token reaches (decision
+    0085). ``then`` may raise (a dialect's own checks): its error is the answer."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated("no token")
     hashed = token_hash(token)
-    async with core.uow(tenant_id) as uow:
-        # One statement: the token, its interface user's state and its customer's.
-        found = await DeviceTokens(uow.session).for_request(hashed, user_name)
-        if found is None or not hmac.compare_digest(found[0].token_hash, hashed):
-            raise Unauthenticated("unknown token")
-        row, user_usable, customer_active = found
-        if user_name is not None and row.user_name is not None and row.user_name != user_name:
-            raise Unauthenticated("the token belongs to another interface user")
-        checked = user_name if user_name is not None else row.user_name
-        if checked is not None and not user_usable:
-            raise Unauthenticated(f"unknown or disabled interface user {checked!r}")
-        # A customer erased since: the token is anonymous again.
-        customer_id = row.customer_id if customer_active else None
-        actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
-        audit.identify(audit.Caller(actor, "device-token", row.user_name))
-        return _view(row, customer_id)
+    accepted: list[audit.Caller] = []
+
+    def read(connection: ScopedConnection) -> tuple[DeviceTokenView, T]:
+        # The token, its interface user's state and its customer's (no unit of work for a
+        # request that only reads).
+        device, caller = _accepted(
+            reads.device_token(hashed, user_name)(connection), hashed, user_name
+        )
+        accepted[:] = [caller]
+        return device, then(device)(connection)
+
+    try:
+        return await core.reads.run(tenant_id, read)
+    finally:
+        if accepted:  # named here: a read may run in a thread, in a copy of this context
+            audit.identify(accepted[0])
+
+
+def _accepted(
+    found: reads.TokenRecord | None, hashed: str, user_name: str | None
+) -> tuple[DeviceTokenView, audit.Caller]:
+    if found is None or not hmac.compare_digest(found.token.token_hash, hashed):
+        raise Unauthenticated("unknown token")
+    row = found.token
+    if user_name is not None and row.user_name is not None and row.user_name != user_name:
+        raise Unauthenticated("the token belongs to another interface user")
+    checked = user_name if user_name is not None else row.user_name
+    if checked is not None and not found.user_usable:
+        raise Unauthenticated(f"unknown or disabled interface user {checked!r}")
+    # A customer erased since: the token is anonymous again.
+    customer_id = row.customer_id if found.customer_active else None
+    actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
+    return _view(row, customer_id), audit.Caller(actor, "device-token", row.user_name)
 
 
 async def _token_row(uow: UnitOfWork, token: str) -> DeviceToken:

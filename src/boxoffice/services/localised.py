@@ -26,6 +26,7 @@ from boxoffice.domain.views import (
 )
 from boxoffice.services import customers
 from boxoffice.services.core import Core
+from boxoffice.store import reads
 from boxoffice.store.models import (
     CustomerProperty,
     CustomerSource,
@@ -62,15 +63,17 @@ def _candidates(preferences: Sequence[str]) -> list[str]:
 
 async def _language(uow: UnitOfWork, preferences: Sequence[str]) -> str:
     """The tenant language to answer in ("" when the tenant lists no languages)."""
-    return _choose(await uow.catalogue.all(Language), preferences)
+    return choose_language(await uow.catalogue.all(Language), preferences)
 
 
-def _choose(languages: Sequence[Language], preferences: Sequence[str]) -> str:
-    codes = {lang.code.lower(): lang.code.lower() for lang in languages}
+def choose_language(languages: Sequence[Any], preferences: Sequence[str]) -> str:
+    """The first preferred language the tenant offers (``languages``: rows or objects with
+    ``code`` and ``is_default``), else its default, else its first ("" when none)."""
+    codes: dict[str, str] = {lang.code.lower(): lang.code.lower() for lang in languages}
     for candidate in _candidates(preferences):
         if candidate in codes:
             return codes[candidate]
-    default = next((lang.code.lower() for lang in languages if lang.is_default), None)
+    default: str | None = next((lang.code.lower() for lang in languages if lang.is_default), None)
     if default is None and languages:
         default = languages[0].code.lower()
     return default or ""
@@ -131,10 +134,10 @@ async def chosen_language(core: Core, principal: Principal, preferences: Sequenc
 async def chosen_and_default_language(
     core: Core, principal: Principal, preferences: Sequence[str]
 ) -> tuple[str, str]:
-    """The language to answer in and the tenant's default, from one read of the languages."""
-    async with core.uow(principal.tenant_id) as uow:
-        languages = await uow.catalogue.all(Language)
-    return _choose(languages, preferences), _choose(languages, ())
+    """The language to answer in and the tenant's default, from one read of the languages
+    (a snapshot read of ``store/reads.py``: decision 0085)."""
+    languages = await core.reads.run(principal.tenant_id, reads.languages)
+    return choose_language(languages, preferences), choose_language(languages, ())
 
 
 async def list_stores(

@@ -10,7 +10,7 @@ or not set (nothing on record).
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,15 +26,16 @@ from boxoffice.domain.commands import (
     Profile,
     SourceLink,
 )
-from boxoffice.domain.errors import AlreadyExists, InvalidInput, PermissionDenied
+from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
-from boxoffice.domain.views import ConsentStateView, ProfileView
+from boxoffice.domain.views import ConsentStateView, DeviceTokenView, ProfileView
 from boxoffice.security.passwords import hash_password_async
 from boxoffice.services import customers as customer_service
-from boxoffice.services import devices, records
+from boxoffice.services import devices, localised, records
 from boxoffice.services.core import Core
+from boxoffice.store import reads
 from boxoffice.store.models import (
     ConsentChange,
     Customer,
@@ -44,6 +45,7 @@ from boxoffice.store.models import (
     Store,
 )
 from boxoffice.store.repositories import Profiles
+from boxoffice.store.scoping import ScopedConnection
 from boxoffice.store.uow import UnitOfWork
 
 AGREED, WITHDRAWN, UNSET = "agreed", "withdrawn", "unset"
@@ -165,12 +167,24 @@ async def _check_unique(uow: UnitOfWork, clean: _Clean, customer_id: int | None 
 
 
 async def consent_states(uow: UnitOfWork, customer_id: int) -> tuple[ConsentStateView, ...]:
-    agreed = {c.statement_id: c.agreed_at for c in await uow.customers.consents(customer_id)}
-    last: dict[int, ConsentChange] = {}
-    for change in await uow.customers.consent_history(customer_id):
+    return _consent_states(
+        await uow.customers.consents(customer_id),
+        await uow.customers.consent_history(customer_id),
+        await uow.catalogue.statements(),
+    )
+
+
+def _consent_states(
+    consents: Iterable[Any], changes: Iterable[Any], statements: Iterable[Any]
+) -> tuple[ConsentStateView, ...]:
+    """Each statement's state from the customer's agreements and consent history (ORM objects
+    or ``store/reads.py`` rows, which have the same names)."""
+    agreed = {c.statement_id: c.agreed_at for c in consents}
+    last: dict[int, Any] = {}
+    for change in changes:
         last[change.statement_id] = change
     out: list[ConsentStateView] = []
-    for statement in await uow.catalogue.statements():
+    for statement in statements:
         if statement.id in agreed:
             out.append(ConsentStateView(statement.id, statement.code, AGREED, agreed[statement.id]))
         elif statement.id in last:
@@ -246,10 +260,59 @@ async def _profile(uow: UnitOfWork, principal: Principal, row: Customer) -> Prof
     )
 
 
-async def get_profile(core: Core, principal: Principal, customer_id: int) -> ProfileView:
-    async with core.uow(principal.tenant_id) as uow:
-        row = await customer_service.reachable_customer(uow, principal, customer_id)
-        return await _profile(uow, principal, row)
+async def get_profile(
+    core: Core, principal: Principal, customer_id: int, preferences: Sequence[str] = ()
+) -> tuple[ProfileView, str, str]:
+    """A profile, the language to answer in and the tenant's default
+    (``localised.chosen_and_default_language``), all in one read by
+    ``store/reads.py`` (no unit of work: decision 0085)."""
+    return await core.reads.run(
+        principal.tenant_id, _profile_read(principal, customer_id, preferences)
+    )
+
+
+async def get_token_profile(
+    core: Core,
+    tenant_id: int,
+    token: str,
+    user_name: str | None,
+    choose: Callable[[DeviceTokenView], tuple[int, Sequence[str]]],
+) -> tuple[DeviceTokenView, tuple[ProfileView, str, str]]:
+    """``devices.authenticate_token`` and :func:`get_profile` in one read: ``choose``
+    (the dialect's checks of the accepted token, which may raise) names the customer and the
+    language preferences."""
+
+    def then(device: DeviceTokenView) -> reads.Read[tuple[ProfileView, str, str]]:
+        customer_id, preferences = choose(device)
+        principal = devices.token_principal(tenant_id, device)
+        return _profile_read(principal, customer_id, preferences)
+
+    return await devices.authenticated_read(core, tenant_id, token, user_name, then)
+
+
+def _profile_read(
+    principal: Principal, customer_id: int, preferences: Sequence[str]
+) -> reads.Read[tuple[ProfileView, str, str]]:
+    customer_service.check_reach(principal, customer_id)
+    by_id = reads.profile_by_id(customer_id)
+
+    def read(connection: ScopedConnection) -> tuple[ProfileView, str, str]:
+        found = by_id(connection)
+        if found is None:
+            raise NotFound("Customer", customer_id)
+        row = found.record.customer
+        profile = ProfileView(
+            customer=customer_service.record_view(principal, found.record),
+            gender=row.gender,
+            language=row.language,
+            store_id=row.store_id,
+            post_nominals=row.post_nominals,
+            consents=_consent_states(found.consents, found.changes, found.statements),
+        )
+        chosen = localised.choose_language(found.languages, preferences)
+        return profile, chosen, localised.choose_language(found.languages, ())
+
+    return read
 
 
 SORTABLE = ("customer_id", "last_change")

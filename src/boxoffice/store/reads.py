@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import UserDefinedType
@@ -47,9 +47,16 @@ from sqlalchemy.util import await_only, greenlet_spawn
 from boxoffice.store.models import (
     ApiUser,
     AttributeDefinition,
+    ConsentChange,
     Customer,
     CustomerAddress,
     CustomerAttributeValue,
+    CustomerConsent,
+    CustomerSession,
+    DeviceToken,
+    InterfaceUser,
+    Language,
+    Statement,
 )
 from boxoffice.store.repositories import storable
 from boxoffice.store.scoping import ScopedConnection, bind_session_tenant, of_tenant
@@ -525,3 +532,197 @@ def api_user_secret(login: str) -> Read[bytes | None]:
         return None if row is None or row.disabled else bytes(row.secret_encrypted)
 
     return read
+
+
+# --- customer sessions and device tokens (decision 0085) -------------------------------------
+
+_sessions = CustomerSession.__table__
+_SESSION = select(_sessions.c.customer_id, _sessions.c.last_seen_at, _sessions.c.expires_at).where(
+    of_tenant(CustomerSession), _sessions.c.token_hash == bindparam("hash")
+)
+
+
+def customer_session(hashed: str) -> Read[Any | None]:
+    """A web session by the SHA-256 of its token: ``customer_id``, ``last_seen_at``,
+    ``expires_at``, or None. Expiry and the last-seen time are the caller's to judge and to
+    write (``session_store.DatabaseSessions``)."""
+
+    def read(connection: ScopedConnection) -> Any | None:
+        if not storable(hashed):
+            return None
+        return connection.first(_SESSION, {"hash": hashed})
+
+    return read
+
+
+_tokens = DeviceToken.__table__
+_TOKEN = select(_tokens).where(of_tenant(DeviceToken), _tokens.c.token_hash == bindparam("hash"))
+_interface_users = InterfaceUser.__table__
+_INTERFACE_USER = select(_interface_users.c.disabled).where(
+    of_tenant(InterfaceUser), _interface_users.c.user_name == bindparam("user")
+)
+_ACTIVE_CUSTOMER = select(_customers.c.id).where(
+    of_tenant(Customer), _customers.c.id == bindparam("key"), _customers.c.state == "active"
+)
+
+
+# PostgreSQL: the token with its user's and customer's state in one statement (decision 0080).
+_TOKEN_WHOLE = select(
+    _tokens,
+    select(_interface_users.c.disabled)
+    .where(
+        of_tenant(InterfaceUser, DeviceToken),
+        _interface_users.c.user_name
+        == func.coalesce(bindparam("user", type_=String), _tokens.c.user_name),
+    )
+    .scalar_subquery()
+    .label("whole_user_disabled"),
+    select(_customers.c.id)
+    .where(
+        of_tenant(Customer, DeviceToken),
+        _customers.c.id == _tokens.c.customer_id,
+        _customers.c.state == "active",
+    )
+    .scalar_subquery()
+    .label("whole_active_customer"),
+).where(of_tenant(DeviceToken), _tokens.c.token_hash == bindparam("hash"))
+_TOKEN_COLUMNS = len(_tokens.c)
+_TokenRow: Callable[..., Any] = namedtuple("row", [c.key for c in _tokens.c])  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A device token's row, whether the interface user checked (the one named, else the
+    token's own) exists and is enabled (False when there is none to check), and whether the
+    customer logged in on the token is still an active customer."""
+
+    token: Any
+    user_usable: bool
+    customer_active: bool
+
+
+def device_token(hashed: str, user_name: str | None) -> Read[TokenRecord | None]:
+    """A presented token (by its SHA-256) for ``devices.authenticate_token``, with its
+    interface user's and its customer's state: on PostgreSQL one statement (correlated
+    subqueries, each filtering its own tenant); on SQLite up to three key lookups."""
+
+    def read(connection: ScopedConnection) -> TokenRecord | None:
+        if not storable(hashed):
+            return None
+        if connection.dialect == "postgresql" and (user_name is None or storable(user_name)):
+            whole = connection.first(_TOKEN_WHOLE, {"hash": hashed, "user": user_name})
+            if whole is None:
+                return None
+            token: Any = _TokenRow(*whole[:_TOKEN_COLUMNS])
+            checked = user_name if user_name is not None else token.user_name
+            disabled = whole.whole_user_disabled
+            usable = checked is not None and disabled is not None and not disabled
+            return TokenRecord(token, usable, whole.whole_active_customer is not None)
+        row = connection.first(_TOKEN, {"hash": hashed})
+        if row is None:
+            return None
+        checked = user_name if user_name is not None else row.user_name
+        usable = False
+        if checked is not None and storable(checked):
+            user = connection.first(_INTERFACE_USER, {"user": checked})
+            usable = user is not None and not user.disabled
+        active = False
+        if row.customer_id is not None:
+            active = connection.first(_ACTIVE_CUSTOMER, {"key": row.customer_id}) is not None
+        return TokenRecord(row, usable, active)
+
+    return read
+
+
+# --- CareCloud profiles ------------------------------------------------------------------------
+
+_consents = CustomerConsent.__table__
+_CONSENTS = (
+    select(_consents.c.statement_id, _consents.c.agreed_at)
+    .where(of_tenant(CustomerConsent), _consents.c.customer_id == bindparam("customer"))
+    .order_by(_consents.c.agreed_at, _consents.c.statement_id)
+)
+_changes = ConsentChange.__table__
+_CONSENT_CHANGES = (
+    select(_changes.c.statement_id, _changes.c.occurred_at)
+    .where(of_tenant(ConsentChange), _changes.c.customer_id == bindparam("customer"))
+    .order_by(_changes.c.occurred_at, _changes.c.id)
+)
+_statements = Statement.__table__
+_STATEMENTS = (
+    select(_statements.c.id, _statements.c.code)
+    .where(of_tenant(Statement))
+    .order_by(_statements.c.position, _statements.c.id)
+)
+_languages = Language.__table__
+_LANGUAGES = (
+    select(_languages.c.code, _languages.c.is_default)
+    .where(of_tenant(Language))
+    .order_by(_languages.c.tenant_id, _languages.c.code)
+)
+
+
+# PostgreSQL: the profile in one statement, like a customer (decision 0080).
+_CONSENTS_OF_ROW = (
+    select(_consents.c.statement_id, _consents.c.agreed_at)
+    .where(of_tenant(CustomerConsent, Customer), _consents.c.customer_id == _customers.c.id)
+    .order_by(_consents.c.agreed_at, _consents.c.statement_id)
+)
+_CONSENT_CHANGES_OF_ROW = (
+    select(_changes.c.statement_id, _changes.c.occurred_at)
+    .where(of_tenant(ConsentChange, Customer), _changes.c.customer_id == _customers.c.id)
+    .order_by(_changes.c.occurred_at, _changes.c.id)
+)
+_WHOLE_PROFILE_BY_ID = _WHOLE_CUSTOMER_BY_ID.add_columns(
+    rows_of(_CONSENTS_OF_ROW).label("whole_consents"),
+    rows_of(_CONSENT_CHANGES_OF_ROW).label("whole_changes"),
+    rows_of(_STATEMENTS).label("whole_statements"),
+    rows_of(_LANGUAGES).label("whole_languages"),
+)
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """A customer with what a CareCloud profile shows besides: agreed statements, the
+    history of consent changes and the tenant's statements, and the tenant's languages to
+    answer in (rows with the columns' names)."""
+
+    record: CustomerRecord
+    consents: Sequence[Any]
+    changes: Sequence[Any]
+    statements: Sequence[Any]
+    languages: Sequence[Any]
+
+
+def profile_by_id(customer_id: int) -> Read[ProfileRecord | None]:
+    def read(connection: ScopedConnection) -> ProfileRecord | None:
+        if connection.dialect == "postgresql":
+            row = connection.first(_WHOLE_PROFILE_BY_ID, {"key": customer_id})
+            whole = _whole_record(row)
+            if row is None or whole is None:
+                return None
+            return ProfileRecord(
+                whole,
+                row.whole_consents,
+                row.whole_changes,
+                row.whole_statements,
+                row.whole_languages,
+            )
+        record = _record(connection, connection.first(_CUSTOMER_BY_ID, {"key": customer_id}))
+        if record is None:
+            return None
+        key = {"customer": customer_id}
+        return ProfileRecord(
+            record,
+            connection.rows(_CONSENTS, key),
+            connection.rows(_CONSENT_CHANGES, key),
+            connection.rows(_STATEMENTS),
+            languages(connection),
+        )
+
+    return read
+
+
+def languages(connection: ScopedConnection) -> Sequence[Any]:
+    """The tenant's languages (``code``, ``is_default``), in the order of their codes."""
+    return connection.rows(_LANGUAGES)

@@ -15,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
-    and_,
     delete,
     exists,
     func,
@@ -44,7 +43,6 @@ from boxoffice.store.models import (
     CustomerSubscription,
     CustomerTag,
     DeviceToken,
-    InterfaceUser,
     Membership,
     Statement,
     Tag,
@@ -437,39 +435,6 @@ class DeviceTokens(_Repository):
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def for_request(
-        self, token_hash: str, user_name: str | None
-    ) -> tuple[DeviceToken, bool, bool] | None:
-        """A token with, in the same statement, whether the interface user (``user_name``,
-        else the token's own) exists and is enabled, and whether the customer logged in on
-        the token is still an active customer."""
-        user_match = (
-            InterfaceUser.user_name == user_name
-            if user_name is not None
-            else InterfaceUser.user_name == DeviceToken.user_name
-        )
-        stmt = (
-            select(DeviceToken, InterfaceUser.disabled, Customer.id)
-            .outerjoin(
-                InterfaceUser,
-                and_(InterfaceUser.tenant_id == DeviceToken.tenant_id, user_match),
-            )
-            .outerjoin(
-                Customer,
-                and_(
-                    Customer.tenant_id == DeviceToken.tenant_id,
-                    Customer.id == DeviceToken.customer_id,
-                    Customer.state == "active",
-                ),
-            )
-            .where(DeviceToken.token_hash == token_hash)
-        )
-        found = (await self.session.execute(stmt)).first()
-        if found is None:
-            return None
-        row, disabled, customer_id = found
-        return row, disabled is False, customer_id is not None
 
     async def for_device(self, device_id: str, application_id: str) -> DeviceToken | None:
         stmt = select(DeviceToken).where(

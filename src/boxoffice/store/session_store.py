@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from boxoffice.store.db import WRITE_OPTION
 from boxoffice.store.models import CustomerSession
+from boxoffice.store.reads import Reads, customer_session
 from boxoffice.store.scoping import TENANT_KEY
 
 #: Last-seen times are written at most this often (seconds), not on every request.
@@ -42,10 +43,21 @@ class SessionStore(Protocol):
 
 
 class DatabaseSessions:
-    def __init__(self, sessions: async_sessionmaker[Any], *, idle: int, absolute: int) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        *,
+        idle: int,
+        absolute: int,
+        reads: Reads | None = None,
+    ) -> None:
+        """``reads``: the hot snapshot reads (``store/reads.py``); with them, a session that
+        is neither expired nor due for a last-seen write is looked up without a unit of work
+        (decision 0085)."""
         self._sessions = sessions
         self.idle = idle
         self.absolute = absolute
+        self._reads = reads
 
     def _open(self, tenant_id: int) -> Any:
         session = self._sessions()
@@ -69,8 +81,26 @@ class DatabaseSessions:
             await session.commit()
         return token
 
+    def current(self, found: Any, now: datetime) -> bool:
+        """Whether a session (its row, or ``reads.customer_session``'s) is open and needs no
+        write: neither expired nor due for its last-seen time."""
+        return bool(
+            found.expires_at > now
+            and found.last_seen_at + timedelta(seconds=self.idle) > now
+            and (now - found.last_seen_at).total_seconds() < TOUCH_EVERY
+        )
+
     async def customer(self, tenant_id: int, token: str) -> int | None:
         now = datetime.now(UTC)
+        if self._reads is not None:
+            found = await self._reads.run(tenant_id, customer_session(token_hash(token)))
+            if found is None:
+                return None
+            if self.current(found, now):
+                customer_id: int = found.customer_id
+                return customer_id
+            # Expired, or its last-seen time is due: the unit of work below reads it again
+            # and writes.
         async with self._open(tenant_id) as session:
             stmt = select(CustomerSession).where(CustomerSession.token_hash == token_hash(token))
             row = (await session.execute(stmt)).scalar_one_or_none()
@@ -80,7 +110,7 @@ class DatabaseSessions:
                 await session.delete(row)
                 await session.commit()
                 return None
-            customer_id: int = row.customer_id
+            customer_id = row.customer_id
             if (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY:
                 row.last_seen_at = now
                 await session.commit()

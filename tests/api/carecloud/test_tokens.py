@@ -241,7 +241,7 @@ async def _set_disabled(core: Core, tenant_id: int, user_name: str, disabled: bo
 async def test_a_disabled_interface_user_closes_its_tokens(
     api: Api, core: Core, tenant: tuple[str, int]
 ) -> None:
-    """The token, its interface user and its customer are read in one statement: each check
+    """The token, its interface user and its customer are read on one snapshot: each check
     still answers on its own."""
     for name in ("app-user", "other-user"):
         await tenant_service.create_interface_user(core, api.tenant, name)

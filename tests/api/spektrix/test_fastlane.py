@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from boxoffice.api.common.session import SESSION_COOKIE
 from boxoffice.api.spektrix import fastlane
 from boxoffice.bootstrap import Core
 from boxoffice.services import tenants as tenant_service
+from boxoffice.store.models import Customer, CustomerSession
+from boxoffice.store.session_store import TOUCH_EVERY, token_hash
 from tests.conftest import BASE_URL, Signer, make_tenant
 
 PASSWORD = "correct horse battery"
@@ -158,3 +163,50 @@ async def test_the_lane_keeps_the_route_in_the_metrics(
     assert (await http.get(f"{BASE_URL}{path}", headers=signed(owner_api, path))).status_code == 404
     metrics = (await http.get(f"{BASE_URL}/metrics")).text
     assert 'route="/{client}/api/v3/customers/{id}",status="404"' in metrics
+
+
+async def test_a_web_session_due_expired_or_of_a_gone_customer_answers_the_same(
+    http: httpx.AsyncClient, core: Core, owner_api: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane reads the session and the customer on one snapshot (decision 0085) unless
+    the session must be written: each case answers as FastAPI's route does."""
+    t = owner_api.tenant
+    tenant = await tenant_service.get_tenant(core, t)
+    path = f"/{t}/api/v3/customer"
+    origin = {"Origin": "http://localhost:8080"}
+    signup = await http.post(
+        f"{BASE_URL}{path}",
+        json={
+            "firstName": "Web",
+            "lastName": "User",
+            "email": "due@example.org",
+            "password": PASSWORD,
+        },
+        headers=origin,
+    )
+    assert signup.status_code in (200, 201), signup.text
+    token = http.cookies.get(SESSION_COOKIE)
+    assert token
+    hashed = token_hash(token)
+
+    async def set_session(**values: datetime) -> None:
+        async with core.uow(tenant.id, write=True) as uow:
+            await uow.session.execute(
+                update(CustomerSession).where(CustomerSession.token_hash == hashed).values(**values)
+            )
+            await uow.commit()
+
+    stale = datetime.now(UTC) - timedelta(seconds=TOUCH_EVERY + 1)
+    await set_session(last_seen_at=stale)
+    assert (await same_answer(http, monkeypatch, path, origin)).status_code == 200
+    async with core.uow(tenant.id) as uow:
+        row = await uow.session.get(CustomerSession, (tenant.id, hashed))
+        assert row is not None and row.last_seen_at > stale  # the lane wrote it
+    async with core.uow(tenant.id, write=True) as uow:
+        await uow.session.execute(
+            update(Customer).where(Customer.email == "due@example.org").values(state="erased")
+        )
+        await uow.commit()
+    assert (await same_answer(http, monkeypatch, path, origin)).status_code == 404
+    await set_session(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert (await same_answer(http, monkeypatch, path, origin)).status_code == 401

@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import ASGIApp, Scope
 
 from boxoffice.api.carecloud import errors, routes
+from boxoffice.api.carecloud.fastlane import FastLane
 from boxoffice.api.common.browser import BrowserPolicy
 from boxoffice.api.common.limits import BodyLimit
 from boxoffice.api.common.state import AppState, tenant_origins
@@ -78,7 +79,11 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
         return await tenant_origins(state, scope["path"].split("/", 2)[1])
 
     browser = BrowserPolicy(
-        BodyLimit(app, state.settings.max_body_bytes, errors.payload_too_large),
+        BodyLimit(
+            FastLane(app, state),
+            state.settings.max_body_bytes,
+            errors.payload_too_large,
+        ),
         allowed_origins=allowed_origins,
         refuse=errors.forbidden,
         trust_proxy=state.settings.trust_proxy_headers,

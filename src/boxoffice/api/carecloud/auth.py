@@ -23,9 +23,10 @@ from boxoffice.api.common.session import client_info
 from boxoffice.api.common.state import CoreDep, StateDep
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import DeviceTokenView, TenantView
-from boxoffice.services import devices
+from boxoffice.domain.views import DeviceTokenView, ProfileView, TenantView
+from boxoffice.services import devices, profiles
 from boxoffice.services.accounts import Client
+from boxoffice.services.core import Core
 from boxoffice.services.tenants import get_tenant
 
 log = structlog.get_logger("boxoffice.carecloud.auth")
@@ -95,33 +96,50 @@ def languages(request: Request, device: DeviceTokenView | None = None) -> tuple[
     return tuple(preferred)
 
 
-async def app(request: Request, tenant: TenantDep, core: CoreDep) -> App:
+def _token(request: Request) -> Credentials:
     credentials = parse_authorization(request.headers.get("authorization"))
     if credentials is None or not credentials.token:
         raise Unauthenticated("no token")
-    try:
-        device = await devices.authenticate_token(
-            core, tenant.id, credentials.token, credentials.user_name
-        )
-    except Unauthenticated as exc:
-        log.warning("token_refused", tenant=tenant.name, reason=exc.reason, path=request.url.path)
-        raise
+    return credentials
+
+
+def _app(request: Request, tenant: TenantView, token: str, device: DeviceTokenView) -> App:
     return App(
         tenant=tenant,
-        token=credentials.token,
+        token=token,
         device=device,
         principal=devices.token_principal(tenant.id, device),
         languages=languages(request, device),
     )
 
 
+def _refused(request: Request, tenant: TenantView, exc: Unauthenticated) -> None:
+    log.warning("token_refused", tenant=tenant.name, reason=exc.reason, path=request.url.path)
+
+
+async def app(request: Request, tenant: TenantDep, core: CoreDep) -> App:
+    credentials = _token(request)
+    try:
+        device = await devices.authenticate_token(
+            core, tenant.id, credentials.token, credentials.user_name
+        )
+    except Unauthenticated as exc:
+        _refused(request, tenant, exc)
+        raise
+    return _app(request, tenant, credentials.token, device)
+
+
 AppDep = Annotated[App, Depends(app)]
 
 
-async def logged_in(caller: AppDep) -> App:
+def require_customer(caller: App) -> App:
     if caller.device.customer_id is None:
         raise PermissionDenied("No customer is logged in on this token.")
     return caller
+
+
+async def logged_in(caller: AppDep) -> App:
+    return require_customer(caller)
 
 
 CustomerApp = Annotated[App, Depends(logged_in)]
@@ -135,6 +153,31 @@ def own_customer(code: str, caller: App) -> int:
     if keys is None or keys[0] != caller.device.customer_id:
         raise InvalidInput("customer_id", "not_belong_to_logged_in_customer")
     return keys[0]
+
+
+async def own_profile(
+    request: Request, tenant: TenantView, core: Core, code: str
+) -> tuple[App, tuple[ProfileView, str, str]]:
+    """What :func:`app`, :func:`logged_in` and :func:`path_customer` check, then the
+    customer's profile (``profiles.get_profile``), in one read with the token: for
+    ``GET customers/{customer_id}`` (``fastlane.py``; decision 0085)."""
+    credentials = _token(request)
+    callers: list[App] = []
+
+    def choose(device: DeviceTokenView) -> tuple[int, tuple[str, ...]]:
+        caller = _app(request, tenant, credentials.token, device)
+        callers.append(caller)
+        return own_customer(code, require_customer(caller)), caller.languages
+
+    try:
+        _, found = await profiles.get_token_profile(
+            core, tenant.id, credentials.token, credentials.user_name, choose
+        )
+    except Unauthenticated as exc:
+        if not callers:  # refused by the token's checks (``app`` logs those), not later
+            _refused(request, tenant, exc)
+        raise
+    return callers[-1], found
 
 
 async def path_customer(customer_id: str, caller: CustomerApp) -> int:

@@ -28,6 +28,7 @@ from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import CoreDep
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import ProfileView
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import devices, localised, profiles, records
 from boxoffice.services.core import Core
@@ -97,11 +98,7 @@ def _no_content() -> Response:
 
 class Paging:
     def __init__(
-        self,
-        count: Annotated[int, Query(ge=1)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        sort_field: Annotated[str | None, Query(max_length=100)] = None,
-        sort_direction: Literal["ASC", "DESC"] | None = None,
+        self, count: int, offset: int, sort_field: str | None, sort_direction: str | None
     ) -> None:
         self.count = count
         self.offset = offset
@@ -121,7 +118,18 @@ class Paging:
         )
 
 
-PagingDep = Annotated[Paging, Depends()]
+async def _paging(
+    count: Annotated[int, Query(ge=1)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    sort_field: Annotated[str | None, Query(max_length=100)] = None,
+    sort_direction: Literal["ASC", "DESC"] | None = None,
+) -> Paging:
+    """The paging query parameters. A function, and ``async``: FastAPI runs a class used as a
+    dependency (``Depends()``) in its thread pool, a thread hop on every request."""
+    return Paging(count, offset, sort_field, sort_direction)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
 
 
 def _list_param(request: Request, name: str) -> list[str]:
@@ -417,7 +425,34 @@ class RewardFilters:
         ]
 
 
-RewardFiltersDep = Annotated[RewardFilters, Depends()]
+async def _reward_filters(
+    request: Request,
+    name: str | None = None,
+    store_id: str | None = None,
+    is_valid: bool | None = None,
+    valid_from: str | None = None,
+    valid_to: str | None = None,
+    code: str | None = None,
+    is_automated: bool | None = None,
+    reward_group: int | None = None,
+    without_stores: bool | None = None,
+) -> RewardFilters:
+    """The rewards' filters; ``async`` like :func:`_paging`, for the same reason."""
+    return RewardFilters(
+        request,
+        name=name,
+        store_id=store_id,
+        is_valid=is_valid,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        code=code,
+        is_automated=is_automated,
+        reward_group=reward_group,
+        without_stores=without_stores,
+    )
+
+
+RewardFiltersDep = Annotated[RewardFilters, Depends(_reward_filters)]
 
 
 @router.get("/rewards", **_doc("Rewards"))
@@ -553,8 +588,22 @@ async def get_customer(
     core: CoreDep,
     customer_short_salutation: bool = False,
 ) -> Response:
-    view = await profiles.get_profile(core, caller.principal, customer_id)
-    (item,) = await _customer_json(core, caller, [view], short=customer_short_salutation)
+    found = await profiles.get_profile(core, caller.principal, customer_id, caller.languages)
+    return customer_answer(caller, found, customer_short_salutation)
+
+
+def customer_answer(
+    caller: App, found: tuple[ProfileView, str, str], short_salutation: bool
+) -> Response:
+    """``GET customers/{customer_id}``'s answer (also the fast lane's, ``fastlane.py``)."""
+    view, language, default = found
+    item = m.customer(
+        view,
+        tz=m.timezone_of(caller.tenant),
+        language=language,
+        default_language=default,
+        short_salutation=short_salutation,
+    )
     return JSON(m.data(item))
 
 

@@ -108,5 +108,9 @@ class FastLane:
     async def _current(self, request: Request, client: str, _ident: str | None) -> Response:
         core = self._core()
         tenant = await auth.tenant(client, core)
+        expand = request.query_params.get(_EXPAND)
+        if not expand:  # the session and the customer in one read (decision 0085)
+            principal, view = await auth.web_customer_view(request, tenant, core)
+            return await routes.current_customer_answer(principal, core, view)
         principal = await auth.web_customer(request, tenant, core)
-        return await routes.get_current_customer(principal, core, request.query_params.get(_EXPAND))
+        return await routes.get_current_customer(principal, core, expand)
