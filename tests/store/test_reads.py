@@ -660,3 +660,30 @@ async def test_the_one_statement_token_is_the_separate_statements_token(core: Co
     assert off is not None and not off.user_usable and off.customer_active
     ghost = await core.reads.run(a, reads.device_token(devices.token_hash(tokens[3]), None))
     assert ghost is not None and not ghost.user_usable and not ghost.customer_active
+
+
+@postgres_only
+async def test_reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_more(
+    settings: Any,
+) -> None:
+    from boxoffice.bootstrap import build_core
+
+    core = build_core(settings, pool_size=2)
+    opened = []
+    reads_engine = core.reads._engine  # the reads' own engine (PostgreSQL)
+    assert reads_engine is not core.engine
+    event.listen(reads_engine.sync_engine.pool, "connect", lambda *_: opened.append(1))
+    try:
+        _, a = await make_tenant(core)
+        key = await _customer(core, a, "pool@example.org")
+        found = await asyncio.gather(
+            *(core.reads.run(a, reads.customer_by_id(key)) for _ in range(40))
+        )
+        assert all(record is not None and record.customer.id == key for record in found)
+        assert len(opened) <= 2  # never more than the pool: no connection opened per burst
+        found = await asyncio.gather(
+            *(core.reads.run(a, reads.customer_by_id(key)) for _ in range(40))
+        )
+        assert len(opened) <= 2
+    finally:
+        await core.dispose()

@@ -42,6 +42,7 @@ def create_engine(
     role: str | None = None,
     pre_ping: bool = True,
     read_only: bool = False,
+    overflow: int | None = None,
 ) -> AsyncEngine:
     """An engine for ``url``. On PostgreSQL, ``role`` (a role name, or :data:`AUTO_ROLE`) is
     the role every connection switches to (``SET ROLE``); ``None`` stays as logged in, which
@@ -49,7 +50,9 @@ def create_engine(
     connection before use (a round trip); without it, the caller retries on a connection the
     server closed (``store/reads.py`` does). ``read_only`` (PostgreSQL): the server refuses
     every write on these connections (``default_transaction_read_only``, set in the connection
-    request itself: no round trip)."""
+    request itself: no round trip). ``overflow``: connections opened beyond ``pool_size`` when
+    all are in use, and closed when given back (default: ``pool_size``); 0 makes a request
+    wait for a pooled connection instead."""
     target = async_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "sqlite":
@@ -59,7 +62,11 @@ def create_engine(
             Path(target.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping)
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=pool_size if overflow is None else overflow,
+            pool_pre_ping=pre_ping,
+        )
         if read_only:
             kwargs["connect_args"] = {"server_settings": {"default_transaction_read_only": "on"}}
     engine = create_async_engine(target, **kwargs)
