@@ -33,9 +33,12 @@ from boxoffice.services import tenants as tenant_service
 from boxoffice.settings import Settings
 from boxoffice.store.db import create_engine
 from boxoffice.store.migrate import upgrade
+from boxoffice.store.session_store import RedisSessions
 
 POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("BOXOFFICE_REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1"
 SECRET = "test-secret-key-0123456789abcdef0123456789"
 T = TypeVar("T")
 DEMO_CATALOGUE = (
@@ -120,6 +123,31 @@ async def core(settings: Settings) -> AsyncIterator[Core]:
         yield core
     finally:
         await core.dispose()
+
+
+@asynccontextmanager
+async def redis_sessions(*, idle: int, absolute: int) -> AsyncIterator[RedisSessions]:
+    """A Redis session store under a prefix of its own, emptied and closed afterwards; the
+    test is skipped when Redis does not answer, or fails with ``BOXOFFICE_REQUIRE_REDIS=1``."""
+    store = RedisSessions(
+        REDIS_URL, idle=idle, absolute=absolute, prefix=f"bo-test-{uuid.uuid4().hex}"
+    )
+    reached = False
+    try:
+        try:
+            await store._redis.ping()
+        except Exception as exc:
+            if REQUIRE_REDIS:
+                raise
+            pytest.skip(f"Redis not reachable: {exc}")
+        reached = True
+        yield store
+    finally:
+        if reached:
+            keys = [k async for k in store._redis.scan_iter(f"{store.prefix}:*")]
+            if keys:
+                await store._redis.delete(*keys)
+        await store.close()
 
 
 @asynccontextmanager

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -35,7 +33,6 @@ from boxoffice.services import crm, erasure
 from boxoffice.services import customers as spektrix_side
 from boxoffice.services import tenants as tenant_service
 from boxoffice.store.models import ApiKey
-from boxoffice.store.session_store import RedisSessions
 from tests.api.brandchannel.support import (
     BRANDS,
     Answer,
@@ -45,9 +42,8 @@ from tests.api.brandchannel.support import (
     unique_email,
     unique_phone,
 )
-from tests.conftest import make_tenant
+from tests.conftest import make_tenant, redis_sessions
 
-REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BOTH = frozenset({svc.CUSTOMER_READ, svc.CUSTOMER_CUD})
 FAST = crm.CrmPolicy(timeout_seconds=0.3, retries=2, backoff_seconds=0.01)
 
@@ -243,32 +239,18 @@ async def test_erasure_ends_the_customers_sessions(core: Core, owner: Principal)
 
 
 async def test_erasure_ends_sessions_kept_in_redis(core: Core, owner: Principal) -> None:
-    redis_sessions = RedisSessions(
-        REDIS_URL, idle=3600, absolute=7200, prefix=f"bo-test-{uuid.uuid4().hex}"
-    )
-    try:
-        try:
-            await redis_sessions._redis.ping()
-        except Exception as exc:
-            if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
-                raise
-            pytest.skip(f"Redis not reachable: {exc}")
-        database_sessions, core.session_store = core.session_store, redis_sessions
+    async with redis_sessions(idle=3600, absolute=7200) as store:
+        database_sessions, core.session_store = core.session_store, store
         try:
             view = await spektrix_side.create_customer(
                 core, owner, NewCustomer(first_name="A", last_name="B", email=unique_email())
             )
-            token = await redis_sessions.create(owner.tenant_id, view.id)
-            assert await redis_sessions.customer(owner.tenant_id, token) == view.id
+            token = await store.create(owner.tenant_id, view.id)
+            assert await store.customer(owner.tenant_id, token) == view.id
             await erasure.erase_customer(core, owner, view.id)
-            assert await redis_sessions.customer(owner.tenant_id, token) is None
+            assert await store.customer(owner.tenant_id, token) is None
         finally:
             core.session_store = database_sessions
-    finally:
-        keys = [k async for k in redis_sessions._redis.scan_iter(f"{redis_sessions.prefix}:*")]
-        if keys:
-            await redis_sessions._redis.delete(*keys)
-        await redis_sessions.close()
 
 
 async def test_a_customer_principal_erases_only_itself(core: Core, owner: Principal) -> None:

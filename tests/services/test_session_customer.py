@@ -4,8 +4,6 @@ decision 0085): the same answers, expiry and last-seen writes as the session sto
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -19,10 +17,8 @@ from boxoffice.domain.principal import Principal
 from boxoffice.services import accounts, audit, customers
 from boxoffice.store.audit import current_caller
 from boxoffice.store.models import Customer, CustomerSession
-from boxoffice.store.session_store import TOUCH_EVERY, RedisSessions, token_hash
-from tests.conftest import make_tenant
-
-REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from boxoffice.store.session_store import TOUCH_EVERY, token_hash
+from tests.conftest import make_tenant, redis_sessions
 
 
 async def _customer(core: Core, tenant_id: int, email: str) -> int:
@@ -93,23 +89,12 @@ async def test_the_session_and_its_customer_in_the_database(core: Core) -> None:
 
 @pytest.fixture
 async def redis_core(core: Core) -> AsyncIterator[Core]:
-    store = RedisSessions(REDIS_URL, idle=600, absolute=3600, prefix=f"bo-test-{uuid.uuid4().hex}")
-    try:
-        await store._redis.ping()
-    except Exception as exc:
-        await store.close()
-        if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
-            raise
-        pytest.skip(f"Redis not reachable: {exc}")
-    kept, core.session_store = core.session_store, store
-    try:
-        yield core
-    finally:
-        core.session_store = kept
-        keys = [k async for k in store._redis.scan_iter(f"{store.prefix}:*")]
-        if keys:
-            await store._redis.delete(*keys)
-        await store.close()
+    async with redis_sessions(idle=600, absolute=3600) as store:
+        kept, core.session_store = core.session_store, store
+        try:
+            yield core
+        finally:
+            core.session_store = kept
 
 
 async def test_the_session_and_its_customer_with_redis(redis_core: Core) -> None:

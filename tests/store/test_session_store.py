@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,13 +16,10 @@ from boxoffice.store.models import CustomerSession
 from boxoffice.store.session_store import (
     TOUCH_EVERY,
     DatabaseSessions,
-    RedisSessions,
     SessionStore,
     token_hash,
 )
-from tests.conftest import make_tenant
-
-REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.conftest import make_tenant, redis_sessions
 
 
 @pytest.fixture(params=["database", "database-reads", "redis"])
@@ -33,21 +28,8 @@ async def store(request: pytest.FixtureRequest, core: Core) -> AsyncIterator[Ses
         reads = core.reads if request.param == "database-reads" else None
         yield DatabaseSessions(core.sessions, idle=3600, absolute=7200, reads=reads)
         return
-    redis_store = RedisSessions(
-        REDIS_URL, idle=3600, absolute=7200, prefix=f"bo-test-{uuid.uuid4().hex}"
-    )
-    try:
-        await redis_store._redis.ping()
-    except Exception as exc:
-        await redis_store.close()
-        if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
-            raise
-        pytest.skip(f"Redis not reachable: {exc}")
-    yield redis_store
-    keys = [k async for k in redis_store._redis.scan_iter(f"{redis_store.prefix}:*")]
-    if keys:
-        await redis_store._redis.delete(*keys)
-    await redis_store.close()
+    async with redis_sessions(idle=3600, absolute=7200) as redis_store:
+        yield redis_store
 
 
 async def _customer(core: Core, tenant_id: int, email: str) -> int:
@@ -121,24 +103,10 @@ async def test_idle_and_absolute_expiry_in_the_database(core: Core, hot: bool) -
 
 
 async def test_redis_sessions_expire_with_their_ttl() -> None:
-    store = RedisSessions(REDIS_URL, idle=1, absolute=3600, prefix=f"bo-test-{uuid.uuid4().hex}")
-    try:
-        await store._redis.ping()
-    except Exception as exc:
-        await store.close()
-        if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
-            raise
-        pytest.skip(f"Redis not reachable: {exc}")
-    try:
-        token = await store.create(1, 42)
+    async with redis_sessions(idle=1, absolute=3600) as store:
+        await store.create(1, 42)
         key = next(iter([k async for k in store._redis.scan_iter(f"{store.prefix}:session:*")]))
         assert 0 < await store._redis.pttl(key) <= 1000  # idle timeout is the key's TTL
-    finally:
-        keys = [k async for k in store._redis.scan_iter(f"{store.prefix}:*")]
-        if keys:
-            await store._redis.delete(*keys)
-        await store.close()
-    del token
 
 
 async def _last_seen(core: Core, tenant_id: int, token: str) -> datetime:
@@ -184,15 +152,7 @@ async def test_reads_write_the_last_seen_time_at_most_once_a_minute(core: Core, 
 
 
 async def test_redis_reads_push_the_idle_ttl_back_at_most_once_a_minute() -> None:
-    store = RedisSessions(REDIS_URL, idle=3600, absolute=7200, prefix=f"bo-test-{uuid.uuid4().hex}")
-    try:
-        await store._redis.ping()
-    except Exception as exc:
-        await store.close()
-        if os.environ.get("BOXOFFICE_REQUIRE_REDIS") == "1":
-            raise
-        pytest.skip(f"Redis not reachable: {exc}")
-    try:
+    async with redis_sessions(idle=3600, absolute=7200) as store:
         token = await store.create(1, 42)
         key = store._key(1, token_hash(token))
         await store._redis.pexpire(key, (3600 - TOUCH_EVERY + 20) * 1000)
@@ -201,8 +161,3 @@ async def test_redis_reads_push_the_idle_ttl_back_at_most_once_a_minute() -> Non
         await store._redis.pexpire(key, (3600 - TOUCH_EVERY - 1) * 1000)
         assert await store.customer(1, token) == 42
         assert await store._redis.pttl(key) > (3600 - 5) * 1000
-    finally:
-        keys = [k async for k in store._redis.scan_iter(f"{store.prefix}:*")]
-        if keys:
-            await store._redis.delete(*keys)
-        await store.close()
