@@ -7,9 +7,6 @@ Status, body and headers must be the same, byte for byte, apart from the request
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
 import pytest
 
@@ -26,49 +23,17 @@ from tests.api.carecloud.support import (
     bearer,
     token_body,
 )
+from tests.api.lanes import same_answer_of, spy_on
 from tests.conftest import BASE_URL
-
-
-@contextmanager
-def lane_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    with monkeypatch.context() as patch:
-        patch.setattr(fastlane.FastLane, "_lane", lambda self, scope: None)
-        yield
 
 
 @pytest.fixture(autouse=True)
 def lane_taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths the lane recognised (answered, or handed on for their query)."""
-    taken: list[str] = []
-    original = fastlane.FastLane._lane
-
-    def spy(self: fastlane.FastLane, scope: dict[str, object]) -> object:
-        lane = original(self, scope)  # type: ignore[arg-type]
-        if lane is not None:
-            taken.append(str(scope["path"]))
-        return lane
-
-    monkeypatch.setattr(fastlane.FastLane, "_lane", spy)
-    return taken
+    return spy_on(monkeypatch, fastlane.FastLane)
 
 
-async def same_answer(
-    http: httpx.AsyncClient,
-    monkeypatch: pytest.MonkeyPatch,
-    path: str,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    url = f"{BASE_URL}{path}"
-    fast = await http.get(url, headers=headers)
-    with lane_off(monkeypatch):
-        slow = await http.get(url, headers=headers)
-    assert fast.status_code == slow.status_code, path
-    assert fast.content == slow.content, path
-    drop = {"x-request-id", "date"}
-    assert [(k, v) for k, v in fast.headers.items() if k not in drop] == [
-        (k, v) for k, v in slow.headers.items() if k not in drop
-    ], path
-    return fast
+same_answer = same_answer_of(fastlane.FastLane)
 
 
 async def test_a_customer_answers_the_same_both_ways(
