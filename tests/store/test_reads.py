@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -67,6 +68,13 @@ async def _customer(core: Core, tenant_id: int, email: str) -> int:
         )
         await uow.commit()
     return key
+
+
+def _same_rows(*pairs: tuple[Sequence[Any], Sequence[Any]]) -> None:
+    """Each pair of row lists has the same column names and value types, row by row."""
+    for mine, theirs in pairs:
+        assert [r._fields for r in mine] == [r._fields for r in theirs]
+        assert [[type(v) for v in r] for r in mine] == [[type(v) for v in r] for r in theirs]
 
 
 async def test_a_read_returns_typed_rows_of_its_tenant_only(core: Core) -> None:
@@ -434,14 +442,12 @@ async def test_the_one_statement_record_is_the_four_statements_record(core: Core
         separate = await core.reads.run(a, four)
         assert one is not None and separate is not None
         assert one == separate
-        for mine, theirs in (
+        _same_rows(
             ([one.customer], [separate.customer]),
             (one.attributes, separate.attributes),
             (one.values, separate.values),
             (one.addresses, separate.addresses),
-        ):
-            assert [r._fields for r in mine] == [r._fields for r in theirs]
-            assert [[type(v) for v in r] for r in mine] == [[type(v) for v in r] for r in theirs]
+        )
     whole = await core.reads.run(a, reads.customer_by_id(full.id))
     assert whole is not None and len(whole.values) == 2 and len(whole.addresses) == 2
     assert [r.line1 for r in whole.addresses] == ["1 Square", "2 Lane"]
@@ -568,14 +574,12 @@ async def test_the_one_statement_profile_is_the_separate_statements_profile(core
         several = await core.reads.run(a, separate(key))
         assert one is not None and several is not None
         assert one == several
-        for mine, theirs in (
+        _same_rows(
             (one.consents, several.consents),
             (one.changes, several.changes),
             (one.statements, several.statements),
             (one.languages, several.languages),
-        ):
-            assert [r._fields for r in mine] == [r._fields for r in theirs]
-            assert [[type(v) for v in r] for r in mine] == [[type(v) for v in r] for r in theirs]
+        )
     profile = await core.reads.run(a, reads.profile_by_id(full.id))
     assert profile is not None and len(profile.consents) == 1 and len(profile.changes) == 2
     assert profile.consents[0].agreed_at.tzinfo is not None
