@@ -5,7 +5,8 @@ The router has no prefix: ``app.py`` mounts it under both of the vendor's base p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -369,34 +370,19 @@ async def get_customer_address_types(caller: AppDep, paging: PagingDep) -> Respo
     return paging.page("customer_address_types", m.address_types())
 
 
+@dataclass(frozen=True)
 class RewardFilters:
-    def __init__(
-        self,
-        request: Request,
-        name: str | None = None,
-        store_id: str | None = None,
-        is_valid: bool | None = None,
-        valid_from: str | None = None,
-        valid_to: str | None = None,
-        code: str | None = None,
-        is_automated: bool | None = None,
-        reward_group: int | None = None,
-        without_stores: bool | None = None,
-    ) -> None:
-        self.name = name
-        self.store_id = store_id
-        self.is_valid = is_valid
-        self.valid_from = m.parse_date(valid_from, "valid_from")
-        self.valid_to = m.parse_date(valid_to, "valid_to")
-        self.code = code
-        self.is_automated = is_automated
-        if reward_group is not None and reward_group not in m.REWARD_GROUPS:
-            raise InvalidInput("reward_group", "not_allowed_value")
-        self.reward_group = reward_group
-        self.without_stores = without_stores
-        # Rewards here are not limited by customer type, so every type sees every reward; the
-        # filter is still checked like every array filter (at most 1000 values).
-        _list_param(request, "customer_type_id")
+    """The rewards' filters, checked and parsed (by :func:`_reward_filters`)."""
+
+    name: str | None
+    store_id: str | None
+    is_valid: bool | None
+    valid_from: date | None
+    valid_to: date | None
+    code: str | None
+    is_automated: bool | None
+    reward_group: int | None
+    without_stores: bool | None
 
     def items(self, views: tuple[Any, ...]) -> list[dict[str, Any]]:
         store_key = None
@@ -438,13 +424,18 @@ async def _reward_filters(
     without_stores: bool | None = None,
 ) -> RewardFilters:
     """The rewards' filters; ``async`` like :func:`_paging`, for the same reason."""
+    start, end = m.parse_date(valid_from, "valid_from"), m.parse_date(valid_to, "valid_to")
+    if reward_group is not None and reward_group not in m.REWARD_GROUPS:
+        raise InvalidInput("reward_group", "not_allowed_value")
+    # Rewards here are not limited by customer type, so every type sees every reward; the
+    # filter is still checked like every array filter (at most 1000 values).
+    _list_param(request, "customer_type_id")
     return RewardFilters(
-        request,
         name=name,
         store_id=store_id,
         is_valid=is_valid,
-        valid_from=valid_from,
-        valid_to=valid_to,
+        valid_from=start,
+        valid_to=end,
         code=code,
         is_automated=is_automated,
         reward_group=reward_group,
