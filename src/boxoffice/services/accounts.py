@@ -50,9 +50,6 @@ from boxoffice.services.core import Core
 from boxoffice.services.mail import MailError, Message, render
 from boxoffice.store import reads
 from boxoffice.store.models import CustomerToken
-from boxoffice.store.scoping import ScopedConnection
-from boxoffice.store.session_store import DatabaseSessions
-from boxoffice.store.session_store import token_hash as session_token_hash
 
 log = structlog.get_logger("boxoffice.accounts")
 
@@ -211,38 +208,17 @@ async def session_customer_view(
     core: Core, tenant_id: int, token: str | None
 ) -> tuple[Principal, CustomerView]:
     """The customer logged in on a web session, and their view (``customers.get_customer``
-    without parts). With the session store in the database, the session and the customer are
-    read together (one ``Reads.run``), unless the session has expired or its last-seen time
-    is due: then :func:`session_customer` writes, and the customer is read after it
-    (decision 0085)."""
-    store = core.session_store
-    found: tuple[int, reads.CustomerRecord | None] | None = None
-    if token and len(token) <= 200 and isinstance(store, DatabaseSessions):
-        hashed, now = session_token_hash(token), datetime.now(UTC)
-        due = False
-
-        def read(connection: ScopedConnection) -> tuple[int, reads.CustomerRecord | None] | None:
-            nonlocal due
-            session = reads.customer_session(hashed)(connection)
-            if session is None:
-                return None
-            if not store.current(session, now):
-                due = True
-                return None
-            customer_id: int = session.customer_id
-            return customer_id, reads.customer_by_id(customer_id)(connection)
-
-        found = await core.reads.run(tenant_id, read)
-        if found is not None:
-            audit.identify(_customer_caller(found[0], "customer-session"))
-        elif not due:
-            raise Unauthenticated("no customer is logged in")
+    without parts), the session and the customer read together where the store can
+    (``SessionStore.customer_with``, decision 0085)."""
+    found = None
+    if token and len(token) <= 200:
+        found = await core.session_store.customer_with(
+            tenant_id, token, core.reads, reads.customer_by_id
+        )
     if found is None:
-        customer_id = await session_customer(core, tenant_id, token)
-        if customer_id is None:
-            raise Unauthenticated("no customer is logged in")
-        found = customer_id, await core.reads.run(tenant_id, reads.customer_by_id(customer_id))
+        raise Unauthenticated("no customer is logged in")
     customer_id, record = found
+    audit.identify(_customer_caller(customer_id, "customer-session"))
     if record is None:
         raise NotFound("Customer", customer_id)
     principal = customer_principal(tenant_id, customer_id)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from boxoffice.store.db import WRITE_OPTION
 from boxoffice.store.models import CustomerSession
-from boxoffice.store.reads import Reads, customer_session
-from boxoffice.store.scoping import TENANT_KEY
+from boxoffice.store.reads import Read, Reads, customer_session
+from boxoffice.store.scoping import TENANT_KEY, ScopedConnection
+
+T = TypeVar("T")
 
 #: Last-seen times are written at most this often (seconds), not on every request.
 TOUCH_EVERY = 60
@@ -35,6 +38,13 @@ def new_token() -> str:
 class SessionStore(Protocol):
     async def create(self, tenant_id: int, customer_id: int) -> str: ...
     async def customer(self, tenant_id: int, token: str) -> int | None: ...
+    async def customer_with(
+        self, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+    ) -> tuple[int, T] | None:
+        """The session's customer (as :meth:`customer`) and ``then(customer_id)`` read on
+        ``reads``; None when no session is open."""
+        ...
+
     async def delete(self, tenant_id: int, token: str) -> None: ...
     async def delete_for_customer(
         self, tenant_id: int, customer_id: int, *, keep: str | None = None
@@ -116,6 +126,31 @@ class DatabaseSessions:
                 await session.commit()
             return customer_id
 
+    async def customer_with(
+        self, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+    ) -> tuple[int, T] | None:
+        """The session and ``then``'s read on one snapshot (one ``Reads.run``), unless the
+        session has expired or its last-seen time is due: then :meth:`customer` writes, and
+        ``then`` reads after it (decision 0085)."""
+        hashed, now = token_hash(token), datetime.now(UTC)
+        due = False
+
+        def read(connection: ScopedConnection) -> tuple[int, T] | None:
+            nonlocal due
+            session = customer_session(hashed)(connection)
+            if session is None:
+                return None
+            if not self.current(session, now):
+                due = True
+                return None
+            customer_id: int = session.customer_id
+            return customer_id, then(customer_id)(connection)
+
+        found = await reads.run(tenant_id, read)
+        if found is not None or not due:
+            return found
+        return await _customer_then(self, tenant_id, token, reads, then)
+
     async def delete(self, tenant_id: int, token: str) -> None:
         async with self._open(tenant_id) as session:
             await session.execute(
@@ -186,6 +221,11 @@ class RedisSessions:
         customer: int = record["customer"]
         return customer
 
+    async def customer_with(
+        self, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+    ) -> tuple[int, T] | None:
+        return await _customer_then(self, tenant_id, token, reads, then)
+
     async def delete(self, tenant_id: int, token: str) -> None:
         await self._redis.delete(self._key(tenant_id, token_hash(token)))
 
@@ -204,3 +244,13 @@ class RedisSessions:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+async def _customer_then(
+    store: SessionStore, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+) -> tuple[int, T] | None:
+    """The session's customer, then ``then``'s read of them (two steps)."""
+    customer_id = await store.customer(tenant_id, token)
+    if customer_id is None:
+        return None
+    return customer_id, await reads.run(tenant_id, then(customer_id))
