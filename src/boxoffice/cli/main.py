@@ -106,6 +106,8 @@ def serve(
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from boxoffice import serving
+
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="boxoffice-metrics-")
     if not settings.secret_key:
@@ -113,21 +115,25 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         os.environ["BOXOFFICE_SECRET_KEY"] = settings.resolved_secret_key()
     if not settings.database_url:
         os.environ["BOXOFFICE_DATABASE_URL"] = settings.resolved_database_url()
+    os.environ.pop(serving.BOARD_ENV, None)
     if workers > 1:
         _workers_skip_this_script()
     err.print(f"serving on http://{host}:{port} with {workers} worker(s)")
-    uvicorn.run(
-        "boxoffice.api.app:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        server_header=False,
-        log_level="warning",
-    )
+    with tempfile.TemporaryDirectory(prefix="boxoffice-serve-") as supervisor:
+        if workers > 1:  # the workers share connections fairly (decision 0084)
+            os.environ[serving.BOARD_ENV] = str(serving.create_board(Path(supervisor)))
+        uvicorn.run(
+            "boxoffice.api.app:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="boxoffice.serving:new_event_loop",
+            http="httptools",
+            access_log=False,
+            server_header=False,
+            log_level="warning",
+        )
 
 
 def _workers_skip_this_script() -> None:
