@@ -40,6 +40,8 @@ from typing import Any
 import httpx
 import yaml
 
+from boxoffice import serving
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEMO = ROOT / "src" / "boxoffice" / "catalogs" / "demo.yaml"
@@ -150,24 +152,33 @@ def worker_peak_rss_mb(pid: int) -> list[float]:
     return sorted(peaks)
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a server: its process and its workers."""
+def server_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU time (user + system) used so far by a server, per process: its own and its
+    workers'."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    used = {}
     for process, stat in _proc("stat"):
         fields = stat[stat.rindex(")") + 2 :].split()
         if process == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
+            used[process] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return used
 
 
 def run_load_measured(spec: dict[str, Any], pid: int) -> dict[str, Any]:
-    """``run_load``, plus the server's CPU milliseconds per answered request: unlike req/s,
-    this hardly depends on what else the machine is doing."""
+    """``run_load``, plus the server's CPU milliseconds per answered request (unlike req/s,
+    this hardly depends on what else the machine is doing) and how the CPU time was shared
+    by the processes that used any (``worker_cpu_split``, percent, largest first: a worker
+    that holds most of the connections shows here)."""
     before = server_cpu_seconds(pid)
     result = run_load(spec)
-    used = server_cpu_seconds(pid) - before
+    after = server_cpu_seconds(pid)
+    spent = {p: t - before.get(p, 0.0) for p, t in after.items()}
+    used = sum(spent.values())
     result["server_cpu_ms_per_request"] = round(1000 * used / max(result["requests"], 1), 3)
+    result["worker_cpu_split"] = sorted(
+        (round(100 * t / used, 1) for t in spent.values() if used and t > 0.01 * used),
+        reverse=True,
+    )
     return result
 
 
@@ -771,7 +782,7 @@ def bench_bare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "--workers",
         str(args.workers),
         "--loop",
-        "uvloop",
+        "boxoffice.serving:new_event_loop",  # as `boxoffice serve` (decision 0084)
         "--http",
         "httptools",
         "--no-access-log",
@@ -780,6 +791,9 @@ def bench_bare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "warning",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop(serving.BOARD_ENV, None)
+    if args.workers > 1:
+        env[serving.BOARD_ENV] = str(serving.create_board(workdir))
     with server(command, env, port, workdir / "bare.log") as process:
         log(f"bare ASGI app for {args.duration}s at {args.connections} connections")
         result = run_load_measured(
@@ -880,6 +894,11 @@ def _cpu_ratio(bare: dict[str, Any], result: dict[str, Any]) -> str:
     return f"{reference / mine:.1%}"
 
 
+def _split(result: dict[str, Any]) -> str:
+    split = result.get("worker_cpu_split")
+    return " / ".join(map(str, split)) if split else "-"
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"Run {results['started']} on {results['machine']['cpus']} CPUs ({results['machine']['platform']}), "
@@ -890,14 +909,14 @@ def markdown(results: dict[str, Any]) -> str:
         bare = results["reference"]["bare"]
         lines += [
             "",
-            "| database | scenario | req/s | p50 ms | p99 ms | errors | req/s vs bare app | server CPU ms/request | bare app's CPU per request vs this |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-            f"| - | bare ASGI app (reference) | {bare['rps']} | {bare['p50_ms']} | {bare['p99_ms']} | {bare['errors']} | 100% | {_cpu(bare)} | 100% |",
+            "| database | scenario | req/s | p50 ms | p99 ms | errors | req/s vs bare app | server CPU ms/request | bare app's CPU per request vs this | CPU split between processes % |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            f"| - | bare ASGI app (reference) | {bare['rps']} | {bare['p50_ms']} | {bare['p99_ms']} | {bare['errors']} | 100% | {_cpu(bare)} | 100% | {_split(bare)} |",
         ]
         for db in results["databases"]:
             for name, s in db.get("scenarios", {}).items():
                 lines.append(
-                    f"| {db['database']} | {name} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | {s['errors']} | {s['rps'] / (bare['rps'] or 1):.1%} | {_cpu(s)} | {_cpu_ratio(bare, s)} |"
+                    f"| {db['database']} | {name} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | {s['errors']} | {s['rps'] / (bare['rps'] or 1):.1%} | {_cpu(s)} | {_cpu_ratio(bare, s)} | {_split(s)} |"
                 )
     lines += [
         "",
