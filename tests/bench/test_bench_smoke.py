@@ -47,6 +47,10 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["reference"]["bare"]["requests"] > 0
     assert results["reference"]["bare"]["errors"] == 0
+    # The server's CPU time, split between its processes (percent, largest first).
+    split = results["reference"]["bare"]["worker_cpu_split"]
+    assert split == sorted(split, reverse=True)
+    assert 95 <= sum(split) <= 100.5, split
     (sqlite,) = results["databases"]
     assert sqlite["import"]["created"] == 200
     assert sqlite["import"]["rejected"] == 0
