@@ -520,8 +520,12 @@ def test_two_workers_share_a_burst_of_connections(live_server: LiveServer, tmp_p
     """16 keep-alive connections opened at once (a proxy's upstream pool, the benchmark) are
     held 8 and 8 by the two workers, not mostly by the one that woke first (decision 0084).
     On a loaded machine a worker can wake too late for its turn (its sibling then takes the
-    connection after a bounded wait): up to three bursts are tried."""
-    with run_server(live_server.env, tmp_path, workers=2) as server:
+    connection after a bounded wait): up to three bursts are tried. The workers' shared files
+    are removed when the server stops."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**live_server.env, "TMPDIR": str(temporary)}
+    with run_server(env, tmp_path, workers=2) as server:
         port = int(server.base_url.rsplit(":", 1)[1])
         workers = _workers(server.process.pid)
         assert len(workers) == 2, workers
@@ -542,6 +546,8 @@ def test_two_workers_share_a_burst_of_connections(live_server: LiveServer, tmp_p
                 break
         assert sum(splits[-1]) == 16, splits
         assert splits[-1][1] - splits[-1][0] <= 2, splits
+        assert sorted(p.name.split("-")[1] for p in temporary.iterdir()) == ["metrics", "serve"]
+    assert list(temporary.iterdir()) == []
 
 
 # --- how real clients sign --------------------------------------------------------------------

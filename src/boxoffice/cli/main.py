@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
@@ -108,8 +109,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
     from boxoffice import serving
 
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="boxoffice-metrics-")
     if not settings.secret_key:
         # Workers read settings from the environment: hand them the generated demo secret.
         os.environ["BOXOFFICE_SECRET_KEY"] = settings.resolved_secret_key()
@@ -119,8 +118,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     if workers > 1:
         _workers_skip_this_script()
     err.print(f"serving on http://{host}:{port} with {workers} worker(s)")
-    with tempfile.TemporaryDirectory(prefix="boxoffice-serve-") as supervisor:
-        if workers > 1:  # the workers share connections fairly (decision 0084)
+    # Several workers: their metrics in files, and a board on which they share connections
+    # fairly (decision 0084), in directories removed on exit (uvicorn's supervisor returns
+    # after a signal; a single server re-raises it, and needs neither).
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics = stack.enter_context(tempfile.TemporaryDirectory(prefix="boxoffice-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
+        if workers > 1:
+            supervisor = stack.enter_context(tempfile.TemporaryDirectory(prefix="boxoffice-serve-"))
             os.environ[serving.BOARD_ENV] = str(serving.create_board(Path(supervisor)))
         uvicorn.run(
             "boxoffice.api.app:app_factory",
