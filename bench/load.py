@@ -117,18 +117,20 @@ class Scenario:
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Read one response; returns its status and whether the connection stays open."""
-    status_line = await reader.readline()
-    if not status_line:
-        raise ConnectionError("closed")
+    """Read one response; returns its status and whether the connection stays open. The head
+    is read in one call (one await, not one per header line)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        if not exc.partial:
+            raise ConnectionError("closed") from exc
+        raise
+    status_line, _, fields = head.partition(b"\r\n")
     status = int(status_line.split(b" ", 2)[1])
     length = 0
     chunked = False
     keep = True
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b"\n", b""):
-            break
+    for line in fields.split(b"\r\n"):
         name, _, value = line.partition(b":")
         lowered = name.strip().lower()
         if lowered == b"content-length":
