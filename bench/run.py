@@ -784,7 +784,7 @@ def bench_bare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "--loop",
         "boxoffice.serving:new_event_loop",  # as `boxoffice serve` (decision 0084)
         "--http",
-        "httptools",
+        "boxoffice.serving:HttpProtocol",
         "--no-access-log",
         "--no-server-header",
         "--log-level",

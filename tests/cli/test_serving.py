@@ -246,3 +246,115 @@ def test_with_a_board_servers_on_a_shared_socket_balance(
         loop.close()
     assert shared_type is BalancedListener
     assert own_type is not BalancedListener
+
+
+# --- one write per answer ------------------------------------------------------------------
+
+
+class RecordingTransport(asyncio.Transport):
+    """What a protocol wrote, one entry per ``write`` call reaching the socket."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closed, "write after close"
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 8000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _answer(scope: dict[str, object], receive: object, send: object) -> None:
+    body = b'{"ok":true}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+
+
+def _serve_one(protocol_class: type, request: bytes) -> RecordingTransport:
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    async def scenario() -> RecordingTransport:
+        config = uvicorn.Config(app=_answer, lifespan="off", log_level="warning")
+        config.load()
+        protocol = protocol_class(
+            config=config, server_state=ServerState(), app_state={}, _loop=None
+        )
+        transport = RecordingTransport()
+        protocol.connection_made(transport)
+        protocol.data_received(request)
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        return transport
+
+    return asyncio.run(scenario())
+
+
+def test_an_answer_goes_out_in_one_write() -> None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    request = b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n"
+    plain = _serve_one(HttpToolsProtocol, request)
+    assert len(plain.writes) == 2  # uvicorn's own: the head, then the body
+    joined = _serve_one(serving.HttpProtocol, request)
+    assert len(joined.writes) == 1
+    assert joined.writes == [b"".join(plain.writes)]
+    assert joined.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert joined.writes[0].endswith(b'\r\n\r\n{"ok":true}')
+
+
+def test_pipelined_requests_are_answered_in_order() -> None:
+    request = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+    sent = b"".join(_serve_one(serving.HttpProtocol, request).writes)
+    assert sent.count(b"HTTP/1.1 200 OK") == 2
+    assert sent.endswith(b'{"ok":true}')
+
+
+def test_close_sends_what_is_pending_first() -> None:
+    async def scenario() -> RecordingTransport:
+        transport = RecordingTransport()
+        writes = serving.CoalescedWrites(transport, asyncio.get_running_loop())
+        writes.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        writes.write(b"bye")
+        writes.close()
+        writes.write(b"late")  # after close: never reaches the socket
+        await asyncio.sleep(0.01)
+        return transport
+
+    transport = asyncio.run(scenario())
+    assert transport.writes == [b"HTTP/1.1 400 Bad Request\r\n\r\nbye"]
+    assert transport.closed
+
+
+def test_writes_in_separate_turns_are_separate_and_in_order() -> None:
+    async def scenario() -> RecordingTransport:
+        transport = RecordingTransport()
+        writes = serving.CoalescedWrites(transport, asyncio.get_running_loop())
+        writes.write(b"one")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        writes.write(b"two")
+        writes.write(b"three")
+        await asyncio.sleep(0.01)
+        assert writes.get_extra_info("peername") == ("127.0.0.1", 40000)  # the transport's
+        return transport
+
+    assert asyncio.run(scenario()).writes == [b"one", b"twothree"]

@@ -135,7 +135,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             loop="boxoffice.serving:new_event_loop",
-            http="httptools",
+            http="boxoffice.serving:HttpProtocol",
             access_log=False,
             server_header=False,
             log_level="warning",
