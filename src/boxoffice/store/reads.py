@@ -17,12 +17,15 @@ running prebuilt statements (decision 0070):
   a read is one statement wherever it can be (a customer with its attributes and addresses
   comes as one row, the related rows as arrays of records: :func:`rows_of`), sent to asyncpg
   directly (its statement cache: parsed once per connection), outside any transaction (a single
-  statement is its own snapshot). The connections are an engine's of their own, read-only
-  (``default_transaction_read_only``), without a ping before each use (a connection the server
-  closed is retried once on a new one); their row-level security tenant is a session setting,
-  sent only when the connection's differs (``scoping.bind_session_tenant``). A connection on
-  which anything but an SQL error happened (a lost connection, a cancelled request) is
-  discarded, so its setting is never in doubt. All of a read runs in one greenlet switch.
+  statement is its own snapshot). The connections are opened by an engine of their own,
+  read-only (``default_transaction_read_only``), and then kept by the reads themselves (at
+  most the engine's pool size, no overflow; decision 0083), without a ping before each use (a
+  connection the server closed is retried once on a new one, and every connection as old is
+  replaced); their row-level security tenant is a session setting, sent only when the
+  connection's differs (``scoping.bind_session_tenant``). A connection on which anything but
+  an SQL error happened (a lost connection, a cancelled request) is discarded, so its setting
+  is never in doubt. The driver is awaited directly, without SQLAlchemy's pool or greenlet:
+  a read function runs again with each statement's rows (:class:`_PostgresReads`).
 
 Every statement is checked by the tenant guard (``scoping.check_scoped``) and bound to the
 tenant by it; writes never come here.
