@@ -691,3 +691,125 @@ async def test_reads_beyond_the_pool_wait_for_a_connection_instead_of_opening_mo
         assert len(opened) <= 2
     finally:
         await core.dispose()
+
+
+# --- PostgreSQL: the reads' own connections, the driver awaited directly (decision 0083) ---
+
+
+async def _alive(core: Core, pids: set[int]) -> int:
+    """How many of these server processes are still there, once those closed have exited
+    (a backend leaves ``pg_stat_activity`` shortly after its client closed or was told to)."""
+    async with owner_connection(core) as owner:
+        for _ in range(50):
+            alive = await owner.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                {"pids": list(pids)},
+            )
+            if alive == 0:
+                break
+            await asyncio.sleep(0.1)
+    return int(alive)
+
+
+@postgres_only
+async def test_connections_as_old_as_a_lost_one_are_replaced(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server restart closes every connection: the first read to meet one retries once, and
+    no later read tries another of the same age (each would cost a failed attempt)."""
+    _, a = await make_tenant(core)
+    key = await _customer(core, a, "restart@example.org")
+    pids = set(await asyncio.gather(*(core.reads.run(a, _backend) for _ in range(4))))
+    assert len(pids) == 4  # reads at once: each on a connection of its own
+    async with owner_connection(core) as owner:
+        for pid in pids:
+            await owner.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    assert await _alive(core, pids) == 0
+    attempts = _count_attempts(core, monkeypatch)
+    record = await core.reads.run(a, reads.customer_by_id(key))
+    assert record is not None and record.customer.id == key
+    assert attempts == [a, a]  # met a closed connection, retried on a new one
+    found = await asyncio.gather(*(core.reads.run(a, reads.customer_by_id(key)) for _ in range(4)))
+    assert all(record is not None and record.customer.id == key for record in found)
+    assert attempts == [a] * 6  # the other three as old were replaced, not tried
+    assert not pids & {await core.reads.run(a, _backend) for _ in range(3)}
+
+
+@postgres_only
+async def test_a_read_cancelled_while_waiting_for_a_connection_gives_up_no_place(
+    settings: Any,
+) -> None:
+    from boxoffice.bootstrap import build_core
+
+    core = build_core(settings, pool_size=1)
+    try:
+        _, a = await make_tenant(core)
+        key = await _customer(core, a, "queue@example.org")
+        customers = Customer.__table__
+        slow = select(customers.c.id, func.pg_sleep(0.5).label("slept")).where(of_tenant(Customer))
+        pid = await core.reads.run(a, _backend)
+        holding = asyncio.create_task(core.reads.run(a, lambda connection: connection.rows(slow)))
+        await asyncio.sleep(0.1)
+        waiting = asyncio.create_task(core.reads.run(a, reads.customer_by_id(key)))
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert len(await holding) == 1
+        record = await core.reads.run(a, reads.customer_by_id(key))
+        assert record is not None and record.customer.id == key
+        assert await core.reads.run(a, _backend) == pid  # the one connection, kept
+    finally:
+        await core.dispose()
+
+
+@postgres_only
+async def test_a_read_of_several_statements_gets_each_ones_rows(core: Core) -> None:
+    """A read function runs again with each statement's rows (the driver awaited directly): it
+    sees every statement's rows in order, each sent once, and its own ``except Exception``
+    does not stop at a statement it has no rows for yet."""
+    _, a = await make_tenant(core)
+    key = await _customer(core, a, "several@example.org")
+    ran: list[int] = []
+
+    def read(connection: ScopedConnection) -> tuple[Any, ...]:
+        ran.append(1)
+        try:
+            found = connection.first(reads._CUSTOMER_BY_ID, {"key": key})
+        except Exception:
+            return ()
+        return (found, reads.languages(connection), connection.rows(reads._STATEMENTS))
+
+    await core.reads.run(a, read)  # first use: the tenant setting, the column types
+    ran.clear()
+    sent, trips = core.reads.sent, core.reads.round_trips
+    customer, languages, statements = await core.reads.run(a, read)
+    assert customer.id == key and languages and statements
+    assert core.reads.sent - sent == 3 and core.reads.round_trips - trips == 3
+    assert len(ran) == 4  # without rows, then with one, two and three statements' rows
+
+    asked = iter([reads._STATEMENTS, reads._LANGUAGES])
+
+    def fickle(connection: ScopedConnection) -> Any:
+        return connection.rows(next(asked))  # another statement each time it runs
+
+    with pytest.raises(RuntimeError, match="same statements"):
+        await core.reads.run(a, fickle)
+    record = await core.reads.run(a, reads.customer_by_id(key))  # the connection still serves
+    assert record is not None and record.customer.id == key
+
+
+@postgres_only
+async def test_the_reads_close_their_connections_when_disposed(settings: Any) -> None:
+    from boxoffice.bootstrap import build_core
+
+    core = build_core(settings, pool_size=2)
+    try:
+        _, a = await make_tenant(core)
+        pids = set(await asyncio.gather(*(core.reads.run(a, _backend) for _ in range(4))))
+    finally:
+        await core.dispose()
+    try:
+        assert await _alive(core, pids) == 0
+    finally:
+        await core.dispose()

@@ -17,12 +17,15 @@ running prebuilt statements (decision 0070):
   a read is one statement wherever it can be (a customer with its attributes and addresses
   comes as one row, the related rows as arrays of records: :func:`rows_of`), sent to asyncpg
   directly (its statement cache: parsed once per connection), outside any transaction (a single
-  statement is its own snapshot). The connections are an engine's of their own, read-only
-  (``default_transaction_read_only``), without a ping before each use (a connection the server
-  closed is retried once on a new one); their row-level security tenant is a session setting,
-  sent only when the connection's differs (``scoping.bind_session_tenant``). A connection on
-  which anything but an SQL error happened (a lost connection, a cancelled request) is
-  discarded, so its setting is never in doubt. All of a read runs in one greenlet switch.
+  statement is its own snapshot). The connections are opened by an engine of their own,
+  read-only (``default_transaction_read_only``), and then kept by the reads themselves (at
+  most the engine's pool size, no overflow; decision 0083), without a ping before each use (a
+  connection the server closed is retried once on a new one, and every connection as old is
+  replaced); their row-level security tenant is a session setting, sent only when the
+  connection's differs (``scoping.bind_session_tenant``). A connection on which anything but
+  an SQL error happened (a lost connection, a cancelled request) is discarded, so its setting
+  is never in doubt. The driver is awaited directly, without SQLAlchemy's pool or greenlet:
+  a read function runs again with each statement's rows (:class:`_PostgresReads`).
 
 Every statement is checked by the tenant guard (``scoping.check_scoped``) and bound to the
 tenant by it; writes never come here.
@@ -40,6 +43,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, bindparam, func, select
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import UserDefinedType
 from sqlalchemy.util import await_only, greenlet_spawn
@@ -255,84 +259,230 @@ class _Discard(Exception):
         self.lost = lost
 
 
+class _Unanswered(BaseException):
+    """A PostgreSQL read asked for the rows of a statement not sent yet: raised through the
+    read function (a ``BaseException``: no ``except Exception`` of a read stops it), which runs
+    again once they are there (:meth:`_PostgresReads.answer`)."""
+
+    def __init__(self, stmt: Select[Any], params: dict[str, Any]) -> None:
+        self.stmt = stmt
+        self.params = params
+
+
+@dataclass(eq=False)
+class _Held:
+    """A server connection the reads keep: the driver's, what its session names (``info``,
+    :func:`~boxoffice.store.scoping.bind_session_tenant`), and the generation it was opened in
+    (:meth:`_Connections.lost`)."""
+
+    driver: Any
+    generation: int
+    info: dict[Any, Any]
+
+
+class _Connections:
+    """At most ``size`` server connections for the reads, no more whatever the burst (a read
+    holds one for well under a millisecond: the next waits for it rather than opening and
+    closing one more), the last given back used first. SQLAlchemy opens each (through the
+    reads' engine: its dialect's set-up of the driver, the role switch of ``store/db.py``)
+    and lets go of it (``detach``): a read then costs no pool checkout, checkin or reset, and
+    no greenlet switch to wait for a connection. A queue of ``size`` places, each empty or a
+    connection, is the bound."""
+
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        self.engine = engine
+        self.places: asyncio.LifoQueue[_Held | None] = asyncio.LifoQueue()
+        for _ in range(size):
+            self.places.put_nowait(None)
+        #: Connections opened in an earlier generation are closed, not used (:meth:`lost`).
+        self.generation = 0
+
+    async def take(self) -> _Held:
+        places = self.places
+        while True:
+            held = places.get_nowait() if places.qsize() else await places.get()
+            if held is not None and held.generation == self.generation:
+                return held
+            if held is not None:  # as old as one the server closed: closed too
+                held.driver.terminate()
+            try:
+                return await self.open()
+            except BaseException:
+                places.put_nowait(None)
+                raise
+
+    async def open(self) -> _Held:
+        fairy = await self.engine.raw_connection()
+        try:
+            driver = fairy.driver_connection
+        finally:
+            fairy.detach()  # ours from now on: SQLAlchemy's pool forgets it
+        return _Held(driver, self.generation, {})
+
+    def give_back(self, held: _Held) -> None:
+        if held.generation == self.generation:
+            self.places.put_nowait(held)
+        else:  # as old as one the server closed meanwhile, or the reads were disposed of
+            self.discard(held)
+
+    def discard(self, held: _Held) -> None:
+        """A connection in doubt: closed at once, its place free for a new one."""
+        held.driver.terminate()
+        self.places.put_nowait(None)
+
+    def lost(self, held: _Held) -> None:
+        """The server closed ``held`` (a restart, an idle timeout): so it may have closed every
+        connection opened before; each is replaced when next taken."""
+        self.generation = max(self.generation, held.generation + 1)
+        self.discard(held)
+
+    async def close(self) -> None:
+        """Closes the idle connections; one given back later is closed then."""
+        self.generation += 1
+        found = []
+        while self.places.qsize():
+            found.append(self.places.get_nowait())
+        for held in found:
+            if held is not None:
+                try:
+                    await held.driver.close(timeout=2)
+                except Exception:
+                    held.driver.terminate()
+            self.places.put_nowait(None)
+
+
 class _PostgresReads:
-    """Reads on the pooled asyncpg connections of an engine of their own (module docstring)."""
+    """Reads on asyncpg connections of their own (module docstring), awaiting the driver
+    directly: a read function is synchronous, so it runs without its rows first; the first
+    statement it asks for stops it (:class:`_Unanswered`), is sent, and the read runs again
+    from the start with that statement's rows, until it returns. A read of one statement
+    thus runs its Python twice (microseconds) instead of in SQLAlchemy's greenlet (a switch
+    out and back per statement, tens of microseconds). A read must therefore ask for the same
+    statements whenever it runs with the same rows (every read here does: they are functions
+    of their rows); one that awaits the driver itself (through ``ScopedConnection.raw``, as
+    tests do) runs in SQLAlchemy's greenlet instead."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         import asyncpg  # type: ignore[import-untyped]
 
         self.engine = engine
         self.statements = _Statements(engine.dialect)
+        self.connections = _Connections(engine, engine.sync_engine.pool.size())  # type: ignore[attr-defined]
         #: Messages to the server that wait for its answer: statements, tenant settings and
         #: the one-time ``prepare`` of a statement's column types.
         self.round_trips = 0
         self.sql_error = asyncpg.PostgresError
 
-    def run(self, tenant_id: int, read: Read[T]) -> T:
-        """In SQLAlchemy's greenlet (``greenlet_spawn``): the pool and the driver are awaited."""
+    async def run(self, tenant_id: int, read: Read[T]) -> T:
         try:
-            return self.attempt(tenant_id, read)
+            return await self.attempt(tenant_id, read)
         except _Discard as doubt:
             if not doubt.lost:
                 raise doubt.cause from None
         # The server closed that connection (a restart, an idle timeout): it is gone, and
-        # every connection as old is replaced on its next checkout; one new attempt.
+        # every connection as old is replaced when next taken; one new attempt.
         try:
-            return self.attempt(tenant_id, read)
+            return await self.attempt(tenant_id, read)
         except _Discard as doubt:
             raise doubt.cause from None
 
-    def attempt(self, tenant_id: int, read: Read[T]) -> T:
-        """One read on one pooled connection. An SQL error leaves the connection as it was (a
-        statement outside a transaction is undone whole, a failed tenant setting with it);
-        anything else raised by the driver or while it was awaited (a lost connection, a
-        cancelled request) puts the connection in doubt: it is discarded (and, when it was
-        lost, every connection as old: the pool reconnects them on their next checkout)."""
-        fairy = self.engine.sync_engine.raw_connection()
-        driver: Any = fairy.driver_connection
-        sql_error = self.sql_error
-        statements = self.statements
+    async def attempt(self, tenant_id: int, read: Read[T]) -> T:
+        """One read on one connection. An SQL error leaves the connection as it was (a
+        statement outside a transaction is undone whole); anything else raised by the driver
+        or while it was awaited (a lost connection, a cancelled request), or any error of the
+        tenant setting, puts the connection in doubt: it is discarded (and, when it was lost,
+        every connection as old)."""
+        connections = self.connections
+        held = await connections.take()
+        try:
+            sends: list[tuple[str, str]] = []
+            # Remembered before it is sent: should the sending fail, the connection is
+            # discarded with what it remembers.
+            bind_session_tenant(
+                held.info, tenant_id, lambda sql, tenant: sends.append((sql, tenant))
+            )
+            for sql, tenant in sends:
+                await self.call(held, held.driver.fetch(sql, tenant), setting=True)
+            result = await self.answer(held, tenant_id, read)
+        except _Discard as doubt:
+            (connections.lost if doubt.lost else connections.discard)(held)
+            raise
+        except BaseException:
+            connections.give_back(held)  # the read's own error: nothing in flight
+            raise
+        connections.give_back(held)
+        return result
 
-        def call(awaitable: Any) -> Any:
-            self.round_trips += 1
-            try:
-                return await_only(awaitable)
-            except sql_error:
-                raise
-            except BaseException as exc:
-                raise _Discard(exc, driver.is_closed()) from exc
-
-        def coltypes(compiled: _Compiled) -> list[Any]:
-            prepared = call(driver.prepare(compiled.sql))
-            return [a.type.oid for a in prepared.get_attributes()]
+    async def answer(self, held: _Held, tenant_id: int, read: Read[T]) -> T:
+        """Runs ``read`` again and again, each time with one more statement's rows, until it
+        needs none it does not have."""
+        answered: list[tuple[Select[Any], dict[str, Any], Sequence[Any]]] = []
 
         def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
-            compiled = statements.get(stmt)
-            if compiled.processors is None:  # first use: the conversions need the column types
-                compiled.typed(coltypes(compiled), coltypes)
-            return compiled.rows(call(driver.fetch(compiled.sql, *compiled.parameters(params))))
+            index = len(asked)
+            asked.append(stmt)
+            if index == len(answered):
+                raise _Unanswered(stmt, params)
+            sent, sent_params, rows = answered[index]
+            if sent is not stmt or sent_params != params:
+                raise RuntimeError("a PostgreSQL read must ask for the same statements again")
+            return rows
 
-        def set_tenant(sql: str, tenant: str) -> None:
+        while True:
+            asked: list[Select[Any]] = []
             try:
-                call(driver.fetch(sql, tenant))
-            except sql_error as exc:  # undone with its statement; discarded all the same
-                raise _Discard(exc, driver.is_closed()) from exc
+                return read(ScopedConnection(execute, tenant_id, held.driver, "postgresql"))
+            except _Unanswered as missing:
+                rows = await self.fetch(held, missing.stmt, missing.params)
+                answered.append((missing.stmt, missing.params, rows))
+            except MissingGreenlet:  # the read awaits the driver itself
+                return await greenlet_spawn(self.in_greenlet, held, tenant_id, read)
+
+    def in_greenlet(self, held: _Held, tenant_id: int, read: Read[T]) -> T:
+        """``read`` in SQLAlchemy's greenlet, its statements sent as it asks for them. What it
+        awaits itself is not told apart from its own Python: anything but an SQL error puts
+        the connection in doubt."""
+
+        def execute(stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+            return await_only(self.fetch(held, stmt, params))
 
         try:
-            bind_session_tenant(fairy.info, tenant_id, set_tenant)
-            return read(ScopedConnection(execute, tenant_id, driver, "postgresql"))
-        except _Discard as doubt:
-            if doubt.lost:
-                fairy._pool._invalidate(fairy, _error(doubt.cause))
-            else:
-                fairy.invalidate(_error(doubt.cause))
+            return read(ScopedConnection(execute, tenant_id, held.driver, "postgresql"))
+        except (_Discard, self.sql_error):
             raise
-        finally:
-            fairy.close()
+        except BaseException as exc:
+            raise _Discard(exc, held.driver.is_closed()) from exc
 
+    async def fetch(self, held: _Held, stmt: Select[Any], params: dict[str, Any]) -> Sequence[Any]:
+        compiled = self.statements.get(stmt)
+        if compiled.processors is None:  # first use: the conversions need the column types
+            types: dict[str, list[Any]] = {}
+            await self.coltypes(held, compiled, types)
+            compiled.typed(types[compiled.sql], lambda inner: types[inner.sql])
+        found = await self.call(held, held.driver.fetch(compiled.sql, *compiled.parameters(params)))
+        return compiled.rows(found)
 
-def _error(cause: BaseException) -> Exception | None:
-    return cause if isinstance(cause, Exception) else None
+    async def coltypes(self, held: _Held, compiled: _Compiled, types: dict[str, list[Any]]) -> None:
+        """The driver's column types of ``compiled`` and of its :func:`rows_of` subqueries."""
+        prepared = await self.call(held, held.driver.prepare(compiled.sql))
+        types[compiled.sql] = [a.type.oid for a in prepared.get_attributes()]
+        for column in compiled.columns:
+            if isinstance(column.type, _Rows):
+                await self.coltypes(held, _Compiled(column.type.stmt, compiled.dialect), types)
+
+    async def call(self, held: _Held, awaitable: Any, setting: bool = False) -> Any:
+        self.round_trips += 1
+        try:
+            return await awaitable
+        except self.sql_error as exc:
+            if setting:  # undone with its statement; discarded all the same
+                raise _Discard(exc, held.driver.is_closed()) from exc
+            raise
+        except BaseException as exc:
+            raise _Discard(exc, held.driver.is_closed()) from exc
+
+    async def dispose(self) -> None:
+        await self.connections.close()
 
 
 class Reads:
@@ -370,7 +520,7 @@ class Reads:
                 _run_sqlite, self._sqlite, tenant_id, read, _THREAD_BUSY_SECONDS
             )
         if self._postgres is not None:
-            return await greenlet_spawn(self._postgres.run, tenant_id, read)
+            return await self._postgres.run(tenant_id, read)
         async with self._engine.connect() as connection:  # SQLite in memory
             return await connection.run_sync(_run_in_transaction, tenant_id, read, self._statements)
 
@@ -391,6 +541,8 @@ class Reads:
     async def dispose(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
+        if self._postgres is not None:
+            await self._postgres.dispose()
         if self._own is not None:
             await self._own.dispose()
 
