@@ -60,21 +60,27 @@ class BrowserPolicy:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
         method = scope["method"]
-        origin = headers.get("origin")
-        signed = "authorization" in headers
-        if origin is None:
-            if (
-                method not in SAFE_METHODS
-                and not signed
-                and headers.get("sec-fetch-site") == "cross-site"
-            ):
+        # One pass over the raw headers for the three this needs (most requests carry no
+        # ``Origin``): the first value of each, as ``Headers.get`` reads them.
+        raw_origin = fetch_site = None
+        signed = False
+        for key, value in scope["headers"]:
+            if key == b"origin":
+                if raw_origin is None:
+                    raw_origin = value
+            elif key == b"authorization":
+                signed = True
+            elif key == b"sec-fetch-site" and fetch_site is None:
+                fetch_site = value
+        if raw_origin is None:
+            if method not in SAFE_METHODS and not signed and fetch_site == b"cross-site":
                 await self.refuse("Cross-site requests are not allowed.")(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
-        origin = origin.lower()
+        headers = Headers(scope=scope)
+        origin = raw_origin.decode("latin-1").lower()
         granted = origin == own_origin(scope, trust_proxy=self.trust_proxy) or (
             origin in await self.allowed_origins(scope)
         )
