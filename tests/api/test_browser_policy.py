@@ -104,3 +104,58 @@ def test_the_instance_itself_is_an_allowed_origin() -> None:
     status, headers = _call("POST", [(b"origin", b"http://api.example")])
     assert status == 200
     assert (b"access-control-allow-origin", b"http://api.example") in headers
+
+
+def _call_with(app_headers: list[tuple[bytes, bytes]], origin: bytes) -> list[tuple[bytes, bytes]]:
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": app_headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "headers": [(b"host", b"api.example"), (b"origin", origin)],
+    }
+    asyncio.run(BrowserPolicy(app, allowed_origins=_allowed, refuse=_refuse)(scope, receive, send))
+    headers: list[tuple[bytes, bytes]] = sent[0]["headers"]
+    return headers
+
+
+def test_headers_the_application_set_are_replaced_or_joined() -> None:
+    app_headers = [
+        (b"vary", b"Accept-Encoding"),
+        (b"access-control-allow-origin", b"*"),
+        (b"x-app", b"1"),
+        (b"vary", b"Cookie"),
+        (b"access-control-allow-credentials", b"false"),
+    ]
+    assert _call_with(list(app_headers), ALLOWED.encode()) == [
+        (b"vary", b"Accept-Encoding, Cookie, Origin"),
+        (b"access-control-allow-origin", ALLOWED.encode()),
+        (b"x-app", b"1"),
+        (b"access-control-allow-credentials", b"true"),
+        (b"access-control-expose-headers", b"Retry-After, X-Request-ID"),
+    ]
+    assert _call_with(list(app_headers), FOREIGN.encode()) == [
+        (b"vary", b"Accept-Encoding, Cookie, Origin"),
+        (b"access-control-allow-origin", b"*"),
+        (b"x-app", b"1"),
+        (b"access-control-allow-credentials", b"false"),
+    ]
+
+
+def test_the_application_list_is_copied_not_extended() -> None:
+    app_headers = [(b"x-app", b"1")]
+    assert _call_with(app_headers, ALLOWED.encode())[0] == (b"x-app", b"1")
+    assert _call_with(app_headers, FOREIGN.encode()) == [(b"x-app", b"1"), (b"vary", b"Origin")]
+    assert app_headers == [(b"x-app", b"1")]
