@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -124,7 +124,7 @@ def _parse_http_date(value: str) -> datetime | None:
 def verify(
     secret_key_b64: str,
     method: str,
-    candidate_urls: Sequence[str],
+    candidate_urls: Iterable[str],
     date: str,
     body: bytes,
     signature: str,

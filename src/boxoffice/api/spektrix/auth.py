@@ -7,6 +7,8 @@ signature must verify against the URL as the client sent it, or any failure is a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from typing import Annotated
 
 import structlog
@@ -53,7 +55,7 @@ def candidate_urls(request: Request, public_urls: list[str]) -> list[str]:
     URL, or to the vendor's own host (clients that override ``Host``). The likeliest come
     first (signatures are tried in this order): this host with the request's own scheme."""
     host, forwarded = _headers(request.scope, b"host", b"x-forwarded-host")
-    return _candidate_urls(request.scope, host, forwarded, public_urls)
+    return list(_candidate_urls(request.scope, host, forwarded, public_urls))
 
 
 def _headers(scope: Scope, *names: bytes) -> list[str | None]:
@@ -70,7 +72,9 @@ def _headers(scope: Scope, *names: bytes) -> list[str | None]:
 
 def _candidate_urls(
     scope: Scope, host: str | None, forwarded: str | None, public_urls: list[str]
-) -> list[str]:
+) -> Iterator[str]:
+    """:func:`candidate_urls`, each made when the check comes to it (most requests match the
+    first)."""
     raw_path = scope.get("raw_path") or scope["path"].encode()
     target = raw_path.decode("latin-1")
     if scope.get("query_string"):
@@ -79,10 +83,15 @@ def _candidate_urls(
     if forwarded:
         hosts.append(forwarded.split(",")[0].strip())
     schemes = ("http", "https") if scope.get("scheme") == "http" else ("https", "http")
-    urls = [f"{scheme}://{host}{target}" for host in hosts if host for scheme in schemes]
-    urls += [base.rstrip("/") + target for base in public_urls]
-    urls.append(VENDOR_BASE_URL + target)
-    return list(dict.fromkeys(urls))
+    seen: set[str] = set()
+    for url in chain(
+        (f"{scheme}://{host}{target}" for host in hosts if host for scheme in schemes),
+        (base.rstrip("/") + target for base in public_urls),
+        (VENDOR_BASE_URL + target,),
+    ):
+        if url not in seen:
+            seen.add(url)
+            yield url
 
 
 async def tenant(client: str, core: CoreDep) -> TenantView:
