@@ -59,3 +59,56 @@ def test_row_keys_drawn_in_blocks_cover_the_row_key_range() -> None:
     # Spread over the whole range (not, say, 32 bits): some keys above 2**52.
     assert any(k >= 2**52 for k in keys)
     assert ids.new_row_keys(0) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        (1, "I-0000-0001"),
+        (35, "I-0000-000Z"),
+        (36, "I-0000-0010"),
+        (1295, "I-0000-00ZZ"),
+        (1296, "I-0000-0100"),
+        (36**4 - 1, "I-0000-ZZZZ"),
+        (36**4, "I-0001-0000"),
+        (123456789, "I-0021-I3V9"),
+        (36**8 - 1, "I-ZZZZ-ZZZZ"),
+    ],
+)
+def test_customer_codes_are_the_keys_eight_base_36_digits(key: int, code: str) -> None:
+    assert ids.customer_code(key) == code
+
+
+def test_customer_codes_match_a_digit_by_digit_conversion() -> None:
+    def by_digits(key: int) -> str:
+        text = ""
+        for _ in range(8):
+            key, rem = divmod(key, 36)
+            text = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[rem] + text
+        return f"I-{text[:4]}-{text[4:]}"
+
+    for _ in range(2000):
+        key = ids.new_customer_key()
+        assert ids.customer_code(key) == by_digits(key)
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "code"),
+    [
+        ("tag", 1, "1ARCTVSQCCCKKSVRTTHPNRHRNMHPPLQHG"),
+        ("address", 2**53 - 1, "9007199254740991ANKPTNKJTMLBKSKCP"),
+        ("statement", 42, "42ASTGNHMMBLQTPCHJSVHMPMMQSJPSHPV"),
+        ("membership", 10**18, "1000000000000000000ADSCVDGKNRSTRM"),
+        ("tag-group", 7, "7ATKTCTMQKKQRKMTLQSGJRJMKLTMPGJSK"),
+    ],
+)
+def test_resource_codes_are_stable(kind: str, key: int, code: str) -> None:
+    """Ids already handed out must keep resolving: the letters may never change."""
+    assert ids.resource_code(kind, key) == code
+
+
+def test_letters_beyond_one_digest_continue_with_the_next() -> None:
+    assert ids._letters("tag", 5, 70) == (
+        "JKQKHQBHQQNLQQPJTPMNCBQHVMPRPVLNDLNPSLCGTMPSQCSVTMSNKBCNLCCCKQCLJSTMCP"
+    )
+    assert ids._letters("tag", 5, 64) == ids._letters("tag", 5, 70)[:64]

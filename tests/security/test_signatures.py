@@ -357,3 +357,15 @@ def test_date_window_rejects_naive_datetimes() -> None:
         date_within_window(naive, aware, 900)
     with pytest.raises(ValueError):
         date_within_window(aware, naive, 900)
+
+
+def test_a_match_on_any_candidate_with_a_body_in_either_form() -> None:
+    custom = "https://tickets.example.org/apitesting/api/v3/customers/I-AK11-1ATK/tags"
+    other = "https://other.example.org/apitesting/api/v3/customers/I-AK11-1ATK/tags"
+    for body in (None, b""):
+        signature = sign(SECRET, "DELETE", custom, DATE, body)
+        assert verify(SECRET, "DELETE", [other, custom], DATE, b"", signature)
+        assert not verify(SECRET, "DELETE", [other], DATE, b"", signature)
+    signature = sign(SECRET, "POST", custom, DATE, POST_BODY)
+    assert verify(SECRET, "POST", [other, custom], DATE, POST_BODY, signature)
+    assert not verify(SECRET, "POST", [other, custom], DATE, POST_BODY + b" ", signature)

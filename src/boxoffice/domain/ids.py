@@ -57,15 +57,19 @@ def new_row_keys(count: int) -> list[int]:
 _ROW_KEY_MASK = 2**53 - 1
 
 
+#: Every two-digit base-36 number, ``00`` to ``ZZ``: a customer code is four of them.
+_B36_PAIRS = [high + low for high in _B36 for low in _B36]
+_PAIR = 36**2
+
+
 def customer_code(key: int) -> str:
     if not 0 < key < CUSTOMER_KEY_SPACE:
         raise ValueError(f"customer key out of range: {key}")
-    digits = []
-    for _ in range(8):
-        key, rem = divmod(key, 36)
-        digits.append(_B36[rem])
-    text = "".join(reversed(digits))
-    return f"I-{text[:4]}-{text[4:]}"
+    pairs = _B36_PAIRS
+    head, tail = divmod(key, _PAIR * _PAIR)
+    return (
+        f"I-{pairs[head // _PAIR]}{pairs[head % _PAIR]}-{pairs[tail // _PAIR]}{pairs[tail % _PAIR]}"
+    )
 
 
 def parse_customer_code(code: str) -> int | None:
@@ -79,6 +83,12 @@ def parse_customer_code(code: str) -> int | None:
 def _letters(kind: str, key: int, count: int) -> str:
     """``count`` letters from SHA-256 digests of ``kind:key:counter``: each byte gives two
     letters, high nibble first."""
+    if count <= 64:  # one digest is enough (every resource code)
+        return (
+            hashlib.sha256(f"{kind}:{key}:0".encode())
+            .hexdigest()[:count]
+            .translate(_HEX_TO_LETTERS)
+        )
     out = ""
     counter = 0
     while len(out) < count:

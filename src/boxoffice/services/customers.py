@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import fields, replace
@@ -251,13 +252,22 @@ def _plain_view(
         updated_at=row.updated_at,
         attributes=tuple(
             AttributeValueView(
-                AttributeDefinitionView(a.id, a.name, a.type, a.web_visible),
+                _attribute_definition(a.id, a.name, a.type, a.web_visible),
                 by_attribute.get(a.id, ""),
             )
             for a in _visible_attributes(principal, attributes)
         ),
         addresses=tuple(_address_view(a) for a in addresses),
     )
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _attribute_definition(
+    key: int, name: str, kind: str, web_visible: bool
+) -> AttributeDefinitionView:
+    """Kept per definition (immutable; ``typed``: a value is kept as the row gave it): every
+    view of a tenant's customers shows the same few attribute definitions."""
+    return AttributeDefinitionView(key, name, kind, web_visible)
 
 
 async def _snapshot_view(

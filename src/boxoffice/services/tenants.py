@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -126,11 +127,13 @@ async def verify_signed_request(
     *,
     authorization: str,
     method: str,
-    candidate_urls: list[str],
+    candidate_urls: Iterable[str],
     date_header: str | None,
     body: bytes,
 ) -> Principal:
-    """Verify a ``SpektrixAPI3`` signed request; the reason of a refusal is for logs only."""
+    """Verify a ``SpektrixAPI3`` signed request; the reason of a refusal is for logs only.
+
+    ``candidate_urls`` is gone through once (it may make each URL when asked)."""
     parsed = signatures.parse_authorization(authorization)
     if parsed is None:
         raise Unauthenticated("malformed Authorization header")

@@ -21,6 +21,16 @@ def test_ids_round_trip_and_look_like_the_vendors(key: int) -> None:
     assert len(pair) == 42 and m.decode(m.INTEREST_RECORD, pair, parts=2) == (7, key)
 
 
+def test_ids_are_stable() -> None:
+    """Ids already handed out must keep resolving: the encoding may never change."""
+    assert [m.encode(kind, 42) for kind in (m.CUSTOMER, m.STORE, m.STATEMENT)] == [
+        "8fbfc4c5d899604dca79b0d48f",
+        "acc4cb2e230aaaac7bfe2f3601",
+        "cf26dd2af5055d0727897af91c",
+    ]
+    assert m.encode(m.INTEREST_RECORD, 7, 2**40) == "7b44d7c679ab05c67b44d6c679ab05c16bfea74c01"
+
+
 @pytest.mark.parametrize("code", ["", "x", "8ea2591121e636086a4a9c0992", "g" * 26, "0" * 26])
 def test_foreign_ids_do_not_resolve(code: str) -> None:
     assert m.decode(m.CUSTOMER, code) is None

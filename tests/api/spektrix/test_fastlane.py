@@ -76,6 +76,10 @@ async def test_owner_reads_answer_the_same_both_ways(
         f"/{t}/api/v3/customers?email=",
         f"/{t}/api/v3/customers",
         f"/{t}/api/v3/customers?email=a@example.org&email=ada@example.org",
+        f"/{t}/api/v3/customers?email=ada@example.org&x=1&x=2",
+        f"/{t}/api/v3/customers?email=ada@example.org&Email=a@example.org",
+        f"/{t}/api/v3/customers/{cid}?$expand=tags&$expand=addresses",
+        f"/{t}/api/v3/customers/{cid}?$expand=&",
         f"/{t}/api/v3/customers/{cid}/",
     ]
     for path in paths:

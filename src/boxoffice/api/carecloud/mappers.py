@@ -10,6 +10,7 @@ A property record id is ``<property_id>:<customer_id>``, as the vendor writes it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -55,7 +56,9 @@ _KEY_DIGITS, _CHECK_DIGITS = 16, 10
 # --- ids ----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
 def _mask(kind: str) -> int:
+    """Kept per kind (a few constants): every id shown or read needs its kind's mask."""
     return int(hashlib.sha256(f"carecloud-mask:{kind}".encode()).hexdigest()[:_KEY_DIGITS], 16)
 
 

@@ -31,8 +31,11 @@ ALLOWED_HEADERS = frozenset(
 MAX_AGE = "600"
 
 
-def own_origin(scope: Scope, *, trust_proxy: bool = False) -> str:
-    headers = Headers(scope=scope)
+def own_origin(scope: Scope, *, trust_proxy: bool = False, headers: Headers | None = None) -> str:
+    """The instance's own origin as this request reached it (``headers``: the request's, when
+    already read)."""
+    if headers is None:
+        headers = Headers(scope=scope)
     scheme = scope.get("scheme", "http")
     if trust_proxy and headers.get("x-forwarded-proto"):
         scheme = headers["x-forwarded-proto"].split(",")[0].strip()
@@ -60,22 +63,28 @@ class BrowserPolicy:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
         method = scope["method"]
-        origin = headers.get("origin")
-        signed = "authorization" in headers
-        if origin is None:
-            if (
-                method not in SAFE_METHODS
-                and not signed
-                and headers.get("sec-fetch-site") == "cross-site"
-            ):
+        # One pass over the raw headers for the three this needs (most requests carry no
+        # ``Origin``): the first value of each, as ``Headers.get`` reads them.
+        raw_origin = fetch_site = None
+        signed = False
+        for key, value in scope["headers"]:
+            if key == b"origin":
+                if raw_origin is None:
+                    raw_origin = value
+            elif key == b"authorization":
+                signed = True
+            elif key == b"sec-fetch-site" and fetch_site is None:
+                fetch_site = value
+        if raw_origin is None:
+            if method not in SAFE_METHODS and not signed and fetch_site == b"cross-site":
                 await self.refuse("Cross-site requests are not allowed.")(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
-        origin = origin.lower()
-        granted = origin == own_origin(scope, trust_proxy=self.trust_proxy) or (
+        headers = Headers(scope=scope)
+        origin = raw_origin.decode("latin-1").lower()
+        granted = origin == own_origin(scope, trust_proxy=self.trust_proxy, headers=headers) or (
             origin in await self.allowed_origins(scope)
         )
         if method == "OPTIONS" and "access-control-request-method" in headers:
@@ -90,6 +99,12 @@ class BrowserPolicy:
 
         async def with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
+                sent = message["headers"]
+                if not any(key in _CORS_NAMES for key, _ in sent):
+                    # None of them set yet (the usual case): what the lines below add.
+                    message["headers"] = [*sent, (_ALLOW_ORIGIN, origin.encode("latin-1")), *_CORS]
+                    await send(message)
+                    return
                 out = MutableHeaders(scope=message)
                 out["Access-Control-Allow-Origin"] = origin
                 out["Access-Control-Allow-Credentials"] = "true"
@@ -124,10 +139,24 @@ class BrowserPolicy:
         )
 
 
+#: The response headers a granted request gets, after ``Access-Control-Allow-Origin``.
+_ALLOW_ORIGIN = b"access-control-allow-origin"
+_CORS = (
+    (b"access-control-allow-credentials", b"true"),
+    (b"access-control-expose-headers", b"Retry-After, X-Request-ID"),
+    (b"vary", b"Origin"),
+)
+_CORS_NAMES = frozenset({_ALLOW_ORIGIN, *(name for name, _ in _CORS)})
+
+
 def _vary(send: Send) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            MutableHeaders(scope=message).add_vary_header("Origin")
+            sent = message["headers"]
+            if any(key == b"vary" for key, _ in sent):
+                MutableHeaders(scope=message).add_vary_header("Origin")
+            else:  # as ``add_vary_header`` does without a ``Vary`` yet
+                message["headers"] = [*sent, (b"vary", b"Origin")]
         await send(message)
 
     return wrapped

@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -66,14 +65,17 @@ class Observe:
     def __init__(self, app: ASGIApp, dialect: str) -> None:
         self.app = app
         self.dialect = dialect
+        #: The metrics' children per (method, route, status): what ``labels(...)`` finds on
+        #: every call, kept here (``labels`` checks and joins the label values each time).
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = _header(scope, b"x-request-id") or new_request_id()
         if len(request_id) > 64 or not request_id.isascii():
-            request_id = uuid.uuid4().hex
+            request_id = new_request_id()
         status = 500
         started = time.perf_counter()
 
@@ -91,18 +93,76 @@ class Observe:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            REQUESTS.labels(self.dialect, scope["method"], route, str(status)).inc()
-            LATENCY.labels(self.dialect, route).observe(elapsed)
-            log.info(
+            method = scope["method"]
+            requests, latency = self._metrics(method, route, status)
+            requests.inc()
+            latency.observe(elapsed)
+            _access_log().info(
                 "request",
                 dialect=self.dialect,
-                method=scope["method"],
+                method=method,
                 route=route,
                 path=scope["path"],
                 status=status,
                 ms=round(elapsed * 1000, 2),
                 request_id=request_id,
             )
+
+    def _metrics(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            if len(self._children) >= _MAX_CHILDREN:  # methods are the client's to invent
+                self._children.clear()
+            children = (
+                REQUESTS.labels(self.dialect, method, route, str(status)),
+                LATENCY.labels(self.dialect, route),
+            )
+            self._children[key] = children
+        return children
+
+
+_MAX_CHILDREN = 1024
+
+
+def _access_log() -> Any:
+    """The access log's logger. ``log`` is structlog's lazy proxy: each call on it assembles,
+    or (``cache_logger_on_first_use``) looks up, the bound logger; this asks for it once. The
+    same logger, so the same level, processors and line."""
+    global _bound_log
+    if _bound_log is None:
+        _bound_log = log.bind()
+    return _bound_log
+
+
+_bound_log: Any = None
+
+#: Request ids made ahead, 256 per read of the system's random source (``uuid4`` reads it
+#: for each): the same form, the hex of a random (version 4) UUID.
+_REQUEST_IDS: list[str] = []
+_REQUEST_IDS_AT_ONCE = 256
+
+
+def new_request_id() -> str:
+    """A new request id: ``uuid.uuid4().hex``'s form and randomness."""
+    try:
+        return _REQUEST_IDS.pop()
+    except IndexError:
+        _REQUEST_IDS.extend(_random_uuid_hexes(_REQUEST_IDS_AT_ONCE))
+        return _REQUEST_IDS.pop()
+
+
+def _random_uuid_hexes(count: int) -> list[str]:
+    data = bytearray(os.urandom(16 * count))
+    # The version (4) and variant (RFC 4122) bits, as ``uuid.UUID(bytes=..., version=4)``.
+    data[6::16] = bytes(b & 0x0F | 0x40 for b in data[6::16])
+    data[8::16] = bytes(b & 0x3F | 0x80 for b in data[8::16])
+    text = data.hex()
+    return [text[i : i + 32] for i in range(0, 32 * count, 32)]
+
+
+# A forked child must not hand out its parent's ids.
+os.register_at_fork(after_in_child=_REQUEST_IDS.clear)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

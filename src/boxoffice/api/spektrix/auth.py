@@ -7,10 +7,13 @@ signature must verify against the URL as the client sent it, or any failure is a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
+from starlette.types import Scope
 
 from boxoffice.api.common.session import (
     SESSION_COOKIE,
@@ -49,20 +52,46 @@ VENDOR_BASE_URL = "https://system.spektrix.com"
 
 def candidate_urls(request: Request, public_urls: list[str]) -> list[str]:
     """The URLs a client may have signed: as sent to this host, to a configured public base
-    URL, or to the vendor's own host (clients that override ``Host``)."""
-    scope = request.scope
+    URL, or to the vendor's own host (clients that override ``Host``). The likeliest come
+    first (signatures are tried in this order): this host with the request's own scheme."""
+    host, forwarded = _headers(request.scope, b"host", b"x-forwarded-host")
+    return list(_candidate_urls(request.scope, host, forwarded, public_urls))
+
+
+def _headers(scope: Scope, *names: bytes) -> list[str | None]:
+    """The first value of each of ``names`` (lower case) in one pass over the raw headers,
+    as ``Request.headers.get`` reads them."""
+    found: list[str | None] = [None] * len(names)
+    for key, value in scope["headers"]:
+        if key in names:
+            index = names.index(key)
+            if found[index] is None:
+                found[index] = value.decode("latin-1")
+    return found
+
+
+def _candidate_urls(
+    scope: Scope, host: str | None, forwarded: str | None, public_urls: list[str]
+) -> Iterator[str]:
+    """:func:`candidate_urls`, each made when the check comes to it (most requests match the
+    first)."""
     raw_path = scope.get("raw_path") or scope["path"].encode()
     target = raw_path.decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
-    hosts = [request.headers.get("host", "")]
-    forwarded = request.headers.get("x-forwarded-host")
+    hosts = [host or ""]
     if forwarded:
         hosts.append(forwarded.split(",")[0].strip())
-    urls = [f"{scheme}://{host}{target}" for host in hosts if host for scheme in ("https", "http")]
-    urls += [base.rstrip("/") + target for base in public_urls]
-    urls.append(VENDOR_BASE_URL + target)
-    return list(dict.fromkeys(urls))
+    schemes = ("http", "https") if scope.get("scheme") == "http" else ("https", "http")
+    seen: set[str] = set()
+    for url in chain(
+        (f"{scheme}://{host}{target}" for host in hosts if host for scheme in schemes),
+        (base.rstrip("/") + target for base in public_urls),
+        (VENDOR_BASE_URL + target,),
+    ):
+        if url not in seen:
+            seen.add(url)
+            yield url
 
 
 async def tenant(client: str, core: CoreDep) -> TenantView:
@@ -78,19 +107,23 @@ TenantDep = Annotated[TenantView, Depends(tenant)]
 async def principal(
     request: Request, tenant: TenantDep, core: CoreDep, state: StateDep
 ) -> Principal:
-    header = request.headers.get("authorization")
+    scope = request.scope
+    header, date, host, forwarded = _headers(
+        scope, b"authorization", b"date", b"host", b"x-forwarded-host"
+    )
     if header is None:
         return Principal(tenant_id=tenant.id, actor="web", full_access=False)
+    method = request.method
     try:
         return await verify_signed_request(
             core,
             tenant.id,
             authorization=header,
-            method=request.method,
-            candidate_urls=candidate_urls(request, state.settings.public_urls),
-            date_header=request.headers.get("date"),
+            method=method,
+            candidate_urls=_candidate_urls(scope, host, forwarded, state.settings.public_urls),
+            date_header=date,
             # GET and HEAD are signed without a body line: nothing to read.
-            body=b"" if request.method in BODYLESS_METHODS else await request.body(),
+            body=b"" if method in BODYLESS_METHODS else await request.body(),
         )
     except Unauthenticated as exc:
         log.warning(

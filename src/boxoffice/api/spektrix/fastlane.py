@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -32,8 +33,10 @@ _CUSTOMER_BY_ID = re.compile(r"^/([^/]+)/api/v3/customers/([^/]+)$")
 _CUSTOMERS = re.compile(r"^/([^/]+)/api/v3/customers$")
 _CURRENT_CUSTOMER = re.compile(r"^/([^/]+)/api/v3/customer$")
 _EXPAND = "$expand"
+#: The query of a request without one (immutable: shared by every such request).
+_NO_QUERY = QueryParams()
 
-Handler = Callable[[Request, str, str | None], Awaitable[Response]]
+Handler = Callable[[Request, QueryParams, str, str | None], Awaitable[Response]]
 
 
 class FastLane:
@@ -48,6 +51,9 @@ class FastLane:
             if isinstance(route, APIRoute)
             for method in route.methods or ()
         }
+        self._by_id_route = self._route("/customers/{id}")
+        self._customers_route = self._route("/customers")
+        self._customer_route = self._route("/customer")
 
     def _route(self, path: str) -> APIRoute:
         return self.routes[(routes.router.prefix + path, "GET")]
@@ -58,15 +64,16 @@ class FastLane:
             await self.app(scope, receive, send)
             return
         handler, route, client, ident = lane
-        request = Request(scope, receive)
-        query = request.query_params
-        if any(len(query.getlist(name)) > 1 for name in query):
+        # The query as ``Request.query_params`` parses it; none to parse for most requests.
+        query = QueryParams(scope["query_string"]) if scope["query_string"] else _NO_QUERY
+        if len(query.multi_items()) != len(query):  # a name given more than once
             await self.app(scope, receive, send)  # FastAPI's rules for repeated parameters
             return
         scope["route"] = route
         scope["app"] = self.app
+        request = Request(scope, receive)
         try:
-            response = await handler(request, client, ident)
+            response = await handler(request, query, client, ident)
         except DomainError as exc:
             response = ERROR_TABLE[type(exc)](exc)
         await response(scope, receive, send)
@@ -74,11 +81,11 @@ class FastLane:
     def _lane(self, scope: Scope) -> tuple[Handler, APIRoute, str, str | None] | None:
         path = scope["path"]
         if match := _CUSTOMER_BY_ID.match(path):
-            return self._by_id, self._route("/customers/{id}"), match[1], match[2]
+            return self._by_id, self._by_id_route, match[1], match[2]
         if match := _CUSTOMERS.match(path):
-            return self._by_email, self._route("/customers"), match[1], None
+            return self._by_email, self._customers_route, match[1], None
         if match := _CURRENT_CUSTOMER.match(path):
-            return self._current, self._route("/customer"), match[1], None
+            return self._current, self._customer_route, match[1], None
         return None
 
     def _core(self) -> Core:
@@ -92,23 +99,28 @@ class FastLane:
         tenant = await auth.tenant(client, core)
         return await auth.owner(await auth.principal(request, tenant, core, self.state))
 
-    async def _by_id(self, request: Request, client: str, ident: str | None) -> Response:
+    async def _by_id(
+        self, request: Request, query: QueryParams, client: str, ident: str | None
+    ) -> Response:
         assert ident is not None
         principal = await self._owner(request, client)
-        expand = request.query_params.get(_EXPAND)
+        expand = query.get(_EXPAND)
         return await routes.get_customer(ident, principal, self._core(), expand)
 
-    async def _by_email(self, request: Request, client: str, _ident: str | None) -> Response:
+    async def _by_email(
+        self, request: Request, query: QueryParams, client: str, _ident: str | None
+    ) -> Response:
         principal = await self._owner(request, client)
-        query = request.query_params
         return await routes.find_customer(
             principal, self._core(), query.get("email"), query.get(_EXPAND)
         )
 
-    async def _current(self, request: Request, client: str, _ident: str | None) -> Response:
+    async def _current(
+        self, request: Request, query: QueryParams, client: str, _ident: str | None
+    ) -> Response:
         core = self._core()
         tenant = await auth.tenant(client, core)
-        expand = request.query_params.get(_EXPAND)
+        expand = query.get(_EXPAND)
         if not expand:  # the session and the customer in one read (decision 0085)
             principal, view = await auth.web_customer_view(request, tenant, core)
             return await routes.current_customer_answer(principal, core, view)

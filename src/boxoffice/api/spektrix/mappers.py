@@ -306,8 +306,11 @@ def customer(
     if "addresses" in x:
         out["addresses"] = [address(a) for a in view.addresses]
     billing, delivery = view.billing_address, view.delivery_address
-    out["billingAddress"] = address(billing) if billing else None
-    out["deliveryAddress"] = address(delivery) if delivery else None
+    out["billingAddress"] = billing_out = address(billing) if billing else None
+    if delivery is billing and billing_out is not None:  # the usual one address: mapped once
+        out["deliveryAddress"] = dict(billing_out)
+    else:
+        out["deliveryAddress"] = address(delivery) if delivery else None
     out["birthDate"] = _datetime_text(view.birth_date)
     out["email"] = view.email
     out["firstName"] = view.first_name
