@@ -47,6 +47,8 @@ MAX_YIELD_SECONDS = 0.005
 #: How often a worker republishes its count (connections that closed since).
 REFRESH_SECONDS = 0.1
 
+_TCP = (socket.AF_INET, socket.AF_INET6)
+
 log = logging.getLogger("boxoffice.serving")
 
 
@@ -195,7 +197,7 @@ class BalancedListener(asyncio.AbstractServer):
 
     async def _serve(self, conn: socket.socket) -> None:
         conn.setblocking(False)
-        if conn.family in (socket.AF_INET, socket.AF_INET6):
+        if conn.family in _TCP:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             transport, _protocol = await self.loop.connect_accepted_socket(
@@ -266,15 +268,19 @@ class BalancedLoop(uvloop.Loop):
         ssl: Any = None,
         **options: Any,
     ) -> asyncio.AbstractServer:
-        if sock is None or ssl is not None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-            return await super().create_server(
-                protocol_factory, host, port, sock=sock, ssl=ssl, **options
-            )
         backlog = options.pop("backlog", 100)
         start = options.pop("start_serving", True)
-        if options:  # settings this listener does not implement
+        # Its own address, TLS, not TCP, or settings the listener does not implement.
+        if sock is None or ssl is not None or options or sock.family not in _TCP:
             return await super().create_server(
-                protocol_factory, host, port, sock=sock, backlog=backlog, **options
+                protocol_factory,
+                host,
+                port,
+                sock=sock,
+                ssl=ssl,
+                backlog=backlog,
+                start_serving=start,
+                **options,
             )
         listener = BalancedListener(self, protocol_factory, sock, Board(self.board_path), backlog)
         if start:

@@ -99,24 +99,22 @@ def _latency_count(route: str) -> float:
 
 def test_every_answer_is_counted_by_method_route_and_status() -> None:
     route = _Route.path
-    before = (
-        _count("GET", route, "201"),
-        _count("POST", route, "201"),
-        _count("GET", "unmatched", "404"),
-        _latency_count(route),
-        _latency_count("unmatched"),
-    )
+
+    def counts() -> tuple[float, ...]:
+        return (
+            _count("GET", route, "201"),
+            _count("POST", route, "201"),
+            _count("GET", "unmatched", "404"),
+            _latency_count(route),
+            _latency_count("unmatched"),
+        )
+
+    before = counts()
     for _ in range(3):
         _call()
     _call(method="POST")
     _call("/nowhere")
-    after = (
-        _count("GET", route, "201"),
-        _count("POST", route, "201"),
-        _count("GET", "unmatched", "404"),
-        _latency_count(route),
-        _latency_count("unmatched"),
-    )
+    after = counts()
     assert [a - b for a, b in zip(after, before, strict=True)] == [3, 1, 1, 4, 1]
 
 

@@ -114,6 +114,21 @@ class Echo(asyncio.Protocol):
         self.transport.write(data)
 
 
+Streams = list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+
+
+async def _echoed(port: int, count: int) -> Streams:
+    """``count`` connections to ``port``, one after another, each answered once by
+    :class:`Echo`."""
+    streams = []
+    for number in range(count):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"%02d" % number)
+        assert await asyncio.wait_for(reader.readexactly(2), 5) == b"%02d" % number
+        streams.append((reader, writer))
+    return streams
+
+
 def test_two_listeners_on_one_socket_share_a_burst_of_connections(
     board_path: Path, listening: socket.socket
 ) -> None:
@@ -165,10 +180,7 @@ def test_a_listener_takes_connections_a_sibling_leaves_waiting(
         await listener.start_serving()
         port = listening.getsockname()[1]
         try:
-            streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(4)]
-            for reader, writer in streams:
-                writer.write(b"ok")
-                assert await asyncio.wait_for(reader.readexactly(2), 5) == b"ok"
+            streams = await _echoed(port, 4)
             held = listener.held()
             for _reader, writer in streams:
                 writer.close()
@@ -192,10 +204,7 @@ def test_closed_connections_are_no_longer_counted(
         await listener.start_serving()
         port = listening.getsockname()[1]
         try:
-            streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
-            for reader, writer in streams:
-                writer.write(b"hi")
-                await reader.readexactly(2)
+            streams = await _echoed(port, 3)
             published = next(iter(observer.others()))
             for reader, writer in streams:
                 writer.close()

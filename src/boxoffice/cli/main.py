@@ -119,15 +119,15 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         _workers_skip_this_script()
     err.print(f"serving on http://{host}:{port} with {workers} worker(s)")
     # Several workers: their metrics in files, and a board on which they share connections
-    # fairly (decision 0084), in directories removed on exit (uvicorn's supervisor returns
+    # fairly (decision 0084), in a directory removed on exit (uvicorn's supervisor returns
     # after a signal; a single server re-raises it, and needs neither).
     with contextlib.ExitStack() as stack:
-        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            metrics = stack.enter_context(tempfile.TemporaryDirectory(prefix="boxoffice-metrics-"))
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics
         if workers > 1:
-            supervisor = stack.enter_context(tempfile.TemporaryDirectory(prefix="boxoffice-serve-"))
-            os.environ[serving.BOARD_ENV] = str(serving.create_board(Path(supervisor)))
+            shared = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="boxoffice-")))
+            if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                (shared / "metrics").mkdir()
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared / "metrics")
+            os.environ[serving.BOARD_ENV] = str(serving.create_board(shared))
         uvicorn.run(
             "boxoffice.api.app:app_factory",
             factory=True,

@@ -83,12 +83,6 @@ def parse_customer_code(code: str) -> int | None:
 def _letters(kind: str, key: int, count: int) -> str:
     """``count`` letters from SHA-256 digests of ``kind:key:counter``: each byte gives two
     letters, high nibble first."""
-    if count <= 64:  # one digest is enough (every resource code)
-        return (
-            hashlib.sha256(f"{kind}:{key}:0".encode())
-            .hexdigest()[:count]
-            .translate(_HEX_TO_LETTERS)
-        )
     out = ""
     counter = 0
     while len(out) < count:

@@ -44,10 +44,15 @@ def body_digest(body: bytes) -> str:
 
 def string_to_sign(method: str, url: str, date: str, body: bytes | None) -> str:
     """The string to sign; the body line is present only when ``body`` is not None."""
-    text = f"{method.upper()}\n{url}\n{date}"
-    if body is not None:
-        text += "\n" + body_digest(body)
-    return text
+    before, after = _around_url(method, date, body)
+    return before + url + after
+
+
+def _around_url(method: str, date: str, body: bytes | None) -> tuple[str, str]:
+    """What comes before and after the URL in the string to sign (built once per check,
+    whatever the number of candidate URLs)."""
+    after = f"\n{date}" if body is None else f"\n{date}\n{body_digest(body)}"
+    return f"{method.upper()}\n", after
 
 
 def _decode_secret(secret_key_b64: str) -> bytes:
@@ -150,13 +155,11 @@ def verify(
         bodies = [body]
     else:
         bodies = [body, None]
-    # What follows the URL in each string to sign, built once (the body's digest too).
-    tails = [f"\n{date}" if b is None else f"\n{date}\n{body_digest(b)}" for b in bodies]
-    head = verb + "\n"
+    forms = [_around_url(verb, date, b) for b in bodies]
     given = signature.encode("ascii")
     for url in candidate_urls:
-        for tail in tails:
-            message = (head + url + tail).encode("utf-8")
+        for before, after in forms:
+            message = (before + url + after).encode("utf-8")
             expected = base64.b64encode(hmac.digest(key, message, "sha1"))
             # Each comparison is constant-time; the loop stops at the first match (decision
             # 0082): the time then tells only which of the URLs the client signed, which the

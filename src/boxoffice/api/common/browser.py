@@ -16,6 +16,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from boxoffice.api.common.headers import first_values
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 ALLOWED_HEADERS = frozenset(
@@ -64,26 +66,19 @@ class BrowserPolicy:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        # One pass over the raw headers for the three this needs (most requests carry no
-        # ``Origin``): the first value of each, as ``Headers.get`` reads them.
-        raw_origin = fetch_site = None
-        signed = False
-        for key, value in scope["headers"]:
-            if key == b"origin":
-                if raw_origin is None:
-                    raw_origin = value
-            elif key == b"authorization":
-                signed = True
-            elif key == b"sec-fetch-site" and fetch_site is None:
-                fetch_site = value
-        if raw_origin is None:
-            if method not in SAFE_METHODS and not signed and fetch_site == b"cross-site":
+        # The three headers this needs, in one pass (most requests carry no ``Origin``).
+        sent_origin, authorization, fetch_site = first_values(
+            scope, b"origin", b"authorization", b"sec-fetch-site"
+        )
+        signed = authorization is not None
+        if sent_origin is None:
+            if method not in SAFE_METHODS and not signed and fetch_site == "cross-site":
                 await self.refuse("Cross-site requests are not allowed.")(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        origin = raw_origin.decode("latin-1").lower()
+        origin = sent_origin.lower()
         granted = origin == own_origin(scope, trust_proxy=self.trust_proxy, headers=headers) or (
             origin in await self.allowed_origins(scope)
         )

@@ -13,6 +13,8 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from boxoffice.api.common.headers import first_values
+
 REQUESTS = Counter(
     "boxoffice_http_requests_total",
     "HTTP requests answered",
@@ -73,7 +75,7 @@ class Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or new_request_id()
+        request_id = first_values(scope, b"x-request-id")[0] or new_request_id()
         if len(request_id) > 64 or not request_id.isascii():
             request_id = new_request_id()
         status = 500
@@ -163,10 +165,3 @@ def _random_uuid_hexes(count: int) -> list[str]:
 
 # A forked child must not hand out its parent's ids.
 os.register_at_fork(after_in_child=_REQUEST_IDS.clear)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None

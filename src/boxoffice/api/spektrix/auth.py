@@ -15,6 +15,7 @@ import structlog
 from fastapi import Depends, Request
 from starlette.types import Scope
 
+from boxoffice.api.common.headers import first_values
 from boxoffice.api.common.session import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -54,20 +55,8 @@ def candidate_urls(request: Request, public_urls: list[str]) -> list[str]:
     """The URLs a client may have signed: as sent to this host, to a configured public base
     URL, or to the vendor's own host (clients that override ``Host``). The likeliest come
     first (signatures are tried in this order): this host with the request's own scheme."""
-    host, forwarded = _headers(request.scope, b"host", b"x-forwarded-host")
+    host, forwarded = first_values(request.scope, b"host", b"x-forwarded-host")
     return list(_candidate_urls(request.scope, host, forwarded, public_urls))
-
-
-def _headers(scope: Scope, *names: bytes) -> list[str | None]:
-    """The first value of each of ``names`` (lower case) in one pass over the raw headers,
-    as ``Request.headers.get`` reads them."""
-    found: list[str | None] = [None] * len(names)
-    for key, value in scope["headers"]:
-        if key in names:
-            index = names.index(key)
-            if found[index] is None:
-                found[index] = value.decode("latin-1")
-    return found
 
 
 def _candidate_urls(
@@ -108,7 +97,7 @@ async def principal(
     request: Request, tenant: TenantDep, core: CoreDep, state: StateDep
 ) -> Principal:
     scope = request.scope
-    header, date, host, forwarded = _headers(
+    header, date, host, forwarded = first_values(
         scope, b"authorization", b"date", b"host", b"x-forwarded-host"
     )
     if header is None:
