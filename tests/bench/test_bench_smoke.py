@@ -9,6 +9,7 @@ the results were written.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ SCENARIOS = {
     "carecloud_get",
     "brand_index",
     "login_storm_logins",
+    "owner_get_before_login_storm",
     "owner_get_during_login_storm",
 }
 
@@ -59,6 +61,19 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
     for name, scenario in sqlite["scenarios"].items():
         assert scenario["requests"] > 0, name
         assert scenario["errors"] == 0, (name, scenario["statuses"])
+        assert scenario["client_cpu_ms_per_request"] > 0, name
+    # A measured scenario's whole CPU budget: the server's, the database server's (SQLite's
+    # is the server's own) and the load generator's; the rate at which it takes every core.
+    get = sqlite["scenarios"]["owner_get"]
+    parts = (
+        get["server_cpu_ms_per_request"],
+        get["database_cpu_ms_per_request"],
+        get["client_cpu_ms_per_request"],
+    )
+    assert get["total_cpu_ms_per_request"] == pytest.approx(sum(parts), abs=0.002)
+    assert get["cpu_bound_rps"] == pytest.approx(
+        1000 * os.cpu_count() / get["total_cpu_ms_per_request"], rel=0.01
+    )
     assert sqlite["worker_peak_rss_mb"]
     assert len(results["targets"]) == 6
     assert "| target | measured | met |" in (tmp_path / "results.md").read_text()
