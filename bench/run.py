@@ -939,11 +939,12 @@ def _split(result: dict[str, Any]) -> str:
 
 
 def _cpu_bound(bare: dict[str, Any], result: dict[str, Any]) -> str:
-    """The most this scenario could reach against the bare app on this machine, each at
-    the rate at which its whole CPU budget takes every core."""
-    if not result.get("cpu_bound_rps") or not bare.get("cpu_bound_rps"):
-        return "all cores' bound: -"
-    return f"all cores' bound: {result['cpu_bound_rps'] / bare['cpu_bound_rps']:.1%}"
+    """The most this scenario's req/s could be against the bare app's on this machine: the
+    rate at which its whole CPU budget per request (server, PostgreSQL server, load
+    generator) takes every core, over the bare app's measured req/s."""
+    if not result.get("cpu_bound_rps"):
+        return "CPU-bound ceiling on these cores: -"
+    return f"CPU-bound ceiling on these cores: {result['cpu_bound_rps'] / bare['rps']:.1%}"
 
 
 def _budget(result: dict[str, Any]) -> str:
