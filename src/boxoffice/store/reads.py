@@ -34,6 +34,7 @@ tenant by it; writes never come here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
 from collections import namedtuple
@@ -125,6 +126,10 @@ class _Compiled:
         self.processors: list[Any] | None = None
         self.converted: list[tuple[int, Callable[[Any], Any]]] = []
         self.row: Callable[..., Any] = namedtuple("row", [c.key for c in columns])  # type: ignore[misc]
+        #: A row from a sequence of its values, in C (``tuple.__new__``): the namedtuple's own
+        #: ``__new__`` is a Python function, a frame per row. The values always number the
+        #: columns (they come from this statement).
+        self.make: Callable[[Sequence[Any]], Any] = functools.partial(tuple.__new__, self.row)
 
     def typed(
         self,
@@ -164,15 +169,15 @@ class _Compiled:
 
     def rows(self, found: Iterable[Sequence[Any]]) -> list[Any]:
         assert self.processors is not None
-        row, converted = self.row, self.converted
+        make, converted = self.make, self.converted
         if not converted:
-            return [row(*raw) for raw in found]
+            return list(map(make, found))
         out = []
         for raw in found:
             values = list(raw)
             for i, convert in converted:
                 values[i] = convert(values[i])
-            out.append(row(*values))
+            out.append(make(values))
         return out
 
 
