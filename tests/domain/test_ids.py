@@ -112,3 +112,17 @@ def test_letters_beyond_one_digest_continue_with_the_next() -> None:
         "JKQKHQBHQQNLQQPJTPMNCBQHVMPRPVLNDLNPSLCGTMPSQCSVTMSNKBCNLCCCKQCLJSTMCP"
     )
     assert ids._letters("tag", 5, 64) == ids._letters("tag", 5, 70)[:64]
+
+
+def test_resource_codes_are_kept_per_kind_and_key_in_a_bounded_cache() -> None:
+    ids.resource_code.cache_clear()
+    first = ids.resource_code("address", 12345)
+    assert ids.resource_code("address", 12345) is first  # kept
+    assert ids.resource_code("tag", 12345) != first  # the kind is part of the key
+    assert ids.parse_resource_code("address", first) == 12345
+    assert ids.parse_resource_code("tag", first) is None
+    info = ids.resource_code.cache_info()
+    assert info.maxsize is not None and info.maxsize <= 4096
+    for key in range(1, info.maxsize + 50):
+        ids.resource_code("tag", key)
+    assert ids.resource_code.cache_info().currsize == info.maxsize

@@ -11,6 +11,7 @@ the core, because operators (CLI) and every dialect that shows a Spektrix-style 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -91,7 +92,10 @@ def _letters(kind: str, key: int, count: int) -> str:
     return out[:count].translate(_HEX_TO_LETTERS)
 
 
+@functools.lru_cache(maxsize=4096)
 def resource_code(kind: str, key: int) -> str:
+    """Kept per (kind, key), at most 4,096 of them: a pure function of its arguments, and
+    every view of a customer shows the same address ids again (a SHA-256 each)."""
     head = f"{key}A"
     return head + _letters(kind, key, RESOURCE_ID_LENGTH - len(head))
 
