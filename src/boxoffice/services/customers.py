@@ -250,14 +250,17 @@ def _plain_view(
         credit_balance=row.credit_balance,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        # Lists made into tuples: a list comprehension is cheaper than a generator's steps.
         attributes=tuple(
-            AttributeValueView(
-                _attribute_definition(a.id, a.name, a.type, a.web_visible),
-                by_attribute.get(a.id, ""),
-            )
-            for a in _visible_attributes(principal, attributes)
+            [
+                AttributeValueView(
+                    _attribute_definition(a.id, a.name, a.type, a.web_visible),
+                    by_attribute.get(a.id, ""),
+                )
+                for a in _visible_attributes(principal, attributes)
+            ]
         ),
-        addresses=tuple(_address_view(a) for a in addresses),
+        addresses=tuple([_address_view(a) for a in addresses]),
     )
 
 
