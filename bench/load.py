@@ -3,11 +3,12 @@
 ``python bench/load.py SPEC_JSON`` runs ``connections`` keep-alive connections for at most
 ``duration`` seconds and ``max_requests`` requests, and prints one JSON object: requests,
 errors (status >= 400 other than the expected ones, or transport errors), statuses, req/s,
-latency percentiles and its own CPU time per request. It speaks HTTP/1.1 itself on asyncio streams (no client library in the
-way: a client library's per-request cost would cap the measured rate long before the server
-does) and signs System Owner requests with ``boxoffice.security.signatures``. Requests that
-may be repeated (every GET scenario) are built before the clock starts (:class:`Prebuilt`);
-each POST is built when sent (a unique email each).
+latency percentiles and its own CPU time per request. It speaks HTTP/1.1 itself on asyncio
+streams (no client library in the way: a client library's per-request cost would cap the
+measured rate long before the server does) and signs System Owner requests with
+``boxoffice.security.signatures``. Requests that may be repeated (every GET scenario) are
+built before the clock starts (:class:`Prebuilt`); each POST is built when sent (a unique
+email each).
 """
 
 from __future__ import annotations

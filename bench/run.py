@@ -152,33 +152,41 @@ def worker_peak_rss_mb(pid: int) -> list[float]:
     return sorted(peaks)
 
 
+def _stat(text: str) -> tuple[str, list[str]]:
+    """A ``/proc/PID/stat`` line: the command name, and the fields after it (``[1]``: the
+    parent's pid; ``[11]``, ``[12]``: user and system CPU time in clock ticks)."""
+    return text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu_seconds(pid: int) -> dict[int, float]:
     """CPU time (user + system) used so far by a server, per process: its own and its
     workers'."""
-    tick = os.sysconf("SC_CLK_TCK")
     used = {}
-    for process, stat in _proc("stat"):
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if process == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            used[process] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    for process, text in _proc("stat"):
+        fields = _stat(text)[1]
+        if process == pid or int(fields[1]) == pid:
+            used[process] = _cpu_seconds(fields)
     return used
 
 
 def database_cpu_seconds() -> float:
     """CPU time (user + system) used so far by every PostgreSQL server process on this
-    machine (``postgres``: the postmaster, its backends and background processes); 0 when
-    there is none (SQLite runs inside the workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    used = 0
-    for _, stat in _proc("stat"):
-        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        used += int(fields[11]) + int(fields[12])
-    return used / tick
+    machine (``postgres``: the postmaster, its backends and background processes)."""
+    used = 0.0
+    for _, text in _proc("stat"):
+        name, fields = _stat(text)
+        if name == "postgres":
+            used += _cpu_seconds(fields)
+    return used
 
 
-def run_load_measured(spec: dict[str, Any], pid: int) -> dict[str, Any]:
+def run_load_measured(
+    spec: dict[str, Any], pid: int, *, postgresql: bool = False
+) -> dict[str, Any]:
     """``run_load``, plus the server's CPU milliseconds per answered request (unlike req/s,
     this hardly depends on what else the machine is doing) and how the CPU time was shared
     by the processes that used any (``worker_cpu_split``, percent, largest first: a worker
@@ -186,13 +194,16 @@ def run_load_measured(spec: dict[str, Any], pid: int) -> dict[str, Any]:
 
     Also the whole CPU budget of one request on this machine, whose cores the server, the
     database server and the load generator share: the PostgreSQL server's CPU per request
-    (``database_cpu_ms_per_request``; 0 on SQLite), the load generator's
+    (``database_cpu_ms_per_request``, when ``postgresql``; else 0: SQLite runs inside the
+    workers, and a PostgreSQL server busy with other work is not this scenario's), the
+    load generator's
     (``client_cpu_ms_per_request``, from load.py), their sum with the server's
     (``total_cpu_ms_per_request``), and ``cpu_bound_rps``: the req/s at which that sum
     takes every core, the most a run can reach on this machine at this cost per request."""
-    before, database_before = server_cpu_seconds(pid), database_cpu_seconds()
+    database = database_cpu_seconds if postgresql else float
+    before, database_before = server_cpu_seconds(pid), database()
     result = run_load(spec)
-    after, database_after = server_cpu_seconds(pid), database_cpu_seconds()
+    after, database_after = server_cpu_seconds(pid), database()
     spent = {p: t - before.get(p, 0.0) for p, t in after.items()}
     used = sum(spent.values())
     requests = max(result["requests"], 1)
@@ -788,12 +799,14 @@ def bench_database(
                 "brand_index",
             ):
                 log(f"{kind}: {name} for {args.duration}s at {args.connections} connections")
-                scenarios[name] = run_load_measured({**common, "scenario": name}, process.pid)
+                scenarios[name] = run_load_measured(
+                    {**common, "scenario": name}, process.pid, postgresql=kind == "postgresql"
+                )
             # The storm's control: the same requests just before it, in the same state of the
             # database (after the writes above) and of the machine.
             log(f"{kind}: owner_get again, just before the login storm")
             scenarios["owner_get_before_login_storm"] = run_load_measured(
-                {**common, "scenario": "owner_get"}, process.pid
+                {**common, "scenario": "owner_get"}, process.pid, postgresql=kind == "postgresql"
             )
             log(f"{kind}: login storm (Argon2 logins at 4 connections) beside owner_get")
             storm = load({**common, "scenario": "login", "connections": 4}, args.duration)

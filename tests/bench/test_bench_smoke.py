@@ -65,6 +65,7 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
     # A measured scenario's whole CPU budget: the server's, the database server's (SQLite's
     # is the server's own) and the load generator's; the rate at which it takes every core.
     get = sqlite["scenarios"]["owner_get"]
+    assert get["database_cpu_ms_per_request"] == 0  # SQLite: inside the workers
     parts = (
         get["server_cpu_ms_per_request"],
         get["database_cpu_ms_per_request"],
