@@ -70,8 +70,16 @@ async def test_registration_with_the_vendors_body(api: Api) -> None:
     values = {c["consent_id"]: c["consent_value"] for c in info["consents"]}
     assert values[agreements["Offers from our partners"]] == 0
     assert all(DATETIME.match(c["last_change"]) for c in info["consents"])
+    # "Short salutations contain the first name of the customer only" (the vendor's OpenAPI),
+    # on a customer's page and in the list, in any language.
     short = await api.get(f"customers/{customer_id}", params={"customer_short_salutation": "true"})
-    assert short.json()["data"]["personal_information"]["salutation"] == "Ms Doe"
+    assert short.json()["data"]["personal_information"]["salutation"] == "Jane"
+    listed = await api.get(
+        "customers", params={"customer_short_salutation": "true"}, headers={"Accept-Language": "cs"}
+    )
+    assert [c["personal_information"]["salutation"] for c in listed.json()["data"]["customers"]] == [
+        "Jane"
+    ]
 
 
 async def test_consents_win_over_the_deprecated_agreement(api: Api) -> None:
@@ -153,6 +161,23 @@ async def test_a_token_sees_only_its_customer(api: Api, other_api: Api) -> None:
     assert reasons(await api.get("customers", params={"sort_field": "salary"})) == {
         "sort_field": "not_allowed_value"
     }
+
+
+async def test_customers_by_birthdate_in_either_documented_format(api: Api) -> None:
+    """``GET /customers?birthdate=`` takes ``YYYY-MM-DD`` or ``DD.MM.YYYY`` (the vendor's
+    OpenAPI); anything else is the documented 400."""
+    mine = await api.logged_in(birthdate="1985-02-12")
+    for value in ("1985-02-12", "12.02.1985", " 12.02.1985 ", "12.2.1985"):
+        found = await api.get("customers", params={"birthdate": value})
+        assert found.status_code == 200, (value, found.text)
+        assert [c["customer_id"] for c in found.json()["data"]["customers"]] == [mine], value
+    for value in ("13.02.1985", "1985-02-13"):
+        found = await api.get("customers", params={"birthdate": value})
+        assert found.json()["data"] == {"customers": [], "total_items": 0}, value
+    for value in ("31.02.1985", "12.02.85", "12/02/1985", "1985.02.12"):
+        assert reasons(await api.get("customers", params={"birthdate": value})) == {
+            "birthdate": "invalid_value_format"
+        }, value
 
 
 async def test_put_replaces_the_record(api: Api) -> None:

@@ -83,7 +83,18 @@ def test_dates() -> None:
     assert str(m.parse_date("1993-01-21T10:00:00", "birthdate")) == "1993-01-21"
     assert m.parse_date(" ", "birthdate") is None
     with pytest.raises(InvalidInput):
-        m.parse_date("21.01.1993", "birthdate")
+        m.parse_date("21.01.1993", "birthdate")  # bodies: YYYY-MM-DD only
+
+
+def test_query_dates_take_both_documented_formats() -> None:
+    assert str(m.parse_query_date("1993-01-21", "birthdate")) == "1993-01-21"
+    assert str(m.parse_query_date("21.01.1993", "birthdate")) == "1993-01-21"
+    assert str(m.parse_query_date("1.2.1993", "birthdate")) == "1993-02-01"
+    assert m.parse_query_date("", "birthdate") is None
+    for bad in ("29.02.1993", "21.13.1993", "21.01.93", "21-01-1993", "1993.01.21", "x"):
+        with pytest.raises(InvalidInput) as refused:
+            m.parse_query_date(bad, "birthdate")
+        assert (refused.value.field, refused.value.reason) == ("birthdate", "invalid_value_format")
 
 
 def test_the_seeds_flat_body_is_normalised() -> None:

@@ -144,6 +144,24 @@ def parse_date(text: str | None, field: str) -> date | None:
         raise InvalidInput(field, "invalid_value_format") from exc
 
 
+_DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
+def parse_query_date(text: str | None, field: str) -> date | None:
+    """A date in a query string: ``YYYY-MM-DD`` or ``DD.MM.YYYY`` (the vendor's ``GET
+    /customers?birthdate=`` accepts both; bodies take ``YYYY-MM-DD`` only, :func:`parse_date`)."""
+    if text is None or not text.strip():
+        return None
+    dotted = _DOTTED_DATE.match(text.strip())
+    if dotted is None:
+        return parse_date(text, field)
+    day, month, year = (int(part) for part in dotted.groups())
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise InvalidInput(field, "invalid_value_format") from exc
+
+
 def accept_language(header: str | None) -> list[str]:
     """``cs, en-gb;q=0.8`` -> ``["cs", "en-gb"]``: by quality, best first; q=0 left out."""
     if not header:
@@ -403,7 +421,7 @@ def customer_filter(
         phone=phone or None,
         first_name=first_name or None,
         last_name=last_name or None,
-        birth_date=parse_date(birthdate, "birthdate"),
+        birth_date=parse_query_date(birthdate, "birthdate"),
         source_id=source_id,
         emails=tuple(e for e in email_list if e),
         customer_ids=tuple(ids),
@@ -450,20 +468,22 @@ _SALUTATIONS = {
         "miss": "Vážená slečno {last}",
     },
 }
-_SHORT = {"en": {"male": "Mr {last}", "female": "Ms {last}", "miss": "Miss {last}"}}
 _NEUTRAL = {"en": "Dear {name}", "cs": "Dobrý den, {name}"}
 
 
 def salutation(view: ProfileView, language: str, *, short: bool) -> str:
-    """Generated from gender and names, in the caller's language (English otherwise)."""
+    """Generated from gender and names, in the caller's language (English otherwise). The
+    short form (``customer_short_salutation=true``) is the first name only, as the vendor
+    documents it ("short salutations contain the first name of the customer only"): empty
+    when the customer has none."""
     c_ = view.customer
+    if short:
+        return c_.first_name or ""
     name = " ".join(p for p in (c_.first_name, c_.last_name) if p)
     lang = language if language in _SALUTATIONS else "en"
-    forms = (_SHORT.get(lang) or _SHORT["en"]) if short else _SALUTATIONS[lang]
+    forms = _SALUTATIONS[lang]
     if view.gender in forms and c_.last_name:
         return forms[view.gender].format(last=c_.last_name)
-    if short:
-        return name
     return _NEUTRAL[lang].format(name=name) if name else ""
 
 
