@@ -317,6 +317,18 @@ async def test_self_service_statements_and_addresses(
     assert kinds.count("consent_changed") == 3 and "address_added" in kinds
 
 
+async def test_my_orders_are_an_empty_list_until_i_buy(site: Site) -> None:
+    """``GET customer/orders`` answers ``[]`` for a logged-in customer without orders (not
+    404), and 401 when nobody is logged in."""
+    assert (await site.get("customer/orders")).status_code == 401
+    assert (await _sign_up(site)).status_code == 201
+    mine = await site.get("customer/orders")
+    assert mine.status_code == 200, mine.text
+    assert mine.json() == []
+    await site.post("customer/deauthenticate")
+    assert (await site.get("customer/orders")).status_code == 401
+
+
 async def test_countries(site: Site) -> None:
     countries = (await site.get("countries")).json()
     assert countries[0]["isoCode"] == "GB"

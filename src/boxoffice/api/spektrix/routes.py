@@ -28,6 +28,7 @@ from boxoffice.domain.views import TenantView
 from boxoffice.services import accounts
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as svc
+from boxoffice.services import orders as orders_service
 from boxoffice.services.core import Core
 
 router = APIRouter(prefix="/{client}/api/v3")
@@ -321,6 +322,16 @@ async def delete_address(
         core, principal, customer_id, m.resource_id(m.ADDRESS, address_id, "Address")
     )
     return Response(status_code=204)
+
+
+@router.get(
+    "/customers/{id}/orders",
+    summary="A customer's orders (an empty list until orders are recorded)",
+    response_model=list[dict[str, Any]],
+    responses=_ERRORS,
+)
+async def get_customer_orders(id: str, principal: OwnerPrincipal, core: CoreDep) -> Response:
+    return JSON(list(await orders_service.list_customer_orders(core, principal, m.customer_id(id))))
 
 
 # --- catalogue (web and System Owner mode) ----------------------------------------------------
@@ -740,6 +751,16 @@ async def delete_my_address(address_id: str, principal: WebCustomer, core: CoreD
         core, principal, _me(principal), m.resource_id(m.ADDRESS, address_id, "Address")
     )
     return Response(status_code=204)
+
+
+@router.get(
+    "/customer/orders",
+    summary="The customer's orders (an empty list until orders are recorded)",
+    response_model=list[dict[str, Any]],
+    responses=_ERRORS,
+)
+async def get_my_orders(principal: WebCustomer, core: CoreDep) -> Response:
+    return JSON(list(await orders_service.list_customer_orders(core, principal, _me(principal))))
 
 
 @router.get("/countries", summary="Countries", response_model=list[s.Country], responses=_ERRORS)
