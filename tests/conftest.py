@@ -112,6 +112,22 @@ def database_url(
 
 
 @pytest.fixture
+def carecloud_openapi(request: pytest.FixtureRequest) -> dict[str, object]:
+    """The vendor's CareCloud OpenAPI document (``tests/api/carecloud/vendor_document.py``),
+    read once from ``BOXOFFICE_CARECLOUD_OPENAPI``. Without it a test that needs it is skipped
+    and named in the summary (the reason carries its name, so skips are not folded), or fails
+    with ``BOXOFFICE_REQUIRE_CARECLOUD_OPENAPI=1`` (CI)."""
+    from tests.api.carecloud import vendor_document
+
+    reason = vendor_document.missing()
+    if reason is not None:
+        if vendor_document.required():
+            pytest.fail(f"the vendor's CareCloud OpenAPI document is required: {reason}")
+        pytest.skip(f"{request.node.name} needs the vendor's CareCloud OpenAPI document: {reason}")
+    return vendor_document.spec()
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=database_url, secret_key=SECRET, var_dir=tmp_path / "var")
 

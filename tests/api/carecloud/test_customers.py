@@ -77,9 +77,9 @@ async def test_registration_with_the_vendors_body(api: Api) -> None:
     listed = await api.get(
         "customers", params={"customer_short_salutation": "true"}, headers={"Accept-Language": "cs"}
     )
-    assert [c["personal_information"]["salutation"] for c in listed.json()["data"]["customers"]] == [
-        "Jane"
-    ]
+    assert [
+        c["personal_information"]["salutation"] for c in listed.json()["data"]["customers"]
+    ] == ["Jane"]
 
 
 async def test_consents_win_over_the_deprecated_agreement(api: Api) -> None:
