@@ -3,17 +3,62 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+import unicodedata
 from datetime import date
+
+import idna
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAME_PART_RE = re.compile(r"[^0-9A-Za-z]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f]")
 
 
+#: The longest email key (the ``customers.email_key`` column's length).
+EMAIL_KEY_LENGTH = 254
+
+
 def normalise_email(email: str) -> str:
-    """Emails are unique per tenant, compared case-insensitively."""
-    return email.strip().casefold()
+    """The key under which an address is unique in its tenant (decision 0093): two addresses
+    have one key only when they name the same mailbox, ignoring case.
+
+    - The local part is compared as Unicode text: NFC (canonically equivalent spellings are
+      one text), then ``str.lower()``. Never ``casefold()``: it makes ``ß`` ``ss`` and ``ς``
+      ``σ``, and those are other mailboxes.
+    - The domain is the name DNS looks up: its IDNA2008 A-label form after the UTS #46
+      mapping, non-transitional (``ß`` stays ``ß``: ``großbank`` is ``xn--grobank-2va``, not
+      ``grossbank``; full-width letters are their ASCII letters, as in every browser). A domain
+      IDNA refuses is compared as text, like the local part.
+    - Surrounding white space is ignored. A key longer than :data:`EMAIL_KEY_LENGTH` (Unicode
+      can grow as it is lowered or converted) keeps its beginning and ends with a digest of the
+      whole key, after a space no address can hold.
+
+    ASCII addresses (nearly all) are lower-cased and nothing else.
+    """
+    text = email.strip()
+    if text.isascii():
+        key = text.lower()
+    else:
+        local, at, domain = text.rpartition("@")
+        key = f"{_fold(local)}@{_domain_key(domain)}" if at else _fold(text)
+    if len(key) > EMAIL_KEY_LENGTH:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+        key = f"{key[: EMAIL_KEY_LENGTH - len(digest) - 1]} {digest}"
+    return key
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).lower())
+
+
+def _domain_key(domain: str) -> str:
+    if domain.isascii():
+        return domain.lower()
+    try:
+        return idna.encode(domain, uts46=True, transitional=False).decode("ascii")
+    except UnicodeError:  # idna.IDNAError included: not a domain IDNA can convert
+        return _fold(domain)
 
 
 def is_valid_email(email: str) -> bool:

@@ -160,3 +160,9 @@ async def hash_password_async(password: str) -> str:
 async def verify_password_async(hash: str, password: str) -> bool:
     """:func:`verify_password` run in an Argon2 thread, off the event loop."""
     return await in_argon2_thread(verify_password, hash, password)
+
+
+async def verify_dummy_async(password: str) -> bool:
+    """:func:`verify_dummy` in the same Argon2 threads as :func:`verify_password_async` (the
+    same queue and priority, so an unknown account waits and works like a known one)."""
+    return await in_argon2_thread(verify_dummy, password)

@@ -4,15 +4,21 @@ Bot management lives here, before any write: rate limits per IP and per account,
 field, and the tenant's CAPTCHA verifier. A refused request writes nothing.
 
 Failed logins are counted per (account, IP) and per account, whether the account exists or not
-(so counting tells an attacker nothing). After a few failures each answer is slowed; after
+(so counting tells an attacker nothing), and an unknown address, an account without a password
+and a wrong password are answered alike after the same work (see :func:`authenticate`). After a few failures each answer is slowed; after
 more, the pair is locked for a while (``RateLimited``). The lock only ever lasts one window, and
 a password reset or magic link still works while it holds: nobody can lock a customer out.
+
+Mail goes only ever to the address stored on the account, never to the caller's spelling of it:
+an address finds an account by its key (``rules.normalise_email``), and a key is shared only by
+spellings of one mailbox (decision 0093).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import secrets
 from collections.abc import Collection, Mapping
@@ -41,7 +47,8 @@ from boxoffice.security import ratelimit
 from boxoffice.security.captcha import CaptchaConfig, verify_captcha
 from boxoffice.security.passwords import (
     hash_password_async,
-    verify_dummy,
+    needs_rehash,
+    verify_dummy_async,
     verify_password_async,
 )
 from boxoffice.services import audit
@@ -60,6 +67,10 @@ SLOW_AFTER = "3/15 minutes"
 LOCK_PAIR_AFTER = "10/15 minutes"
 LOCK_ACCOUNT_AFTER = "50/hour"
 SLOWDOWN_SECONDS = 1.0
+#: Timeline entries waiting to be written after their answer, per process; beyond this many
+#: (a storm of failed logins), further ones are logged and left out: the rate limits still
+#: count every failure.
+MAX_PENDING_RECORDS = 1000
 DEFAULT_HONEYPOT = "website"
 
 
@@ -153,15 +164,40 @@ async def _record(core: Core, tenant_id: int, customer_id: int, kind: str, **dat
         await uow.commit()
 
 
+def record_after_answer(
+    core: Core, tenant_id: int, customer_id: int, kind: str, **data: Any
+) -> None:
+    """Append a timeline entry in a task of its own, so the request answers without waiting
+    for the write (``Core.background``; ``Core.settle`` and ``Core.dispose`` wait for it)."""
+    if len(core.background) >= MAX_PENDING_RECORDS:
+        log.warning("timeline_entry_left_out", kind=kind, pending=len(core.background))
+        return
+    task = asyncio.create_task(_record(core, tenant_id, customer_id, kind, **data))
+    core.background.add(task)
+    task.add_done_callback(functools.partial(_recorded, core, kind))
+
+
+def _recorded(core: Core, kind: str, task: asyncio.Task[None]) -> None:
+    core.background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("timeline_entry_failed", kind=kind, error=type(task.exception()).__name__)
+
+
 async def authenticate(
     core: Core, tenant: TenantView, client: Client, email: str, password: str
 ) -> tuple[int, str]:
-    """Check a password; returns (customer id, new session token). Wrong email or password
-    are indistinguishable (same answer, same work)."""
+    """Check a password; returns (customer id, new session token).
+
+    An unknown address, an account without a password and a wrong password get one answer
+    after the same work: one read of the account by its key, one Argon2 verification in the
+    same threads with the stored hashes' parameters (the dummy hash's for no hash), the same
+    rate-limit counting, and no write. The known account's ``login_failed`` timeline entry is
+    written after the answer (:func:`record_after_answer`), so that path waits for nothing
+    the unknown one skips (issue 15, finding 5)."""
     await core.limiter.hit(
         _rule(tenant, "login_per_ip", ratelimit.LOGIN_PER_IP), "login", tenant.name, client.ip
     )
-    key = normalise_email(email or "")[:254]
+    key = normalise_email(email or "")
     pair = ("login-fail", tenant.name, key, client.ip)
     account = ("login-fail-account", tenant.name, key)
     if not await core.limiter.test(LOCK_PAIR_AFTER, *pair) or not await core.limiter.test(
@@ -170,28 +206,36 @@ async def authenticate(
         raise RateLimited(retry_after=15 * 60)
     async with core.uow(tenant.id) as uow:
         row = await uow.customers.by_email_key(key)
-        found = (row.id, row.password_hash) if row is not None else None
-    ok = False
-    if found is not None and found[1] is not None:
-        ok = await verify_password_async(found[1], password or "")
+        customer_id = row.id if row is not None else None
+        stored = row.password_hash if row is not None else None
+    if stored is not None:
+        ok = await verify_password_async(stored, password or "")
     else:
-        await asyncio.to_thread(verify_dummy, password or "")
-    if not ok or found is None:
+        ok = await verify_dummy_async(password or "")
+    if not ok or customer_id is None or stored is None:
         slow = not await core.limiter.test(SLOW_AFTER, *pair)
         await _count(core, SLOW_AFTER, *pair)
         await _count(core, LOCK_PAIR_AFTER, *pair)
         await _count(core, LOCK_ACCOUNT_AFTER, *account)
-        if found is not None:
-            await _record(core, tenant.id, found[0], "login_failed")
+        if customer_id is not None:
+            record_after_answer(core, tenant.id, customer_id, "login_failed")
         if slow:
             await asyncio.sleep(SLOWDOWN_SECONDS)
         raise NotFound("Customer", "invalid email or password")
-    customer_id = found[0]
     audit.identify(_customer_caller(customer_id, "customer-password"))
     await core.limiter.clear(SLOW_AFTER, *pair)
     await core.limiter.clear(LOCK_PAIR_AFTER, *pair)
+    # A hash made with older parameters costs another time to verify than the dummy: the
+    # first login after a change of parameters stores a current one.
+    rehashed = await hash_password_async(password) if needs_rehash(stored) else None
     token = await core.session_store.create(tenant.id, customer_id)
-    await _record(core, tenant.id, customer_id, "logged_in", method="password")
+    async with core.uow(tenant.id, write=True) as uow:
+        if rehashed is not None:
+            current = await uow.customers.get(customer_id, for_update=True)
+            if current is not None and current.password_hash == stored:
+                current.password_hash = rehashed
+        uow.customers.record(customer_id, "logged_in", "customer", method="password")
+        await uow.commit()
     return customer_id, token
 
 
@@ -306,12 +350,22 @@ async def _redeem_token(core: Core, tenant_id: int, token: str, purpose: str) ->
     return customer_id
 
 
-async def _find_for_mail(core: Core, tenant: TenantView, email: str) -> tuple[int, str]:
+@dataclass(frozen=True, slots=True)
+class _Recipient:
+    customer_id: int
+    first_name: str
+    #: The address stored on the account: the only one mail is sent to.
+    email: str
+
+
+async def _find_for_mail(core: Core, tenant: TenantView, email: str) -> _Recipient:
+    """The account an address names (by its key), and the address to mail: the stored one,
+    never the caller's spelling (issue 15, finding 2)."""
     async with core.uow(tenant.id) as uow:
         row = await uow.customers.by_email_key(normalise_email(email))
         if row is None or row.email is None:
             raise NotFound("Customer", "no account with this email address")
-        return row.id, row.first_name
+        return _Recipient(row.id, row.first_name, row.email)
 
 
 def _templates(tenant: TenantView) -> Mapping[str, str] | None:
@@ -354,24 +408,24 @@ async def request_password_reset(
         tenant.name,
         normalise_email(email),
     )
-    customer_id, first_name = await _find_for_mail(core, tenant, email)
-    token = await _issue_token(core, tenant.id, customer_id, RESET)
+    recipient = await _find_for_mail(core, tenant, email)
+    token = await _issue_token(core, tenant.id, recipient.customer_id, RESET)
     link = (
         f"{client.base_url.rstrip('/')}/{tenant.name}/website/Secure/SetPassword.aspx?token={token}"
     )
     await _send(
         core,
         tenant,
-        email,
+        recipient.email,
         "password_reset",
         {
             "tenant_name": tenant.display_name,
-            "customer_first_name": first_name,
+            "customer_first_name": recipient.first_name,
             "link": link,
             "expires_minutes": TOKEN_MINUTES[RESET],
         },
     )
-    await _record(core, tenant.id, customer_id, "password_reset_requested")
+    await _record(core, tenant.id, recipient.customer_id, "password_reset_requested")
 
 
 async def reset_password(core: Core, tenant: TenantView, token: str, password: str) -> int:
@@ -423,18 +477,18 @@ async def send_magic_link(
         normalise_email(email),
     )
     try:
-        customer_id, first_name = await _find_for_mail(core, tenant, email)
+        recipient = await _find_for_mail(core, tenant, email)
     except NotFound:
         return  # the same answer whether or not the address has an account
-    token = await _issue_token(core, tenant.id, customer_id, MAGIC)
+    token = await _issue_token(core, tenant.id, recipient.customer_id, MAGIC)
     await _send(
         core,
         tenant,
-        email,
+        recipient.email,
         "magic_link",
         {
             "tenant_name": tenant.display_name,
-            "customer_first_name": first_name,
+            "customer_first_name": recipient.first_name,
             "link": callback.replace("{token}", token),
             "expires_minutes": TOKEN_MINUTES[MAGIC],
         },

@@ -260,8 +260,10 @@ def _channel_value(channel_type: ChannelType, value: str, field: str) -> str:
 
 
 def _channel_key(channel_type: ChannelType, value: str) -> tuple[int, str]:
-    """Two channels are the same when type and value are (emails: whatever the case)."""
-    return channel_type.id, value.casefold() if channel_type.code.lower() == "email" else value
+    """Two channels are the same when type and value are (emails: one mailbox, by its key)."""
+    return channel_type.id, normalise_email(
+        value
+    ) if channel_type.code.lower() == "email" else value
 
 
 def _resolve_channels(
@@ -643,7 +645,7 @@ async def create_customer(
                 )
             if await uow.customers.by_channel_value(brand.id, identity):
                 raise AlreadyExists("Customer", identity)
-            if not any(v.casefold() == identity.casefold() for _, v in channels):
+            if not any(normalise_email(v) == normalise_email(identity) for _, v in channels):
                 code = guess_channel_type(identity)
                 if code is None or code not in cat.types_by_code:
                     raise InvalidInput(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +33,20 @@ class Core:
     cache: dict[str, Any] = field(default_factory=dict)
     #: The SQLite writers' queue of this process (a database file only; decision 0078).
     write_gate: WriteGate | None = None
+    #: Writes that follow an answer rather than delay it (a failed login's timeline entry:
+    #: ``accounts.record_after_answer``); awaited by :meth:`settle` and :meth:`dispose`.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def uow(self, tenant_id: int | None, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, tenant_id, write=write, gate=self.write_gate)
 
+    async def settle(self) -> None:
+        """Wait for the writes that follow answers already given (:attr:`background`)."""
+        while self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
+
     async def dispose(self) -> None:
+        await self.settle()
         await self.session_store.close()
         await self.limiter.aclose()
         await self.reads.dispose()
