@@ -61,7 +61,9 @@ def test_the_docs_page_renders_the_dialects_operations(
     foreign: list[str] = []
     page.on(
         "request",
-        lambda request: None if request.url.startswith(server.base_url) else foreign.append(request.url),
+        lambda request: (
+            None if request.url.startswith(server.base_url) else foreign.append(request.url)
+        ),
     )
     try:
         page.goto(f"{server.base_url}/docs/{dialect}")
