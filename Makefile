@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# make demo PORT=8001 VENUE_PORT=8081: the instance's and the demo venue page's ports.
+PORT       ?= 8000
+VENUE_PORT ?= 8080
 
 .PHONY: demo test lint typecheck unit bench bench-smoke clean
 
@@ -18,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
-	$(BIN)/boxoffice demo
+	$(BIN)/boxoffice demo --port $(PORT) --venue-port $(VENUE_PORT)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests docs

@@ -8,6 +8,7 @@ keeps its own error table and OpenAPI document.
 from __future__ import annotations
 
 import gc
+import importlib.resources
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from swagger_ui_bundle import swagger_ui_path
 
 from boxoffice import __version__
 from boxoffice.api.brandchannel.app import create_app as create_brandchannel_app
@@ -34,6 +34,9 @@ from boxoffice.settings import Settings
 from boxoffice.web.app import create_app as create_web_app
 from boxoffice.web.app import create_webcomponents_app
 
+#: Swagger UI 5 (reads OpenAPI 3.1), from the pinned ``fastapi-offline`` package: served from
+#: the instance itself, never a CDN (decision 0105).
+SWAGGER_UI = importlib.resources.files("fastapi_offline") / "static"
 DIALECTS: dict[str, str] = {
     "spektrix": "Spektrix API v3",
     "brandchannel": "Brand/channel customer API v2",
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
     carecloud_app, carecloud_asgi = create_carecloud_app(state)
     documented: dict[str, FastAPI] = {"spektrix": spektrix_app, "brandchannel": brandchannel_app}
     documented["carecloud"] = carecloud_app
-    operator.mount("/static/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger-ui")
+    operator.mount("/static/swagger-ui", StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui")
 
     @operator.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -133,7 +136,7 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
             title=f"boxoffice: {DIALECTS[dialect]}",
             swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+            swagger_favicon_url="/static/swagger-ui/favicon.png",
         )
 
     @operator.get("/", include_in_schema=False)

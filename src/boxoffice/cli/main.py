@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib.util
 import json
 import os
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -25,12 +27,17 @@ from boxoffice.domain.principal import Principal
 from boxoffice.services import audit
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as customer_service
+from boxoffice.services import demo as demo_service
 from boxoffice.services import tenants as tenant_service
 from boxoffice.services.core import Core
 from boxoffice.settings import Settings
 
 T = TypeVar("T")
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "catalogs" / "demo.yaml"
+#: Connections waiting to be accepted (uvicorn's default).
+BACKLOG = 2048
+#: Addresses the demo names ``localhost`` (the host name its pages use).
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})  # noqa: S104
 
 app = typer.Typer(help="boxoffice: audience CRM and customer API.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants (venue organisations).", no_args_is_help=True)
@@ -101,11 +108,41 @@ def serve(
     settings = Settings()
     settings.resolved_secret_key()  # fail early and clearly without a secret
     migrate_database(settings)
-    _serve(settings, host, port, workers)
+    sock = _listen(host, port)
+    err.print(
+        f"serving on http://{_url_host(host)}:{port} with {workers} worker(s)", soft_wrap=True
+    )
+    _serve(settings, sock, workers)
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _listen(host: str, port: int, hint: str = "") -> socket.socket:
+    """A TCP socket listening on ``host:port`` (as uvicorn would open it), so that a command
+    says "serving on" only once it is; a port already taken ends the command with one line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        advice = f" ({hint})" if hint and exc.errno == errno.EADDRINUSE else ""
+        err.print(
+            f"[red]error:[/red] cannot listen on {_url_host(host)}:{port}: {exc.strerror}{advice}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from exc
+    sock.set_inheritable(True)  # the worker processes accept from it
+    return sock
+
+
+def _serve(settings: Settings, sock: socket.socket, workers: int) -> None:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from boxoffice import serving
 
@@ -117,7 +154,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     os.environ.pop(serving.BOARD_ENV, None)
     if workers > 1:
         _workers_skip_this_script()
-    err.print(f"serving on http://{host}:{port} with {workers} worker(s)")
     # Several workers: their metrics in files, and a board on which they share connections
     # fairly (decision 0084), in a directory removed on exit (uvicorn's supervisor returns
     # after a signal; a single server re-raises it, and needs neither).
@@ -128,18 +164,26 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
                 (shared / "metrics").mkdir()
                 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared / "metrics")
             os.environ[serving.BOARD_ENV] = str(serving.create_board(shared))
-        uvicorn.run(
+        config = uvicorn.Config(
             "boxoffice.api.app:app_factory",
             factory=True,
-            host=host,
-            port=port,
             workers=workers,
+            backlog=BACKLOG,
             loop="boxoffice.serving:new_event_loop",
             http="boxoffice.serving:HttpProtocol",
             access_log=False,
             server_header=False,
             log_level="warning",
         )
+        # As uvicorn.run, on the socket already listening.
+        if workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+            return
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+        if not server.started:
+            raise typer.Exit(3)
 
 
 def _workers_skip_this_script() -> None:
@@ -159,25 +203,56 @@ def _workers_skip_this_script() -> None:
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, then exit.")] = False,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port of the instance.")] = 8000,
+    venue_port: Annotated[
+        int, typer.Option(help="Port of the demo venue's website (http://localhost:PORT).")
+    ] = 8080,
+    no_venue: Annotated[
+        bool, typer.Option("--no-venue", help="Serve the instance only, no venue website.")
+    ] = False,
 ) -> None:
-    """Create or refresh tenant `demo` with the demo catalogue; then serve."""
+    """Create or refresh tenant `demo` with the demo catalogue and customers; then serve it,
+    and the demo venue's website beside it (both on localhost)."""
     settings = Settings()
     settings.ensure_secret_key()
+    venue = f"http://localhost:{venue_port}"
+    # One host name throughout, localhost: the venue's page and the instance are then one
+    # site for the browser, and the session cookie works in the iframes (decision 0106).
+    instance = f"http://{'localhost' if host in LOOPBACK else _url_host(host)}:{port}"
+    # The ports first: a port in use ends the command at once, before any work.
+    sock = venue_sock = None
+    if not no_serve:
+        sock = _listen(host, port, "choose another: --port N, or make demo PORT=N")
+        if not no_venue:
+            venue_sock = _listen(
+                host, venue_port, "choose another: --venue-port N, or make demo VENUE_PORT=N"
+            )
     migrate_database(settings)
     data = yaml.safe_load(DEMO_CATALOGUE.read_text(encoding="utf-8"))
+    data["origins"] = list(dict.fromkeys([*data.get("origins", []), venue]))
 
-    async def work(core: Core) -> None:
+    async def work(core: Core) -> demo_service.SeedSummary:
         try:
             await tenant_service.get_tenant(core, "demo")
         except DomainError:
             await tenant_service.create_tenant(core, "demo", display_name="Demo Theatre")
         await catalogue_service.load_catalogue(core, "demo", data)
+        return await demo_service.seed_demo_customers(core, "demo")
 
-    _run(work, settings)
-    err.print("[green]tenant demo is ready[/green]")
-    if not no_serve:
-        _serve(settings, host, port, 1)
+    seeded = _run(work, settings)
+    if seeded.created:
+        err.print(f"[green]tenant demo is ready: {seeded.created} customers added[/green]")
+    else:
+        err.print("[green]tenant demo is ready[/green] (its customers were seeded before)")
+    if sock is None:
+        return
+    if venue_sock is not None:
+        from boxoffice.cli.venue import serve_venue, venue_pages
+
+        serve_venue(venue_sock, venue_pages(instance, venue))
+        err.print(f"demo venue page: open {venue}/ in a browser", soft_wrap=True)
+    err.print(f"serving on {instance} (API docs: {instance}/docs/spektrix)", soft_wrap=True)
+    _serve(settings, sock, 1)
 
 
 @tenant_app.command("create")

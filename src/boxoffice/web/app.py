@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -233,11 +234,20 @@ class BadForm(Exception):
 
     ``readable`` holds the fields that could be read all the same, for the one post that
     still answers with them (the venue's plain sign-up form, redirected to its ``ReturnUrl``).
+    ``legacy`` holds every field read as windows-1252, when the post named no charset at all:
+    what a browser sends from a page in that encoding (HTML's fallback for legacy forms), which
+    only the venue's plain sign-up form is read as (our own pages are UTF-8).
     """
 
-    def __init__(self, message: str, readable: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        readable: Sequence[tuple[str, str]] = (),
+        legacy: Sequence[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.readable = list(readable)
+        self.legacy = None if legacy is None else list(legacy)
 
 
 def _strict(data: bytes, charset: str) -> str:
@@ -277,6 +287,45 @@ class _StrictMultiPartParser(MultiPartParser):
         if not self._readable_part:
             self.unreadable.add(len(self.items))
         super().on_part_end()
+
+
+#: The form field in which a browser names the charset it sent the form in (HTML's
+#: ``<input type=hidden name=_charset_>``).
+CHARSET_FIELD = b"_charset_"
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def windows_1252(data: bytes) -> str:
+    """``data`` read as browsers read windows-1252 (the WHATWG encoding): Python's ``cp1252``,
+    with the five bytes it leaves undefined read as the C1 controls of the same number."""
+    text = data.decode("cp1252", errors="surrogateescape")
+    return _SURROGATE.sub(lambda m: chr(ord(m.group()) - 0xDC00), text)
+
+
+def _charset_field(body: bytes) -> str | None:
+    """The charset a ``_charset_`` field names (its last value), if the body has one."""
+    found = None
+    for pair in body.split(b"&")[:MAX_FORM_FIELDS]:
+        name, _, value = pair.partition(b"=")
+        if unquote_to_bytes(name.replace(b"+", b" ")).lower() == CHARSET_FIELD:
+            found = unquote_to_bytes(value.replace(b"+", b" ")).decode("latin-1").strip()
+    return found or None
+
+
+def _legacy_pairs(body: bytes) -> list[tuple[str, str]]:
+    """Every ``name=value`` pair of an urlencoded body, read as windows-1252."""
+    out = []
+    for pair in body.split(b"&")[:MAX_FORM_FIELDS]:
+        if not pair:
+            continue
+        name, _, value = pair.partition(b"=")
+        out.append(
+            (
+                windows_1252(unquote_to_bytes(name.replace(b"+", b" "))),
+                windows_1252(unquote_to_bytes(value.replace(b"+", b" "))),
+            )
+        )
+    return out
 
 
 def _readable_pairs(body: bytes, charset: str) -> list[tuple[str, str]]:
@@ -324,8 +373,13 @@ async def read_form(request: Request) -> Sequence[tuple[str, object]]:
         return [(k, v) for _, k, v in items]
     if content_type != b"application/x-www-form-urlencoded":
         return []
-    charset = options.get(b"charset", b"utf-8").decode("latin-1")
+    # The charset the Content-Type declares (browsers never do), else the one a ``_charset_``
+    # field names, else UTF-8; a post that names none and is not UTF-8 also carries its
+    # windows-1252 reading (``BadForm.legacy``).
+    declared = options.get(b"charset")
     body = await request.body()
+    named = None if declared is not None else _charset_field(body)
+    charset = declared.decode("latin-1") if declared is not None else named or "utf-8"
     try:
         text = _strict(body, charset)
         return parse_qsl(
@@ -335,10 +389,9 @@ async def read_form(request: Request) -> Sequence[tuple[str, object]]:
             errors="strict",
             max_num_fields=MAX_FORM_FIELDS,
         )
-    except BadForm as exc:  # raw bytes that are not UTF-8
-        raise BadForm(str(exc), _readable_pairs(body, charset)) from exc
-    except UnicodeDecodeError as exc:  # a %-escape that is not UTF-8
-        raise BadForm(str(exc), _readable_pairs(body, charset)) from exc
+    except (BadForm, UnicodeDecodeError) as exc:  # raw bytes, or a %-escape, not UTF-8
+        legacy = _legacy_pairs(body) if declared is None and named is None else None
+        raise BadForm(str(exc), _readable_pairs(body, charset), legacy) from exc
     except ValueError as exc:  # too many fields
         raise StarletteHTTPException(400, str(exc)) from exc
 
@@ -352,11 +405,16 @@ def _preferences(page_query: str | None, request: Request) -> list[str]:
     return prefs
 
 
+#: A route's answer to a post that cannot be read: given the page with the fields that could
+#: be read, and the whole post read as windows-1252 when it named no charset.
+Unreadable = Callable[["Page", Sequence[tuple[str, str]] | None], Awaitable[Response]]
+
+
 async def _open(
     request: Request,
     client: str,
     state: AppState,
-    unreadable: Callable[[Page], Awaitable[Response]] | None = None,
+    unreadable: Unreadable | None = None,
 ) -> Page | Response:
     """The page view of a request, or the answer when there is none to show. A post that
     cannot be read is a 400 page, unless the route has an ``unreadable`` handler, which gets
@@ -397,7 +455,7 @@ async def _open(
             if unreadable is None:
                 return _plain(400, texts("common.bad_encoding"))
             page.form = _fold(exc.readable)
-            return await unreadable(page)
+            return await unreadable(page, exc.legacy)
     return page
 
 
@@ -760,7 +818,10 @@ def create_app(state: AppState) -> ASGIApp:
     Handler = Callable[[Page], Awaitable[Response]]
 
     def page_route(
-        path: str, get: Handler, post: Handler | None = None, unreadable: Handler | None = None
+        path: str,
+        get: Handler,
+        post: Handler | None = None,
+        unreadable: Unreadable | None = None,
     ) -> None:
         async def on_get(request: Request, client: str) -> Response:
             page = await _open(request, client, state)
@@ -1088,10 +1149,17 @@ async def signup_post(page: Page) -> Response:
     return done
 
 
-async def signup_unreadable(page: Page) -> Response:
-    """A sign-up post with a field that is not valid UTF-8 writes nothing. The venue's plain
-    form is sent back to its ``ReturnUrl`` with ``Error=InvalidDetails`` when that could be
-    read and is allowed; any other such post gets the 400 page."""
+async def signup_unreadable(page: Page, legacy: Sequence[tuple[str, str]] | None) -> Response:
+    """A sign-up post with a field that is not valid UTF-8. The venue's plain form, from a page
+    in windows-1252 that named no charset (``legacy``: many older venue sites), is read in it
+    and signed up as any other. Otherwise nothing is written: the plain form is sent back to
+    its ``ReturnUrl`` with ``Error=InvalidDetails`` when that could be read and is allowed; any
+    other such post (our own pages are UTF-8) gets the 400 page."""
+    if legacy is not None:
+        fields = _fold(legacy)
+        if security.CSRF_FIELD not in fields and fields.get("returnurl"):
+            page.form = fields
+            return await signup_post(page)
     refused = _plain(400, page.texts("common.bad_encoding"))
     if security.CSRF_FIELD in page.form or not page.value("ReturnUrl"):
         return refused
