@@ -24,6 +24,14 @@ _LETTERS = "BCDGHJKLMNPQRSTV"
 _HEX_TO_LETTERS = str.maketrans("0123456789abcdef", _LETTERS)
 _RESOURCE_RE = re.compile(r"^([1-9][0-9]{0,18})A([BCDGHJKLMNPQRSTV]+)$")
 RESOURCE_ID_LENGTH = 33
+#: The largest integer SQLite and PostgreSQL (``bigint``) store: no key, count or offset a
+#: request names may exceed it (a larger one was a 500, "too large to convert").
+MAX_INTEGER = 2**63 - 1
+
+
+def is_key(value: int) -> bool:
+    """Whether ``value`` can be a record's key: 1 up to :data:`MAX_INTEGER`."""
+    return 0 < value <= MAX_INTEGER
 
 
 def new_customer_key() -> int:
@@ -106,7 +114,7 @@ def parse_resource_code(kind: str, code: str) -> int | None:
     if match is None or len(code) != RESOURCE_ID_LENGTH:
         return None
     key = int(match.group(1))
-    return key if resource_code(kind, key) == code else None
+    return key if is_key(key) and resource_code(kind, key) == code else None
 
 
 # CareCloud's customer ids are 16 hex digits of the key masked by kind, plus 10 check digits

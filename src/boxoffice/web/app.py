@@ -56,7 +56,7 @@ from boxoffice.domain.errors import (
     RateLimited,
     Unavailable,
 )
-from boxoffice.domain.ids import customer_code
+from boxoffice.domain.ids import customer_code, is_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import is_valid_email
 from boxoffice.domain.views import (
@@ -1285,6 +1285,8 @@ async def account_post(page: Page) -> Response:
                 address_id = int(page.value("AddressId"))
             except ValueError as exc:
                 raise NotFound("Address", page.value("AddressId")) from exc
+            if not is_key(address_id):  # no address has it (nor could the database hold it)
+                raise NotFound("Address", address_id)
             if action == "address-delete":
                 await customer_service.delete_address(core, me, customer_id, address_id)
             else:

@@ -28,6 +28,7 @@ from boxoffice.api.carecloud.auth import (
 from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import CoreDep
 from boxoffice.domain.errors import InvalidInput, NotFound
+from boxoffice.domain.ids import MAX_INTEGER
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import ProfileView
 from boxoffice.services import catalogue as catalogue_service
@@ -120,8 +121,8 @@ class Paging:
 
 
 async def _paging(
-    count: Annotated[int, Query(ge=1)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    count: Annotated[int, Query(ge=1, le=MAX_INTEGER)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_INTEGER)] = 0,
     sort_field: Annotated[str | None, Query(max_length=100)] = None,
     sort_direction: Literal["ASC", "DESC"] | None = None,
 ) -> Paging:
