@@ -5,9 +5,10 @@ field, and the tenant's CAPTCHA verifier. A refused request writes nothing.
 
 Failed logins are counted per (account, IP) and per account, whether the account exists or not
 (so counting tells an attacker nothing), and an unknown address, an account without a password
-and a wrong password are answered alike after the same work (see :func:`authenticate`). After a few failures each answer is slowed; after
-more, the pair is locked for a while (``RateLimited``). The lock only ever lasts one window, and
-a password reset or magic link still works while it holds: nobody can lock a customer out.
+and a wrong password are answered alike after the same work (see :func:`authenticate`). After a
+few failures each answer is slowed; after more, the pair is locked for a while
+(``RateLimited``). The lock only ever lasts one window, and a password reset or magic link
+still works while it holds: nobody can lock a customer out.
 
 Mail goes only ever to the address stored on the account, never to the caller's spelling of it:
 an address finds an account by its key (``rules.normalise_email``), and a key is shared only by
