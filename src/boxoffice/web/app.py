@@ -66,7 +66,7 @@ from boxoffice.domain.views import (
     TagGroupView,
     TenantView,
 )
-from boxoffice.services import accounts, localised
+from boxoffice.services import accounts, bots, localised
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
@@ -969,7 +969,7 @@ async def _signup(
             "values": values,
             "checked_tags": checked_tags,
             "checked_statements": checked_statements,
-            "honeypot": accounts.honeypot_field(page.tenant),
+            "honeypot": bots.honeypot_field(page.tenant),
             "uses_captcha": True,
             "done": False,
             **context,
@@ -1059,7 +1059,7 @@ async def signup_post(page: Page) -> Response:
             page.tenant,
             page.client,
             cmd,
-            honeypot=page.value(accounts.honeypot_field(page.tenant)) or None,
+            honeypot=page.value(bots.honeypot_field(page.tenant)) or None,
             captcha_token=page.captcha_token(),
         )
     except DomainError as exc:
