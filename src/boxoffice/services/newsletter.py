@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -62,14 +63,22 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _owner(uow: UnitOfWork, email: str | None, phone: str | None) -> tuple[int, str] | None:
-    """(id, first name) of the active customer with the contact, if any."""
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    id: int
+    first_name: str
+    email: str | None
+
+
+async def _owner(uow: UnitOfWork, email: str | None, phone: str | None) -> _Owner | None:
+    """The active customer with the contact, if any."""
     if email is not None:
         row = await uow.customers.by_email_key(normalise_email(email))
-        return (row.id, row.first_name) if row is not None else None
-    assert phone is not None
-    found = await Profiles(uow.session).by_phone(devices.phone_variants(phone))
-    return (found[0].id, found[0].first_name) if found else None
+    else:
+        assert phone is not None
+        found = await Profiles(uow.session).by_phone(devices.phone_variants(phone))
+        row = found[0] if found else None
+    return _Owner(row.id, row.first_name, row.email) if row is not None else None
 
 
 async def _check_request(
@@ -138,13 +147,15 @@ async def sign_up(
     async with core.uow(tenant.id) as uow:
         await _check_request(uow, source_id, statement_ids, language)
         owner = await _owner(uow, email, phone)
-    if owner is not None and principal.customer_id == owner[0]:
+    if owner is not None and principal.customer_id == owner.id:
         async with core.uow(tenant.id, write=True) as uow:
-            await _agree(uow, principal, owner[0], statement_ids)
+            await _agree(uow, principal, owner.id, statement_ids)
             await uow.commit()
         return
     if email is None:
         raise InvalidInput("contact", "not_allowed_value")
+    if owner is not None and owner.email:
+        email = owner.email  # the address as the customer's record has it
     key = normalise_email(email)
     await core.limiter.hit(
         bots.limit_rule(tenant, "newsletter_per_address", ratelimit.NEWSLETTER_PER_ADDRESS),
@@ -163,7 +174,7 @@ async def sign_up(
                 token_hash=_hash(token),
                 email=email,
                 email_key=key,
-                customer_id=owner[0] if owner is not None else None,
+                customer_id=owner.id if owner is not None else None,
                 source_id=source_id,
                 statement_ids=statement_ids,
                 language=language,
@@ -180,7 +191,7 @@ async def sign_up(
         "newsletter_confirmation",
         {
             "tenant_name": tenant.display_name,
-            "customer_first_name": owner[1] if owner is not None else "",
+            "customer_first_name": owner.first_name if owner is not None else "",
             "link": link,
             "expires_days": PENDING_DAYS,
         },
