@@ -124,12 +124,14 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ("web", "GET", "/{client}/website/secure/loginlogout.aspx"): "page-session",
     ("web", "GET", "/{client}/website/secure/myaccount.aspx"): "page-session",
     ("web", "GET", "/{client}/website/secure/setpassword.aspx"): "page",
+    ("web", "GET", "/{client}/website/secure/confirmnewsletter.aspx"): "page",
     ("web", "GET", "/{client}/website/secure/signup.aspx"): "page-open",
     ("web", "MOUNT", "/webcomponents/stable"): "static",
     ("web", "POST", "/{client}/website/secure/forgotpassword.aspx"): "page-open",
     ("web", "POST", "/{client}/website/secure/loginlogout.aspx"): "page-session",
     ("web", "POST", "/{client}/website/secure/myaccount.aspx"): "page-session",
     ("web", "POST", "/{client}/website/secure/setpassword.aspx"): "page",
+    ("web", "POST", "/{client}/website/secure/confirmnewsletter.aspx"): "page",
     ("web", "POST", "/{client}/website/secure/signup.aspx"): "page-open",
     (
         "carecloud",
@@ -905,6 +907,23 @@ async def test_spektrix_a_forged_or_foreign_session(
 # --- web pages: another tenant's path with the victim's mailed token --------------------------
 
 
+async def _newsletter_token(
+    http: httpx.AsyncClient, settings: Settings, tenant: str, email: str
+) -> str:
+    """The token of a newsletter confirmation mailed to ``email`` (an anonymous app's sign-up)."""
+    app = CareCloudApi(http, tenant)
+    app.token = await app.new_token()
+    sources = await app.ids("customer-sources", "customer_sources", "customer_source_id")
+    body = {
+        "contact": email,
+        "customer_source_id": sources["Website"],
+        "agreements": {"agreement_marketing_communication": 1},
+    }
+    response = await app.post("customers/actions/newsletters-sign-up", body)
+    assert response.status_code == 204, response.text
+    return token_of(mailed_link(outbox(settings)[-1]))
+
+
 @pytest.mark.parametrize(("method", "template"), _rows("web", "page"))
 async def test_web_pages_refuse_another_tenants_token(
     http: httpx.AsyncClient, core: Core, settings: Settings, method: str, template: str
@@ -914,12 +933,15 @@ async def test_web_pages_refuse_another_tenants_token(
     victim, _ = await make_tenant(core)
     attacker, _ = await make_tenant(core)
     browser = await _web_customer(http, victim, "victim@example.org")
-    await browser.post(
-        f"/{victim}/api/v3/customer/forgot-password",
-        json={"emailAddress": "victim@example.org"},
-        headers={"Origin": ORIGIN},
-    )
-    token = token_of(mailed_link(outbox(settings)[-1]))
+    if template == NEWSLETTER_PAGE:
+        token = await _newsletter_token(http, settings, victim, "victim@example.org")
+    else:
+        await browser.post(
+            f"/{victim}/api/v3/customer/forgot-password",
+            json={"emailAddress": "victim@example.org"},
+            headers={"Origin": ORIGIN},
+        )
+        token = token_of(mailed_link(outbox(settings)[-1]))
     form = {"token": token, "password": "attacker password 1", "confirm": "attacker password 1"}
 
     async def call(tenant: str) -> httpx.Response:
@@ -957,6 +979,9 @@ ACCOUNT_PAGE = "/{client}/website/secure/myaccount.aspx"
 SIGNUP_PAGE = "/{client}/website/secure/signup.aspx"
 FORGOT_PAGE = "/{client}/website/secure/forgotpassword.aspx"
 SET_PASSWORD_PAGE = "/{client}/website/secure/setpassword.aspx"
+NEWSLETTER_PAGE = "/{client}/website/secure/confirmnewsletter.aspx"
+#: Pages whose form has no form token: the mailed token is the secret.
+MAILED_TOKEN_PAGES = (SET_PASSWORD_PAGE, NEWSLETTER_PAGE)
 #: Every page route: GET shows a page, POST is one of its forms.
 PAGE_ROUTES = _rows("web", "page-session", "page-open", "page")
 PAGE_POSTS = [r for r in PAGE_ROUTES if r[0] == "POST"]
@@ -1119,6 +1144,8 @@ def _attacks(template: str, pages: Pages) -> list[tuple[dict[str, str], set[int]
         return [(form, {400}, {400})]
     if template == FORGOT_PAGE:  # the same answer for every address; resets are rate-limited
         return [({"Email": "victim@example.org"}, {303, 429}, {303, 429})]
+    if template == NEWSLETTER_PAGE:  # the mailed token is the credential: a made-up one
+        return [({"token": "A" * 43}, {400}, {400})]
     assert template == SET_PASSWORD_PAGE  # the mailed token is the credential: a made-up one
     secret = "attacker password 1"
     return [({"token": "A" * 43, "password": secret, "confirm": secret}, {400}, {400})]
@@ -1156,7 +1183,7 @@ async def test_web_pages_without_a_session_or_with_a_forged_or_foreign_one(
             continue
         token = await _form_token(browser, pages.tenant)
         for form, logged_out, _ in _attacks(template, pages):
-            data = form if template == SET_PASSWORD_PAGE else {**form, "_csrf": token}
+            data = form if template in MAILED_TOKEN_PAGES else {**form, "_csrf": token}
             response = await browser.post(url, data=data)
             assert response.status_code in logged_out, (name, form, response.text)
             _shows_nothing_of(pages, response, form)
@@ -1319,6 +1346,10 @@ async def test_web_page_forms_without_their_token_or_from_another_site(
         worked = 303
     elif template == FORGOT_PAGE:
         form, worked = {"Email": "victim@example.org"}, 303
+    elif template == NEWSLETTER_PAGE:
+        email = "victim@example.org"
+        form = {"token": await _newsletter_token(http, settings, pages.tenant, email)}
+        worked = 200
     else:
         await victim.post(
             f"/{pages.tenant}/api/v3/customer/forgot-password",
@@ -1335,7 +1366,7 @@ async def test_web_page_forms_without_their_token_or_from_another_site(
         (form, {"Origin": FOREIGN_SITE, "Referer": f"{FOREIGN_SITE}/x"}),
         (form, {"Sec-Fetch-Site": "cross-site"}),
     ]
-    if template != SET_PASSWORD_PAGE:  # its form has no token: the mailed token is the secret
+    if template not in MAILED_TOKEN_PAGES:  # no form token: the mailed token is the secret
         attempts += [
             (form, {}),
             ({**form, "_csrf": "0" * 64}, {}),
@@ -1357,7 +1388,7 @@ async def test_web_page_forms_without_their_token_or_from_another_site(
     )
     assert login.status_code == 404, login.text  # no account, no new password
     # Sent properly, the same form does its work.
-    data = form if template == SET_PASSWORD_PAGE else {**form, "_csrf": token}
+    data = form if template in MAILED_TOKEN_PAGES else {**form, "_csrf": token}
     response = await victim.post(url, data=data)
     assert response.status_code == worked, response.text
     if template == FORGOT_PAGE:

@@ -130,3 +130,80 @@ async def test_argon2_runs_below_the_event_loops_priority() -> None:
     assert (
         await passwords.in_argon2_thread(threading.current_thread) is not threading.current_thread()
     )
+
+
+# --- the bounded sign-up lane (decision 0098) ------------------------------------------------
+
+
+async def test_a_full_lane_refuses_at_once_and_frees_its_slots() -> None:
+    """Driven by events: the refusal is raised by ``submit`` itself, before any work."""
+    import asyncio
+    import threading
+
+    from boxoffice.domain.errors import Unavailable
+    from boxoffice.security import passwords
+
+    lane = passwords.Lane("test", running=1, waiting=2)
+    release = threading.Event()
+    jobs = [lane.submit(release.wait, 30) for _ in range(3)]  # one runs, two wait
+    assert lane.admitted == 3
+    with pytest.raises(Unavailable) as refused:
+        lane.submit(release.wait, 30)
+    assert refused.value.retry_after >= 1
+    release.set()
+    assert await asyncio.gather(*jobs) == [True, True, True]
+    assert lane.admitted == 0
+    assert await lane.submit(str, 1) == "1"
+
+
+async def test_a_caller_that_gives_up_frees_its_place_in_the_queue() -> None:
+    import asyncio
+    import threading
+
+    from boxoffice.security import passwords
+
+    lane = passwords.Lane("test", running=1, waiting=1)
+    release = threading.Event()
+    running = lane.submit(release.wait, 30)
+    waiting = lane.submit(release.wait, 30)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.sleep(0)  # one turn of the loop: the cancellation reaches the thread pool
+    assert lane.admitted == 1
+    again = lane.submit(release.wait, 30)  # the cancelled one's place
+    release.set()
+    assert await running is True and await again is True
+    assert lane.admitted == 0
+
+
+async def test_logins_do_not_wait_behind_a_full_sign_up_lane(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sign-up flood fills its own lane (and holds at most one Argon2 slot); a login's
+    verification runs in the main lane, and a further sign-up is refused at once."""
+    import threading
+
+    from boxoffice.domain.errors import Unavailable
+    from boxoffice.security import passwords
+
+    hashed = hash_password("a customer's password")
+    lane = passwords.Lane("test", running=1, waiting=1)
+    monkeypatch.setattr(passwords, "SIGN_UP_LANE", lane)
+    release = threading.Event()
+
+    def a_slow_hash(password: str) -> str:
+        with passwords._SLOTS:  # holds an Argon2 slot the way a real hash does
+            release.wait(30)
+        return password
+
+    monkeypatch.setattr(passwords, "hash_password", a_slow_hash)
+    flood = [lane.submit(a_slow_hash, "x"), lane.submit(a_slow_hash, "y")]
+    try:
+        with pytest.raises(Unavailable):
+            await hash_password_async("another sign-up", public=True)
+        assert await verify_password_async(hashed, "a customer's password") is True
+    finally:
+        release.set()
+    for job in flood:
+        await job

@@ -24,6 +24,7 @@ PAGES = [
     "secure/signup.aspx",
     "secure/ForgotPassword.aspx",
     "Secure/SetPassword.aspx?token=abc",
+    "Secure/ConfirmNewsletter.aspx?token=abc",
 ]
 
 

@@ -2,6 +2,20 @@
 
 Parameters follow the OWASP Password Storage Cheat Sheet minimum for Argon2id:
 m=19 MiB (19456 KiB), t=2, p=1.
+
+Two lanes run the server's Argon2 work off the event loop (decision 0098):
+
+- the **main lane** (:func:`in_argon2_thread`): logins, password changes and resets, accounts
+  created by authenticated callers; :data:`MAX_CONCURRENT` threads;
+- the **sign-up lane** (:data:`SIGN_UP_LANE`, ``hash_password_async(..., public=True)``): new
+  passwords sent by callers nobody has authenticated (sign-up forms, app registrations). One
+  thread, and at most :data:`SIGN_UP_WAITING` more waiting: beyond that a sign-up is refused
+  at once with :class:`~boxoffice.domain.errors.Unavailable` (each dialect's 503 with
+  ``Retry-After``), instead of queueing without bound in front of everybody's logins.
+
+Both lanes share :data:`MAX_CONCURRENT` computations at once (memory), so a flood of sign-ups
+holds at most one of them: a login waits behind at most one sign-up's hash, never behind the
+flood.
 """
 
 from __future__ import annotations
@@ -15,10 +29,12 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from boxoffice.domain.errors import Unavailable
 
 T = TypeVar("T")
 
@@ -152,8 +168,73 @@ async def in_argon2_thread(fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
 
-async def hash_password_async(password: str) -> str:
-    """:func:`hash_password` run in an Argon2 thread, off the event loop."""
+class Lane:
+    """Argon2 work of one kind in its own threads: at most ``running`` computations at once
+    and ``waiting`` more queued. :meth:`submit` refuses more at once, before any work.
+
+    The count is kept under a lock (any thread or event loop may submit) and released when
+    the work is done or, cancelled before it started, dropped: a caller that gives up never
+    leaves a slot taken.
+    """
+
+    def __init__(self, name: str, *, running: int, waiting: int, retry_after: int = 5) -> None:
+        if running < 1 or waiting < 0:
+            raise ValueError("a lane needs at least one running slot and no negative queue")
+        self.name = name
+        self.running = running
+        self.waiting = waiting
+        self.retry_after = retry_after
+        self._lock = threading.Lock()
+        self._admitted = 0
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def admitted(self) -> int:
+        """Jobs running or waiting now."""
+        return self._admitted
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.running, thread_name_prefix=f"argon2-{self.name}", initializer=_lower_priority
+            )
+        return self._pool
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Start ``fn(*args)`` in the lane (call on an event loop); ``Unavailable`` when the
+        lane is full. Returns the future to await."""
+        with self._lock:
+            if self._admitted >= self.running + self.waiting:
+                raise Unavailable(
+                    "too many sign-ups are being processed; try again shortly",
+                    retry_after=self.retry_after,
+                )
+            self._admitted += 1
+            try:
+                job = self._executor().submit(fn, *args)
+            except BaseException:
+                self._admitted -= 1
+                raise
+        job.add_done_callback(self._release)
+        return asyncio.wrap_future(job)
+
+    def _release(self, _job: object) -> None:
+        with self._lock:
+            self._admitted -= 1
+
+
+#: New passwords of callers nobody has authenticated (decision 0098): per worker process, one
+#: thread and at most this many waiting (a hash takes some 30-60 ms of one core).
+SIGN_UP_WAITING: Final = 8
+SIGN_UP_LANE = Lane("sign-up", running=1, waiting=SIGN_UP_WAITING)
+
+
+async def hash_password_async(password: str, *, public: bool = False) -> str:
+    """:func:`hash_password` run in an Argon2 thread, off the event loop. ``public``: for a
+    caller nobody has authenticated (a sign-up), in the bounded sign-up lane, which raises
+    ``Unavailable`` at once when it is full. Validate everything else before calling this."""
+    if public:
+        return await SIGN_UP_LANE.submit(hash_password, password)
     return await in_argon2_thread(hash_password, password)
 
 

@@ -56,6 +56,8 @@ __all__ = [
     "DEFAULT_KEY_PREFIX",
     "LOGIN_PER_IP",
     "MAGIC_LINK_PER_ACCOUNT",
+    "NEWSLETTER_PER_ADDRESS",
+    "NEWSLETTER_PER_IP",
     "REDIS_RETRY_INTERVAL_SECONDS",
     "RESET_PER_ACCOUNT",
     "SIGNUP_PER_IP",
@@ -67,6 +69,9 @@ SIGNUP_PER_IP: Final = "10/10 minutes"
 LOGIN_PER_IP: Final = "20/minute"
 RESET_PER_ACCOUNT: Final = "3/10 minutes"
 MAGIC_LINK_PER_ACCOUNT: Final = "3/10 minutes"
+NEWSLETTER_PER_IP: Final = "10/10 minutes"
+#: Confirmation mails to one address (nobody's inbox is flooded by strangers' sign-ups).
+NEWSLETTER_PER_ADDRESS: Final = "3/hour"
 
 DEFAULT_KEY_PREFIX: Final = "boxoffice:ratelimit"
 REDIS_RETRY_INTERVAL_SECONDS: Final = 30.0

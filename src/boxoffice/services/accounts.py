@@ -1,7 +1,8 @@
 """Customers acting for themselves (web mode): sign-up, login, sessions, passwords, magic links.
 
-Bot management lives here, before any write: rate limits per IP and per account, a honeypot
-field, and the tenant's CAPTCHA verifier. A refused request writes nothing.
+Bot management comes before any write: the sign-up goes through ``bots.check_public_write``
+(the per-IP limit, honeypot and CAPTCHA every dialect's public writes share); login and account
+mail have their rate limits per IP and per account here. A refused request writes nothing.
 
 Failed logins are counted per (account, IP) and per account, whether the account exists or not
 (so counting tells an attacker nothing), and an unknown address, an account without a password
@@ -45,14 +46,13 @@ from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import CustomerView, TenantView
 from boxoffice.security import ratelimit
-from boxoffice.security.captcha import CaptchaConfig, verify_captcha
 from boxoffice.security.passwords import (
     hash_password_async,
     needs_rehash,
     verify_dummy_async,
     verify_password_async,
 )
-from boxoffice.services import audit
+from boxoffice.services import audit, bots
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
 from boxoffice.services.mail import MailError, Message, render
@@ -72,7 +72,6 @@ SLOWDOWN_SECONDS = 1.0
 #: (a storm of failed logins), further ones are logged and left out: the rate limits still
 #: count every failure.
 MAX_PENDING_RECORDS = 1000
-DEFAULT_HONEYPOT = "website"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +89,6 @@ def _rule(tenant: TenantView, name: str, default: str) -> str:
     return value if isinstance(value, str) else default
 
 
-def honeypot_field(tenant: TenantView) -> str:
-    value = tenant.settings.get("honeypot_field")
-    return value if isinstance(value, str) and value else DEFAULT_HONEYPOT
-
-
 async def _count(core: Core, rule: str, *keys: str) -> None:
     """Count one failure; being over the limit is answered by the next attempt."""
     with contextlib.suppress(RateLimited):
@@ -107,33 +101,6 @@ def customer_principal(tenant_id: int, customer_id: int) -> Principal:
     )
 
 
-async def check_bots(
-    core: Core,
-    tenant: TenantView,
-    client: Client,
-    *,
-    honeypot: str | None,
-    captcha_token: str | None,
-) -> None:
-    """Refuse bot-like sign-ups: a filled honeypot, a failed CAPTCHA."""
-    if honeypot:
-        log.info("honeypot_filled", tenant=tenant.name)
-        raise InvalidInput(honeypot_field(tenant), "this field must be left empty")
-    config = tenant.settings.get("captcha")
-    if isinstance(config, dict):
-        secret_blob = config.get("secret_encrypted")
-        if isinstance(secret_blob, str):
-            import base64
-
-            secret = core.secret_box.decrypt(base64.b64decode(secret_blob))
-            captcha = CaptchaConfig.from_mapping({**_public(config), "secret": secret})
-            await verify_captcha(captcha, captcha_token, client.ip)
-
-
-def _public(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k not in ("secret", "secret_encrypted")}
-
-
 async def sign_up(
     core: Core,
     tenant: TenantView,
@@ -144,13 +111,16 @@ async def sign_up(
     captcha_token: str | None,
     parts: Collection[str] = (),
 ) -> tuple[CustomerView, str | None]:
-    """Create a customer from the website; returns it and, with a password, a session token."""
-    await core.limiter.hit(
-        _rule(tenant, "signup_per_ip", ratelimit.SIGNUP_PER_IP), "signup", tenant.name, client.ip
-    )
-    await check_bots(core, tenant, client, honeypot=honeypot, captcha_token=captcha_token)
+    """Create a customer from the website; returns it and, with a password, a session token.
+
+    A public write: ``bots.check_public_write`` first, and the password hashed in the bounded
+    sign-up lane once everything else is checked (``create_customer(public=True)``)."""
+    signals = bots.BotSignals(honeypot=honeypot, captcha_token=captcha_token)
+    await bots.check_public_write(core, tenant, client.ip, bots.SIGN_UP, signals)
     web = Principal(tenant_id=tenant.id, actor="web", full_access=False)
-    view = await customer_service.create_customer(core, web, cmd, channel="website", parts=parts)
+    view = await customer_service.create_customer(
+        core, web, cmd, channel="website", parts=parts, public=True
+    )
     token = None
     if cmd.password:
         audit.identify(_customer_caller(view.id, "customer-password"))

@@ -484,6 +484,31 @@ async def _withdraw(
     )
 
 
+async def _check_references(
+    uow: UnitOfWork, principal: Principal, cmd: NewCustomer, email: str
+) -> tuple[dict[int, tuple[AttributeDefinition, str | None]], list[Statement]]:
+    """What a new customer's data refers to (attributes, tags, statements) exists, and the
+    email is free; returns the resolved attributes and statements."""
+    attributes = await _resolve_attributes(uow, principal, cmd.attributes)
+    if cmd.tag_ids:
+        visible_tags = await _visible_tags(uow, principal)
+        for tag_id in cmd.tag_ids:
+            if tag_id not in visible_tags:
+                raise InvalidInput("tags", f"unknown tag {tag_id}")
+    statements = await _statements(uow, cmd.statement_ids, strict=True) if cmd.statement_ids else []
+    if await uow.customers.by_email_key(normalise_email(email)) is not None:
+        raise AlreadyExists("Customer", email)
+    return attributes, statements
+
+
+def check_address(address: NewAddress) -> None:
+    """``InvalidInput`` unless every part of ``address`` may be stored (what
+    :func:`address_row` checks), for a check before any transaction."""
+    for name in _ADDRESS_LIMITS:
+        _text(name, getattr(address, name))
+    _country(address.country)
+
+
 async def create_customer(
     core: Core,
     principal: Principal,
@@ -491,7 +516,13 @@ async def create_customer(
     *,
     channel: str = "api",
     parts: Collection[str] = (),
+    public: bool = False,
 ) -> CustomerView:
+    """Create a customer. With a password, the whole input is checked first (its values, what
+    it refers to, the email free: a read) and only then hashed, outside the write transaction:
+    a refused request never costs an Argon2 computation. ``public``: for a caller nobody has
+    authenticated, hashed in the bounded sign-up lane (``Unavailable`` when it is full). The
+    unique index on the email stays the final guard."""
     first_name = _text("first_name", cmd.first_name, required=True)
     last_name = _text("last_name", cmd.last_name, required=True)
     email = _email(cmd.email)
@@ -501,20 +532,18 @@ async def create_customer(
     }
     title = _text("title", cmd.title) or ""
     birth_date = _birth_date(cmd.birth_date)
-    # Hash before the transaction: Argon2 is slow on purpose and must not hold a write lock.
-    password_hash = (
-        await hash_password_async(check_password(cmd.password)) if cmd.password else None
-    )
+    for address in cmd.addresses:
+        check_address(address)
+    password_hash = None
+    if cmd.password:
+        password = check_password(cmd.password)
+        async with core.uow(principal.tenant_id) as uow:
+            await _check_references(uow, principal, cmd, email)
+        # Argon2 is slow on purpose and must not hold a write lock: hashed between the two.
+        password_hash = await hash_password_async(password, public=public)
 
     async with core.uow(principal.tenant_id, write=True) as uow:
-        attributes = await _resolve_attributes(uow, principal, cmd.attributes)
-        visible_tags = await _visible_tags(uow, principal)
-        for tag_id in cmd.tag_ids:
-            if tag_id not in visible_tags:
-                raise InvalidInput("tags", f"unknown tag {tag_id}")
-        statements = await _statements(uow, cmd.statement_ids, strict=True)
-        if await uow.customers.by_email_key(normalise_email(email)) is not None:
-            raise AlreadyExists("Customer", email)
+        attributes, statements = await _check_references(uow, principal, cmd, email)
         now = _now()
         row: Customer | None = None
         for _attempt in range(5):

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
@@ -42,6 +42,8 @@ import aiosmtplib
 import jinja2
 import structlog
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from boxoffice.domain.views import TenantView
 
 log = structlog.get_logger("boxoffice.mail")
 
@@ -53,6 +55,7 @@ __all__ = [
     "OutboxMailer",
     "SmtpMailer",
     "build_email",
+    "compose",
     "mailer_from_settings",
     "render",
 ]
@@ -314,7 +317,7 @@ def mailer_from_settings(smtp_url: str | None, outbox_dir: Path) -> Mailer:
 
 TEMPLATE_DIR = Path(__file__).with_name("mail_templates")
 #: The built-in templates; each has a subject, a text and an HTML part.
-TEMPLATES = ("password_reset", "magic_link")
+TEMPLATES = ("password_reset", "magic_link", "newsletter_confirmation")
 #: part -> (file suffix, override key suffix).
 _PARTS = (("subject.txt", "subject"), ("txt", "text"), ("html", "html"))
 
@@ -365,3 +368,17 @@ def render(
             raise ValueError(f"mail template override {template}.{key} must be text")
     subject, text, html_part = rendered
     return " ".join(subject.split()), text, html_part
+
+
+def compose(tenant: TenantView, to: str, template: str, context: Mapping[str, object]) -> Message:
+    """A built-in template's message from a tenant to ``to``: the tenant's overrides
+    (``settings.mail_templates``) and sender (``settings.sender``, else its display name at
+    ``no-reply@localhost``)."""
+    overrides = tenant.settings.get("mail_templates")
+    subject, text, html = render(
+        template, context, overrides=overrides if isinstance(overrides, dict) else None
+    )
+    sender = tenant.settings.get("sender")
+    if not isinstance(sender, str) or not sender:
+        sender = formataddr((tenant.display_name, "no-reply@localhost"))
+    return Message(to=to, subject=subject, text=text, html=html, sender=sender)

@@ -24,22 +24,20 @@ from boxoffice.domain.commands import (
     NewAddress,
     NewProfile,
     Profile,
-    SourceLink,
 )
 from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
-from boxoffice.domain.views import ConsentStateView, DeviceTokenView, ProfileView
+from boxoffice.domain.views import ConsentStateView, DeviceTokenView, ProfileView, TenantView
 from boxoffice.security.passwords import hash_password_async
+from boxoffice.services import bots, devices, localised, records
 from boxoffice.services import customers as customer_service
-from boxoffice.services import devices, localised, records
 from boxoffice.services.core import Core
 from boxoffice.store import reads
 from boxoffice.store.models import (
     ConsentChange,
     Customer,
-    CustomerSource,
     Language,
     Statement,
     Store,
@@ -138,6 +136,8 @@ class _Clean:
         self.gender = customer_service.clean_text("gender", profile.gender) or None
         self.language = customer_service.clean_text("language", profile.language) or None
         self.store_id = profile.store_id
+        if profile.address is not None:
+            customer_service.check_address(profile.address)
         self.address = profile.address
 
 
@@ -197,6 +197,17 @@ def _consent_states(
     return tuple(out)
 
 
+async def _check_consents(
+    uow: UnitOfWork, choices: Sequence[ConsentChoice]
+) -> dict[int, Statement]:
+    """The tenant's statements by id, when every choice names one of them."""
+    statements = {s.id: s for s in await uow.catalogue.statements()}
+    for choice in choices:
+        if choice.statement_id not in statements:
+            raise InvalidInput("consents", "not_found")
+    return statements
+
+
 async def _apply_consents(
     uow: UnitOfWork,
     principal: Principal,
@@ -207,10 +218,7 @@ async def _apply_consents(
     """Agree or withdraw; a withdrawal of something never agreed is put on record too."""
     if not choices:
         return [], []
-    statements = {s.id: s for s in await uow.catalogue.statements()}
-    for choice in choices:
-        if choice.statement_id not in statements:
-            raise InvalidInput("consents", "not_found")
+    statements = await _check_consents(uow, choices)
     consents = {c.statement_id: c for c in await uow.customers.consents(customer_id)}
     history = {c.statement_id for c in await uow.customers.consent_history(customer_id)}
     wanted: dict[int, bool] = {c.statement_id: c.agreed for c in choices}
@@ -397,6 +405,27 @@ async def _new_row(uow: UnitOfWork, clean: _Clean, password_hash: str | None) ->
     raise RuntimeError("could not allocate a customer id")
 
 
+async def _check_profile(
+    uow: UnitOfWork, clean: _Clean, cmd: NewProfile
+) -> dict[int, tuple[Any, str | None]]:
+    """The store, language and properties exist, the email and phone number are free;
+    returns the resolved properties."""
+    await _check_catalogue(uow, clean)
+    properties = await records.resolve_properties(uow, cmd.properties)
+    await _check_unique(uow, clean)
+    return properties
+
+
+async def _check_new_profile(uow: UnitOfWork, clean: _Clean, cmd: NewProfile) -> None:
+    """All a registration's transaction will check (:func:`_check_profile`, the source, the
+    consents), before its password is hashed."""
+    await _check_profile(uow, clean, cmd)
+    if cmd.source is not None:
+        await records.check_source_link(uow, cmd.source)
+    if cmd.consents:
+        await _check_consents(uow, cmd.consents)
+
+
 async def register_customer(
     core: Core,
     principal: Principal,
@@ -404,46 +433,87 @@ async def register_customer(
     *,
     log_in_token: str | None = None,
     channel: str = "app",
+    public: bool = False,
 ) -> int:
     """Create a customer with store, source, consents and property values, all or nothing;
-    with ``log_in_token``, the new customer is logged in on that device token."""
+    with ``log_in_token``, the new customer is logged in on that device token.
+
+    With a password, the whole registration is checked first (a read) and only then hashed,
+    outside the write transaction; ``public``: in the bounded sign-up lane
+    (``hash_password_async``). The unique indexes stay the final guard."""
     clean = _Clean(cmd.profile)
     if log_in_token is not None and not cmd.password:
         raise InvalidInput("password", "required")
-    password_hash = (
-        await hash_password_async(check_app_password(cmd.password)) if cmd.password else None
-    )
+    password_hash = None
+    if cmd.password:
+        password = check_app_password(cmd.password)
+        async with core.uow(principal.tenant_id) as uow:
+            await _check_new_profile(uow, clean, cmd)
+        password_hash = await hash_password_async(password, public=public)
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _check_catalogue(uow, clean)
-        properties = await records.resolve_properties(uow, cmd.properties)
-        await _check_unique(uow, clean)
-        row = await _new_row(uow, clean, password_hash)
-        if clean.address is not None:
-            uow.customers.add(customer_service.address_row(row.id, clean.address, first=True))
-        if cmd.source is not None:
-            await records.link_source(uow, row.id, cmd.source)
-        agreed, withdrawn = await _apply_consents(uow, principal, row.id, cmd.consents, channel)
-        await customer_service.set_attribute_values(uow, row.id, properties)
-        uow.customers.record(
-            row.id,
-            "created",
-            principal.actor,
-            channel=channel,
-            store=clean.store_id,
-            source=cmd.source.source_id if cmd.source else None,
-            statements=agreed,
-            withdrawn=withdrawn,
+        customer_id = await create_profile_in(
+            uow, principal, cmd, password_hash=password_hash, channel=channel
         )
         if log_in_token is not None:
-            await devices.bind_customer(uow, log_in_token, row.id)
-            uow.customers.record(row.id, "logged_in", "customer", method="app-sign-up")
+            await devices.bind_customer(uow, log_in_token, customer_id)
+            uow.customers.record(customer_id, "logged_in", "customer", method="app-sign-up")
         try:
             await uow.commit()
         except IntegrityError as exc:
             if "email_key" in str(exc.orig):
                 raise AlreadyExists("Customer", clean.email) from exc
             raise
-        return row.id
+        return customer_id
+
+
+async def sign_up_customer(
+    core: Core,
+    tenant: TenantView,
+    client_ip: str,
+    principal: Principal,
+    cmd: NewProfile,
+    signals: bots.BotSignals,
+    *,
+    log_in_token: str | None = None,
+) -> int:
+    """A registration from an app: a public write (a device token costs nothing, so whether
+    a customer is logged in on it or not), so ``bots.check_public_write`` first, then
+    :func:`register_customer` with the password in the bounded sign-up lane."""
+    await bots.check_public_write(core, tenant, client_ip, bots.SIGN_UP, signals)
+    return await register_customer(core, principal, cmd, log_in_token=log_in_token, public=True)
+
+
+async def create_profile_in(
+    uow: UnitOfWork,
+    principal: Principal,
+    cmd: NewProfile,
+    *,
+    password_hash: str | None = None,
+    channel: str = "app",
+) -> int:
+    """Create a customer with store, source, consents and property values inside the
+    caller's transaction (which commits, and maps the email's unique index to
+    ``AlreadyExists``); ``cmd.password`` is not read: pass its hash."""
+    clean = _Clean(cmd.profile)
+    properties = await _check_profile(uow, clean, cmd)
+    row = await _new_row(uow, clean, password_hash)
+    if clean.address is not None:
+        uow.customers.add(customer_service.address_row(row.id, clean.address, first=True))
+    if cmd.source is not None:
+        await records.link_source(uow, row.id, cmd.source)
+    agreed, withdrawn = await _apply_consents(uow, principal, row.id, cmd.consents, channel)
+    await customer_service.set_attribute_values(uow, row.id, properties)
+    uow.customers.record(
+        row.id,
+        "created",
+        principal.actor,
+        channel=channel,
+        store=clean.store_id,
+        source=cmd.source.source_id if cmd.source else None,
+        statements=agreed,
+        withdrawn=withdrawn,
+    )
+    return row.id
 
 
 def _address_values(address: NewAddress) -> dict[str, Any]:
@@ -571,61 +641,3 @@ async def can_register(core: Core, principal: Principal, kind: str, value: str) 
                 raise InvalidInput("value", "invalid_value_format")
             return not await Profiles(uow.session).by_phone(variants)
     raise InvalidInput("type", "not_allowed_value")
-
-
-async def sign_up_for_newsletter(
-    core: Core,
-    principal: Principal,
-    *,
-    contact: str,
-    source_id: int,
-    consents: Sequence[ConsentChoice],
-    language: str | None,
-) -> None:
-    """Agree to the given statements for a contact (an email address or phone number).
-
-    An unknown contact becomes a customer with nothing but the contact, the source and the
-    agreements. For a known one only agreements are added: signing up never withdraws.
-    """
-    contact = contact.strip()
-    is_email = "@" in contact
-    async with core.uow(principal.tenant_id) as uow:
-        if is_email:
-            row = await uow.customers.by_email_key(normalise_email(contact))
-            existing = row.id if row is not None else None
-        else:
-            variants = devices.phone_variants(contact)
-            if not variants:
-                raise InvalidInput("contact", "invalid_value_format")
-            found = await Profiles(uow.session).by_phone(variants)
-            existing = found[0].id if found else None
-    if existing is None:
-        profile = Profile(
-            email=contact if is_email else None,
-            mobile=None if is_email else contact,
-            language=language,
-        )
-        await register_customer(
-            core,
-            principal,
-            NewProfile(
-                profile=profile, source=SourceLink(source_id=source_id), consents=tuple(consents)
-            ),
-            channel="newsletter",
-        )
-        return
-    async with core.uow(principal.tenant_id, write=True) as uow:
-        if source_id not in {s.id for s in await uow.catalogue.all(CustomerSource)}:
-            raise InvalidInput("customer_source_id", "not_found")
-        agreed_only = [c for c in consents if c.agreed]
-        agreed, _ = await _apply_consents(uow, principal, existing, agreed_only, "newsletter")
-        if agreed:
-            uow.customers.record(
-                existing,
-                "consent_changed",
-                principal.actor,
-                agreed=agreed,
-                withdrawn=[],
-                channel="newsletter",
-            )
-        await uow.commit()

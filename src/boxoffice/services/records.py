@@ -304,8 +304,11 @@ def _source_view(row: CustomerSourceRecord) -> SourceRecordView:
     return SourceRecordView(row.customer_id, row.source_id, row.external_id)
 
 
-async def link_source(uow: UnitOfWork, customer_id: int, link: SourceLink) -> SourceRecordView:
-    """Record a customer's id in a source system, inside the caller's transaction."""
+async def check_source_link(
+    uow: UnitOfWork, link: SourceLink, customer_id: int | None = None
+) -> str | None:
+    """The source exists, the customer (None: a new one) has no record of it yet, and the
+    external id is well formed and free; returns the external id, cleaned (None: none)."""
     sources = {s.id for s in await uow.catalogue.all(CustomerSource)}
     if link.source_id not in sources:
         raise InvalidInput("customer_source_id", "not_found")
@@ -313,12 +316,20 @@ async def link_source(uow: UnitOfWork, customer_id: int, link: SourceLink) -> So
     if external_id is not None and len(external_id) > 200:
         raise InvalidInput("external_id", "invalid_value_format")
     profiles = Profiles(uow.session)
-    if any(r.source_id == link.source_id for r in await profiles.source_records(customer_id)):
+    if customer_id is not None and any(
+        r.source_id == link.source_id for r in await profiles.source_records(customer_id)
+    ):
         raise InvalidInput("customer_source_id", "relation_already_exists")
     if external_id is not None:
         taken = await profiles.source_record_by_external_id(link.source_id, external_id)
         if taken is not None:
             raise AlreadyExists("CustomerSourceRecord", external_id)
+    return external_id
+
+
+async def link_source(uow: UnitOfWork, customer_id: int, link: SourceLink) -> SourceRecordView:
+    """Record a customer's id in a source system, inside the caller's transaction."""
+    external_id = await check_source_link(uow, link, customer_id)
     row = CustomerSourceRecord(
         customer_id=customer_id, source_id=link.source_id, external_id=external_id
     )

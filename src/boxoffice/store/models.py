@@ -554,6 +554,36 @@ class CustomerToken(TenantScoped, Base):
     __table_args__ = (_customer_fk(), Index(None, "tenant_id", "customer_id"))
 
 
+class NewsletterRequest(TenantScoped, Base):
+    """A newsletter sign-up made without the address owner's login, waiting for its
+    confirmation (double opt-in): applied when the link mailed to the address is followed,
+    within ``expires_at``; deleted then. Only the token's hash is kept.
+
+    ``customer_id`` is the customer who had the address when the request was made (None: no
+    customer had it), so that erasing or exporting that customer covers the request."""
+
+    __tablename__ = "newsletter_requests"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    customer_id: Mapped[int | None] = mapped_column(Key)
+    source_id: Mapped[int] = mapped_column(Key)
+    #: The statements to agree to when confirmed.
+    statement_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    #: Who asked (a principal's actor: ``app``, ``customer:...``), for the consent history.
+    requested_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    __table_args__ = (
+        _customer_fk(),
+        _fk(["source_id"], "customer_sources", ["id"], ondelete="CASCADE"),
+        Index(None, "tenant_id", "email_key"),
+        Index(None, "tenant_id", "expires_at"),
+        Index(None, "tenant_id", "customer_id"),
+    )
+
+
 # --- audit ---------------------------------------------------------------------------------
 
 

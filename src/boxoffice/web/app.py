@@ -67,7 +67,7 @@ from boxoffice.domain.views import (
     TagGroupView,
     TenantView,
 )
-from boxoffice.services import accounts, localised
+from boxoffice.services import accounts, bots, localised, newsletter
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
@@ -115,6 +115,7 @@ PAGES = {
     "account": "secure/MyAccount.aspx",
     "forgot": "secure/ForgotPassword.aspx",
     "setpassword": "Secure/SetPassword.aspx",
+    "newsletter": "Secure/ConfirmNewsletter.aspx",
 }
 TITLES = {
     "login_logout": "login.title",
@@ -122,6 +123,7 @@ TITLES = {
     "my_account": "account.title",
     "forgot_password": "forgot.title",
     "set_password": "setpassword.title",
+    "confirm_newsletter": "newsletter.title",
 }
 RETURN_TO = {"myaccount.aspx": "account", "signup.aspx": "signup"}
 NO_CACHE = "no-store"
@@ -842,6 +844,7 @@ def create_app(state: AppState) -> ASGIApp:
     page_route(PAGES["account"], account_page, account_post)
     page_route(PAGES["forgot"], forgot_page, forgot_post)
     page_route(PAGES["setpassword"], set_password_page, set_password_post)
+    page_route(PAGES["newsletter"], newsletter_page, newsletter_post)
 
     scripts = _load_scripts()
 
@@ -1030,7 +1033,7 @@ async def _signup(
             "values": values,
             "checked_tags": checked_tags,
             "checked_statements": checked_statements,
-            "honeypot": accounts.honeypot_field(page.tenant),
+            "honeypot": bots.honeypot_field(page.tenant),
             "uses_captcha": True,
             "done": False,
             **context,
@@ -1120,7 +1123,7 @@ async def signup_post(page: Page) -> Response:
             page.tenant,
             page.client,
             cmd,
-            honeypot=page.value(accounts.honeypot_field(page.tenant)) or None,
+            honeypot=page.value(bots.honeypot_field(page.tenant)) or None,
             captcha_token=page.captcha_token(),
         )
     except DomainError as exc:
@@ -1413,3 +1416,38 @@ async def set_password_post(page: Page) -> Response:
             page, "set_password", {**context, "message": ("error", message)}, status
         )
     return await _render(page, "set_password", {**context, "done": True})
+
+
+# --- ConfirmNewsletter.aspx ---------------------------------------------------------------------
+
+
+async def newsletter_page(page: Page) -> Response:
+    """The mailed link opens a button, never the confirmation itself: mail scanners follow
+    links, and only a person should confirm (``services/newsletter.py``)."""
+    return await _render(
+        page, "confirm_newsletter", {"token": page.query("token") or "", "done": False}
+    )
+
+
+async def newsletter_post(page: Page) -> Response:
+    """No form token here: the mailed token is the secret, and confirming logs nobody in."""
+    token = page.value("token")
+    try:
+        await newsletter.confirm(page.core, page.tenant, token)
+    except InvalidInput:
+        return await _render(
+            page,
+            "confirm_newsletter",
+            {"token": "", "done": False, "message": ("error", page.texts("newsletter.invalid"))},
+            400,
+        )
+    except DomainError as exc:
+        status, message, _errors = _refusal(page, exc)
+        return await _render(
+            page,
+            "confirm_newsletter",
+            {"token": token, "done": False, "message": ("error", message)},
+            status,
+            headers=_retry_headers(exc),
+        )
+    return await _render(page, "confirm_newsletter", {"token": "", "done": True})

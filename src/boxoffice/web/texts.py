@@ -124,6 +124,13 @@ DEFAULT_TEXTS: dict[str, str] = {
     "setpassword.incomplete": "This link is incomplete. Ask for a new one from the log-in page.",
     "setpassword.invalid": "This link is invalid or has expired. Ask for a new one.",
     "setpassword.login": "Log in",
+    # ConfirmNewsletter.aspx
+    "newsletter.title": "Confirm your sign-up",
+    "newsletter.intro": "Please confirm that you want to receive our news at this address.",
+    "newsletter.submit": "Confirm my sign-up",
+    "newsletter.done": "Thank you: your sign-up is confirmed.",
+    "newsletter.incomplete": "This link is incomplete. Please use the whole link from the email.",
+    "newsletter.invalid": "This link is invalid, has expired or was used already. Please sign up again.",
 }
 
 

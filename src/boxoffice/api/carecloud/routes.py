@@ -31,8 +31,8 @@ from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.ids import MAX_INTEGER
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import ProfileView
+from boxoffice.services import bots, devices, localised, newsletter, profiles, records
 from boxoffice.services import catalogue as catalogue_service
-from boxoffice.services import devices, localised, profiles, records
 from boxoffice.services.core import Core
 
 #: Query parameters that take several values (``name=a&name=b`` or ``name[]=a&name[]=b``).
@@ -465,6 +465,17 @@ async def get_reward(reward_id: str, caller: AppDep, core: CoreDep) -> Response:
 # --- customer actions ----------------------------------------------------------------------------
 
 
+def _bot_signals(request: Request, caller: App, data: dict[str, Any]) -> bots.BotSignals:
+    """A public write's bot signals (an extension, docs/carecloud.md): the tenant's honeypot
+    field as a top-level body key (a web form built on the API sends it empty), the CAPTCHA
+    widget's token in the ``X-Captcha-Token`` header."""
+    honeypot = data.get(bots.honeypot_field(caller.tenant))
+    return bots.BotSignals(
+        honeypot=str(honeypot) if honeypot else None,
+        captcha_token=request.headers.get("x-captcha-token"),
+    )
+
+
 @router.post(
     "/customers/actions/validate-customer-data",
     **_doc("Validate a password or a referral code", s.ValidateCustomerData),
@@ -494,16 +505,23 @@ async def post_check_registration_ability(
     status_code=204,
     **_doc("Sign a contact up for the newsletter", s.NewsletterSignUp),
 )
-async def post_newsletters_sign_up(request: Request, caller: AppDep, core: CoreDep) -> Response:
-    body = s.parse(s.NewsletterSignUp, await request.body())
+async def post_newsletters_sign_up(
+    request: Request, caller: AppDep, core: CoreDep, client: ClientDep
+) -> Response:
+    data = s.read_json(await request.body())
+    body = s.validate(s.NewsletterSignUp, data)
     statements = await _statements(core, caller)
-    await profiles.sign_up_for_newsletter(
+    await newsletter.sign_up(
         core,
+        caller.tenant,
         caller.principal,
+        client_ip=client.ip,
+        base_url=client.base_url,
         contact=body.contact,
         source_id=m.body_id(m.SOURCE, body.customer_source_id, "customer_source_id"),
         consents=m.consent_choices(body.agreements, None, statements),
         language=body.language_id,
+        signals=_bot_signals(request, caller, data),
     )
     return _no_content()
 
@@ -525,11 +543,20 @@ async def _customer_json(
 
 
 @router.post("/customers", status_code=201, **_doc("Register a customer", s.NewCustomer))
-async def post_customer(request: Request, caller: AppDep, core: CoreDep) -> Response:
-    body = s.validate(s.NewCustomer, s.normalise_new_customer(s.read_json(await request.body())))
+async def post_customer(
+    request: Request, caller: AppDep, core: CoreDep, client: ClientDep
+) -> Response:
+    data = s.read_json(await request.body())
+    body = s.validate(s.NewCustomer, s.normalise_new_customer(data))
     cmd, autologin = m.new_profile(body, await _statements(core, caller))
-    customer_id = await profiles.register_customer(
-        core, caller.principal, cmd, log_in_token=caller.token if autologin else None
+    customer_id = await profiles.sign_up_customer(
+        core,
+        caller.tenant,
+        client.ip,
+        caller.principal,
+        cmd,
+        _bot_signals(request, caller, data),
+        log_in_token=caller.token if autologin else None,
     )
     return JSON(m.data({"customer_id": m.encode(m.CUSTOMER, customer_id)}), status_code=201)
 

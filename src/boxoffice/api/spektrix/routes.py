@@ -25,7 +25,7 @@ from boxoffice.api.spektrix.auth import (
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import TenantView
-from boxoffice.services import accounts
+from boxoffice.services import accounts, bots
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as svc
 from boxoffice.services import orders as orders_service
@@ -454,7 +454,7 @@ async def sign_up(
 ) -> Response:
     data = await _read_object(request)
     folded = {str(k).lower(): v for k, v in data.items()}
-    honeypot = folded.get(accounts.honeypot_field(tenant).lower())
+    honeypot = folded.get(bots.honeypot_field(tenant).lower())
     captcha = request.headers.get("x-captcha-token") or next(
         (folded[f] for f in CAPTCHA_FIELDS if isinstance(folded.get(f), str)), None
     )
