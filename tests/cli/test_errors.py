@@ -141,7 +141,7 @@ def test_serve_on_a_port_in_use(
             BOXOFFICE_DATABASE_URL=database_url,
             BOXOFFICE_SECRET_KEY=SECRET,
         )
-    line = one_line(result, 2, f"port {port}", "in use", "--port")
+    line = one_line(result, 2, f"127.0.0.1:{port}", "already in use", "--port")
     assert "serving on" not in result.stdout + line
 
 

@@ -196,8 +196,8 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise CliError(
-                    f"port {port} on {host} is in use: stop what listens there, or choose"
-                    " another port with --port",
+                    f"cannot listen on {host}:{port}: address already in use; stop what"
+                    " listens there, or choose another port with --port",
                     exit_code=2,
                 ) from exc
             raise CliError(
