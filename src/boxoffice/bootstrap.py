@@ -78,21 +78,25 @@ def migrate_database(settings: Settings) -> None:
     migrate.upgrade(settings.resolved_database_url())
 
 
-def require_schema(settings: Settings) -> None:
-    """Refuse to run against a database without the current schema (synchronous).
-
-    A SQLite file that does not exist is not created here (only ``migrate`` creates one): a
-    command run from another directory than the installation's would otherwise make an empty
-    ``./var/boxoffice.db`` there."""
-    url = settings.resolved_database_url()
-    path = sqlite_file(url)
+def require_database(settings: Settings) -> None:
+    """Refuse a SQLite database file that does not exist (``migrate`` creates one)."""
+    path = sqlite_file(settings.resolved_database_url())
     if path is not None and not path.exists():
         raise ConfigurationError(
             f"no database at {path}: run boxoffice from the directory holding var/ (where you"
             " ran `boxoffice demo`), set BOXOFFICE_DATABASE_URL, or create one with"
             " `boxoffice migrate`"
         )
-    if not migrate.schema_is_current(url):
+
+
+def require_schema(settings: Settings) -> None:
+    """Refuse to run against a database without the current schema (synchronous).
+
+    A SQLite file that does not exist is not created here (only ``migrate`` creates one): a
+    command run from another directory than the installation's would otherwise make an empty
+    ``./var/boxoffice.db`` there."""
+    require_database(settings)
+    if not migrate.schema_is_current(settings.resolved_database_url()):
         raise ConfigurationError(
             "the database schema is missing or out of date: run `boxoffice migrate` first"
         )

@@ -120,9 +120,10 @@ def test_another_directory_has_no_database_and_gets_none(
     clean_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Run from elsewhere than the installation: refused, and no empty ./var/boxoffice.db."""
-    result = run(clean_env, tmp_path, "tenant", "list", BOXOFFICE_SECRET_KEY=SECRET)
-    one_line(result, 2, str(tmp_path / "var" / "boxoffice.db"), "BOXOFFICE_DATABASE_URL")
-    assert not (tmp_path / "var").exists()
+    for command in (["tenant", "list"], ["serve"]):
+        result = run(clean_env, tmp_path, *command, BOXOFFICE_SECRET_KEY=SECRET)
+        one_line(result, 2, str(tmp_path / "var" / "boxoffice.db"), "BOXOFFICE_DATABASE_URL")
+        assert not (tmp_path / "var").exists()
 
 
 def test_serve_on_a_port_in_use(

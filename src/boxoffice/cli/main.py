@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from boxoffice.bootstrap import build_core, migrate_database, require_schema
+from boxoffice.bootstrap import build_core, migrate_database, require_database, require_schema
 from boxoffice.cli.errors import CliError, explain, print_error
 from boxoffice.domain.errors import DomainError
 from boxoffice.domain.ids import parse_customer_code
@@ -140,9 +140,12 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve every dialect (migrates the schema first)."""
+    """Serve every dialect (migrates the schema first; the default SQLite database must
+    exist: `boxoffice migrate` or `boxoffice demo` creates it)."""
     settings = Settings()
     settings.resolved_secret_key()  # fail early and clearly without a secret
+    if not settings.database_url:  # the default ./var/boxoffice.db: not from another directory
+        require_database(settings)
     migrate_database(settings)
     _serve(settings, host, port, workers)
 
