@@ -1,7 +1,7 @@
 """The brand/channel customer API v2 against a running boxoffice: every endpoint, once.
 
-boxoffice api-key create demo --permission CUSTOMER_READ --permission CUSTOMER_CUD --json
-python docs/examples/brandchannel_api.py http://127.0.0.1:8000 <api_key>
+.venv/bin/boxoffice api-key create demo --permission CUSTOMER_READ --permission CUSTOMER_CUD --json
+.venv/bin/python docs/examples/brandchannel_api.py http://localhost:8000 <api_key>
 
 The bodies use the three encodings the API accepts: multipart/form-data (``files=`` with
 ``(None, value)`` parts), application/x-www-form-urlencoded (``data=``) and JSON (``json=``).

@@ -1,6 +1,6 @@
 """A toy CRM for ``syncWithCRM``: answers boxoffice's lookups from a small in-memory table.
 
-python docs/examples/brandchannel_crm.py 8099        # serves http://127.0.0.1:8099/lookup
+.venv/bin/python docs/examples/brandchannel_crm.py 8099        # serves http://127.0.0.1:8099/lookup
 
 Then point brand 1 of the demo tenant at it (``boxoffice catalog load demo crm.yaml``)::
 

@@ -1,7 +1,7 @@
 """System Owner mode against a running boxoffice: sign, create, find, tag, consent.
 
-boxoffice api-user create demo example-user --json   # -> {"login": ..., "secret_key": ...}
-python docs/examples/spektrix_owner.py http://127.0.0.1:8000 demo example-user <secret_key>
+.venv/bin/boxoffice api-user create demo example-user --json   # -> {"login": ..., "secret_key": ...}
+.venv/bin/python docs/examples/spektrix_owner.py http://localhost:8000 demo example-user <secret_key>
 """
 
 from __future__ import annotations

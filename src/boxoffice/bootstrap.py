@@ -9,9 +9,16 @@ from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
 from boxoffice.services.core import Core
 from boxoffice.services.mail import mailer_from_settings
-from boxoffice.settings import Settings
+from boxoffice.settings import ConfigurationError, Settings
 from boxoffice.store import migrate
-from boxoffice.store.db import AUTO_ROLE, create_engine, is_sqlite, session_factory
+from boxoffice.store.db import (
+    AUTO_ROLE,
+    connection_problem,
+    create_engine,
+    is_sqlite,
+    session_factory,
+    sqlite_file,
+)
 from boxoffice.store.reads import Reads
 from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
 from boxoffice.store.write_gate import WriteGate
@@ -71,12 +78,34 @@ def migrate_database(settings: Settings) -> None:
     migrate.upgrade(settings.resolved_database_url())
 
 
+def require_database(settings: Settings) -> None:
+    """Refuse a SQLite database file that does not exist (``migrate`` creates one)."""
+    path = sqlite_file(settings.resolved_database_url())
+    if path is not None and not path.exists():
+        raise ConfigurationError(
+            f"no database at {path}: run boxoffice from the directory holding var/ (where you"
+            " ran `boxoffice demo`), set BOXOFFICE_DATABASE_URL, or create one with"
+            " `boxoffice migrate`"
+        )
+
+
 def require_schema(settings: Settings) -> None:
-    """Refuse to run against a database without the current schema (synchronous)."""
+    """Refuse to run against a database without the current schema (synchronous).
+
+    A SQLite file that does not exist is not created here (only ``migrate`` creates one): a
+    command run from another directory than the installation's would otherwise make an empty
+    ``./var/boxoffice.db`` there."""
+    require_database(settings)
     if not migrate.schema_is_current(settings.resolved_database_url()):
-        raise RuntimeError(
+        raise ConfigurationError(
             "the database schema is missing or out of date: run `boxoffice migrate` first"
         )
+
+
+def database_problem(exc: BaseException, settings: Settings) -> str | None:
+    """What the operator can do about ``exc`` when it is a problem with the configured
+    database (unreachable, missing, login refused, unwritable) rather than a bug."""
+    return connection_problem(exc, settings.resolved_database_url())
 
 
 async def check_database(core: Core) -> None:

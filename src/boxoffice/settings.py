@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """The installation is not set up for what was asked (no secret key, no database, an old
+    schema...): the message says what to do. The CLI prints it as one line."""
 
 
 class Settings(BaseSettings):
@@ -50,8 +56,9 @@ class Settings(BaseSettings):
         path = self.var_dir / "secret_key"
         if path.exists():
             return path.read_text().strip()
-        raise RuntimeError(
-            "BOXOFFICE_SECRET_KEY is not set (run `boxoffice demo` to generate one under ./var)"
+        raise ConfigurationError(
+            "BOXOFFICE_SECRET_KEY is not set: set it (docs/deploying.md shows how to make one),"
+            f" or run `boxoffice demo` to generate one under {self.var_dir}/"
         )
 
     def ensure_secret_key(self) -> str:
@@ -60,9 +67,10 @@ class Settings(BaseSettings):
 
         try:
             return self.resolved_secret_key()
-        except RuntimeError:
-            self.var_dir.mkdir(parents=True, exist_ok=True)
+        except ConfigurationError:
+            self.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path = self.var_dir / "secret_key"
-            path.write_text(secrets.token_urlsafe(48) + "\n")
-            path.chmod(0o600)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
             return path.read_text().strip()

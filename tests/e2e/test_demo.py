@@ -192,7 +192,7 @@ def test_a_busy_port_is_one_line_and_no_serving(tmp_path: Path) -> None:
                 timeout=CLI_TIMEOUT,
                 check=False,
             )
-            assert result.returncode == 1, (args, result.stderr)
+            assert result.returncode == 2, (args, result.stderr)
             assert "serving on" not in result.stderr + result.stdout
             lines = result.stderr.strip().splitlines()
             assert len(lines) == 1, result.stderr

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from boxoffice.cli.errors import CliError
 from boxoffice.services import bulk as bulk_service
 from boxoffice.services.core import Core
 
@@ -24,9 +26,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(1)
+def _fail(message: str) -> CliError:
+    return CliError(message)
 
 
 def _rejects_path(file: Path, fmt: str) -> Path:
@@ -127,20 +128,42 @@ def export_customers(
 
     if fmt not in bulk_service.FORMATS:
         raise _fail("--format is csv or jsonl")
-    target: Any
-    try:
-        target = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror}") from exc
-
-    async def work(core: Core) -> int:
-        return await bulk_service.export_customers(core, tenant, fmt, target.write)
-
-    try:
-        count = _run(work)
-    finally:
-        if output:
-            target.close()
-        else:
-            target.flush()
+    if output is None:
+        count = _run(
+            lambda core: bulk_service.export_customers(core, tenant, fmt, sys.stdout.write)
+        )
+        sys.stdout.flush()
+    else:
+        count = _export_to_file(tenant, fmt, output)
     err.print(f"[green]{count} customers exported[/green]")
+
+
+def _export_to_file(tenant: str, fmt: str, output: Path) -> int:
+    """Write the export to a temporary file beside ``output`` (mode 0600: personal data),
+    renamed to ``output`` once complete: a failed export leaves no file, and never half of
+    one in place of a previous export."""
+    from boxoffice.cli.main import _run
+
+    try:
+        target = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed or renamed below)
+            "w",
+            encoding="utf-8",
+            newline="",
+            dir=output.parent,
+            prefix=f".{output.name}.",
+            suffix=".part",
+            delete=False,
+        )
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from exc
+    written = Path(target.name)
+    try:
+        with target:
+            count = _run(
+                lambda core: bulk_service.export_customers(core, tenant, fmt, target.write)
+            )
+        written.replace(output)
+    except BaseException:
+        written.unlink(missing_ok=True)
+        raise
+    return count

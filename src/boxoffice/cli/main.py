@@ -19,8 +19,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 import yaml
 from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
 
-from boxoffice.bootstrap import build_core, migrate_database, require_schema
+from boxoffice.bootstrap import build_core, migrate_database, require_database, require_schema
+from boxoffice.cli.errors import CliError, explain, print_error
 from boxoffice.domain.errors import DomainError
 from boxoffice.domain.ids import parse_customer_code
 from boxoffice.domain.principal import Principal
@@ -39,7 +42,31 @@ BACKLOG = 2048
 #: Addresses the demo names ``localhost`` (the host name its pages use).
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"})  # noqa: S104
 
-app = typer.Typer(help="boxoffice: audience CRM and customer API.", no_args_is_help=True)
+
+class _Commands(TyperGroup):
+    """The ``boxoffice`` command group: every error a user can cause ends the command with one
+    line saying what to do (``errors.py``); a bug keeps its traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer.Context (its click is private)
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except Exception as exc:
+            explained = explain(exc)
+            if explained is None or ctx.params.get("debug"):
+                raise
+            message, exit_code = explained
+            print_error(message)
+            raise typer.Exit(exit_code) from exc
+
+
+app = typer.Typer(
+    cls=_Commands,
+    help="boxoffice: audience CRM and customer API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 tenant_app = typer.Typer(help="Tenants (venue organisations).", no_args_is_help=True)
 catalog_app = typer.Typer(help="A tenant's catalogue, as YAML.", no_args_is_help=True)
 api_user_app = typer.Typer(help="System Owner credentials (Spektrix HMAC).", no_args_is_help=True)
@@ -58,13 +85,9 @@ out = Console()
 
 
 def _run(work: Callable[[Core], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run one service call with a short-lived core; domain errors end the command cleanly."""
+    """Run one service call with a short-lived core (errors: ``errors.py``)."""
     settings = settings or Settings()
-    try:
-        require_schema(settings)
-    except RuntimeError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    require_schema(settings)
 
     async def main() -> T:
         audit.identify(audit.operator())
@@ -74,20 +97,38 @@ def _run(work: Callable[[Core], Awaitable[T]], settings: Settings | None = None)
         finally:
             await core.dispose()
 
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    except RuntimeError as exc:
-        if "BOXOFFICE_SECRET_KEY" in str(exc):
-            err.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
-        raise
+    return asyncio.run(main())
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="BOXOFFICE_DEBUG", help="Show the traceback of any error."),
+    ] = False,
+) -> None:
+    """boxoffice: audience CRM and customer API."""
 
 
 def _print_json(data: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) -> None:
+    """Rows as a JSON array, or as a table (never cut short when piped)."""
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(_cell(row[column]) for column in columns))
+    (out if out.is_terminal else Console(width=10_000)).print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 @app.command()
@@ -104,11 +145,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve every dialect (migrates the schema first)."""
+    """Serve every dialect (migrates the schema first; the default SQLite database must
+    exist: `boxoffice migrate` or `boxoffice demo` creates it)."""
     settings = Settings()
     settings.resolved_secret_key()  # fail early and clearly without a secret
+    if not settings.database_url:  # the default ./var/boxoffice.db: not from another directory
+        require_database(settings)
     migrate_database(settings)
-    sock = _listen(host, port)
+    sock = _listen(host, port, "choose another port: --port N")
     err.print(
         f"serving on http://{_url_host(host)}:{port} with {workers} worker(s)", soft_wrap=True
     )
@@ -130,12 +174,13 @@ def _listen(host: str, port: int, hint: str = "") -> socket.socket:
         sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
-        advice = f" ({hint})" if hint and exc.errno == errno.EADDRINUSE else ""
-        err.print(
-            f"[red]error:[/red] cannot listen on {_url_host(host)}:{port}: {exc.strerror}{advice}",
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from exc
+        what = f"cannot listen on {_url_host(host)}:{port}: {exc.strerror or exc}"
+        if exc.errno == errno.EADDRINUSE:
+            raise CliError(
+                f"{what}; stop what listens there, or {hint or 'choose another port: --port N'}",
+                exit_code=2,
+            ) from exc
+        raise CliError(f"{what}: choose another --host or --port", exit_code=2) from exc
     sock.set_inheritable(True)  # the worker processes accept from it
     return sock
 
@@ -272,14 +317,28 @@ def tenant_create(
     err.print(f"[green]tenant {view.name} created[/green]")
 
 
+@tenant_app.command("list")
+def tenant_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the tenants."""
+    tenants = _run(tenant_service.list_tenants)
+    rows = [
+        {"name": t.name, "display_name": t.display_name, "origins": list(t.origins)}
+        for t in tenants
+    ]
+    _print_rows(rows, as_json, ("name", "display_name", "origins"))
+
+
 @catalog_app.command("load")
 def catalog_load(tenant: str, file: Path) -> None:
     """Add and update catalogue items from a YAML file (never deletes)."""
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        err.print(f"[red]error:[/red] cannot read {file}: {exc}")
-        raise typer.Exit(1) from exc
+    except OSError as exc:
+        raise CliError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise CliError(f"cannot read {file}: not YAML ({exc})") from exc
     _run(lambda core: catalogue_service.load_catalogue(core, tenant, data))
     err.print(f"[green]catalogue of {tenant} loaded[/green]")
 
@@ -305,12 +364,47 @@ def api_user_create(
         out.print(f"login:      {login}\nsecret key: {secret}")
 
 
+@api_user_app.command("list")
+def api_user_list(
+    tenant: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """List a tenant's System Owner API users (never their secrets)."""
+    users = _run(lambda core: tenant_service.list_api_users(core, tenant))
+    rows = [
+        {"login": u.login, "created_at": u.created_at.isoformat(), "disabled": u.disabled}
+        for u in users
+    ]
+    _print_rows(rows, as_json, ("login", "created_at", "disabled"))
+
+
 @api_user_app.command("disable")
 def api_user_disable(tenant: str, login: str) -> None:
     """Disable a System Owner API user: its signed requests are refused from now on (by every
-    running worker within 10 seconds)."""
+    running server worker within 10 seconds)."""
     _run(lambda core: tenant_service.disable_api_user(core, tenant, login))
     out.print(f"disabled API user {login}")
+
+
+@api_user_app.command("enable")
+def api_user_enable(tenant: str, login: str) -> None:
+    """Enable a disabled System Owner API user again (its secret key is unchanged)."""
+    _run(lambda core: tenant_service.enable_api_user(core, tenant, login))
+    out.print(f"enabled API user {login}")
+
+
+@api_user_app.command("rotate")
+def api_user_rotate(
+    tenant: str,
+    login: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Give an API user a new secret key; prints it once. The old key stops verifying (on
+    every running server worker within 10 seconds)."""
+    secret = _run(lambda core: tenant_service.rotate_api_user(core, tenant, login))
+    if as_json:
+        _print_json({"login": login, "secret_key": secret})
+    else:
+        out.print(f"login:      {login}\nsecret key: {secret}")
 
 
 @api_key_app.command("create")
@@ -336,6 +430,57 @@ def api_key_create(
         out.print(f"api key: {key}")
 
 
+@api_key_app.command("list")
+def api_key_list(
+    tenant: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """List a tenant's brand/channel API keys (their ids; the keys themselves are not kept)."""
+    keys = _run(lambda core: tenant_service.list_api_keys(core, tenant))
+    rows = [
+        {
+            "id": k.id,
+            "brand_id": k.brand_id,
+            "permissions": list(k.permissions),
+            "created_at": k.created_at.isoformat(),
+            "disabled": k.disabled,
+        }
+        for k in keys
+    ]
+    _print_rows(rows, as_json, ("id", "brand_id", "permissions", "created_at", "disabled"))
+
+
+_KEY_REF = Annotated[str, typer.Argument(help="The key's id (api-key list), or the key itself.")]
+
+
+@api_key_app.command("disable")
+def api_key_disable(tenant: str, key: _KEY_REF) -> None:
+    """Disable an API key: its next request is refused."""
+    key_id = _run(lambda core: tenant_service.set_api_key_disabled(core, tenant, key, True))
+    out.print(f"disabled API key {key_id}")
+
+
+@api_key_app.command("enable")
+def api_key_enable(tenant: str, key: _KEY_REF) -> None:
+    """Enable a disabled API key again."""
+    key_id = _run(lambda core: tenant_service.set_api_key_disabled(core, tenant, key, False))
+    out.print(f"enabled API key {key_id}")
+
+
+@api_key_app.command("rotate")
+def api_key_rotate(
+    tenant: str,
+    key: _KEY_REF,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Replace an API key by a new one with the same brand and permissions; prints it once.
+    The old key is disabled at once."""
+    new_id, new_key = _run(lambda core: tenant_service.rotate_api_key(core, tenant, key))
+    if as_json:
+        _print_json({"id": new_id, "api_key": new_key})
+    else:
+        out.print(f"id:      {new_id}\napi key: {new_key}")
+
+
 @interface_user_app.command("create")
 def interface_user_create(
     tenant: str,
@@ -350,6 +495,54 @@ def interface_user_create(
         out.print(f"user name: {name}")
 
 
+@interface_user_app.command("list")
+def interface_user_list(
+    tenant: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """List a tenant's CareCloud interface users and their device tokens."""
+    users = _run(lambda core: tenant_service.list_interface_users(core, tenant))
+    rows = [
+        {
+            "user_name": u.user_name,
+            "created_at": u.created_at.isoformat(),
+            "disabled": u.disabled,
+            "tokens": u.tokens,
+        }
+        for u in users
+    ]
+    _print_rows(rows, as_json, ("user_name", "created_at", "disabled", "tokens"))
+
+
+@interface_user_app.command("disable")
+def interface_user_disable(tenant: str, user: str) -> None:
+    """Disable an interface user: no new token with its name, and the tokens issued with it
+    are refused from their next request (until it is enabled again)."""
+    _run(lambda core: tenant_service.set_interface_user_disabled(core, tenant, user, True))
+    out.print(f"disabled interface user {user}")
+
+
+@interface_user_app.command("enable")
+def interface_user_enable(tenant: str, user: str) -> None:
+    """Enable a disabled interface user again (its tokens work again)."""
+    _run(lambda core: tenant_service.set_interface_user_disabled(core, tenant, user, False))
+    out.print(f"enabled interface user {user}")
+
+
+@interface_user_app.command("rotate")
+def interface_user_rotate(
+    tenant: str,
+    user: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """End every device token issued with this user name (the name is no secret: the tokens
+    are); apps ask for new tokens with POST /tokens."""
+    ended = _run(lambda core: tenant_service.rotate_interface_user(core, tenant, user))
+    if as_json:
+        _print_json({"user_name": user, "tokens_ended": ended})
+    else:
+        out.print(f"ended {ended} device token(s) of interface user {user}")
+
+
 @subscription_app.command("add")
 def subscription_add(
     tenant: str,
@@ -362,13 +555,11 @@ def subscription_add(
     """Give a customer (id like I-AK11-1ATK) a membership (by name or id)."""
     key = parse_customer_code(customer_id)
     if key is None:
-        err.print(f"[red]error:[/red] not a customer id: {customer_id}")
-        raise typer.Exit(1)
+        raise CliError(f"not a customer id: {customer_id} (ids look like I-AK11-1ATK)")
     try:
         start_date, expiry_date = date.fromisoformat(start), date.fromisoformat(expiry)
     except ValueError as exc:
-        err.print("[red]error:[/red] dates are YYYY-MM-DD")
-        raise typer.Exit(1) from exc
+        raise CliError("dates are YYYY-MM-DD") from exc
 
     async def work(core: Core) -> Any:
         tenant_view = await tenant_service.get_tenant(core, tenant)

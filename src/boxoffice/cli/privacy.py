@@ -1,4 +1,5 @@
-"""``boxoffice customer export|erase`` (data-protection requests) and ``boxoffice audit``."""
+"""``boxoffice customer find|export|erase`` (finding a customer, data-protection requests)
+and ``boxoffice audit``."""
 
 from __future__ import annotations
 
@@ -13,19 +14,79 @@ from rich.table import Table
 
 from boxoffice.cli.main import _run, err, out
 from boxoffice.domain.ids import customer_code
-from boxoffice.domain.views import AuditEntryView
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import AuditEntryView, CustomerView
 from boxoffice.services import audit as audit_service
+from boxoffice.services import customers as customer_service
 from boxoffice.services import privacy as privacy_service
+from boxoffice.services import tenants as tenant_service
 from boxoffice.services.core import Core
 
 customer_app = typer.Typer(
-    help="Data-protection requests about one customer.", no_args_is_help=True
+    help="Find a customer; data-protection requests about one.", no_args_is_help=True
 )
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(customer_app, name="customer")
     app.command("audit")(audit)
+
+
+@customer_app.command("find")
+def customer_find(
+    tenant: str,
+    customer_id: Annotated[
+        str | None, typer.Option("--id", help="I-AK11-1ATK, the key, or CareCloud's id.")
+    ] = None,
+    email: Annotated[str | None, typer.Option("--email", help="The address, any case.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help='A part of "first last", any case.')
+    ] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="A number, any format.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=customer_service.FIND_LIMIT)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find active customers matching every criterion given, oldest first."""
+
+    async def work(core: Core) -> tuple[CustomerView, ...]:
+        tenant_view = await tenant_service.get_tenant(core, tenant)
+        principal = Principal(tenant_id=tenant_view.id, actor="cli", full_access=True)
+        return await customer_service.find_customers(
+            core, principal, ref=customer_id, email=email, name=name, phone=phone, limit=limit
+        )
+
+    found = _run(work)
+    rows = [
+        {
+            "id": customer_code(c.id),
+            "key": c.id,
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "email": c.email,
+            "phone": c.phone,
+            "mobile": c.mobile,
+            "created_at": c.created_at.isoformat(),
+        }
+        for c in found
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    if not rows:
+        err.print("no customer found")
+        return
+    table = Table("id", "first name", "last name", "email", "phone", "mobile", "created (UTC)")
+    for customer in found:
+        table.add_row(
+            customer_code(customer.id),
+            customer.first_name,
+            customer.last_name,
+            customer.email or "",
+            customer.phone or "",
+            customer.mobile or "",
+            customer.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    (out if out.is_terminal else Console(width=10_000)).print(table)
 
 
 @customer_app.command("export")

@@ -209,6 +209,36 @@ class PageView(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class ApiUserView:
+    """A System Owner credential, without its secret."""
+
+    login: str
+    created_at: datetime
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyView:
+    """A brand/channel API key, without the key (only its SHA-256 is stored)."""
+
+    id: int
+    brand_id: int | None
+    permissions: tuple[str, ...]
+    created_at: datetime
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceUserView:
+    """A CareCloud interface user name and how many device tokens were issued with it."""
+
+    user_name: str
+    created_at: datetime
+    disabled: bool
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyCaller:
     """Who calls with a brand/channel API key: a tenant, maybe limited to one brand."""
 

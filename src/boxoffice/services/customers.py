@@ -1012,3 +1012,44 @@ async def unset_other_address_flags(
     uow: UnitOfWork, customer_id: int, keep: CustomerAddress
 ) -> None:
     await _unset_other_flags(uow, customer_id, keep)
+
+
+#: The most customers :func:`find_customers` returns.
+FIND_LIMIT = 50
+
+
+async def find_customers(
+    core: Core,
+    principal: Principal,
+    *,
+    ref: str | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    limit: int = 20,
+) -> tuple[CustomerView, ...]:
+    """Active customers matching every criterion given (at least one), oldest first, for
+    operators: ``ref`` is an id in any dialect's form, ``email`` the address in any case,
+    ``name`` a part of "first last" in any case, ``phone`` a number in any format."""
+    from boxoffice.domain.ids import parse_customer_ref
+    from boxoffice.services.devices import phone_variants
+
+    if ref is None and email is None and name is None and phone is None:
+        raise InvalidInput("criteria", "give an id, an email, a name or a phone number")
+    if not 1 <= limit <= FIND_LIMIT:
+        raise InvalidInput("limit", f"1 to {FIND_LIMIT}")
+    key = parse_customer_ref(ref) if ref is not None else None
+    phones = phone_variants(phone) if phone is not None else []
+    if (ref is not None and key is None) or (phone is not None and not phones):
+        return ()  # no customer can have it
+    if name is not None and not name.strip():
+        raise InvalidInput("name", "empty")
+    async with core.uow(principal.tenant_id) as uow:
+        rows = await uow.customers.find(
+            customer_id=key,
+            email_key=normalise_email(email) if email is not None else None,
+            name=" ".join(name.split()) if name is not None else None,
+            phones=phones,
+            limit=limit,
+        )
+        return tuple([await _view(uow, principal, row) for row in rows])

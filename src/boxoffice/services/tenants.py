@@ -14,12 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
 from boxoffice.domain.ids import new_row_key
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import TenantView
+from boxoffice.domain.views import ApiKeyView, ApiUserView, InterfaceUserView, TenantView
 from boxoffice.security import signatures
 from boxoffice.services import audit
 from boxoffice.services.core import Core
 from boxoffice.store import reads
 from boxoffice.store.models import ApiKey, ApiUser, Brand, InterfaceUser, Tenant, TenantOrigin
+from boxoffice.store.repositories import Credentials
+from boxoffice.store.uow import UnitOfWork
 
 TENANT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ORIGIN_RE = re.compile(r"(?i)^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
@@ -110,13 +112,57 @@ async def create_api_user(core: Core, tenant_name: str, login: str) -> str:
     return secret
 
 
+async def list_tenants(core: Core) -> list[TenantView]:
+    """Every tenant, by name."""
+    async with core.uow(None) as uow:
+        return [
+            _view(tenant, tuple(await uow.operators.origins(tenant.id)))
+            for tenant in await uow.operators.tenants()
+        ]
+
+
+async def list_api_users(core: Core, tenant_name: str) -> list[ApiUserView]:
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id) as uow:
+        users = await Credentials(uow.session).api_users()
+        return [ApiUserView(u.login, u.created_at, u.disabled) for u in users]
+
+
 async def disable_api_user(core: Core, tenant_name: str, login: str) -> None:
+    """Refuse the user's signed requests: at once in this process, within
+    :data:`API_USER_TTL` seconds on every server worker (decision 0071)."""
+    await _set_api_user(core, tenant_name, login, disabled=True)
+
+
+async def enable_api_user(core: Core, tenant_name: str, login: str) -> None:
+    await _set_api_user(core, tenant_name, login, disabled=False)
+
+
+async def rotate_api_user(core: Core, tenant_name: str, login: str) -> str:
+    """Give the user a new secret key (returned, shown once); the old one stops verifying
+    like a disabled user's (decision 0108). Whether the user is enabled does not change."""
+    secret = signatures.new_secret_key()
+    await _set_api_user(core, tenant_name, login, secret=secret)
+    return secret
+
+
+async def _set_api_user(
+    core: Core,
+    tenant_name: str,
+    login: str,
+    *,
+    disabled: bool | None = None,
+    secret: str | None = None,
+) -> None:
     tenant = await get_tenant(core, tenant_name)
     async with core.uow(tenant.id, write=True) as uow:
         user = await uow.operators.api_user(tenant.id, login)
         if user is None:
             raise NotFound("api user", login)
-        user.disabled = True
+        if disabled is not None:
+            user.disabled = disabled
+        if secret is not None:
+            user.secret_encrypted = core.secret_box.encrypt(secret)
         await uow.commit()
     forget_api_users(core)
 
@@ -212,6 +258,103 @@ async def create_api_key(
         )
         await uow.commit()
     return key
+
+
+async def list_api_keys(core: Core, tenant_name: str) -> list[ApiKeyView]:
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id) as uow:
+        keys = await Credentials(uow.session).api_keys()
+        return [
+            ApiKeyView(k.id, k.brand_id, tuple(k.permissions), k.created_at, k.disabled)
+            for k in keys
+        ]
+
+
+async def _api_key(uow: UnitOfWork, tenant_id: int, ref: str) -> ApiKey:
+    """A key of the tenant by its id (``api-key list``) or by the key itself."""
+    ref = ref.strip()
+    row: ApiKey | None = None
+    if ref.isdigit() and len(ref) <= 19:
+        row = await Credentials(uow.session).api_key(int(ref))
+    elif ref and len(ref) <= 200 and ref.isascii():
+        row = await uow.operators.api_key_by_hash(hashlib.sha256(ref.encode()).hexdigest())
+        row = row if row is not None and row.tenant_id == tenant_id else None
+        ref = "(the key given)"
+    if row is None:
+        raise NotFound("api key", ref)
+    return row
+
+
+async def set_api_key_disabled(core: Core, tenant_name: str, ref: str, disabled: bool) -> int:
+    """Disable (or enable again) an API key, named by its id or the key itself; returns its
+    id. Its next request is refused: keys are looked up on every request, never kept."""
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id, write=True) as uow:
+        key = await _api_key(uow, tenant.id, ref)
+        key.disabled = disabled
+        await uow.commit()
+        return key.id
+
+
+async def rotate_api_key(core: Core, tenant_name: str, ref: str) -> tuple[int, str]:
+    """Replace an API key (its id or the key itself) by a new one with the same brand and
+    permissions, in one transaction: the old key is disabled; the new one's id and key are
+    returned (the key shown once). Rotating a disabled key gives an enabled one (decision
+    0108)."""
+    tenant = await get_tenant(core, tenant_name)
+    key = f"bo_{secrets.token_urlsafe(32)}"
+    async with core.uow(tenant.id, write=True) as uow:
+        old = await _api_key(uow, tenant.id, ref)
+        old.disabled = True
+        new = ApiKey(
+            id=new_row_key(),
+            key_hash=hashlib.sha256(key.encode()).hexdigest(),
+            brand_id=old.brand_id,
+            permissions=list(old.permissions),
+            created_at=datetime.now(UTC),
+        )
+        uow.operators.add(new)
+        await uow.commit()
+        return new.id, key
+
+
+async def list_interface_users(core: Core, tenant_name: str) -> list[InterfaceUserView]:
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id) as uow:
+        credentials = Credentials(uow.session)
+        counts = await credentials.device_token_counts()
+        return [
+            InterfaceUserView(u.user_name, u.created_at, u.disabled, counts.get(u.user_name, 0))
+            for u in await credentials.interface_users()
+        ]
+
+
+async def set_interface_user_disabled(
+    core: Core, tenant_name: str, user_name: str, disabled: bool
+) -> None:
+    """Disable (or enable again) an interface user: no new token is issued with its name, and
+    the tokens issued with it are refused from their next request (each request reads the
+    user's state with the token); they work again once it is enabled."""
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id, write=True) as uow:
+        user = await Credentials(uow.session).interface_user(user_name)
+        if user is None:
+            raise NotFound("interface user", user_name)
+        user.disabled = disabled
+        await uow.commit()
+
+
+async def rotate_interface_user(core: Core, tenant_name: str, user_name: str) -> int:
+    """End every device token issued with the user name (how many): the name itself is no
+    secret (apps ship it), the tokens are. Apps ask for new tokens (decision 0108)."""
+    tenant = await get_tenant(core, tenant_name)
+    async with core.uow(tenant.id, write=True) as uow:
+        credentials = Credentials(uow.session)
+        if await credentials.interface_user(user_name) is None:
+            raise NotFound("interface user", user_name)
+        ended = await credentials.end_device_tokens(user_name)
+        await uow.commit()
+    return ended
 
 
 async def create_interface_user(core: Core, tenant_name: str, user_name: str) -> str:

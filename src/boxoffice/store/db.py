@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -57,9 +61,7 @@ def create_engine(
     kwargs: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "sqlite":
         if target.database and target.database != ":memory:":
-            from pathlib import Path
-
-            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+            create_sqlite_file(Path(target.database))
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(
@@ -75,6 +77,101 @@ def create_engine(
     elif role:
         _configure_postgres_role(engine, role)
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL (None: PostgreSQL, or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return None if parsed.database == ":memory:" else Path(parsed.database)
+
+
+def create_sqlite_file(path: Path) -> None:
+    """Make a missing SQLite database file readable by its owner only (0600), in a directory
+    made for it with mode 0700, like the generated secret key: SQLite would make it 0644.
+    Its ``-wal`` and ``-shm`` files take the database file's mode."""
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+#: PostgreSQL's SQLSTATE codes a user can cause, and what to do about each.
+_SQLSTATES = {
+    "3D000": "database {database!r} does not exist on {where}: create it (createdb, see"
+    " docs/deploying.md) or fix BOXOFFICE_DATABASE_URL",
+    "28000": "PostgreSQL at {where} refused the login of role {user!r}: check the user in"
+    " BOXOFFICE_DATABASE_URL and pg_hba.conf",
+    "28P01": "PostgreSQL at {where} refused the password of role {user!r}: check the password"
+    " in BOXOFFICE_DATABASE_URL",
+    "42501": "PostgreSQL at {where}: role {user!r} lacks a privilege it needs (run `boxoffice"
+    " migrate` as the tables' owner, see docs/deploying.md)",
+    "53300": "PostgreSQL at {where} has too many connections: raise max_connections or use"
+    " fewer workers",
+    "57P03": "PostgreSQL at {where} is starting up or shutting down: try again shortly",
+}
+
+
+def connection_problem(exc: BaseException, url: str) -> str | None:
+    """What a user can do about ``exc``, raised while using the database at ``url`` (the URL
+    given by the operator), when it is a problem of configuration rather than a bug: the
+    server is unreachable, the database or the role does not exist, a password is wrong, a
+    SQLite file cannot be opened. None otherwise."""
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    for cause in _causes(exc):
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(state, str) and state in _SQLSTATES:
+            return _SQLSTATES[state].format(
+                database=parsed.database, user=parsed.username or "", where=where
+            )
+        if parsed.get_backend_name() == "postgresql" and isinstance(cause, OSError):
+            reason = cause.strerror or str(cause)
+            if isinstance(cause, ConnectionRefusedError):
+                reason = "connection refused"
+            return (
+                f"cannot connect to PostgreSQL at {where} ({reason}): start it, or fix the host"
+                " and port in BOXOFFICE_DATABASE_URL"
+            )
+        if parsed.get_backend_name() == "sqlite" and _about_file(cause, parsed.database):
+            reason = (cause.strerror if isinstance(cause, OSError) else None) or str(cause)
+            return (
+                f"cannot use the SQLite database {parsed.database} ({reason}): check that its"
+                " directory exists and is writable, or set BOXOFFICE_DATABASE_URL"
+            )
+    return None
+
+
+def _about_file(exc: BaseException, database: str | None) -> bool:
+    """Whether ``exc`` is SQLite's, or an OS error about the database file or its folders."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    if not isinstance(exc, OSError) or not exc.filename or not database:
+        return False
+    path = Path(database).absolute()
+    return Path(str(exc.filename)).absolute() in (path, *path.parents)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (``__cause__``, ``__context__``, SQLAlchemy's ``orig``)."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        pending.extend(
+            [
+                orig if isinstance(orig, BaseException) else None,
+                current.__cause__,
+                current.__context__,
+            ]
+        )
+    return seen
 
 
 def _configure_postgres_role(engine: AsyncEngine, role: str) -> None:

@@ -43,6 +43,7 @@ from boxoffice.store.models import (
     CustomerSubscription,
     CustomerTag,
     DeviceToken,
+    InterfaceUser,
     Membership,
     Statement,
     Tag,
@@ -124,6 +125,33 @@ class Customers(_Repository):
             return None
         stmt = select(Customer).where(Customer.email_key == email_key, Customer.state == "active")
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def find(
+        self,
+        *,
+        customer_id: int | None = None,
+        email_key: str | None = None,
+        name: str | None = None,
+        phones: Sequence[str] = (),
+        limit: int,
+    ) -> Sequence[Customer]:
+        """Active customers matching every filter given, oldest first: ``name`` is a part of
+        "first last", in any case; ``phones`` are digits (``_phone_matches``)."""
+        where: list[ColumnElement[bool]] = [Customer.state == "active"]
+        if customer_id is not None:
+            where.append(Customer.id == customer_id)
+        if email_key is not None:
+            where.append(Customer.email_key == email_key)
+        if name is not None:
+            full = func.lower(Customer.first_name + " " + Customer.last_name)
+            pattern = name.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(full.like(f"%{pattern}%", escape="\\"))
+        if phones:
+            where.append(_phone_matches(phones))
+        if any(not storable(v) for v in (email_key or "", name or "", *phones)):
+            return []
+        stmt = select(Customer).where(*where).order_by(Customer.created_at, Customer.id)
+        return (await self.session.execute(stmt.limit(limit))).scalars().all()
 
     async def addresses(self, customer_id: int) -> Sequence[CustomerAddress]:
         stmt = (
@@ -424,6 +452,47 @@ class Operators(_Repository):
         """A brand/channel API key by the SHA-256 of the key, in whichever tenant it is."""
         stmt = select(ApiKey).where(ApiKey.key_hash == key_hash).execution_options(**UNSCOPED)
         return (await self.session.execute(stmt)).scalars().first()
+
+
+class Credentials(_Repository):
+    """A tenant's credentials, as its operators manage them (the unit of work's tenant)."""
+
+    async def api_users(self) -> Sequence[ApiUser]:
+        stmt = select(ApiUser).order_by(ApiUser.login)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def api_keys(self) -> Sequence[ApiKey]:
+        stmt = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def api_key(self, key_id: int) -> ApiKey | None:
+        stmt = select(ApiKey).where(ApiKey.id == key_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def interface_users(self) -> Sequence[InterfaceUser]:
+        stmt = select(InterfaceUser).order_by(InterfaceUser.user_name)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def interface_user(self, user_name: str) -> InterfaceUser | None:
+        if not storable(user_name):
+            return None
+        stmt = select(InterfaceUser).where(InterfaceUser.user_name == user_name)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def device_token_counts(self) -> dict[str, int]:
+        """How many device tokens each interface user name has (tokens without one: none)."""
+        stmt = (
+            select(DeviceToken.user_name, func.count())
+            .where(DeviceToken.user_name.is_not(None))
+            .group_by(DeviceToken.user_name)
+        )
+        return {str(name): int(count) for name, count in (await self.session.execute(stmt))}
+
+    async def end_device_tokens(self, user_name: str) -> int:
+        """Delete every device token issued with ``user_name``; how many there were."""
+        stmt = delete(DeviceToken).where(DeviceToken.user_name == user_name)
+        result: Any = await self.session.execute(stmt)
+        return int(result.rowcount or 0)
 
 
 # --- CareCloud: device tokens, customer lookups by profile data, catalogue translations -----
