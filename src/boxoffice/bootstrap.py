@@ -53,6 +53,8 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
         limiter=RateLimiter.from_url(settings.redis_url),
         mailer=mailer_from_settings(settings.smtp_url, settings.var_dir / "outbox"),
         signature_window_seconds=settings.signature_window_seconds,
+        device_token_idle_seconds=settings.device_token_idle_seconds,
+        device_token_absolute_seconds=settings.device_token_absolute_seconds,
         reads=reads,
         write_gate=_write_gate(engine),
     )

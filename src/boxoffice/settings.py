@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(default=2 * 3600, ge=60)
     #: ...and at the latest this long after login.
     session_absolute_seconds: int = Field(default=24 * 3600, ge=60)
+    #: CareCloud device tokens end after this long without a request (30 days)...
+    device_token_idle_seconds: int = Field(default=30 * 86400, ge=60)
+    #: ...and at the latest this long after they were issued (a year).
+    device_token_absolute_seconds: int = Field(default=365 * 86400, ge=60)
     #: Trust ``X-Forwarded-Proto``/``X-Forwarded-For`` (behind a proxy you run).
     trust_proxy_headers: bool = False
     #: Log level for the structured logs.

@@ -1,11 +1,12 @@
-"""Migrations 0004 (audit log), 0005 (row-level security), 0006 (customer list indexes) and 0007
-(the policies' settings as InitPlans) go down and up again, and the migrated schema is the
-models' schema. SQLite and PostgreSQL."""
+"""Migrations 0004 (audit log), 0005 (row-level security), 0006 (customer list indexes), 0007
+(the policies' settings as InitPlans) and 0010 (device token lifetimes) go down and up again,
+and the migrated schema is the models' schema. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,71 @@ def test_policies_take_the_initplan_form_with_0007_and_lose_it_without(fresh_url
     upgrade(fresh_url)
     ((qual, check),) = _policy_expressions(fresh_url)
     assert qual == check and qual.count("SELECT") == 2
+
+
+def _device_tokens(url: str, insert: bool) -> list[tuple[datetime, datetime]]:
+    """With ``insert``, a tenant with one device token as 0008 keeps it; then every token's
+    ``(last_used_at, expires_at)`` (read after 0010; nothing before it)."""
+
+    async def run() -> list[tuple[datetime, datetime]]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as connection:
+                sqlite = connection.dialect.name == "sqlite"
+                if not sqlite:
+                    await connection.execute(
+                        text("SELECT set_config('boxoffice.bypass_rls', 'on', true)")
+                    )
+                then = datetime(2024, 1, 1, tzinfo=UTC)
+                stamp = then.replace(tzinfo=None) if sqlite else then
+                if insert:
+                    tenant = (
+                        await connection.execute(
+                            text(
+                                "INSERT INTO tenants (name, display_name, settings, created_at)"
+                                " VALUES ('old', 'Old', '{}', :t) RETURNING id"
+                            ),
+                            {"t": stamp},
+                        )
+                    ).scalar_one()
+                    await connection.execute(
+                        text(
+                            "INSERT INTO device_tokens (tenant_id, token_hash, device_id,"
+                            " device_system, device_name, device_type, external_application_id,"
+                            " language, allowed_gps, allowed_notifications, created_at,"
+                            " updated_at) VALUES (:tenant, 'h', 'd', '', '', '', 'a', 'en',"
+                            " false, false, :t, :t)"
+                        ),
+                        {"tenant": tenant, "t": stamp},
+                    )
+                    return []
+                rows = await connection.execute(
+                    text("SELECT last_used_at, expires_at FROM device_tokens")
+                )
+                found = []
+                for used, expires in rows:
+                    if isinstance(used, str):  # SQLite: text without a zone
+                        used, expires = (
+                            datetime.fromisoformat(used),
+                            datetime.fromisoformat(expires),
+                        )
+                    found.append((used.replace(tzinfo=UTC), expires.replace(tzinfo=UTC)))
+                return found
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_0010_starts_existing_device_tokens_lifetimes_at_the_upgrade(fresh_url: str) -> None:
+    upgrade(fresh_url, "0008")
+    _device_tokens(fresh_url, insert=True)
+    before = datetime.now(UTC)
+    upgrade(fresh_url)
+    after = datetime.now(UTC)
+    ((used, expires),) = _device_tokens(fresh_url, insert=False)
+    assert before - timedelta(seconds=1) <= used <= after
+    assert expires - used == timedelta(days=365)
+    command.downgrade(alembic_config(fresh_url), "0008")
+    upgrade(fresh_url)
+    assert _differences(fresh_url) == []

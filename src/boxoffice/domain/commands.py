@@ -243,6 +243,8 @@ class NewProfile:
     profile: Profile
     source: SourceLink | None = None
     password: str | None = None
+    #: A replacement's new ``password`` needs the current one from the customer.
+    current_password: str | None = None
     consents: tuple[ConsentChoice, ...] = ()
     properties: tuple[PropertyValue, ...] = ()
 

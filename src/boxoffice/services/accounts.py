@@ -52,12 +52,13 @@ from boxoffice.security.passwords import (
     verify_dummy_async,
     verify_password_async,
 )
-from boxoffice.services import audit, bots
+from boxoffice.services import audit, bots, credentials
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
 from boxoffice.services.mail import MailError, Message, render
 from boxoffice.store import reads
 from boxoffice.store.models import CustomerToken
+from boxoffice.store.uow import UnitOfWork
 
 log = structlog.get_logger("boxoffice.accounts")
 
@@ -253,32 +254,28 @@ async def log_out(core: Core, tenant_id: int, token: str) -> None:
 
 
 async def change_password(core: Core, tenant_id: int, customer_id: int, old: str, new: str) -> str:
-    """Change a password; ends every session of the customer and returns a fresh one."""
+    """Change a password, given the current one. Every credential of the customer ends
+    (``credentials.write_password``), this browser's session too: returns a fresh one."""
     new = customer_service.check_password(new)
-    async with core.uow(tenant_id) as uow:
-        row = await uow.customers.get(customer_id)
-        if row is None:
-            raise Unauthenticated("customer gone")
-        stored = row.password_hash
-    if stored is None or not await verify_password_async(stored, old or ""):
-        raise InvalidInput("oldPassword", "does not match the current password")
-    await _set_password(core, tenant_id, customer_id, new, "password_changed")
-    await core.session_store.delete_for_customer(tenant_id, customer_id)
+    current = await credentials.check_current_password(core, tenant_id, customer_id, old)
+    hashed = await hash_password_async(new)
+    await _set_password(core, tenant_id, customer_id, hashed, "password_changed", current=current)
     return await core.session_store.create(tenant_id, customer_id)
 
 
 async def _set_password(
-    core: Core, tenant_id: int, customer_id: int, password: str, kind: str
+    core: Core, tenant_id: int, customer_id: int, hashed: str, kind: str, *, current: str
 ) -> None:
-    hashed = await hash_password_async(password)
+    """Write a checked change (``credentials.write_password``) in a transaction of its own."""
     async with core.uow(tenant_id, write=True) as uow:
         row = await uow.customers.get(customer_id, for_update=True)
         if row is None:
             raise NotFound("Customer", customer_id)
-        row.password_hash = hashed
-        row.updated_at = datetime.now(UTC)
-        uow.customers.record(customer_id, kind, "customer")
+        await credentials.write_password(
+            uow, row, hashed, kind=kind, actor="customer", current=current
+        )
         await uow.commit()
+    await credentials.end_sessions_elsewhere(core, tenant_id, customer_id)
 
 
 def _hash(token: str) -> str:
@@ -303,22 +300,29 @@ async def _issue_token(core: Core, tenant_id: int, customer_id: int, purpose: st
     return token
 
 
-async def _redeem_token(core: Core, tenant_id: int, token: str, purpose: str) -> int:
-    """Use a mailed token once; an unknown, used, expired or foreign token is refused alike."""
+async def _valid_token(
+    uow: UnitOfWork, token: str, purpose: str, *, for_update: bool = False
+) -> CustomerToken:
+    """A mailed token that may be used now; an unknown, used, expired or foreign token (or
+    one ended by a password change since: ``credentials``) is refused alike."""
     if not token or len(token) > 200:
         raise InvalidInput("token", "invalid or expired")
-    now = datetime.now(UTC)
-    async with core.uow(tenant_id, write=True) as uow:
-        stmt = select(CustomerToken).where(
-            CustomerToken.token_hash == _hash(token), CustomerToken.purpose == purpose
-        )
-        row = (await uow.session.execute(stmt.with_for_update())).scalar_one_or_none()
-        if row is None or row.used_at is not None or row.expires_at <= now:
-            raise InvalidInput("token", "invalid or expired")
-        row.used_at = now
-        customer_id = row.customer_id
-        await uow.commit()
-    return customer_id
+    stmt = select(CustomerToken).where(
+        CustomerToken.token_hash == _hash(token), CustomerToken.purpose == purpose
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await uow.session.execute(stmt)).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= datetime.now(UTC):
+        raise InvalidInput("token", "invalid or expired")
+    return row
+
+
+async def _redeem_token(uow: UnitOfWork, token: str, purpose: str) -> int:
+    """Use a mailed token once, in the caller's transaction; returns its customer."""
+    row = await _valid_token(uow, token, purpose, for_update=True)
+    row.used_at = datetime.now(UTC)
+    return row.customer_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,10 +404,22 @@ async def request_password_reset(
 
 
 async def reset_password(core: Core, tenant: TenantView, token: str, password: str) -> int:
+    """Set a password with a mailed reset token. The token is checked first (a read: a bad
+    one costs no hash), then used in the transaction that writes the password and ends every
+    credential of the customer, itself and every other mailed token included
+    (``credentials.write_password``)."""
     password = customer_service.check_password(password)
-    customer_id = await _redeem_token(core, tenant.id, token, RESET)
-    await _set_password(core, tenant.id, customer_id, password, "password_reset")
-    await core.session_store.delete_for_customer(tenant.id, customer_id)
+    async with core.uow(tenant.id) as uow:
+        await _valid_token(uow, token, RESET)
+    hashed = await hash_password_async(password)
+    async with core.uow(tenant.id, write=True) as uow:
+        customer_id = (await _valid_token(uow, token, RESET, for_update=True)).customer_id
+        row = await uow.customers.get(customer_id, for_update=True)
+        if row is None:
+            raise InvalidInput("token", "invalid or expired")
+        await credentials.write_password(uow, row, hashed, kind="password_reset", actor="customer")
+        await uow.commit()
+    await credentials.end_sessions_elsewhere(core, tenant.id, customer_id)
     await _clear_login_locks(core, tenant, customer_id)
     return customer_id
 
@@ -467,7 +483,9 @@ async def send_magic_link(
 
 
 async def authenticate_magic_link(core: Core, tenant: TenantView, token: str) -> tuple[int, str]:
-    customer_id = await _redeem_token(core, tenant.id, token, MAGIC)
+    async with core.uow(tenant.id, write=True) as uow:
+        customer_id = await _redeem_token(uow, token, MAGIC)
+        await uow.commit()
     session = await core.session_store.create(tenant.id, customer_id)
     await _clear_login_locks(core, tenant, customer_id)
     await _record(core, tenant.id, customer_id, "logged_in", method="magic-link")

@@ -29,6 +29,9 @@ class Core:
     reads: Reads
     #: Accepted clock skew for signed requests, in seconds.
     signature_window_seconds: int = 15 * 60
+    #: Device tokens' idle and absolute lifetimes, in seconds (``services/devices.py``).
+    device_token_idle_seconds: int = 30 * 86400
+    device_token_absolute_seconds: int = 365 * 86400
     #: Small per-process caches (tenant names -> ids); safe to drop at any time.
     cache: dict[str, Any] = field(default_factory=dict)
     #: The SQLite writers' queue of this process (a database file only; decision 0078).

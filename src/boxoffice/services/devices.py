@@ -2,12 +2,23 @@
 in on one, and from then on the token reaches only that customer.
 
 A token is 36 random bytes, shown once as 72 hex digits; only its SHA-256 is stored, and a
-presented token is found by its hash and then compared in constant time. Tokens never expire
-(as the vendor's do not); a new token for the same device and application replaces the old one.
+presented token is found by its hash and then compared in constant time. A new token for the
+same device and application replaces the old one.
+
+A token ends (decision 0096; the vendor's never do) when unused for the idle lifetime
+(``BOXOFFICE_DEVICE_TOKEN_IDLE_SECONDS``, 30 days) or at the latest at ``expires_at``, the
+absolute lifetime from its issue (``..._ABSOLUTE_SECONDS``, a year); logging in on it does not
+extend that, since the token itself stays the same. Both are checked by :func:`_accepted` on
+every authenticated request, whichever path reads the token (the application's dependencies
+and the fast lane both come through :func:`authenticated_read`). The last use is written at
+most every :func:`touch_every` seconds, not on every request. A token also ends when its
+customer's password is set (``services/credentials.py``).
 
 Logins are counted like the website's (``accounts``): per IP, and failures per (account, IP)
 and per account, whether the account exists or not; past the limits the pair is locked for a
-while (``RateLimited``). A wrong login value and a wrong password answer alike.
+while (``RateLimited``). The account is the login value as the customer lookup reads it
+(:func:`login_identity`): another way of writing the same email address or phone number counts
+against the same account. A wrong login value and a wrong password answer alike.
 """
 
 from __future__ import annotations
@@ -18,9 +29,11 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain.commands import DeviceSetup, NewDevice
@@ -54,8 +67,17 @@ TOKENS_PER_IP = "30/minute"
 EMAIL, PHONE, CARD = "email", "phone", "card"
 
 
+#: The last use of a token is written at most this often (seconds; less for short lifetimes).
+TOUCH_EVERY = 3600
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def touch_every(core: Core) -> float:
+    """How stale a token's last use may be before a request writes it again."""
+    return min(TOUCH_EVERY, core.device_token_idle_seconds / 10)
 
 
 def token_hash(token: str) -> str:
@@ -126,6 +148,8 @@ async def create_token(core: Core, tenant: TenantView, client_ip: str, device: N
                     customer_id=None,
                     created_at=now,
                     updated_at=now,
+                    last_used_at=now,
+                    expires_at=now + timedelta(seconds=core.device_token_absolute_seconds),
                 )
             )
             try:
@@ -163,30 +187,49 @@ async def authenticated_read(
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated("no token")
     hashed = token_hash(token)
-    accepted: list[audit.Caller] = []
+    now = _now()
+    lifetimes = _Lifetimes(core.device_token_idle_seconds, touch_every(core))
+    accepted: list[tuple[audit.Caller, bool]] = []
 
     def read(connection: ScopedConnection) -> tuple[DeviceTokenView, T]:
         # The token, its interface user's state and its customer's (no unit of work for a
         # request that only reads).
-        device, caller = _accepted(
-            reads.device_token(hashed, user_name)(connection), hashed, user_name
-        )
-        accepted[:] = [caller]
+        found = reads.device_token(hashed, user_name)(connection)
+        device, caller, due = _accepted(found, hashed, user_name, now, lifetimes)
+        accepted[:] = [(caller, due)]
         return device, then(device)(connection)
 
     try:
-        return await core.reads.run(tenant_id, read)
+        answer = await core.reads.run(tenant_id, read)
     finally:
         if accepted:  # named here: a read may run in a thread, in a copy of this context
-            audit.identify(accepted[0])
+            audit.identify(accepted[0][0])
+    if accepted[0][1]:
+        await _touch(core, tenant_id, hashed, now, lifetimes.touch)
+    return answer
+
+
+@dataclass(frozen=True, slots=True)
+class _Lifetimes:
+    idle: int
+    touch: float
 
 
 def _accepted(
-    found: reads.TokenRecord | None, hashed: str, user_name: str | None
-) -> tuple[DeviceTokenView, audit.Caller]:
+    found: reads.TokenRecord | None,
+    hashed: str,
+    user_name: str | None,
+    now: datetime,
+    lifetimes: _Lifetimes,
+) -> tuple[DeviceTokenView, audit.Caller, bool]:
+    """The token's view and caller, and whether its last use is due to be written; refused
+    (``Unauthenticated``) when unknown, ended, or not the named interface user's."""
     if found is None or not hmac.compare_digest(found.token.token_hash, hashed):
         raise Unauthenticated("unknown token")
     row = found.token
+    idle = (now - row.last_used_at).total_seconds()
+    if row.expires_at <= now or idle >= lifetimes.idle:
+        raise Unauthenticated("expired token")
     if user_name is not None and row.user_name is not None and row.user_name != user_name:
         raise Unauthenticated("the token belongs to another interface user")
     checked = user_name if user_name is not None else row.user_name
@@ -195,7 +238,22 @@ def _accepted(
     # A customer erased since: the token is anonymous again.
     customer_id = row.customer_id if found.customer_active else None
     actor = f"customer:{customer_code(customer_id)}" if customer_id is not None else "app"
-    return _view(row, customer_id), audit.Caller(actor, "device-token", row.user_name)
+    caller = audit.Caller(actor, "device-token", row.user_name)
+    return _view(row, customer_id), caller, idle >= lifetimes.touch
+
+
+async def _touch(core: Core, tenant_id: int, hashed: str, now: datetime, every: float) -> None:
+    """Write a token's last use: one ``UPDATE``, a no-op when another request just did."""
+    async with core.uow(tenant_id, write=True) as uow:
+        await uow.session.execute(
+            update(DeviceToken)
+            .where(
+                DeviceToken.token_hash == hashed,
+                DeviceToken.last_used_at <= now - timedelta(seconds=every),
+            )
+            .values(last_used_at=now)
+        )
+        await uow.commit()
 
 
 async def _token_row(uow: UnitOfWork, token: str) -> DeviceToken:
@@ -215,7 +273,7 @@ async def update_token(
         row.allowed_notifications = setup.allowed_notifications
         if push_token is not None:
             row.push_token = push_token
-        row.updated_at = _now()
+        row.updated_at = row.last_used_at = _now()
         await uow.commit()
 
 
@@ -223,7 +281,7 @@ async def bind_customer(uow: UnitOfWork, token: str, customer_id: int | None) ->
     """Log a customer in on a token (None: log out), inside the caller's transaction."""
     row = await _token_row(uow, token)
     row.customer_id = customer_id
-    row.updated_at = _now()
+    row.updated_at = row.last_used_at = _now()
 
 
 def phone_variants(value: str) -> list[str]:
@@ -235,18 +293,33 @@ def phone_variants(value: str) -> list[str]:
     return [digits, f"00{digits}"]
 
 
-async def _candidates(uow: UnitOfWork, login_type: str, value: str) -> list[Customer]:
-    profiles = Profiles(uow.session)
+def login_identity(login_type: str, value: str) -> str:
+    """The account a login value names, as the customer lookup reads it: a normalised email
+    address, a phone number's digits without its international prefix (``+44 7700 900123``,
+    ``0044 7700-900123`` and ``447700900123`` alike) or a card number. Failed logins are
+    counted against it, so writing the same value another way starts no fresh count."""
     if login_type == EMAIL:
-        row = await uow.customers.by_email_key(normalise_email(value))
-        return [row] if row is not None else []
+        return normalise_email(value)
     if login_type == PHONE:
         variants = phone_variants(value)
-        return list(await profiles.by_phone(variants)) if variants else []
+        return variants[0] if variants else ""
     if login_type == CARD:
-        row = await profiles.by_friendly_id(value.strip())
-        return [row] if row is not None else []
+        return value.strip()
     raise InvalidInput("login_type", "not_allowed_value")
+
+
+async def _candidates(uow: UnitOfWork, login_type: str, identity: str) -> list[Customer]:
+    """The customers a login identity (:func:`login_identity`) names."""
+    profiles = Profiles(uow.session)
+    if not identity:
+        return []
+    if login_type == EMAIL:
+        row = await uow.customers.by_email_key(identity)
+        return [row] if row is not None else []
+    if login_type == PHONE:
+        return list(await profiles.by_phone(phone_variants(identity)))
+    row = await profiles.by_friendly_id(identity)
+    return [row] if row is not None else []
 
 
 async def log_in(
@@ -260,10 +333,9 @@ async def log_in(
     password: str,
 ) -> int:
     """Check a customer's credentials and log the customer in on the token."""
-    if login_type not in (EMAIL, PHONE, CARD):
-        raise InvalidInput("login_type", "not_allowed_value")
+    identity = login_identity(login_type, login_value)
     await core.limiter.hit(ratelimit.LOGIN_PER_IP, "app-login", tenant.name, client_ip)
-    key = f"{login_type}:{login_value.strip().casefold()[:254]}"
+    key = f"{login_type}:{identity[:254]}"
     pair = ("app-login-fail", tenant.name, key, client_ip)
     account = ("app-login-fail-account", tenant.name, key)
     if not await core.limiter.test(accounts.LOCK_PAIR_AFTER, *pair) or not await core.limiter.test(
@@ -273,7 +345,7 @@ async def log_in(
     async with core.uow(tenant.id) as uow:
         found = [
             (row.id, row.password_hash)
-            for row in await _candidates(uow, login_type, login_value)
+            for row in await _candidates(uow, login_type, identity)
             if row.password_hash is not None
         ]
     customer_id = None
@@ -307,7 +379,7 @@ async def log_out(core: Core, tenant_id: int, token: str) -> None:
         row = await _token_row(uow, token)
         customer_id = row.customer_id
         row.customer_id = None
-        row.updated_at = _now()
+        row.updated_at = row.last_used_at = _now()
         if customer_id is not None and await uow.customers.exists(customer_id):
             uow.customers.record(customer_id, "logged_out", "customer", method="app")
         await uow.commit()

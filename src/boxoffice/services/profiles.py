@@ -31,7 +31,7 @@ from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import ConsentStateView, DeviceTokenView, ProfileView, TenantView
 from boxoffice.security.passwords import hash_password_async
-from boxoffice.services import bots, devices, localised, records
+from boxoffice.services import bots, credentials, devices, localised, records
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
 from boxoffice.store import reads
@@ -553,14 +553,30 @@ async def _replace_main_address(
 
 
 async def replace_profile(
-    core: Core, principal: Principal, customer_id: int, cmd: NewProfile, *, channel: str = "app"
+    core: Core,
+    principal: Principal,
+    customer_id: int,
+    cmd: NewProfile,
+    *,
+    channel: str = "app",
+    device_token: str | None = None,
 ) -> None:
     """Put a whole profile in place: personal data not given is cleared, except the store
-    (kept when not given). A password, consents and property values change only when given."""
+    (kept when not given). A password, consents and property values change only when given.
+
+    A new password from the customer needs their current one (``cmd.current_password``); it
+    ends every other credential of the customer (``credentials.write_password``), all but the
+    caller's own ``device_token``."""
     clean = _Clean(cmd.profile)
-    password_hash = (
-        await hash_password_async(check_app_password(cmd.password)) if cmd.password else None
-    )
+    password_hash = current = None
+    if cmd.password:
+        password = check_app_password(cmd.password)
+        customer_service.check_reach(principal, customer_id)
+        if not principal.full_access:
+            current = await credentials.check_current_password(
+                core, principal.tenant_id, customer_id, cmd.current_password
+            )
+        password_hash = await hash_password_async(password)
     async with core.uow(principal.tenant_id, write=True) as uow:
         row = await customer_service.reachable_customer(
             uow, principal, customer_id, for_update=True
@@ -589,9 +605,15 @@ async def replace_profile(
                 setattr(row, name, value)
         row.email_key = normalise_email(row.email) if row.email is not None else None
         if password_hash is not None:
-            row.password_hash = password_hash
-            row.updated_at = _now()
-            uow.customers.record(customer_id, "password_changed", principal.actor)
+            await credentials.write_password(
+                uow,
+                row,
+                password_hash,
+                kind="password_changed",
+                actor=principal.actor,
+                current=current,
+                keep_device_token=devices.token_hash(device_token) if device_token else None,
+            )
         if await _replace_main_address(uow, principal, customer_id, clean.address):
             changes["address"] = "changed"
         changes.update(await customer_service.set_attribute_values(uow, customer_id, properties))
@@ -621,6 +643,8 @@ async def replace_profile(
             if "email_key" in str(exc.orig):
                 raise AlreadyExists("Customer", clean.email) from exc
             raise
+    if password_hash is not None:
+        await credentials.end_sessions_elsewhere(core, principal.tenant_id, customer_id)
 
 
 def _jsonable(value: Any) -> Any:

@@ -143,6 +143,8 @@ class DeviceToken(TenantScoped, Base):
     """A CareCloud device token (one per device and application), kept as its SHA-256.
 
     ``customer_id`` is the customer logged in on the token (none: catalogue and sign-up only).
+    A token ends when unused since ``last_used_at`` for the idle lifetime, or at
+    ``expires_at`` (its absolute lifetime, fixed when it is issued): ``services/devices.py``.
     """
 
     __tablename__ = "device_tokens"
@@ -160,6 +162,8 @@ class DeviceToken(TenantScoped, Base):
     customer_id: Mapped[int | None] = mapped_column(Key)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    last_used_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
     __table_args__ = (
         _fk(["user_name"], "interface_users", ["user_name"], ondelete="CASCADE"),
         _fk(["customer_id"], "customers", ["id"], ondelete="CASCADE"),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import Delete, delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from boxoffice.store.db import WRITE_OPTION
@@ -35,7 +35,21 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def customer_sessions_deletion(customer_id: int, *, keep: str | None = None) -> Delete:
+    """The statement that ends a customer's sessions kept in the database (all but ``keep``):
+    for :meth:`DatabaseSessions.delete_for_customer`, and for a caller's own transaction
+    (``services/credentials.py``)."""
+    stmt = delete(CustomerSession).where(CustomerSession.customer_id == customer_id)
+    if keep is not None:
+        stmt = stmt.where(CustomerSession.token_hash != token_hash(keep))
+    return stmt
+
+
 class SessionStore(Protocol):
+    #: Whether the sessions are rows of the application's database (then a caller's
+    #: transaction can end them with :func:`customer_sessions_deletion`).
+    in_database: bool
+
     async def create(self, tenant_id: int, customer_id: int) -> str: ...
     async def customer(self, tenant_id: int, token: str) -> int | None: ...
     async def customer_with(
@@ -53,6 +67,8 @@ class SessionStore(Protocol):
 
 
 class DatabaseSessions:
+    in_database = True
+
     def __init__(
         self,
         sessions: async_sessionmaker[Any],
@@ -161,11 +177,8 @@ class DatabaseSessions:
     async def delete_for_customer(
         self, tenant_id: int, customer_id: int, *, keep: str | None = None
     ) -> None:
-        stmt = delete(CustomerSession).where(CustomerSession.customer_id == customer_id)
-        if keep is not None:
-            stmt = stmt.where(CustomerSession.token_hash != token_hash(keep))
         async with self._open(tenant_id) as session:
-            await session.execute(stmt)
+            await session.execute(customer_sessions_deletion(customer_id, keep=keep))
             await session.commit()
 
     async def close(self) -> None:
@@ -173,6 +186,8 @@ class DatabaseSessions:
 
 
 class RedisSessions:
+    in_database = False
+
     def __init__(self, url: str, *, idle: int, absolute: int, prefix: str = "boxoffice") -> None:
         import redis.asyncio as redis
 

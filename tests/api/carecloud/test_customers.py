@@ -201,6 +201,7 @@ async def test_put_replaces_the_record(api: Api) -> None:
                 }
             },
             "password": new_password,
+            "current_password": PASSWORD,
             "property_records": [{"property_id": "favourite_genre", "property_value": "Jazz"}],
         },
     )

@@ -65,6 +65,7 @@ FIELD_NAMES = {
     "line5": "address5",
     "administrative_division": "address6",
     "emailAddress": "email",
+    "old_password": "current_password",
 }
 #: Domain kinds -> (resource name, id kind for the public id).
 RESOURCES: dict[str, tuple[str, str | None]] = {

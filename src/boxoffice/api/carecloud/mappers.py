@@ -379,6 +379,7 @@ def replacement(body: s.CustomerUpdate, statements: Sequence[StatementTextView])
     return c.NewProfile(
         profile=profile(info),
         password=body.password or None,
+        current_password=body.current_password or None,
         consents=consent_choices(info.agreement, info.consents, statements),
         properties=property_values(body.property_records),
     )

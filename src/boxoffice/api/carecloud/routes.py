@@ -634,7 +634,9 @@ async def put_customer(
 ) -> Response:
     body = s.parse(s.CustomerUpdate, await request.body())
     cmd = m.replacement(body, await _statements(core, caller))
-    await profiles.replace_profile(core, caller.principal, customer_id, cmd)
+    await profiles.replace_profile(
+        core, caller.principal, customer_id, cmd, device_token=caller.token
+    )
     return _no_content()
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 M = TypeVar("M", bound=BaseModel)
 MAX_ITEMS = 1000
 #: Values never echoed in an error.
-SECRET_FIELDS = frozenset({"password", "social_network_token", "value"})
+SECRET_FIELDS = frozenset({"password", "current_password", "social_network_token", "value"})
 
 
 class InvalidParams(Exception):
@@ -166,6 +166,8 @@ class NewCustomer(_In):
 class CustomerUpdate(_In):
     customer: CustomerBody
     password: str | None = Field(default=None, max_length=256)
+    #: Ours (the vendor's API has none): a new ``password`` needs the current one.
+    current_password: str | None = Field(default=None, max_length=256)
     social_network_credentials: SocialNetworkCredentials | None = None
     property_records: list[PropertyRecord] = Field(default_factory=list, max_length=MAX_ITEMS)
 
