@@ -1,7 +1,7 @@
 """``tenant list``, ``customer find`` and the credential commands (list, disable, enable,
 rotate) of the CLI, with ``--json``; a key disabled or rotated from the CLI is refused
 through the API (a server started after the change: a running worker's bound is tested in
-``tests/services/test_credentials.py``)."""
+``tests/services/test_credential_admin.py``)."""
 
 from __future__ import annotations
 
