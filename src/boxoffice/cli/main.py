@@ -128,18 +128,31 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
                 (shared / "metrics").mkdir()
                 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared / "metrics")
             os.environ[serving.BOARD_ENV] = str(serving.create_board(shared))
-        uvicorn.run(
-            "boxoffice.api.app:app_factory",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="boxoffice.serving:new_event_loop",
-            http="boxoffice.serving:HttpProtocol",
-            access_log=False,
-            server_header=False,
-            log_level="warning",
-        )
+        uvicorn.run(**server_options(host, port, workers))
+
+
+def server_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """``uvicorn.run``'s settings for ``boxoffice serve``.
+
+    uvicorn's own proxy handling is off (``proxy_headers=False``; by default it believes
+    ``X-Forwarded-For``/``-Proto`` from 127.0.0.1 whatever ``BOXOFFICE_TRUSTED_PROXIES`` says):
+    the application's edge alone decides the client's address, scheme and host from trusted
+    proxies (``api/common/edge.py``, decision 0090).
+    """
+    return {
+        "app": "boxoffice.api.app:app_factory",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "loop": "boxoffice.serving:new_event_loop",
+        "http": "boxoffice.serving:HttpProtocol",
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "access_log": False,
+        "server_header": False,
+        "log_level": "warning",
+    }
 
 
 def _workers_skip_this_script() -> None:
