@@ -503,7 +503,13 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
     from boxoffice.settings import Settings
 
     var_dir = Path(tempfile.mkdtemp(prefix="per-request-var-"))
-    settings = Settings(database_url=url, secret_key=SECRET, log_level="WARNING", var_dir=var_dir)
+    settings = Settings(
+        database_url=url,
+        secret_key=SECRET,
+        log_level="WARNING",
+        var_dir=var_dir,
+        allowed_hosts=[HOST],  # the host its requests are addressed to
+    )
     app = create_app(settings)
     core = build_core(settings)
     app.state.core = core

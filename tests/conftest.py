@@ -111,6 +111,11 @@ def database_url(
         _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+#: The host name httpx's ASGI clients here send (``BASE_URL``), accepted by the test apps'
+#: settings like an operator's ``BOXOFFICE_ALLOWED_HOSTS`` (any other host gets a 400).
+TEST_HOST = "testserver"
+
+
 @pytest.fixture
 def carecloud_openapi(request: pytest.FixtureRequest) -> dict[str, object]:
     """The vendor's CareCloud OpenAPI document (``tests/api/carecloud/vendor_document.py``),
@@ -129,7 +134,12 @@ def carecloud_openapi(request: pytest.FixtureRequest) -> dict[str, object]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, secret_key=SECRET, var_dir=tmp_path / "var")
+    return Settings(
+        database_url=database_url,
+        secret_key=SECRET,
+        var_dir=tmp_path / "var",
+        allowed_hosts=[TEST_HOST],
+    )
 
 
 @pytest.fixture
@@ -253,7 +263,7 @@ import httpx  # noqa: E402
 from boxoffice.api.app import create_app  # noqa: E402
 from boxoffice.security import signatures  # noqa: E402
 
-BASE_URL = "http://testserver"
+BASE_URL = f"http://{TEST_HOST}"
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,8 +36,16 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     #: Accepted clock skew for signed (System Owner) requests, in seconds.
     signature_window_seconds: int = Field(default=15 * 60, ge=1)
-    #: Public base URLs (``https://tickets.example.org``) clients may sign against.
+    #: Public base URLs (``https://tickets.example.org``): clients may sign against them, links
+    #: in mail are built from them, and their hosts are accepted in ``Host`` (decision 0090).
     public_urls: list[str] = Field(default_factory=list)
+    #: More host names accepted in ``Host`` (e.g. the name a proxy or a partner's server uses),
+    #: besides the public URLs' hosts and the loopback names; never used for links when
+    #: ``public_urls`` is set. Any other host gets a 400.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    #: Your reverse proxies (IP addresses or CIDR networks): from them, and only them,
+    #: ``X-Forwarded-For``/``-Proto``/``-Host`` are read (decision 0090).
+    trusted_proxies: list[str] = Field(default_factory=list)
     #: Largest accepted request body, in bytes.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     #: Web-mode sessions end after this long without a request...
@@ -45,10 +56,46 @@ class Settings(BaseSettings):
     device_token_idle_seconds: int = Field(default=30 * 86400, ge=60)
     #: ...and at the latest this long after they were issued (a year).
     device_token_absolute_seconds: int = Field(default=365 * 86400, ge=60)
-    #: Trust ``X-Forwarded-Proto``/``X-Forwarded-For`` (behind a proxy you run).
+    #: Deprecated (``trusted_proxies`` replaces it): trust the connecting peer as a proxy,
+    #: whatever its address; its ``X-Forwarded-For`` entries count as clients.
     trust_proxy_headers: bool = False
     #: Log level for the structured logs.
     log_level: str = "INFO"
+
+    @field_validator("public_urls")
+    @classmethod
+    def _public_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or host_name(parts.netloc) is None:
+                raise ValueError(f"not an http(s) base URL: {url!r}")
+        return urls
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, hosts: list[str]) -> list[str]:
+        names = [host_name(host) for host in hosts]
+        for host, name in zip(hosts, names, strict=True):
+            if name is None:
+                raise ValueError(f"not a host name: {host!r}")
+        return [name for name in names if name is not None]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {proxy!r}") from None
+        return [proxy.strip() for proxy in proxies]
+
+    def accepted_hosts(self) -> frozenset[str]:
+        """The host names a request may be addressed to (``Host``), lower case."""
+        names = set(LOOPBACK_HOSTS) | set(self.allowed_hosts)
+        names.update(host_name(urlsplit(url).netloc) or "" for url in self.public_urls)
+        names.discard("")
+        return frozenset(names)
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'boxoffice.db').resolve()}"
@@ -78,3 +125,18 @@ class Settings(BaseSettings):
             with os.fdopen(descriptor, "w") as file:
                 file.write(secrets.token_urlsafe(48) + "\n")
             return path.read_text().strip()
+
+
+#: Always accepted in ``Host``: the machine itself (``make demo``, probes on the host).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_HOST = re.compile(r"(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+))(?::[0-9]{1,5})?")
+
+
+def host_name(value: str) -> str | None:
+    """The host name in a ``Host`` value (``name[:port]`` or ``[v6][:port]``), lower case and
+    without a trailing dot; None when the value is anything else."""
+    found = _HOST.fullmatch(value.strip())
+    if found is None:
+        return None
+    name = (found.group(1) or found.group(2)).lower().rstrip(".")
+    return name or None

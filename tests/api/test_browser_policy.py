@@ -15,6 +15,11 @@ ALLOWED = "https://shop.example"
 FOREIGN = "https://evil.example"
 
 
+def _credentials(authorization: str) -> bool:
+    """The test dialect's server-to-server scheme."""
+    return authorization.startswith("Signed ")
+
+
 async def _allowed(_scope: Any) -> frozenset[str]:
     return frozenset({ALLOWED})
 
@@ -44,7 +49,7 @@ def _call(method: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[An
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    policy = BrowserPolicy(_app, allowed_origins=_allowed, refuse=_refuse)
+    policy = BrowserPolicy(_app, allowed_origins=_allowed, refuse=_refuse, credentials=_credentials)
     asyncio.run(policy(scope, receive, send))
     return sent[0]["status"], sent[0]["headers"]
 
@@ -64,8 +69,10 @@ def test_without_origin_or_fetch_site_the_app_answers_untouched(method: str) -> 
         ("POST", [(b"sec-fetch-site", b"Cross-Site")], 200),
         ("POST", [(b"sec-fetch-site", b"same-site"), (b"sec-fetch-site", b"cross-site")], 200),
         ("POST", [(b"sec-fetch-site", b"cross-site"), (b"sec-fetch-site", b"same-site")], 403),
-        ("POST", [(b"sec-fetch-site", b"cross-site"), (b"authorization", b"x")], 200),
-        ("POST", [(b"authorization", b""), (b"sec-fetch-site", b"cross-site")], 200),
+        ("POST", [(b"sec-fetch-site", b"cross-site"), (b"authorization", b"Signed x")], 200),
+        ("POST", [(b"sec-fetch-site", b"cross-site"), (b"authorization", b"x")], 403),
+        ("POST", [(b"sec-fetch-site", b"cross-site"), (b"authorization", b"Bearer x")], 403),
+        ("POST", [(b"authorization", b""), (b"sec-fetch-site", b"cross-site")], 403),
     ],
 )
 def test_cross_site_writes_without_origin(
@@ -97,7 +104,43 @@ def test_a_foreign_origin_reads_without_grant_and_cannot_write_unless_signed() -
         [(b"x-app", b"1"), (b"vary", b"Origin")],
     )
     assert _call("POST", [(b"origin", FOREIGN.encode())])[0] == 403
-    assert _call("POST", [(b"origin", FOREIGN.encode()), (b"authorization", b"x")])[0] == 200
+    signed = [(b"origin", FOREIGN.encode()), (b"authorization", b"Signed x")]
+    assert _call("POST", signed)[0] == 200
+
+
+@pytest.mark.parametrize("authorization", [b"x", b"Bearer x", b"signed x", b" ", b""])
+def test_an_authorization_that_is_not_the_dialects_scheme_is_no_exemption(
+    authorization: bytes,
+) -> None:
+    """Any ``Authorization`` header used to exempt a write from the cross-site check (issue
+    15, finding 14): only the dialect's own credentials do."""
+    headers = [(b"origin", FOREIGN.encode()), (b"authorization", authorization)]
+    assert _call("POST", headers)[0] == 403
+
+
+def test_without_a_scheme_no_authorization_exempts() -> None:
+    """The hosted pages take no ``Authorization`` at all: the default exempts nothing."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/t/website/Login.aspx",
+        "headers": [
+            (b"host", b"api.example"),
+            (b"origin", FOREIGN.encode()),
+            (b"authorization", b"Signed x"),
+        ],
+    }
+    asyncio.run(BrowserPolicy(_app, allowed_origins=_allowed, refuse=_refuse)(scope, receive, send))
+    assert sent[0]["status"] == 403
 
 
 def test_the_instance_itself_is_an_allowed_origin() -> None:

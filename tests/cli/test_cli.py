@@ -31,7 +31,7 @@ from boxoffice.bootstrap import build_core
 from boxoffice.cli.main import app
 from boxoffice.settings import Settings
 from boxoffice.store.db import create_engine
-from tests.conftest import BASE_URL, DEMO_CATALOGUE, SECRET, Signer
+from tests.conftest import BASE_URL, DEMO_CATALOGUE, SECRET, TEST_HOST, Signer
 
 CLI_TIMEOUT = 60.0
 Invoke = Callable[..., Result]
@@ -315,7 +315,12 @@ def with_spektrix(
     """Run ``flow`` with a signed Spektrix client on the real application (in-process)."""
 
     async def main() -> Any:
-        settings = Settings(database_url=database_url, secret_key=SECRET, var_dir=tmp_path / "var")
+        settings = Settings(
+            database_url=database_url,
+            secret_key=SECRET,
+            var_dir=tmp_path / "var",
+            allowed_hosts=[TEST_HOST],
+        )
         core = build_core(settings, pool_size=2)
         application = create_app(settings)
         application.state.core = core

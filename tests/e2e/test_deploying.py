@@ -205,7 +205,7 @@ def proxied(nginx: str, tmp_path: Path) -> Iterator[tuple[LiveServer, str, int]]
     http_port, https_port = free_port(), free_port()
     public = f"https://localhost:{https_port}"
     env = clean_env(f"sqlite:///{tmp_path / 'var' / 'boxoffice.db'}")
-    env["BOXOFFICE_TRUST_PROXY_HEADERS"] = "true"
+    env["BOXOFFICE_TRUSTED_PROXIES"] = json.dumps(["127.0.0.1"])
     env["BOXOFFICE_PUBLIC_URLS"] = json.dumps([public])
     run_cli(env, tmp_path, "demo", "--no-serve")
     with run_server(env, tmp_path) as server:

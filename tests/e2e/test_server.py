@@ -590,3 +590,42 @@ def test_client_that_overrides_host_and_signs_the_vendor_url(
     )
     assert response.status_code == 200, response.text
     assert response.json()["email"] == email
+
+
+# --- the edge: hosts and proxies through the real server (decision 0090) ---------------------
+
+
+def test_the_server_answers_only_for_its_hosts(
+    http_client: httpx.Client, live_server: LiveServer
+) -> None:
+    """Without public URLs (the defaults): the loopback names only; probes whatever the host."""
+    port = live_server.base_url.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        assert http_client.get("/", headers={"Host": host}).status_code == 200, host
+    refused = http_client.get("/", headers={"Host": "attacker.example"})
+    assert refused.status_code == 400 and "host" in refused.text
+    assert http_client.get("/healthz", headers={"Host": "10.0.0.7:8000"}).status_code == 200
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+
+
+def test_the_server_believes_no_forwarded_headers_by_default(
+    http_client: httpx.Client, live_server: LiveServer
+) -> None:
+    """uvicorn's own proxy handling (which trusts 127.0.0.1) is off: the index lists the
+    docs under the URL the request really reached, not an ``https://`` one."""
+    index = http_client.get("/", headers=FORWARDED)
+    assert index.status_code == 200
+    assert f"{live_server.base_url}/docs/spektrix" in index.text, index.text
+
+
+def test_the_server_believes_its_trusted_proxies(live_server: LiveServer, tmp_path: Path) -> None:
+    env = {**live_server.env, "BOXOFFICE_TRUSTED_PROXIES": '["127.0.0.1"]'}
+    with (
+        run_server(env, tmp_path) as server,
+        httpx.Client(base_url=server.base_url, timeout=HTTP_TIMEOUT, trust_env=False) as client,
+    ):
+        index = client.get("/", headers=FORWARDED)
+        assert index.status_code == 200
+        assert f"{server.base_url.replace('http:', 'https:')}/docs/spektrix" in index.text

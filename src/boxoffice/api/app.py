@@ -1,8 +1,10 @@
 """Builds the ASGI application: the operator endpoints, and each dialect as a sub-application.
 
-A request goes to the dialect whose address pattern its path matches (``/{client}/api/v3/``
--> spektrix); everything else (health, metrics, docs) goes to the operator app. Each dialect
-keeps its own error table and OpenAPI document.
+A request first passes the edge (``api/common/edge.py``: its client, scheme and host from
+trusted proxies only, and a 400 for a host this instance does not serve), then goes to the
+dialect whose address pattern its path matches (``/{client}/api/v3/`` -> spektrix);
+everything else (health, metrics, docs) goes to the operator app. Each dialect keeps its own
+error table and OpenAPI document.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from boxoffice import __version__
 from boxoffice.api.brandchannel.app import create_app as create_brandchannel_app
 from boxoffice.api.carecloud.app import create_app as create_carecloud_app
+from boxoffice.api.common.edge import PROBES, Edge, HostException, refuse_host
 from boxoffice.api.common.observability import Observe, configure_logging, metrics_payload
 from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import AppState
 from boxoffice.api.spektrix.app import create_app as create_spektrix_app
+from boxoffice.api.spektrix.auth import signed_for_the_vendor_host
 from boxoffice.bootstrap import build_core, check_database, configure_orm
 from boxoffice.security import passwords
 from boxoffice.services import audit
@@ -48,9 +52,13 @@ class DialectRouter:
     """Dispatches by path to a dialect app, else to the operator app (which owns lifespan)."""
 
     def __init__(
-        self, state: AppState, operator: ASGIApp, dialects: list[tuple[re.Pattern[str], ASGIApp]]
+        self,
+        state: AppState,
+        operator: ASGIApp,
+        dialects: list[tuple[re.Pattern[str], ASGIApp, HostException | None]],
     ) -> None:
         self.state = state
+        self.edge = Edge(state.settings)
         self.operator = operator
         self.dialects = dialects
 
@@ -64,11 +72,20 @@ class DialectRouter:
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
+            edge = self.edge
+            host = edge.resolve(scope)
+            accepted = edge.accepts(host)
             path = scope["path"]
-            for pattern, app in self.dialects:
+            for pattern, app, exception in self.dialects:
                 if pattern.match(path):
-                    await app(scope, receive, send)
+                    if accepted or (exception is not None and exception(scope, host)):
+                        await app(scope, receive, send)
+                    else:
+                        await refuse_host(scope, receive, send)
                     return
+            if not accepted and path not in PROBES:
+                await refuse_host(scope, receive, send)
+                return
         await self.operator(scope, receive, send)
 
 
@@ -154,13 +171,26 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
         state,
         Observe(operator, "operator"),
         [
-            (re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix")),
-            (re.compile(r"^(/[^/]+)?/api/v2(/|$)"), Observe(brandchannel_asgi, "brandchannel")),
-            (re.compile(r"^/[^/]+/website(/|$)"), Observe(create_web_app(state), "web")),
-            (re.compile(r"^/webcomponents/stable/"), Observe(create_webcomponents_app(), "web")),
+            (
+                re.compile(r"^/[^/]+/api/v3(/|$)"),
+                Observe(spektrix_asgi, "spektrix"),
+                signed_for_the_vendor_host,
+            ),
+            (
+                re.compile(r"^(/[^/]+)?/api/v2(/|$)"),
+                Observe(brandchannel_asgi, "brandchannel"),
+                None,
+            ),
+            (re.compile(r"^/[^/]+/website(/|$)"), Observe(create_web_app(state), "web"), None),
+            (
+                re.compile(r"^/webcomponents/stable/"),
+                Observe(create_webcomponents_app(), "web"),
+                None,
+            ),
             (
                 re.compile(r"^/[^/]+/(webservice/)?rest-api/customer-interface/v1\.0(/|$)"),
                 Observe(carecloud_asgi, "carecloud"),
+                None,
             ),
         ],
     )

@@ -209,17 +209,7 @@ def _serve(settings: Settings, sock: socket.socket, workers: int) -> None:
                 (shared / "metrics").mkdir()
                 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared / "metrics")
             os.environ[serving.BOARD_ENV] = str(serving.create_board(shared))
-        config = uvicorn.Config(
-            "boxoffice.api.app:app_factory",
-            factory=True,
-            workers=workers,
-            backlog=BACKLOG,
-            loop="boxoffice.serving:new_event_loop",
-            http="boxoffice.serving:HttpProtocol",
-            access_log=False,
-            server_header=False,
-            log_level="warning",
-        )
+        config = uvicorn.Config(**server_options(workers))
         # As uvicorn.run, on the socket already listening.
         if workers > 1:
             Multiprocess(config, sockets=[sock]).run()
@@ -229,6 +219,29 @@ def _serve(settings: Settings, sock: socket.socket, workers: int) -> None:
             server.run(sockets=[sock])
         if not server.started:
             raise typer.Exit(3)
+
+
+def server_options(workers: int) -> dict[str, Any]:
+    """``uvicorn.Config``'s settings for ``boxoffice serve`` (on a socket already listening).
+
+    uvicorn's own proxy handling is off (``proxy_headers=False``; by default it believes
+    ``X-Forwarded-For``/``-Proto`` from 127.0.0.1 whatever ``BOXOFFICE_TRUSTED_PROXIES`` says):
+    the application's edge alone decides the client's address, scheme and host from trusted
+    proxies (``api/common/edge.py``, decision 0090).
+    """
+    return {
+        "app": "boxoffice.api.app:app_factory",
+        "factory": True,
+        "workers": workers,
+        "backlog": BACKLOG,
+        "loop": "boxoffice.serving:new_event_loop",
+        "http": "boxoffice.serving:HttpProtocol",
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "access_log": False,
+        "server_header": False,
+        "log_level": "warning",
+    }
 
 
 def _workers_skip_this_script() -> None:

@@ -434,9 +434,7 @@ async def _open(
         core, web, _preferences(query.get("lang") or query.get("language"), request)
     )
     texts = Texts(language, page_texts(tenant.settings))
-    own = security.own_origins(
-        request, state.settings.public_urls, state.settings.trust_proxy_headers
-    )
+    own = security.own_origins(request, state.settings.public_urls)
     allowed = security.allowed_origins(tenant, own)
     customer_id = await accounts.session_customer(core, tenant.id, session_token(request))
     page = Page(
@@ -558,13 +556,13 @@ async def _render(
     response.headers["Referrer-Policy"] = "same-origin"
     for key, value in (headers or {}).items():
         response.headers[key] = value
-    page.token.set_cookie(response, page.request, page.state.settings.trust_proxy_headers)
+    page.token.set_cookie(response, page.request)
     return response
 
 
 def _see_other(page: Page, url: str) -> Response:
     response = RedirectResponse(url, status_code=303, headers={"Cache-Control": NO_CACHE})
-    page.token.set_cookie(response, page.request, page.state.settings.trust_proxy_headers)
+    page.token.set_cookie(response, page.request)
     return response
 
 
@@ -611,7 +609,7 @@ def _retry_headers(exc: DomainError) -> dict[str, str]:
 
 def _expired(page: Page) -> Response:
     response = _plain(403, page.texts("common.expired_form"))
-    page.token.set_cookie(response, page.request, page.state.settings.trust_proxy_headers)
+    page.token.set_cookie(response, page.request)
     return response
 
 
@@ -882,7 +880,6 @@ def create_app(state: AppState) -> ASGIApp:
             BodyLimit(app, state.settings.max_body_bytes, lambda limit: _plain(413, "Too large")),
             allowed_origins=allowed,
             refuse=lambda message: _plain(403, message),
-            trust_proxy=state.settings.trust_proxy_headers,
         )
     )
 

@@ -38,12 +38,10 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def own_origins(request: Request, public_urls: Iterable[str], trust_proxy: bool) -> set[str]:
-    scheme = "https" if is_https(request, trust_proxy) else "http"
-    host = request.headers.get("host", request.url.netloc)
-    if trust_proxy and request.headers.get("x-forwarded-host"):
-        host = request.headers["x-forwarded-host"].split(",")[0].strip()
-    found = {f"{scheme}://{host}".lower()}
+def own_origins(request: Request, public_urls: Iterable[str]) -> set[str]:
+    """The instance's own origins: as this request reached it (the edge settled its scheme and
+    host) and its configured public URLs."""
+    found = {f"{request.scope.get('scheme', 'http')}://{request.headers.get('host', '')}".lower()}
     found.update(o for o in (origin_of(u) for u in public_urls) if o)
     return found
 
@@ -79,10 +77,10 @@ class FormToken:
             return False
         return hmac.compare_digest(sent.encode(), self.value.encode())
 
-    def set_cookie(self, response: Response, request: Request, trust_proxy: bool) -> None:
+    def set_cookie(self, response: Response, request: Request) -> None:
         if not self.fresh:
             return
-        secure = is_https(request, trust_proxy)
+        secure = is_https(request)
         response.set_cookie(
             CSRF_COOKIE,
             self.nonce,

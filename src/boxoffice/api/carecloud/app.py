@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.types import ASGIApp, Scope
 
 from boxoffice.api.carecloud import errors, routes
+from boxoffice.api.carecloud.auth import has_credentials
 from boxoffice.api.carecloud.fastlane import FastLane
 from boxoffice.api.common.browser import BrowserPolicy
 from boxoffice.api.common.limits import BodyLimit
@@ -86,6 +87,6 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
         ),
         allowed_origins=allowed_origins,
         refuse=errors.forbidden,
-        trust_proxy=state.settings.trust_proxy_headers,
+        credentials=has_credentials,
     )
     return app, browser

@@ -66,6 +66,13 @@ def parse_authorization(header: str | None) -> Credentials | None:
     return None
 
 
+def has_credentials(authorization: str) -> bool:
+    """Whether an ``Authorization`` value is one of this dialect's credentials (``Basic``,
+    ``Bearer``), however valid: the cross-site check lets such requests through to
+    authentication, which a browser never sends by itself (``api/common/browser.py``)."""
+    return parse_authorization(authorization) is not None
+
+
 async def sign_up_user(request: Request, tenant: TenantDep, core: CoreDep) -> str | None:
     """``POST /tokens``: the interface user of the legacy Basic form, else none."""
     credentials = parse_authorization(request.headers.get("authorization"))

@@ -5,7 +5,9 @@ A response carries ``Access-Control-Allow-Origin: <origin>`` and
 itself or one of the tenant's configured origins. A state-changing request (POST, PUT, PATCH,
 DELETE) from any other origin is refused before it reaches a route (cross-site request
 forgery), as is one that a browser marks ``Sec-Fetch-Site: cross-site`` without an ``Origin``.
-Requests signed with an ``Authorization`` header are server-to-server and are not affected.
+Requests carrying one of the dialect's own server-to-server credentials (``credentials``:
+e.g. ``SpektrixAPI3 ...``, CareCloud's ``Basic``/``Bearer``), which a browser never adds by
+itself, are not affected; any other ``Authorization`` value is (decision 0090).
 """
 
 from __future__ import annotations
@@ -33,18 +35,16 @@ ALLOWED_HEADERS = frozenset(
 MAX_AGE = "600"
 
 
-def own_origin(scope: Scope, *, trust_proxy: bool = False, headers: Headers | None = None) -> str:
+def own_origin(scope: Scope, *, headers: Headers | None = None) -> str:
     """The instance's own origin as this request reached it (``headers``: the request's, when
-    already read)."""
+    already read), as the edge settled it (a trusted proxy's ``X-Forwarded-*`` applied)."""
     if headers is None:
         headers = Headers(scope=scope)
-    scheme = scope.get("scheme", "http")
-    if trust_proxy and headers.get("x-forwarded-proto"):
-        scheme = headers["x-forwarded-proto"].split(",")[0].strip()
-    host = headers.get("host", "")
-    if trust_proxy and headers.get("x-forwarded-host"):
-        host = headers["x-forwarded-host"].split(",")[0].strip()
-    return f"{scheme}://{host}".lower()
+    return f"{scope.get('scheme', 'http')}://{headers.get('host', '')}".lower()
+
+
+def _never(_authorization: str) -> bool:
+    return False
 
 
 class BrowserPolicy:
@@ -54,12 +54,12 @@ class BrowserPolicy:
         *,
         allowed_origins: Callable[[Scope], Awaitable[frozenset[str]]],
         refuse: Callable[[str], Response],
-        trust_proxy: bool = False,
+        credentials: Callable[[str], bool] = _never,
     ) -> None:
         self.app = app
         self.allowed_origins = allowed_origins
         self.refuse = refuse
-        self.trust_proxy = trust_proxy
+        self.credentials = credentials
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,22 +70,25 @@ class BrowserPolicy:
         sent_origin, authorization, fetch_site = first_values(
             scope, b"origin", b"authorization", b"sec-fetch-site"
         )
-        signed = authorization is not None
         if sent_origin is None:
-            if method not in SAFE_METHODS and not signed and fetch_site == "cross-site":
+            if (
+                method not in SAFE_METHODS
+                and fetch_site == "cross-site"
+                and not self._signed(authorization)
+            ):
                 await self.refuse("Cross-site requests are not allowed.")(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
         origin = sent_origin.lower()
-        granted = origin == own_origin(scope, trust_proxy=self.trust_proxy, headers=headers) or (
+        granted = origin == own_origin(scope, headers=headers) or (
             origin in await self.allowed_origins(scope)
         )
         if method == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(granted, origin, headers)(scope, receive, send)
             return
-        if not granted and method not in SAFE_METHODS and not signed:
+        if not granted and method not in SAFE_METHODS and not self._signed(authorization):
             await self.refuse("Requests from this website are not allowed.")(scope, receive, send)
             return
         if not granted:
@@ -108,6 +111,11 @@ class BrowserPolicy:
             await send(message)
 
         await self.app(scope, receive, with_cors)
+
+    def _signed(self, authorization: str | None) -> bool:
+        """Whether the request carries one of the dialect's server-to-server credentials (not
+        whether they are valid: the dialect's authentication decides that)."""
+        return authorization is not None and self.credentials(authorization)
 
     def _preflight(self, granted: bool, origin: str, headers: Headers) -> Response:
         if not granted:

@@ -9,40 +9,59 @@ site); over plain HTTP (local development) browsers refuse ``SameSite=None``, so
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
+from boxoffice.api.common.headers import first_values
 from boxoffice.api.common.state import AppState
 from boxoffice.services.accounts import Client
+from boxoffice.settings import Settings, host_name
 
 SESSION_COOKIE = "boxoffice_session"
 
 
-def is_https(request: Request, trust_proxy: bool) -> bool:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-proto")
-        if forwarded:
-            return forwarded.split(",")[0].strip().lower() == "https"
-    return request.url.scheme == "https"
+def is_https(request: Request) -> bool:
+    """Whether the client reached us over HTTPS (a trusted proxy's word already applied by
+    the edge, ``api/common/edge.py``)."""
+    return request.scope.get("scheme") == "https"
 
 
 def client_info(request: Request, state: AppState) -> Client:
-    settings = state.settings
+    """The client's address and where links in mail point (decision 0090).
+
+    Both were settled by the edge before any route ran: the address is the peer's, or what a
+    trusted proxy says; the ``Host`` is one this instance serves.
+    """
     ip = request.client.host if request.client else "unknown"
-    if settings.trust_proxy_headers and request.headers.get("x-forwarded-for"):
-        ip = request.headers["x-forwarded-for"].split(",")[0].strip()
+    return Client(ip=ip, base_url=base_url(request.scope, state.settings))
+
+
+def base_url(scope: Scope, settings: Settings) -> str:
+    """Where links in mail point: the configured public URL for the request's host (else the
+    first one); without public URLs, this host if it is one of the accepted hosts, else the
+    address the connection reached. Never a host that no one configured."""
+    (host,) = first_values(scope, b"host")
+    name = host_name(host) if host else None
     if settings.public_urls:
-        base = settings.public_urls[0]
-    else:
-        scheme = "https" if is_https(request, settings.trust_proxy_headers) else "http"
-        base = f"{scheme}://{request.headers.get('host', request.url.netloc)}"
-    return Client(ip=ip, base_url=base.rstrip("/"))
+        for url in settings.public_urls:
+            if host_name(urlsplit(url).netloc) == name:
+                return url.rstrip("/")
+        return settings.public_urls[0].rstrip("/")
+    scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+    if name is not None and name in settings.accepted_hosts():
+        return f"{scheme}://{host}"
+    server = scope.get("server") or ("127.0.0.1", 80)
+    address = f"[{server[0]}]" if ":" in server[0] else server[0]
+    return f"{scheme}://{address}:{server[1]}"
 
 
 def set_session_cookie(
     response: Response, request: Request, state: AppState, client: str, token: str
 ) -> None:
-    secure = is_https(request, state.settings.trust_proxy_headers)
+    secure = is_https(request)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -58,7 +77,7 @@ def set_session_cookie(
 def clear_session_cookie(
     response: Response, request: Request, state: AppState, client: str
 ) -> None:
-    secure = is_https(request, state.settings.trust_proxy_headers)
+    secure = is_https(request)
     response.delete_cookie(
         SESSION_COOKIE,
         path=f"/{client}/",

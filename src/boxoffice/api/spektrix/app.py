@@ -12,6 +12,7 @@ from boxoffice.api.common.browser import BrowserPolicy
 from boxoffice.api.common.limits import BodyLimit
 from boxoffice.api.common.state import AppState, tenant_origins
 from boxoffice.api.spektrix import errors, routes
+from boxoffice.api.spektrix.auth import is_signed
 from boxoffice.api.spektrix.fastlane import FastLane
 
 TITLE = "boxoffice: Spektrix API v3 dialect"
@@ -70,6 +71,6 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
         BodyLimit(FastLane(app, state), state.settings.max_body_bytes, errors.payload_too_large),
         allowed_origins=allowed_origins,
         refuse=errors.forbidden,
-        trust_proxy=state.settings.trust_proxy_headers,
+        credentials=is_signed,
     )
     return app, browser
