@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -54,7 +55,10 @@ def create_engine(
     all are in use, and closed when given back (default: ``pool_size``); 0 makes a request
     wait for a pooled connection instead."""
     target = async_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # SQL parameters hold personal data and password hashes: never in a log line or an error
+    # message, whatever the log level (decision 0100).
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    quiet_parameter_logs()
     if target.get_backend_name() == "sqlite":
         if target.database and target.database != ":memory:":
             from pathlib import Path
@@ -75,6 +79,20 @@ def create_engine(
     elif role:
         _configure_postgres_role(engine, role)
     return engine
+
+
+#: Loggers of database drivers that write SQL parameters at DEBUG: aiosqlite repeats every
+#: statement it runs with its parameters. asyncpg logs none.
+PARAMETER_LOGGERS = ("aiosqlite",)
+
+
+def quiet_parameter_logs() -> None:
+    """Keep :data:`PARAMETER_LOGGERS` at INFO or above, whatever the application's level (an
+    operator's ``BOXOFFICE_LOG_LEVEL=DEBUG`` included): their DEBUG lines carry parameters."""
+    for name in PARAMETER_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET (0) included: it would follow the root
+            logger.setLevel(logging.INFO)
 
 
 def _configure_postgres_role(engine: AsyncEngine, role: str) -> None:
