@@ -136,6 +136,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=30000",
+            # Deleted and overwritten content is zeroed in the file, not left in free space
+            # (decision 0102): an erased person's data must not stay readable in the file.
+            "PRAGMA secure_delete=ON",
         ):
             cursor.execute(pragma)
         cursor.close()
@@ -144,6 +147,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+async def clear_erased_data(engine: AsyncEngine) -> bool:
+    """After an erasure: no byte of what it deleted may stay in the database's files.
+
+    SQLite: ``secure_delete`` (on every connection, above) zeroes deleted content in the
+    pages, but the write-ahead log still holds earlier versions of every page written since
+    its last reset; a ``TRUNCATE`` checkpoint copies the log into the database and empties it.
+    It waits for readers and writers as long as the busy timeout; False when it could not
+    finish then (the log is emptied by a later one). PostgreSQL: nothing to do here (dead
+    rows stay until ``VACUUM``, WAL segments until recycled: ``docs/security.md``)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            row = await cursor.fetchone()
+        finally:
+            await cursor.close()
+    return row is None or row[0] == 0
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
