@@ -66,14 +66,14 @@ def _crafted(app: str, where: str, name: str) -> tuple[str, ...]:
     if app == "carecloud" and where == "path" and name == "customer_id":
         return (cc.encode(cc.CUSTOMER, 2**63), cc.encode(cc.CUSTOMER, 2**64 - 1))
     return ()
+
+
 #: Parameters the routes read by hand (not in the OpenAPI document), by (app, method, path).
 HAND_READ: dict[tuple[str, str, str], tuple[str, ...]] = {
     ("carecloud", "GET", "/customers"): ("customer_ids[]", "customer_ids", "email_list[]"),
     ("carecloud", "GET", "/rewards"): ("customer_type_id[]",),
     ("carecloud", "GET", "/customers/{customer_id}/rewards"): ("customer_type_id[]",),
-    ("carecloud", "GET", "/customers/{customer_id}/customer-source-records"): (
-        "external_ids[]",
-    ),
+    ("carecloud", "GET", "/customers/{customer_id}/customer-source-records"): ("external_ids[]",),
 }
 #: brand/channel reads every parameter from the query string and the body alike, under several
 #: spellings: its numeric ones, sent on every route (in the query string).
@@ -224,7 +224,10 @@ def _query(where: str, name: str, value: str) -> dict[str, str]:
 
 
 async def _call(
-    callers: Callers, http: httpx.AsyncClient, case: tuple[str, str, str, str, str, bool], value: str
+    callers: Callers,
+    http: httpx.AsyncClient,
+    case: tuple[str, str, str, str, str, bool],
+    value: str,
 ) -> httpx.Response:
     app, method, path, where, name, _ = case
     kind = MATRIX[(app, method, path)]

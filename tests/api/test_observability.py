@@ -132,8 +132,69 @@ def test_the_access_log_line(monkeypatch: pytest.MonkeyPatch) -> None:
         "dialect": "testing",
         "method": "GET",
         "route": _Route.path,
-        "path": "/t/things/1",
         "status": 201,
         "request_id": "rid-1",
         "log_level": "info",
     }
+
+
+def test_the_access_log_names_the_route_never_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matched request: its route's template only (the path of ``/tokens/{token_id}`` is the
+    token). An unmatched one: its path, with every segment long enough to be a credential, or
+    holding an ``@``, blanked."""
+    configure_logging("INFO")
+    monkeypatch.setattr(observability, "log", structlog.get_logger("boxoffice.http"))
+    monkeypatch.setattr(observability, "_bound_log", None)
+    token = "ab12" * 18
+    with capture_logs() as logs:
+        _call(f"/t/things/{token}")
+        _call("/nowhere")
+    assert token not in str(logs)
+    assert logs[0]["route"] == _Route.path and "path" not in logs[0]
+    assert logs[1]["route"] == "unmatched" and logs[1]["path"] == "/nowhere"
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/venue/api/v3/customers/I-AK11-1ATK", "/venue/api/v3/customers/I-AK11-1ATK"),
+        (
+            "/venue/rest-api/customer-interface/v1.0/tokens/" + "0f" * 36 + "/actions/login",
+            "/venue/rest-api/customer-interface/v1.0/tokens/…/actions/login",
+        ),
+        ("/venue/api/v3/customers/ada@example.org", "/venue/api/v3/customers/…"),
+        (
+            "/venue/website/secure/setpassword.aspx?token=s3cret&lang=en&flag",
+            "/venue/website/secure/setpassword.aspx?token=…&lang=…&flag",
+        ),
+    ],
+)
+def test_redact_target(target: str, logged: str) -> None:
+    assert observability.redact_target(target) == logged
+
+
+def test_uvicorns_access_log_line_is_redacted() -> None:
+    """uvicorn's access logger, when on, logs the raw target, query included: the filter that
+    ``configure_logging`` puts on it blanks what could be a credential."""
+    import logging
+
+    configure_logging("INFO")
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "127.0.0.1:5000",
+            "GET",
+            "/v/website/secure/loginlogout.aspx?MagicToken=" + "x" * 43,
+            "1.1",
+            200,
+        ),
+        None,
+    )
+    logger = logging.getLogger("uvicorn.access")
+    assert all(f.filter(record) for f in logger.filters)
+    assert "x" * 43 not in record.getMessage()
+    assert record.getMessage().endswith('loginlogout.aspx?MagicToken=… HTTP/1.1" 200')

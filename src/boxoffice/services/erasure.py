@@ -11,6 +11,11 @@ that says who erased it and when, and nothing about the person.
 The rows that hang off a customer are found from the schema (every foreign key to
 ``customers``), so a table added later is erased without a change here. Web sessions kept in
 Redis are ended after the transaction commits.
+
+Deleted is not yet gone from the disk: after the commit, the database's files are cleared of
+what the erasure deleted (``store/db.clear_erased_data``: SQLite's write-ahead log emptied;
+``secure_delete`` has zeroed the rows in the pages). The audit log copies no values, so it
+keeps the record that the erasure happened and nothing of the person (decision 0102).
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import String, Text
 
 from boxoffice.domain.errors import NotFound
 from boxoffice.domain.principal import Principal
 from boxoffice.services.core import Core
+from boxoffice.store.db import clear_erased_data
 from boxoffice.store.models import Customer
+
+log = structlog.get_logger("boxoffice.erasure")
 
 ERASED = "erased"
 #: Customer columns a tombstone keeps: keys, brand, bookkeeping. Every other column is blanked.
@@ -76,6 +85,7 @@ async def erase_customer(
         uow.customers.record(customer_id, ERASED, principal.actor)
         await uow.commit()
     await core.session_store.delete_for_customer(principal.tenant_id, customer_id)
+    await _clear(core, "erase")
 
 
 async def delete_customer(
@@ -94,3 +104,16 @@ async def delete_customer(
         await uow.customers.delete(row)
         await uow.commit()
     await core.session_store.delete_for_customer(principal.tenant_id, customer_id)
+    await _clear(core, "delete")
+
+
+async def _clear(core: Core, what: str) -> None:
+    """The database's files cleared of what was just deleted; the erasure itself is committed
+    whatever happens here, so a failure is logged (without any personal data), not raised."""
+    try:
+        cleared = await clear_erased_data(core.engine)
+    except Exception as exc:  # the erasure stands; the next checkpoint clears the log
+        log.warning("erasure_not_cleared_from_files", action=what, error=type(exc).__name__)
+        return
+    if not cleared:
+        log.warning("erasure_not_cleared_from_files", action=what, error="busy")

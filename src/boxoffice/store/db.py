@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -58,7 +59,10 @@ def create_engine(
     all are in use, and closed when given back (default: ``pool_size``); 0 makes a request
     wait for a pooled connection instead."""
     target = async_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # SQL parameters hold personal data and password hashes: never in a log line or an error
+    # message, whatever the log level (decision 0100).
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    quiet_parameter_logs()
     if target.get_backend_name() == "sqlite":
         if target.database and target.database != ":memory:":
             create_sqlite_file(Path(target.database))
@@ -174,6 +178,20 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+#: Loggers of database drivers that write SQL parameters at DEBUG: aiosqlite repeats every
+#: statement it runs with its parameters. asyncpg logs none.
+PARAMETER_LOGGERS = ("aiosqlite",)
+
+
+def quiet_parameter_logs() -> None:
+    """Keep :data:`PARAMETER_LOGGERS` at INFO or above, whatever the application's level (an
+    operator's ``BOXOFFICE_LOG_LEVEL=DEBUG`` included): their DEBUG lines carry parameters."""
+    for name in PARAMETER_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET (0) included: it would follow the root
+            logger.setLevel(logging.INFO)
+
+
 def _configure_postgres_role(engine: AsyncEngine, role: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -215,6 +233,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA busy_timeout=30000",
+            # Deleted and overwritten content is zeroed in the file, not left in free space
+            # (decision 0102): an erased person's data must not stay readable in the file.
+            "PRAGMA secure_delete=ON",
         ):
             cursor.execute(pragma)
         cursor.close()
@@ -223,6 +244,29 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+async def clear_erased_data(engine: AsyncEngine) -> bool:
+    """After an erasure: no byte of what it deleted may stay in the database's files.
+
+    SQLite: ``secure_delete`` (on every connection, above) zeroes deleted content in the
+    pages, but the write-ahead log still holds earlier versions of every page written since
+    its last reset; a ``TRUNCATE`` checkpoint copies the log into the database and empties it.
+    It waits for readers and writers as long as the busy timeout; False when it could not
+    finish then (the log is emptied by a later one). PostgreSQL: nothing to do here (dead
+    rows stay until ``VACUUM``, WAL segments until recycled: ``docs/security.md``)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            row = await cursor.fetchone()
+        finally:
+            await cursor.close()
+    return row is None or row[0] == 0
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

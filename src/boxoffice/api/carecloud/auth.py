@@ -19,6 +19,7 @@ import structlog
 from fastapi import Depends, Request
 
 from boxoffice.api.carecloud import mappers as m
+from boxoffice.api.common.observability import loggable_path
 from boxoffice.api.common.session import client_info
 from boxoffice.api.common.state import CoreDep, StateDep
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
@@ -121,7 +122,10 @@ def _app(request: Request, tenant: TenantView, token: str, device: DeviceTokenVi
 
 
 def _refused(request: Request, tenant: TenantView, exc: Unauthenticated) -> None:
-    log.warning("token_refused", tenant=tenant.name, reason=exc.reason, path=request.url.path)
+    # The route's template, not the path: the path of a token's own routes holds the token.
+    log.warning(
+        "token_refused", tenant=tenant.name, reason=exc.reason, route=loggable_path(request.scope)
+    )
 
 
 async def app(request: Request, tenant: TenantDep, core: CoreDep) -> App:

@@ -1,9 +1,16 @@
-"""Request ids, structured access logs and Prometheus metrics, for every dialect."""
+"""Request ids, structured access logs and Prometheus metrics, for every dialect.
+
+The access log names a request by its route's template (``/tokens/{token_id}``), never by its
+path: paths carry credentials (CareCloud's device tokens) and personal data. A path no route
+matched is logged with its long segments and its query values blanked (:func:`redact_target`),
+and so is uvicorn's own access log line when it is on (decision 0100).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import MutableMapping
@@ -37,8 +44,60 @@ def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutabl
     return event
 
 
+#: A path segment this long is logged as :data:`BLANK`: every credential the application
+#: hands out is longer (device tokens 72 characters, session, reset and login tokens 43, API
+#: keys 46), and names and the vendors' words are shorter.
+SECRET_SEGMENT = 24
+BLANK = "…"
+_QUERY_VALUE = re.compile(r"=[^&]*")
+
+
+def route_template(scope: Scope) -> str | None:
+    """The template of the route that answered (``/customers/{customer_id}``), if one did."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else None
+
+
+def redact_path(path: str) -> str:
+    """``path`` with every segment that could be a credential or an address blanked: those of
+    :data:`SECRET_SEGMENT` characters or more, and those with an ``@``."""
+    return "/".join(
+        BLANK if len(segment) >= SECRET_SEGMENT or "@" in segment else segment
+        for segment in path.split("/")
+    )
+
+
+def redact_target(target: str) -> str:
+    """A request target (``path?query``) for a log: :func:`redact_path`, and every query
+    value blanked (mailed login and reset links carry their token in the query)."""
+    path, question, query = target.partition("?")
+    if not question:
+        return redact_path(path)
+    return f"{redact_path(path)}?{_QUERY_VALUE.sub('=' + BLANK, query)}"
+
+
+def loggable_path(scope: Scope) -> str:
+    """What a log line may say of a request's path: its route's template, or the redacted
+    path when no route matched."""
+    return route_template(scope) or redact_path(scope.get("path", ""))
+
+
+class RedactAccessLog(logging.Filter):
+    """uvicorn's access log line (``client - "METHOD target HTTP/x" status``) with its
+    target redacted (:func:`redact_target`). uvicorn logs the raw target, query included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_target(args[2]), *args[3:])
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactAccessLog) for f in access.filters):
+        access.addFilter(RedactAccessLog())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -94,20 +153,23 @@ class Observe:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            template = route_template(scope)
+            route = template or "unmatched"
             method = scope["method"]
             requests, latency = self._metrics(method, route, status)
             requests.inc()
             latency.observe(elapsed)
+            # The path itself only when no route matched, redacted: paths hold credentials.
+            extra = {} if template else {"path": redact_path(scope["path"])}
             _access_log().info(
                 "request",
                 dialect=self.dialect,
                 method=method,
                 route=route,
-                path=scope["path"],
                 status=status,
                 ms=round(elapsed * 1000, 2),
                 request_id=request_id,
+                **extra,
             )
 
     def _metrics(self, method: str, route: str, status: int) -> tuple[Any, Any]:
