@@ -1,7 +1,7 @@
 """device token lifetimes: when each token was last used, and when it ends at the latest
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07 15:40:00.000000
 
 CareCloud device tokens used to live for ever. They now end after an idle lifetime (since
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

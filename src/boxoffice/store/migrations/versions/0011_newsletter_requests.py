@@ -1,7 +1,7 @@
 """newsletter sign-ups waiting for their confirmation (double opt-in)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-07 15:40:00.000000
 
 A newsletter sign-up made without the address owner's login (a CareCloud app's anonymous
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
