@@ -50,7 +50,8 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery"
-TIMEOUT_MS = 15_000
+#: Playwright's bound on every wait: a hang guard (a minute), never what a test asserts.
+TIMEOUT_MS = 60_000
 SHOTS = os.environ.get("BOXOFFICE_SCREENSHOTS")
 
 

@@ -43,7 +43,7 @@ class _Inbox:
             self.arrived.notify_all()
         return "250 Message accepted for delivery"
 
-    def wait_for(self, count: int, timeout: float = 20.0) -> list[Message]:
+    def wait_for(self, count: int, timeout: float = HTTP_TIMEOUT) -> list[Message]:
         with self.arrived:
             assert self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
             return list(self.messages)

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 FUZZ_EXAMPLES = 6
-REQUEST_TIMEOUT = 30.0
+REQUEST_TIMEOUT = 120.0
 EXAMPLES = int(os.environ.get("BOXOFFICE_FUZZ_EXAMPLES", FUZZ_EXAMPLES))
 BASE_URL = "http://testserver"
 #: httpx refuses longer URLs.

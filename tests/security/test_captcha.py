@@ -31,7 +31,13 @@ from boxoffice.security.captcha import (
 
 SECRET = "0x4AAAAAAA-test-secret-never-logged"
 PROVIDERS: tuple[CaptchaProvider, ...] = get_args(CaptchaProvider)
-FAST = 0.2  # seconds per attempt: small, so a timeout test stays short
+#: Seconds per attempt where the verifier answers: a minute, however busy the machine.
+ANSWERS = 60.0
+#: Seconds per attempt in the tests of a verifier that never answers in time ("slow" holds the
+#: request until the test ends; nothing listens on an unused port): small, so they stay short.
+FAST = 0.2
+#: How long "slow" holds a request at most (released when the test ends).
+HANG_GUARD = 300.0
 
 
 @dataclass
@@ -49,7 +55,7 @@ class Verifier:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def config(self, provider: CaptchaProvider = "turnstile", **options: Any) -> CaptchaConfig:
-        options.setdefault("timeout_seconds", FAST)
+        options.setdefault("timeout_seconds", ANSWERS)
         return CaptchaConfig(
             provider=provider,
             secret=SECRET,
@@ -76,7 +82,7 @@ def _handler(verifier: Verifier) -> type[BaseHTTPRequestHandler]:
             token = fields.get("response", [""])[0]
             attempt = len(verifier.seen(token))
             if token == "slow":
-                verifier.stop.wait(5)
+                verifier.stop.wait(HANG_GUARD)
                 self._json(200, {"success": True})
             elif token == "error500":
                 self._json(500, {"error": "internal"})
@@ -235,7 +241,8 @@ async def test_retries_recover_and_reuse_the_idempotency_key(verifier: Verifier)
 
 
 async def test_slow_verifier_times_out_and_is_retried(verifier: Verifier) -> None:
-    await refused_with("could not be verified; try again", verifier.config(), "slow")
+    config = verifier.config(timeout_seconds=FAST)
+    await refused_with("could not be verified; try again", config, "slow")
     assert len(verifier.seen("slow")) == 3
 
 

@@ -45,7 +45,10 @@ from tests.api.brandchannel.support import (
 from tests.conftest import make_tenant, redis_sessions
 
 BOTH = frozenset({svc.CUSTOMER_READ, svc.CUSTOMER_CUD})
-FAST = crm.CrmPolicy(timeout_seconds=0.3, retries=2, backoff_seconds=0.01)
+#: An answering CRM has a minute however busy the machine; a hanging one holds the request
+#: until the test ends, so a hang test's timeout (HANG) always expires on it.
+FAST = crm.CrmPolicy(timeout_seconds=60, retries=2, backoff_seconds=0.01)
+HANG = crm.CrmPolicy(timeout_seconds=5, retries=2, backoff_seconds=0.01)
 
 
 @pytest.fixture
@@ -305,7 +308,7 @@ async def test_lookup_retries_with_backoff_then_gives_up() -> None:
     with RunningCrm() as server:
         server.script = [Answer(503), Answer(hang=True), Answer(200, {"firstname": "Third"})]
         patch = await crm.lookup(
-            server.url, brand_id=1, channel="email", address="a@b.cz", policy=FAST
+            server.url, brand_id=1, channel="email", address="a@b.cz", policy=HANG
         )
         assert patch is not None and patch.first_name == "Third"
         assert len(server.requests) == 3
@@ -316,7 +319,7 @@ async def test_lookup_retries_with_backoff_then_gives_up() -> None:
                 brand_id=1,
                 channel="email",
                 address="a@b.cz",
-                policy=crm.CrmPolicy(timeout_seconds=0.3, retries=0),
+                policy=crm.CrmPolicy(timeout_seconds=60, retries=0),
             )
         server.default = Answer(200, {"firstname": "x" * 2000})
         with pytest.raises(crm.CrmError, match="larger than"):
@@ -325,7 +328,7 @@ async def test_lookup_retries_with_backoff_then_gives_up() -> None:
                 brand_id=1,
                 channel="email",
                 address="a@b.cz",
-                policy=crm.CrmPolicy(timeout_seconds=1, retries=0, max_bytes=1024),
+                policy=crm.CrmPolicy(timeout_seconds=60, retries=0, max_bytes=1024),
             )
     with pytest.raises(crm.CrmError, match="http"):
         await crm.lookup("file:///etc/passwd", brand_id=1, channel="e", address="a", policy=FAST)

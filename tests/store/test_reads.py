@@ -268,6 +268,24 @@ def _unfiltered(connection: ScopedConnection) -> tuple[list[str], str | None, st
 
 
 postgres_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+#: A hang guard on waits that must end: generous, never what a test asserts.
+GUARD = 60.0
+#: The advisory lock a test holds to keep a read waiting.
+LOCK_KEY = 730_015
+
+
+async def _until(core: Core, condition: str) -> None:
+    """Poll (bounded by GUARD) until a backend of this test database matches ``condition``
+    in ``pg_stat_activity``: a statement is running, or waiting for a lock, now."""
+    async with owner_connection(core) as owner, asyncio.timeout(GUARD):
+        while not await owner.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                f" AND pid <> pg_backend_pid() AND {condition}"
+            )
+        ):
+            await owner.rollback()  # a fresh snapshot of pg_stat_activity
+            await asyncio.sleep(0.01)  # polling interval, not a wait for behaviour
 
 
 @postgres_only
@@ -346,10 +364,10 @@ async def test_a_read_cancelled_on_the_server_discards_its_connection(core: Core
     _, a = await make_tenant(core)
     await _customer(core, a, "slow@example.org")
     customers = Customer.__table__
-    slow = select(customers.c.id, func.pg_sleep(5).label("slept")).where(of_tenant(Customer))
+    slow = select(customers.c.id, func.pg_sleep(GUARD).label("slept")).where(of_tenant(Customer))
     pid = await core.reads.run(a, _backend)
     task = asyncio.create_task(core.reads.run(a, lambda connection: connection.rows(slow)))
-    await asyncio.sleep(0.3)
+    await _until(core, "state = 'active' AND query LIKE '%pg_sleep%'")  # running on the server
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -700,14 +718,15 @@ async def _alive(core: Core, pids: set[int]) -> int:
     """How many of these server processes are still there, once those closed have exited
     (a backend leaves ``pg_stat_activity`` shortly after its client closed or was told to)."""
     async with owner_connection(core) as owner:
-        for _ in range(50):
+        for _ in range(int(GUARD / 0.1)):  # bounded by GUARD, however busy the machine
             alive = await owner.scalar(
                 text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
                 {"pids": list(pids)},
             )
             if alive == 0:
                 break
-            await asyncio.sleep(0.1)
+            await owner.rollback()  # a fresh snapshot of pg_stat_activity
+            await asyncio.sleep(0.1)  # polling interval, not a wait for behaviour
     return int(alive)
 
 
@@ -746,15 +765,29 @@ async def test_a_read_cancelled_while_waiting_for_a_connection_gives_up_no_place
         _, a = await make_tenant(core)
         key = await _customer(core, a, "queue@example.org")
         customers = Customer.__table__
-        slow = select(customers.c.id, func.pg_sleep(0.5).label("slept")).where(of_tenant(Customer))
+        # The one connection is held by a read blocked on a lock this test holds, until the
+        # test lets it go: no duration to guess.
+        blocked = select(
+            customers.c.id, func.pg_advisory_xact_lock(LOCK_KEY).label("locked")
+        ).where(of_tenant(Customer))
         pid = await core.reads.run(a, _backend)
-        holding = asyncio.create_task(core.reads.run(a, lambda connection: connection.rows(slow)))
-        await asyncio.sleep(0.1)
-        waiting = asyncio.create_task(core.reads.run(a, reads.customer_by_id(key)))
-        await asyncio.sleep(0.1)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
+        places = core.reads._postgres.connections.places  # type: ignore[union-attr]
+        async with owner_connection(core) as lock:
+            await lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_KEY})
+            holding = asyncio.create_task(
+                core.reads.run(a, lambda connection: connection.rows(blocked))
+            )
+            await _until(core, "wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'")
+            waiting = asyncio.create_task(core.reads.run(a, reads.customer_by_id(key)))
+            async with asyncio.timeout(GUARD):
+                while True:  # until it waits for the connection
+                    if places._getters:  # type: ignore[attr-defined]
+                        break
+                    await asyncio.sleep(0)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
         assert len(await holding) == 1
         record = await core.reads.run(a, reads.customer_by_id(key))
         assert record is not None and record.customer.id == key

@@ -161,6 +161,10 @@ async def configure(core: Core, tenant: str, **doc: Any) -> None:
 # --- a CRM on 127.0.0.1 ---------------------------------------------------------------------
 
 
+#: How long a hanging CRM holds a request at most (it is released when the test ends).
+HANG_GUARD = 300.0
+
+
 @dataclass
 class Answer:
     """What the CRM does with one request: answer (status, JSON), hang, or drop the line."""
@@ -200,7 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
         answer = crm.answer()
         try:
             if answer.hang:
-                crm.release.wait(5)
+                # Until the test ends (never within a client's timeout, however slow the
+                # machine); the bound only guards against a test that forgets to end.
+                crm.release.wait(HANG_GUARD)
             if answer.drop:
                 self.close_connection = True
                 return

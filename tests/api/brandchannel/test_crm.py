@@ -19,13 +19,16 @@ from tests.api.brandchannel.support import (
     unique_phone,
 )
 
-#: Small timeouts and backoff: a failing CRM costs the tests a fraction of a second.
-FAST = {"timeout_seconds": 0.3, "retries": 2, "backoff_seconds": 0.01}
+#: A CRM that answers has a minute (however busy the machine); the backoff is short. A CRM that
+#: hangs holds the request until the test ends, so tests of a hang set a timeout of HANG
+#: seconds: it always expires on the hang, and an answer still has HANG seconds to arrive.
+POLICY = {"timeout_seconds": 60, "retries": 2, "backoff_seconds": 0.01}
+HANG = 5
 
 
 async def _point_brand_at(core: Core, tenant: str, url: str, **policy: Any) -> None:
     brands = [{**BRANDS[0], "crm_url": url}, BRANDS[1]]
-    await configure(core, tenant, brands=brands, settings={"crm": {**FAST, **policy}})
+    await configure(core, tenant, brands=brands, settings={"crm": {**POLICY, **policy}})
 
 
 async def _timeline(api: Api, customer_id: int) -> list[str]:
@@ -161,7 +164,7 @@ async def test_a_slow_crm_is_retried_and_then_answers(
     api: Api, core: Core, bc_tenant: tuple[str, int], crm: CrmServer
 ) -> None:
     """The first attempt hangs past the timeout; the retry gets the answer."""
-    await _point_brand_at(core, bc_tenant[0], crm.url)
+    await _point_brand_at(core, bc_tenant[0], crm.url, timeout_seconds=HANG)
     crm.script = [Answer(hang=True), Answer(200, {"firstname": "Patient"})]
     response = await api.post(
         "customer/syncWithCRM", {"brandID": 1, "channel": "email", "address": unique_email()}
@@ -174,7 +177,7 @@ async def test_a_slow_crm_is_retried_and_then_answers(
 async def test_a_crm_that_never_answers_in_time_is_502(
     api: Api, core: Core, bc_tenant: tuple[str, int], crm: CrmServer
 ) -> None:
-    await _point_brand_at(core, bc_tenant[0], crm.url, retries=1)
+    await _point_brand_at(core, bc_tenant[0], crm.url, retries=1, timeout_seconds=HANG)
     crm.default = Answer(hang=True)
     response = await api.post(
         "customer/syncWithCRM", {"brandID": 1, "channel": "email", "address": unique_email()}
@@ -219,7 +222,7 @@ async def test_no_transaction_is_open_while_the_crm_is_asked(
     api: Api, core: Core, bc_tenant: tuple[str, int], crm: CrmServer
 ) -> None:
     """While the CRM thinks, no database connection is checked out by the sync."""
-    await _point_brand_at(core, bc_tenant[0], crm.url)
+    await _point_brand_at(core, bc_tenant[0], crm.url, timeout_seconds=HANG)
     email = unique_email()
     await api.create(brand_id=1, extra_email=email)
     checked_out: list[int] = []
