@@ -18,7 +18,9 @@ Logins are counted like the website's (``accounts``): per IP, and failures per (
 and per account, whether the account exists or not; past the limits the pair is locked for a
 while (``RateLimited``). The account is the login value as the customer lookup reads it
 (:func:`login_identity`): another way of writing the same email address or phone number counts
-against the same account. A wrong login value and a wrong password answer alike.
+against the same account. A wrong login value and a wrong password answer alike, after the
+same work (:func:`log_in`, decision 0111); the locks' rules and keys, and their clearing by a
+password reset, are ``credentials``'.
 """
 
 from __future__ import annotations
