@@ -10,6 +10,8 @@ from datetime import date
 
 import idna
 
+from boxoffice.domain.errors import InvalidInput
+
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAME_PART_RE = re.compile(r"[^0-9A-Za-z]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f]")
@@ -94,3 +96,31 @@ def age_on(birth_date: date | None, today: date) -> int | None:
 
 def full_name(first_name: str, last_name: str) -> str:
     return " ".join(p for p in (first_name, last_name) if p)
+
+
+#: The ways a customer logs in on an app (CareCloud ``login_type``).
+EMAIL_LOGIN, PHONE_LOGIN, CARD_LOGIN = "email", "phone", "card"
+
+
+def phone_variants(value: str) -> list[str]:
+    """The digits a stored number may have (separators and ``+`` aside): with the country
+    code, or with the international ``00`` prefix."""
+    digits = "".join(c for c in value if c.isdigit()).lstrip("0")
+    if not digits:
+        return []
+    return [digits, f"00{digits}"]
+
+
+def login_identity(login_type: str, value: str) -> str:
+    """The account a login value names, as the customer lookup reads it: a normalised email
+    address, a phone number's digits without its international prefix (``+44 7700 900123``,
+    ``0044 7700-900123`` and ``447700900123`` alike) or a card number. Failed logins are
+    counted against it, so writing the same value another way starts no fresh count."""
+    if login_type == EMAIL_LOGIN:
+        return normalise_email(value)
+    if login_type == PHONE_LOGIN:
+        variants = phone_variants(value)
+        return variants[0] if variants else ""
+    if login_type == CARD_LOGIN:
+        return value.strip()
+    raise InvalidInput("login_type", "not_allowed_value")

@@ -48,7 +48,6 @@ from boxoffice.domain.views import CustomerView, TenantView
 from boxoffice.security import ratelimit
 from boxoffice.security.passwords import (
     hash_password_async,
-    needs_rehash,
     verify_dummy_async,
     verify_password_async,
 )
@@ -64,10 +63,8 @@ log = structlog.get_logger("boxoffice.accounts")
 
 RESET, MAGIC = "reset", "magic"
 TOKEN_MINUTES = {RESET: 60, MAGIC: 15}
-#: Failed logins: slow down after the first rule is used up, lock after the second.
+#: Failed logins: slow down after this rule is used up, lock after ``credentials``' rules.
 SLOW_AFTER = "3/15 minutes"
-LOCK_PAIR_AFTER = "10/15 minutes"
-LOCK_ACCOUNT_AFTER = "50/hour"
 SLOWDOWN_SECONDS = 1.0
 #: Timeline entries waiting to be written after their answer, per process; beyond this many
 #: (a storm of failed logins), further ones are logged and left out: the rate limits still
@@ -170,11 +167,10 @@ async def authenticate(
         _rule(tenant, "login_per_ip", ratelimit.LOGIN_PER_IP), "login", tenant.name, client.ip
     )
     key = normalise_email(email or "")
-    pair = ("login-fail", tenant.name, key, client.ip)
-    account = ("login-fail-account", tenant.name, key)
-    if not await core.limiter.test(LOCK_PAIR_AFTER, *pair) or not await core.limiter.test(
-        LOCK_ACCOUNT_AFTER, *account
-    ):
+    pair, account = credentials.login_locks(tenant.name, credentials.WEB_LOGIN, key, client.ip)
+    if not await core.limiter.test(
+        credentials.LOCK_PAIR_AFTER, *pair
+    ) or not await core.limiter.test(credentials.LOCK_ACCOUNT_AFTER, *account):
         raise RateLimited(retry_after=15 * 60)
     async with core.uow(tenant.id) as uow:
         row = await uow.customers.by_email_key(key)
@@ -187,8 +183,8 @@ async def authenticate(
     if not ok or customer_id is None or stored is None:
         slow = not await core.limiter.test(SLOW_AFTER, *pair)
         await _count(core, SLOW_AFTER, *pair)
-        await _count(core, LOCK_PAIR_AFTER, *pair)
-        await _count(core, LOCK_ACCOUNT_AFTER, *account)
+        await _count(core, credentials.LOCK_PAIR_AFTER, *pair)
+        await _count(core, credentials.LOCK_ACCOUNT_AFTER, *account)
         if customer_id is not None:
             record_after_answer(core, tenant.id, customer_id, "login_failed")
         if slow:
@@ -196,16 +192,11 @@ async def authenticate(
         raise NotFound("Customer", "invalid email or password")
     audit.identify(_customer_caller(customer_id, "customer-password"))
     await core.limiter.clear(SLOW_AFTER, *pair)
-    await core.limiter.clear(LOCK_PAIR_AFTER, *pair)
-    # A hash made with older parameters costs another time to verify than the dummy: the
-    # first login after a change of parameters stores a current one.
-    rehashed = await hash_password_async(password) if needs_rehash(stored) else None
+    await core.limiter.clear(credentials.LOCK_PAIR_AFTER, *pair)
+    rehashed = await credentials.rehash_due(stored, password)
     token = await core.session_store.create(tenant.id, customer_id)
     async with core.uow(tenant.id, write=True) as uow:
-        if rehashed is not None:
-            current = await uow.customers.get(customer_id, for_update=True)
-            if current is not None and current.password_hash == stored:
-                current.password_hash = rehashed
+        await credentials.store_rehash(uow, customer_id, stored, rehashed)
         uow.customers.record(customer_id, "logged_in", "customer", method="password")
         await uow.commit()
     return customer_id, token
@@ -420,16 +411,8 @@ async def reset_password(core: Core, tenant: TenantView, token: str, password: s
         await credentials.write_password(uow, row, hashed, kind="password_reset", actor="customer")
         await uow.commit()
     await credentials.end_sessions_elsewhere(core, tenant.id, customer_id)
-    await _clear_login_locks(core, tenant, customer_id)
+    await credentials.clear_login_locks(core, tenant.name, tenant.id, customer_id)
     return customer_id
-
-
-async def _clear_login_locks(core: Core, tenant: TenantView, customer_id: int) -> None:
-    async with core.uow(tenant.id) as uow:
-        row = await uow.customers.get(customer_id)
-        key = row.email_key if row is not None else None
-    if key:
-        await core.limiter.clear(LOCK_ACCOUNT_AFTER, "login-fail-account", tenant.name, key)
 
 
 def check_callback(tenant: TenantView, client: Client, callback: str) -> str:
@@ -487,6 +470,6 @@ async def authenticate_magic_link(core: Core, tenant: TenantView, token: str) ->
         customer_id = await _redeem_token(uow, token, MAGIC)
         await uow.commit()
     session = await core.session_store.create(tenant.id, customer_id)
-    await _clear_login_locks(core, tenant, customer_id)
+    await credentials.clear_login_locks(core, tenant.name, tenant.id, customer_id)
     await _record(core, tenant.id, customer_id, "logged_in", method="magic-link")
     return customer_id, session

@@ -24,6 +24,13 @@ current password); a website's session ends with the others and the browser gets
 A change by the customer needs the current password (:func:`check_current_password`). Wrong
 ones are counted per customer, like failed logins: after :data:`LOCK_AFTER` the check is
 refused for a while, so a stolen session or token is no way to guess the password either.
+
+**Login locks** are kept here too, for every way of logging in (website: ``accounts``; apps:
+``devices``): the rules (:data:`LOCK_PAIR_AFTER`, :data:`LOCK_ACCOUNT_AFTER`), the limiter keys
+(:func:`login_locks`) and their clearing when the customer proves to own the account by mail
+(:func:`clear_login_locks`: a password reset or a magic link ends the website's and the apps'
+account locks alike). A successful login with a hash of older parameters stores a current one
+(:func:`rehash_due`, :func:`store_rehash`).
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from datetime import UTC, datetime
 from sqlalchemy import delete
 
 from boxoffice.domain.errors import InvalidInput, RateLimited, Unauthenticated
-from boxoffice.security.passwords import verify_password_async
+from boxoffice.domain.rules import CARD_LOGIN, EMAIL_LOGIN, PHONE_LOGIN, login_identity
+from boxoffice.security.passwords import hash_password_async, needs_rehash, verify_password_async
 from boxoffice.services.core import Core
 from boxoffice.store.models import Customer, CustomerToken, DeviceToken
 from boxoffice.store.session_store import customer_sessions_deletion
@@ -45,6 +53,76 @@ CURRENT_PASSWORD = "old_password"  # noqa: S105 (a field name)
 #: Wrong current passwords per customer before the check is refused for a while.
 LOCK_AFTER = "10/15 minutes"
 LOCK_SECONDS = 15 * 60
+
+#: Failed logins per (account, IP) and per account before they are refused for a while.
+LOCK_PAIR_AFTER = "10/15 minutes"
+LOCK_ACCOUNT_AFTER = "50/hour"
+#: The ways of logging in, each with counters of its own: the website's (by email key) and
+#: the apps' (by login type and identity: :func:`app_login_account`).
+WEB_LOGIN, APP_LOGIN = "login", "app-login"
+
+
+def app_login_account(login_type: str, identity: str) -> str:
+    """The account an app login counts against: its type and ``rules.login_identity``."""
+    return f"{login_type}:{identity[:254]}"
+
+
+def login_locks(
+    tenant_name: str, way: str, account: str, client_ip: str
+) -> tuple[tuple[str, str, str, str], tuple[str, str, str]]:
+    """The limiter keys of a way of logging in (:data:`WEB_LOGIN`, :data:`APP_LOGIN`): failures
+    per (account, IP), counted with :data:`LOCK_PAIR_AFTER`, and per account, counted with
+    :data:`LOCK_ACCOUNT_AFTER`."""
+    return (f"{way}-fail", tenant_name, account, client_ip), (
+        f"{way}-fail-account",
+        tenant_name,
+        account,
+    )
+
+
+async def clear_login_locks(core: Core, tenant_name: str, tenant_id: int, customer_id: int) -> None:
+    """End the customer's account locks (a reset or magic link proved the mailbox): the
+    website's by email key and the apps' by email, each phone number and card number. One
+    read, then one limiter call per account key (the pair locks end by themselves)."""
+    async with core.uow(tenant_id) as uow:
+        row = await uow.customers.get(customer_id)
+        if row is None:
+            return
+        email_key, phones, card = row.email_key, (row.mobile, row.phone), row.friendly_id
+    accounts: set[tuple[str, str]] = set()
+    if email_key:
+        accounts.add((WEB_LOGIN, email_key))
+        accounts.add((APP_LOGIN, app_login_account(EMAIL_LOGIN, email_key)))
+    for login_type, value in (
+        (PHONE_LOGIN, phones[0]),
+        (PHONE_LOGIN, phones[1]),
+        (CARD_LOGIN, card),
+    ):
+        identity = login_identity(login_type, value) if value else ""
+        if identity:
+            accounts.add((APP_LOGIN, app_login_account(login_type, identity)))
+    for way, account in sorted(accounts):
+        _pair, keys = login_locks(tenant_name, way, account, "")
+        await core.limiter.clear(LOCK_ACCOUNT_AFTER, *keys)
+
+
+async def rehash_due(stored: str, password: str) -> str | None:
+    """After a successful login: a hash of ``password`` with the current parameters when
+    ``stored`` was made with older ones (it costs another time to verify than the dummy
+    hash), else None. Store it with :func:`store_rehash`."""
+    return await hash_password_async(password) if needs_rehash(stored) else None
+
+
+async def store_rehash(
+    uow: UnitOfWork, customer_id: int, stored: str, rehashed: str | None
+) -> None:
+    """Replace ``stored`` with :func:`rehash_due`'s hash in the caller's transaction, unless
+    the password changed meanwhile. Nothing to do (no statement) for None."""
+    if rehashed is None:
+        return
+    current = await uow.customers.get(customer_id, for_update=True)
+    if current is not None and current.password_hash == stored:
+        current.password_hash = rehashed
 
 
 async def check_current_password(

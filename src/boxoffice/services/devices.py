@@ -18,7 +18,9 @@ Logins are counted like the website's (``accounts``): per IP, and failures per (
 and per account, whether the account exists or not; past the limits the pair is locked for a
 while (``RateLimited``). The account is the login value as the customer lookup reads it
 (:func:`login_identity`): another way of writing the same email address or phone number counts
-against the same account. A wrong login value and a wrong password answer alike.
+against the same account. A wrong login value and a wrong password answer alike, after the
+same work (:func:`log_in`, decision 0111); the locks' rules and keys, and their clearing by a
+password reset, are ``credentials``'.
 """
 
 from __future__ import annotations
@@ -46,11 +48,13 @@ from boxoffice.domain.errors import (
 )
 from boxoffice.domain.ids import customer_code
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.rules import normalise_email
+from boxoffice.domain.rules import EMAIL_LOGIN, PHONE_LOGIN
+from boxoffice.domain.rules import login_identity as login_identity
+from boxoffice.domain.rules import phone_variants as phone_variants
 from boxoffice.domain.views import DeviceTokenView, TenantView
 from boxoffice.security import ratelimit
-from boxoffice.security.passwords import verify_dummy, verify_password_async
-from boxoffice.services import accounts, audit
+from boxoffice.security.passwords import verify_dummy_async, verify_password_async
+from boxoffice.services import accounts, audit, credentials
 from boxoffice.services.core import Core
 from boxoffice.store import reads
 from boxoffice.store.models import Customer, DeviceToken, InterfaceUser, Language
@@ -64,7 +68,11 @@ TOKEN_BYTES = 36
 MAX_TOKEN_LENGTH = 200
 #: New tokens per IP (apps ask for one at installation; more is a script).
 TOKENS_PER_IP = "30/minute"
-EMAIL, PHONE, CARD = "email", "phone", "card"
+#: Argon2 verifications of every phone login, whoever the number names (decision 0111): up
+#: to this many customers sharing a number (a family's) each log in with their own password,
+#: and dummy hashes fill up, so the work does not tell how many share it. Email and card
+#: logins name at most one customer and verify one hash.
+PHONE_LOGIN_HASHES = 3
 
 
 #: The last use of a token is written at most this often (seconds; less for short lifetimes).
@@ -284,39 +292,15 @@ async def bind_customer(uow: UnitOfWork, token: str, customer_id: int | None) ->
     row.updated_at = row.last_used_at = _now()
 
 
-def phone_variants(value: str) -> list[str]:
-    """The digits a stored number may have (separators and ``+`` aside): with the country
-    code, or with the international ``00`` prefix."""
-    digits = "".join(c for c in value if c.isdigit()).lstrip("0")
-    if not digits:
-        return []
-    return [digits, f"00{digits}"]
-
-
-def login_identity(login_type: str, value: str) -> str:
-    """The account a login value names, as the customer lookup reads it: a normalised email
-    address, a phone number's digits without its international prefix (``+44 7700 900123``,
-    ``0044 7700-900123`` and ``447700900123`` alike) or a card number. Failed logins are
-    counted against it, so writing the same value another way starts no fresh count."""
-    if login_type == EMAIL:
-        return normalise_email(value)
-    if login_type == PHONE:
-        variants = phone_variants(value)
-        return variants[0] if variants else ""
-    if login_type == CARD:
-        return value.strip()
-    raise InvalidInput("login_type", "not_allowed_value")
-
-
 async def _candidates(uow: UnitOfWork, login_type: str, identity: str) -> list[Customer]:
     """The customers a login identity (:func:`login_identity`) names."""
     profiles = Profiles(uow.session)
     if not identity:
         return []
-    if login_type == EMAIL:
+    if login_type == EMAIL_LOGIN:
         row = await uow.customers.by_email_key(identity)
         return [row] if row is not None else []
-    if login_type == PHONE:
+    if login_type == PHONE_LOGIN:
         return list(await profiles.by_phone(phone_variants(identity)))
     row = await profiles.by_friendly_id(identity)
     return [row] if row is not None else []
@@ -332,42 +316,55 @@ async def log_in(
     login_value: str,
     password: str,
 ) -> int:
-    """Check a customer's credentials and log the customer in on the token."""
+    """Check a customer's credentials and log the customer in on the token.
+
+    Every failure does the same work before its answer, whatever the value names (issue 15,
+    finding 5; decision 0111): one read of the candidates, the same number of Argon2
+    verifications in the Argon2 threads (:data:`PHONE_LOGIN_HASHES` for a phone, one
+    otherwise; dummy hashes for the missing ones), the same rate-limit calls, no write. The
+    named customers' ``login_failed`` entries are written after the answer."""
     identity = login_identity(login_type, login_value)
     await core.limiter.hit(ratelimit.LOGIN_PER_IP, "app-login", tenant.name, client_ip)
-    key = f"{login_type}:{identity[:254]}"
-    pair = ("app-login-fail", tenant.name, key, client_ip)
-    account = ("app-login-fail-account", tenant.name, key)
-    if not await core.limiter.test(accounts.LOCK_PAIR_AFTER, *pair) or not await core.limiter.test(
-        accounts.LOCK_ACCOUNT_AFTER, *account
-    ):
+    pair, account = credentials.login_locks(
+        tenant.name,
+        credentials.APP_LOGIN,
+        credentials.app_login_account(login_type, identity),
+        client_ip,
+    )
+    if not await core.limiter.test(
+        credentials.LOCK_PAIR_AFTER, *pair
+    ) or not await core.limiter.test(credentials.LOCK_ACCOUNT_AFTER, *account):
         raise RateLimited(retry_after=15 * 60)
+    slots = PHONE_LOGIN_HASHES if login_type == PHONE_LOGIN else 1
     async with core.uow(tenant.id) as uow:
-        found = [
-            (row.id, row.password_hash)
-            for row in await _candidates(uow, login_type, identity)
-            if row.password_hash is not None
+        named = [
+            (row.id, row.password_hash) for row in await _candidates(uow, login_type, identity)
         ]
-    customer_id = None
-    for candidate, hashed in found:
-        assert hashed is not None
-        if await verify_password_async(hashed, password):
-            customer_id = candidate
-            break
-    if not found:
-        await asyncio.to_thread(verify_dummy, password)
-    if customer_id is None:
+    verified = [(customer_id, hashed) for customer_id, hashed in named if hashed is not None]
+    verified = verified[:slots]
+    checks = [verify_password_async(hashed, password) for _, hashed in verified]
+    checks += [verify_dummy_async(password) for _ in range(slots - len(verified))]
+    results = await asyncio.gather(*checks)
+    matched = next((found for found, ok in zip(verified, results, strict=False) if ok), None)
+    if matched is None:
         for rule, keys in (
-            (accounts.LOCK_PAIR_AFTER, pair),
-            (accounts.LOCK_ACCOUNT_AFTER, account),
+            (credentials.LOCK_PAIR_AFTER, pair),
+            (credentials.LOCK_ACCOUNT_AFTER, account),
         ):
             with contextlib.suppress(RateLimited):
                 await core.limiter.hit(rule, *keys)
+        for customer_id, _ in named:
+            accounts.record_after_answer(
+                core, tenant.id, customer_id, "login_failed", method="app", type=login_type
+            )
         raise InvalidInput("login_value", "not_found")
-    await core.limiter.clear(accounts.LOCK_PAIR_AFTER, *pair)
+    customer_id, stored = matched
+    await core.limiter.clear(credentials.LOCK_PAIR_AFTER, *pair)
     code = customer_code(customer_id)
     audit.identify(audit.Caller(f"customer:{code}", "customer-password", code))
+    rehashed = await credentials.rehash_due(stored, password)
     async with core.uow(tenant.id, write=True) as uow:
+        await credentials.store_rehash(uow, customer_id, stored, rehashed)
         await bind_customer(uow, token, customer_id)
         uow.customers.record(customer_id, "logged_in", "customer", method="app", type=login_type)
         await uow.commit()

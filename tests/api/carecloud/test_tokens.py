@@ -149,6 +149,40 @@ async def test_login_by_email_phone_or_card(api: Api, core: Core, tenant: tuple[
     assert (await api.get(f"customers/{customer_id}")).status_code == 200
 
 
+async def test_customers_sharing_a_phone_number_each_log_in_with_their_own_password(
+    api: Api, core: Core, tenant: tuple[str, int]
+) -> None:
+    """A family's number (decision 0111): each member's password logs that member in."""
+    await _customer_with(core, tenant[1], mobile="+420 777 555 000")
+    owner = Principal(tenant_id=tenant[1], actor="test", full_access=True)
+    await customer_service.create_customer(
+        core,
+        owner,
+        NewCustomer(
+            first_name="Ann",
+            last_name="Lovelace",
+            email=unique_email(),
+            password="Child-pass1",
+            phone="00420 777 555 000",
+        ),
+    )
+    token = api.token
+    ids = []
+    for password in (PASSWORD, "Child-pass1"):
+        response = await api.post(
+            f"tokens/{token}/actions/login",
+            {"login_type": "phone", "login_value": "420777555000", "password": password},
+        )
+        assert response.status_code == 200, response.text
+        ids.append(response.json()["data"]["customer_id"])
+    assert len(set(ids)) == 2  # the parent, then the child
+    wrong = await api.post(
+        f"tokens/{token}/actions/login",
+        {"login_type": "phone", "login_value": "420777555000", "password": "Wrong-pass1"},
+    )
+    assert reasons(wrong) == {"login_value": "not_found"}
+
+
 async def test_a_wrong_login_is_a_400_either_way(
     api: Api, core: Core, tenant: tuple[str, int]
 ) -> None:
