@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import importlib.resources
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -55,12 +55,14 @@ class DialectRouter:
         self,
         state: AppState,
         operator: ASGIApp,
-        dialects: list[tuple[re.Pattern[str], ASGIApp, HostException | None]],
+        dialects: list[tuple[re.Pattern[str], ASGIApp]],
+        host_exceptions: Sequence[tuple[re.Pattern[str], HostException]] = (),
     ) -> None:
         self.state = state
         self.edge = Edge(state.settings)
         self.operator = operator
         self.dialects = dialects
+        self.host_exceptions = host_exceptions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Every request starts unidentified for the audit log, whatever ran before it here.
@@ -72,21 +74,23 @@ class DialectRouter:
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            edge = self.edge
-            host = edge.resolve(scope)
-            accepted = edge.accepts(host)
+            host = self.edge.resolve(scope)
             path = scope["path"]
-            for pattern, app, exception in self.dialects:
-                if pattern.match(path):
-                    if accepted or (exception is not None and exception(scope, host)):
-                        await app(scope, receive, send)
-                    else:
-                        await refuse_host(scope, receive, send)
-                    return
-            if not accepted and path not in PROBES:
+            if not self.edge.accepts(host) and not self._host_exception(scope, host, path):
                 await refuse_host(scope, receive, send)
                 return
+            for pattern, app in self.dialects:
+                if pattern.match(path):
+                    await app(scope, receive, send)
+                    return
         await self.operator(scope, receive, send)
+
+    def _host_exception(self, scope: Scope, host: str | None, path: str) -> bool:
+        """A request for a host not served that is answered all the same: a probe, or a
+        dialect's own exception (``api/common/edge.py``)."""
+        if path in PROBES:
+            return True
+        return any(p.match(path) and accepts(scope, host) for p, accepts in self.host_exceptions)
 
 
 def create_app(settings: Settings | None = None) -> DialectRouter:
@@ -171,28 +175,16 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
         state,
         Observe(operator, "operator"),
         [
-            (
-                re.compile(r"^/[^/]+/api/v3(/|$)"),
-                Observe(spektrix_asgi, "spektrix"),
-                signed_for_the_vendor_host,
-            ),
-            (
-                re.compile(r"^(/[^/]+)?/api/v2(/|$)"),
-                Observe(brandchannel_asgi, "brandchannel"),
-                None,
-            ),
-            (re.compile(r"^/[^/]+/website(/|$)"), Observe(create_web_app(state), "web"), None),
-            (
-                re.compile(r"^/webcomponents/stable/"),
-                Observe(create_webcomponents_app(), "web"),
-                None,
-            ),
+            (re.compile(r"^/[^/]+/api/v3(/|$)"), Observe(spektrix_asgi, "spektrix")),
+            (re.compile(r"^(/[^/]+)?/api/v2(/|$)"), Observe(brandchannel_asgi, "brandchannel")),
+            (re.compile(r"^/[^/]+/website(/|$)"), Observe(create_web_app(state), "web")),
+            (re.compile(r"^/webcomponents/stable/"), Observe(create_webcomponents_app(), "web")),
             (
                 re.compile(r"^/[^/]+/(webservice/)?rest-api/customer-interface/v1\.0(/|$)"),
                 Observe(carecloud_asgi, "carecloud"),
-                None,
             ),
         ],
+        host_exceptions=[(re.compile(r"^/[^/]+/api/v3(/|$)"), signed_for_the_vendor_host)],
     )
 
 
