@@ -33,20 +33,6 @@ def new(email: str = "ada@example.org", **kw: object) -> NewCustomer:
     return NewCustomer(email=email, **fields)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every password Argon2 hashes (in either lane) during the test."""
-    calls: list[str] = []
-    real = passwords.hash_password
-
-    def counting(password: str) -> str:
-        calls.append(password)
-        return real(password)
-
-    monkeypatch.setattr(passwords, "hash_password", counting)
-    return calls
-
-
 async def _count(core: Core, tenant_id: int) -> int:
     async with core.uow(tenant_id) as uow:
         return int((await uow.session.execute(select(func.count(Customer.id)))).scalar() or 0)
