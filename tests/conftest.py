@@ -28,12 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boxoffice.bootstrap import Core, build_core
 from boxoffice.domain.principal import Principal
+from boxoffice.security import passwords
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import tenants as tenant_service
 from boxoffice.settings import Settings
 from boxoffice.store.db import create_engine
 from boxoffice.store.migrate import upgrade
 from boxoffice.store.session_store import RedisSessions
+from tests.captcha import serving_verifier
 
 POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("BOXOFFICE_REQUIRE_POSTGRES") == "1"
@@ -335,3 +337,25 @@ async def owner_api(http: httpx.AsyncClient, core: Core, tenant: tuple[str, int]
     secret = await tenant_service.create_api_user(core, tenant[0], "test-user")
     base64.b64decode(secret, validate=True)
     return Signer(http, tenant[0], "test-user", secret)
+
+
+@pytest.fixture
+def verifier() -> Iterator[str]:
+    """A local CAPTCHA verifier (siteverify) that accepts the token ``good-token``
+    (``tests/captcha.py``)."""
+    with serving_verifier() as url:
+        yield url
+
+
+@pytest.fixture
+def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every password Argon2 hashes (in either lane) during the test."""
+    calls: list[str] = []
+    real = passwords.hash_password
+
+    def counting(password: str) -> str:
+        calls.append(password)
+        return real(password)
+
+    monkeypatch.setattr(passwords, "hash_password", counting)
+    return calls

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -305,14 +305,10 @@ def test_catalog_load_refuses_unreadable_and_invalid_files(cli: Invoke, tmp_path
 # --- subscriptions --------------------------------------------------------------------------
 
 
-def with_spektrix(
-    database_url: str,
-    tmp_path: Path,
-    tenant: str,
-    creds: dict[str, str],
-    flow: Callable[[Signer], Any],
+def served(
+    database_url: str, tmp_path: Path, flow: Callable[[httpx.AsyncClient], Awaitable[Any]]
 ) -> Any:
-    """Run ``flow`` with a signed Spektrix client on the real application (in-process)."""
+    """``flow`` with a client of the real application (in-process), on a core of its own."""
 
     async def main() -> Any:
         settings = Settings(
@@ -328,11 +324,26 @@ def with_spektrix(
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=application), base_url=BASE_URL
             ) as client:
-                return await flow(Signer(client, tenant, creds["login"], creds["secret_key"]))
+                return await flow(client)
         finally:
             await core.dispose()
 
     return asyncio.run(main())
+
+
+def with_spektrix(
+    database_url: str,
+    tmp_path: Path,
+    tenant: str,
+    creds: dict[str, str],
+    flow: Callable[[Signer], Any],
+) -> Any:
+    """Run ``flow`` with a signed Spektrix client on the real application (in-process)."""
+    return served(
+        database_url,
+        tmp_path,
+        lambda client: flow(Signer(client, tenant, creds["login"], creds["secret_key"])),
+    )
 
 
 def test_subscription_add_shows_in_expand(cli: Invoke, database_url: str, tmp_path: Path) -> None:

@@ -5,43 +5,17 @@ through the API (a server started after the change: a running worker's bound is 
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from boxoffice.api.app import create_app
-from boxoffice.bootstrap import build_core
-from boxoffice.settings import Settings
 from tests.api.carecloud.support import Api, basic, token_body
-from tests.cli.test_cli import Invoke, cli, cli_env, new_tenant, ok, refused, unique
-from tests.conftest import BASE_URL, SECRET, Signer
+from tests.cli.test_cli import Invoke, cli, cli_env, new_tenant, ok, refused, served, unique
+from tests.conftest import Signer
 
 __all__ = ["cli", "cli_env"]  # fixtures
-
-
-def served(
-    database_url: str, tmp_path: Path, flow: Callable[[httpx.AsyncClient], Awaitable[Any]]
-) -> Any:
-    """``flow`` with a client of the real application, on a core of its own."""
-
-    async def main() -> Any:
-        settings = Settings(database_url=database_url, secret_key=SECRET, var_dir=tmp_path / "var")
-        core = build_core(settings, pool_size=2)
-        application = create_app(settings)
-        application.state.core = core
-        try:
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=application), base_url=BASE_URL
-            ) as client:
-                return await flow(client)
-        finally:
-            await core.dispose()
-
-    return asyncio.run(main())
 
 
 def as_json(result: Any) -> Any:

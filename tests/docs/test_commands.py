@@ -114,30 +114,26 @@ def test_commands_in_the_docs_run(tmp_path: Path) -> None:
         if not k.startswith("BOXOFFICE_") and k not in ("PROMETHEUS_MULTIPROC_DIR", "VIRTUAL_ENV")
     }
     env.update(NO_COLOR="1", COLUMNS="120", PATH=f"{shims}{os.pathsep}{env.get('PATH', '')}")
-    setup = subprocess.run(
-        [str(work / ".venv" / "bin" / "boxoffice"), "demo", "--no-serve"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SCRIPT_TIMEOUT,
-        check=False,
-    )
+
+    def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            command,
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_TIMEOUT,
+            check=False,
+        )
+
+    setup = run([str(work / ".venv" / "bin" / "boxoffice"), "demo", "--no-serve"])
     assert setup.returncode == 0, setup.stderr
 
     failures: list[str] = []
     with run_server(env, work) as server:
         base_url = server.base_url.replace("127.0.0.1", "localhost")
         for path, found in runnable.items():
-            result = subprocess.run(
-                ["bash", "-c", _script(path, found, base_url)],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=SCRIPT_TIMEOUT,
-                check=False,
-            )
+            result = run(["bash", "-c", _script(path, found, base_url)])
             if result.returncode != 0:
                 started = re.findall(r"^@@ (\S+:\d+)$", result.stderr, flags=re.MULTILINE)
                 block = next(b for b in found if b.where == started[-1]) if started else None

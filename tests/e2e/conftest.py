@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -306,3 +307,26 @@ def signed(http_client: httpx.Client, live_tenant: LiveTenant) -> Owner:
 
 def unique_email(prefix: str = "e2e") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}@example.org"
+
+
+# --- Chromium (Debian's, driven by Playwright) ------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+#: Playwright's bound on every wait: a hang guard (a minute), never what a test asserts.
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test module."""
+    from playwright.sync_api import sync_playwright  # only the browser tests need it
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import threading
 import time
 import uuid
@@ -31,11 +30,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import sync_playwright
 
 from tests.conftest import DEMO_CATALOGUE
 from tests.e2e.conftest import (
     HTTP_TIMEOUT,
+    TIMEOUT_MS,
     LiveServer,
     LiveTenant,
     Owner,
@@ -47,11 +46,7 @@ from tests.e2e.conftest import (
 from tests.e2e.test_web_mode import _Inbox, _link
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery"
-#: Playwright's bound on every wait: a hang guard (a minute), never what a test asserts.
-TIMEOUT_MS = 60_000
 SHOTS = os.environ.get("BOXOFFICE_SCREENSHOTS")
 
 
@@ -255,18 +250,6 @@ def site(box: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         for server in (venue_server, foreign_server):
             server.shutdown()
             server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -21,19 +21,18 @@ from typing import IO, Any
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from boxoffice.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.e2e.conftest import (
     CLI_TIMEOUT,
     HTTP_TIMEOUT,
     STARTUP_TIMEOUT,
+    TIMEOUT_MS,
     _stop,
     boxoffice_command,
     clean_env,
     free_port,
 )
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, TIMEOUT_MS
 
 pytestmark = pytest.mark.e2e
 SHOTS = os.environ.get("BOXOFFICE_SCREENSHOTS")
@@ -94,18 +93,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     finally:
         _stop(process)  # type: ignore[arg-type]
         process.stdout.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import email
 import email.policy
-import ipaddress
 import json
 import re
 import shlex
@@ -33,14 +31,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from boxoffice.services import devices
 from boxoffice.settings import Settings
 from tests.api.carecloud.support import Api, token_body, unique_email
+from tests.certificates import self_signed_certificate
 from tests.e2e.conftest import (
     STARTUP_TIMEOUT,
     LiveServer,
@@ -129,39 +124,6 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
 # --- nginx in front -------------------------------------------------------------------------
 
 
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def _replace(text: str, old: str, new: str) -> str:
     assert old in text, f"docs/examples/nginx.conf no longer has {old!r}"
     return text.replace(old, new)
@@ -213,7 +175,7 @@ def proxied(nginx: str, tmp_path: Path) -> Iterator[tuple[LiveServer, str, int]]
         prefix = tmp_path / "nginx"
         for folder in ("logs", "temp"):
             (prefix / folder).mkdir(parents=True)
-        cert, key = _certificate(prefix)
+        cert, key = self_signed_certificate(prefix)
         (prefix / "site.conf").write_text(_site(app_port, http_port, https_port, cert, key))
         (prefix / "nginx.conf").write_text(
             f"daemon off;\nmaster_process off;\npid {prefix}/nginx.pid;\n"

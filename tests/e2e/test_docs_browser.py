@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import LiveServer, clean_env, run_server
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, TIMEOUT_MS
+from tests.e2e.conftest import TIMEOUT_MS, LiveServer, clean_env, run_server
 
 pytestmark = pytest.mark.e2e
 SHOTS = os.environ.get("BOXOFFICE_SCREENSHOTS")
@@ -37,18 +35,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("docs")
     with run_server(clean_env(f"sqlite:///{workdir / 'docs.db'}"), workdir) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.mark.parametrize("dialect", list(DOCS))

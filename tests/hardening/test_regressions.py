@@ -40,6 +40,30 @@ async def test_spektrix_documents_429_where_it_rate_limits(http: httpx.AsyncClie
     assert "429" not in document["paths"]["/{client}/api/v3/customers"]["post"]["responses"]
 
 
+async def test_carecloud_documents_503_where_it_answers_it(http: httpx.AsyncClient) -> None:
+    """A full sign-up lane (registration) or mail that cannot be sent (password setup,
+    newsletter confirmation) is a 503; nothing else answers one."""
+    document = await _document(http, "carecloud")
+    answering = {
+        "/customers",
+        "/tokens/{token_id}/actions/send-password-setup-email",
+        "/customers/actions/newsletters-sign-up",
+    }
+    documented = [
+        path
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "503" in operation["responses"]
+    ]
+    # Each under the document's base path(s), as a POST.
+    assert {path.split("/v1.0", 1)[1] for path in documented} == answering
+    assert all(
+        "503" in document["paths"][path]["post"]["responses"]
+        for path in document["paths"]
+        if path.split("/v1.0", 1)[1] in answering
+    )
+
+
 async def test_spektrix_deep_nesting_is_a_400_not_a_recursion_error(owner_api: Signer) -> None:
     body = b'{"firstName": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     response = await owner_api.request("POST", "customers", raw=body)

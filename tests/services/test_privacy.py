@@ -13,6 +13,7 @@ import pytest
 from boxoffice.bootstrap import Core
 from boxoffice.domain.commands import (
     BrandCustomerPatch,
+    ConsentChoice,
     CustomerRef,
     DeviceSetup,
     NewAddress,
@@ -27,7 +28,7 @@ from boxoffice.domain.errors import NotFound
 from boxoffice.domain.ids import customer_code, parse_customer_ref
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import ApiKeyCaller
-from boxoffice.services import accounts, audit, devices, privacy, records
+from boxoffice.services import accounts, audit, bots, devices, newsletter, privacy, records
 from boxoffice.services import brandchannel as brand_side
 from boxoffice.services import customers as spektrix_side
 from boxoffice.services.tenants import get_tenant
@@ -127,6 +128,19 @@ async def make_person(core: Core, tenant: tuple[str, int]) -> dict[str, Any]:
     await core.session_store.create(tenant_id, customer_id)
     client = accounts.Client(ip="127.0.0.1", base_url="http://localhost")
     await accounts.request_password_reset(core, tenant_view, client, email)
+    # A newsletter sign-up for the address, made by an app, waiting for its confirmation.
+    await newsletter.sign_up(
+        core,
+        tenant_view,
+        Principal(tenant_id=tenant_id, actor="app", full_access=False),
+        client_ip="127.0.0.1",
+        base_url="http://localhost",
+        contact=email,
+        source_id=source.id,
+        consents=[ConsentChoice(statement_id=statements[1], agreed=True)],
+        language=None,
+        signals=bots.BotSignals(),
+    )
     needles = {
         "email": email,
         "first name": first,
@@ -178,6 +192,8 @@ async def test_export_holds_everything_about_the_person(
     (session,) = data["sessions"]
     assert session["token_hash"] == "[redacted]" and session["expires_at"]
     assert [t["purpose"] for t in data["mailed_tokens"]] == ["reset"]
+    (request,) = data["newsletter_requests"]
+    assert request["email"] == needles["email"] and request["token_hash"] == "[redacted]"
     kinds = [e["kind"] for e in data["timeline"]]
     assert kinds[0] == "created" and "external_event" in kinds
     assert {a["action"] for a in data["audit"]} >= {"customer.created"}

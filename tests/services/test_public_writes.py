@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.commands import NewAddress, NewCustomer
-from boxoffice.domain.errors import AlreadyExists, InvalidInput, RateLimited, Unavailable
+from boxoffice.domain.errors import (
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unavailable,
+)
 from boxoffice.domain.principal import Principal
 from boxoffice.security import passwords
 from boxoffice.services import accounts, bots, newsletter
@@ -25,20 +31,6 @@ PASSWORD = "correct horse"
 def new(email: str = "ada@example.org", **kw: object) -> NewCustomer:
     fields: dict[str, object] = {"first_name": "Ada", "last_name": "Lovelace", **kw}
     return NewCustomer(email=email, **fields)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every password Argon2 hashes (in either lane) during the test."""
-    calls: list[str] = []
-    real = passwords.hash_password
-
-    def counting(password: str) -> str:
-        calls.append(password)
-        return real(password)
-
-    monkeypatch.setattr(passwords, "hash_password", counting)
-    return calls
 
 
 async def _count(core: Core, tenant_id: int) -> int:
@@ -119,6 +111,28 @@ async def test_an_invalid_limit_setting_falls_back_to_the_default(
     view = await get_tenant(core, tenant[0])
     assert bots.limit_rule(view, "signup_per_ip", "10/10 minutes") == "10/10 minutes"
     await bots.check_public_write(core, view, "192.0.2.1", bots.SIGN_UP, bots.BotSignals())
+
+
+async def test_invalid_account_limit_settings_fall_back_to_the_defaults(
+    core: Core, tenant: tuple[str, int]
+) -> None:
+    """Login, password reset and magic link read their rules through ``bots.limit_rule``
+    too: a typo in a catalogue is logged and the default applies (it used to reach the
+    limiter, which refuses it: a 500 on every login)."""
+    names = ("login_per_ip", "reset_per_ip", "reset_per_account")
+    names += ("magic_link_per_ip", "magic_link_per_account")
+    await catalogue_service.load_catalogue(
+        core, tenant[0], {"settings": {"rate_limits": dict.fromkeys(names, "lots")}}
+    )
+    view = await get_tenant(core, tenant[0])
+    client = accounts.Client(ip="192.0.2.1", base_url="https://tickets.example.org")
+    with pytest.raises(NotFound):  # an unknown address, counted under the default rule
+        await accounts.authenticate(core, view, client, "nobody@example.org", PASSWORD)
+    await accounts.send_magic_link(
+        core, view, client, "nobody@example.org", "https://tickets.example.org/m?t={token}"
+    )
+    with pytest.raises(NotFound):
+        await accounts.request_password_reset(core, view, client, "nobody@example.org")
 
 
 async def test_an_unknown_confirmation_token_is_refused(

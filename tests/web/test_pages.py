@@ -15,7 +15,7 @@ from boxoffice.services import catalogue
 from boxoffice.services import customers as customer_service
 from boxoffice.settings import Settings
 from tests.api.web.conftest import ORIGIN, mailed_link, outbox
-from tests.api.web.test_captcha_signup import SECRET as CAPTCHA_SECRET
+from tests.captcha import SECRET as CAPTCHA_SECRET
 
 PASSWORD = "correct horse battery"
 FOREIGN = "https://evil.example"

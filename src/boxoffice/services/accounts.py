@@ -23,10 +23,9 @@ import contextlib
 import functools
 import hashlib
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import formataddr
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,7 +38,6 @@ from boxoffice.domain.errors import (
     NotFound,
     RateLimited,
     Unauthenticated,
-    Unavailable,
 )
 from boxoffice.domain.ids import customer_code
 from boxoffice.domain.principal import Principal
@@ -51,10 +49,9 @@ from boxoffice.security.passwords import (
     verify_dummy_async,
     verify_password_async,
 )
-from boxoffice.services import audit, bots, credentials
+from boxoffice.services import audit, bots, credentials, mail
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
-from boxoffice.services.mail import MailError, Message, render
 from boxoffice.store import reads
 from boxoffice.store.models import CustomerToken
 from boxoffice.store.uow import UnitOfWork
@@ -79,12 +76,6 @@ class Client:
     ip: str
     #: Where links in mail point, e.g. ``https://tickets.example.org``.
     base_url: str
-
-
-def _rule(tenant: TenantView, name: str, default: str) -> str:
-    limits = tenant.settings.get("rate_limits")
-    value = limits.get(name) if isinstance(limits, dict) else None
-    return value if isinstance(value, str) else default
 
 
 async def _count(core: Core, rule: str, *keys: str) -> None:
@@ -164,7 +155,10 @@ async def authenticate(
     written after the answer (:func:`record_after_answer`), so that path waits for nothing
     the unknown one skips (issue 15, finding 5)."""
     await core.limiter.hit(
-        _rule(tenant, "login_per_ip", ratelimit.LOGIN_PER_IP), "login", tenant.name, client.ip
+        bots.limit_rule(tenant, "login_per_ip", ratelimit.LOGIN_PER_IP),
+        "login",
+        tenant.name,
+        client.ip,
     )
     key = normalise_email(email or "")
     pair, account = credentials.login_locks(tenant.name, credentials.WEB_LOGIN, key, client.ip)
@@ -334,31 +328,6 @@ async def _find_for_mail(core: Core, tenant: TenantView, email: str) -> _Recipie
         return _Recipient(row.id, row.first_name, row.email)
 
 
-def _templates(tenant: TenantView) -> Mapping[str, str] | None:
-    value = tenant.settings.get("mail_templates")
-    return value if isinstance(value, dict) else None
-
-
-def _sender(tenant: TenantView) -> str:
-    value = tenant.settings.get("sender")
-    if isinstance(value, str) and value:
-        return value
-    return formataddr((tenant.display_name, "no-reply@localhost"))
-
-
-async def _send(
-    core: Core, tenant: TenantView, to: str, template: str, context: dict[str, object]
-) -> None:
-    subject, text, html = render(template, context, overrides=_templates(tenant))
-    try:
-        await core.mailer.send(
-            Message(to=to, subject=subject, text=text, html=html, sender=_sender(tenant))
-        )
-    except MailError as exc:
-        log.error("mail_failed", tenant=tenant.name, template=template)
-        raise Unavailable("the email could not be sent") from exc
-
-
 async def request_password_reset(
     core: Core, tenant: TenantView, client: Client, email: str
 ) -> None:
@@ -366,10 +335,13 @@ async def request_password_reset(
     if not email:
         raise InvalidInput("emailAddress", "required")
     await core.limiter.hit(
-        _rule(tenant, "reset_per_ip", ratelimit.LOGIN_PER_IP), "reset-ip", tenant.name, client.ip
+        bots.limit_rule(tenant, "reset_per_ip", ratelimit.LOGIN_PER_IP),
+        "reset-ip",
+        tenant.name,
+        client.ip,
     )
     await core.limiter.hit(
-        _rule(tenant, "reset_per_account", ratelimit.RESET_PER_ACCOUNT),
+        bots.limit_rule(tenant, "reset_per_account", ratelimit.RESET_PER_ACCOUNT),
         "reset",
         tenant.name,
         normalise_email(email),
@@ -379,8 +351,8 @@ async def request_password_reset(
     link = (
         f"{client.base_url.rstrip('/')}/{tenant.name}/website/Secure/SetPassword.aspx?token={token}"
     )
-    await _send(
-        core,
+    await mail.deliver(
+        core.mailer,
         tenant,
         recipient.email,
         "password_reset",
@@ -435,13 +407,13 @@ async def send_magic_link(
         raise InvalidInput("email", "required")
     callback = check_callback(tenant, client, callback)
     await core.limiter.hit(
-        _rule(tenant, "magic_link_per_ip", ratelimit.LOGIN_PER_IP),
+        bots.limit_rule(tenant, "magic_link_per_ip", ratelimit.LOGIN_PER_IP),
         "magic-ip",
         tenant.name,
         client.ip,
     )
     await core.limiter.hit(
-        _rule(tenant, "magic_link_per_account", ratelimit.MAGIC_LINK_PER_ACCOUNT),
+        bots.limit_rule(tenant, "magic_link_per_account", ratelimit.MAGIC_LINK_PER_ACCOUNT),
         "magic",
         tenant.name,
         normalise_email(email),
@@ -451,8 +423,8 @@ async def send_magic_link(
     except NotFound:
         return  # the same answer whether or not the address has an account
     token = await _issue_token(core, tenant.id, recipient.customer_id, MAGIC)
-    await _send(
-        core,
+    await mail.deliver(
+        core.mailer,
         tenant,
         recipient.email,
         "magic_link",

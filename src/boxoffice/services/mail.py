@@ -43,6 +43,7 @@ import jinja2
 import structlog
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from boxoffice.domain.errors import Unavailable
 from boxoffice.domain.views import TenantView
 
 log = structlog.get_logger("boxoffice.mail")
@@ -56,6 +57,7 @@ __all__ = [
     "SmtpMailer",
     "build_email",
     "compose",
+    "deliver",
     "mailer_from_settings",
     "render",
 ]
@@ -382,3 +384,16 @@ def compose(tenant: TenantView, to: str, template: str, context: Mapping[str, ob
     if not isinstance(sender, str) or not sender:
         sender = formataddr((tenant.display_name, "no-reply@localhost"))
     return Message(to=to, subject=subject, text=text, html=html, sender=sender)
+
+
+async def deliver(
+    mailer: Mailer, tenant: TenantView, to: str, template: str, context: Mapping[str, object]
+) -> None:
+    """Send a built-in template's message (:func:`compose`) from a tenant to ``to``; a
+    message that cannot be delivered is ``Unavailable`` (logged, without the address)."""
+    message = compose(tenant, to, template, context)
+    try:
+        await mailer.send(message)
+    except MailError as exc:
+        log.error("mail_failed", tenant=tenant.name, template=template)
+        raise Unavailable("the email could not be sent") from exc

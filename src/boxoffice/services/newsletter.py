@@ -28,25 +28,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain.commands import ConsentChoice, NewProfile, Profile, SourceLink
-from boxoffice.domain.errors import AlreadyExists, InvalidInput, Unavailable
+from boxoffice.domain.errors import AlreadyExists, InvalidInput
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import TenantView
 from boxoffice.security import ratelimit
-from boxoffice.services import bots, devices, profiles
+from boxoffice.services import bots, devices, mail, profiles
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
-from boxoffice.services.mail import MailError, compose
 from boxoffice.store.models import CustomerSource, Language, NewsletterRequest
 from boxoffice.store.repositories import Profiles
 from boxoffice.store.uow import UnitOfWork
-
-log = structlog.get_logger("boxoffice.newsletter")
 
 CHANNEL: Final = "newsletter"
 PENDING_DAYS: Final = 7
@@ -185,7 +181,8 @@ async def sign_up(
         )
         await uow.commit()
     link = f"{base_url.rstrip('/')}/{tenant.name}/{CONFIRM_PAGE}?token={token}"
-    message = compose(
+    await mail.deliver(
+        core.mailer,
         tenant,
         email,
         "newsletter_confirmation",
@@ -196,11 +193,6 @@ async def sign_up(
             "expires_days": PENDING_DAYS,
         },
     )
-    try:
-        await core.mailer.send(message)
-    except MailError as exc:
-        log.error("mail_failed", tenant=tenant.name, template="newsletter_confirmation")
-        raise Unavailable("the email could not be sent") from exc
 
 
 async def confirm(core: Core, tenant: TenantView, token: str) -> int:

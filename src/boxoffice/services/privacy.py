@@ -54,6 +54,7 @@ SECTIONS = {
     "device_tokens": "device_tokens",
     "customer_sessions": "sessions",
     "customer_tokens": "mailed_tokens",
+    "newsletter_requests": "newsletter_requests",
     "timeline_entries": "timeline",
 }
 

@@ -5,9 +5,7 @@ newsletter sign-up changes nobody's consents until the address's owner confirms 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from email.message import Message
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +20,9 @@ from boxoffice.settings import Settings
 from boxoffice.store.models import Customer, NewsletterRequest
 from tests.api.carecloud.support import Api, error_of, reasons, unique_email
 from tests.api.web.conftest import ORIGIN, mailed_link, outbox, token_of
-from tests.api.web.test_captcha_signup import SECRET, _Verifier
+from tests.captcha import SECRET
 
 NEWSLETTER = "customers/actions/newsletters-sign-up"
-
-
-@pytest.fixture
-def verifier() -> Iterator[str]:
-    """A local CAPTCHA verifier (siteverify) that accepts the token ``good-token``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Verifier)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/siteverify"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def _customers(core: Core, tenant_id: int) -> int:
@@ -286,17 +272,9 @@ async def test_a_full_sign_up_lane_is_a_503_and_writes_nothing(
 
 
 async def test_refused_registrations_never_hash(
-    api: Api, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    api: Api, hashes: list[str], tmp_path: Path
 ) -> None:
     """A taken email or any invalid value is found before Argon2 runs."""
-    calls: list[str] = []
-    real = passwords.hash_password
-
-    def counting(password: str) -> str:
-        calls.append(password)
-        return real(password)
-
-    monkeypatch.setattr(passwords, "hash_password", counting)
     taken = unique_email()
     await api.register(email=taken, password=None)
     refusals = [
@@ -313,6 +291,6 @@ async def test_refused_registrations_never_hash(
     unknown_source = await api.customer_body()
     unknown_source["customer_source"] = {"customer_source_id": "8ea2591121e636086a4a9c0992"}
     assert (await api.post("customers", unknown_source)).status_code in (400, 404)
-    assert calls == []
+    assert hashes == []
     await api.register()
-    assert len(calls) == 1
+    assert len(hashes) == 1

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -14,36 +10,7 @@ import pytest
 from boxoffice.bootstrap import Core
 from boxoffice.services import catalogue
 from tests.api.web.conftest import ORIGIN
-
-SECRET = "captcha-secret-value"
-
-
-class _Verifier(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        form = parse_qs(self.rfile.read(length).decode())
-        ok = form.get("secret") == [SECRET] and form.get("response") == ["good-token"]
-        body = json.dumps({"success": ok}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        return None
-
-
-@pytest.fixture
-def verifier() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Verifier)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/siteverify"
-    finally:
-        server.shutdown()
-        server.server_close()
+from tests.captcha import SECRET
 
 
 async def test_captcha_is_checked_before_anything_is_written(

@@ -80,6 +80,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (429, "Too many requests (Retry-After)"),
     )
 }
+#: Operations that may answer 503: a full sign-up lane, or mail that could not be sent.
+_ERRORS_OR_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    503: {"model": s.ErrorBody, "description": "Busy, or the mail could not be sent: try later"},
+}
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
@@ -87,8 +92,11 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
-def _doc(summary: str, model: type[BaseModel] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"summary": summary, "responses": _ERRORS}
+def _doc(
+    summary: str, model: type[BaseModel] | None = None, *, unavailable: bool = False
+) -> dict[str, Any]:
+    errors = _ERRORS_OR_UNAVAILABLE if unavailable else _ERRORS
+    out: dict[str, Any] = {"summary": summary, "responses": errors}
     if model is not None:
         out["openapi_extra"] = _body(model)
     return out
@@ -193,7 +201,7 @@ async def post_token_logout(caller: OwnToken, core: CoreDep) -> Response:
 @router.post(
     "/tokens/{token_id}/actions/send-password-setup-email",
     status_code=204,
-    **_doc("Mail a link to set a password", s.PasswordSetupRequest),
+    **_doc("Mail a link to set a password", s.PasswordSetupRequest, unavailable=True),
 )
 async def post_token_send_password_setup(
     request: Request, caller: OwnToken, core: CoreDep, client: ClientDep
@@ -503,7 +511,7 @@ async def post_check_registration_ability(
 @router.post(
     "/customers/actions/newsletters-sign-up",
     status_code=204,
-    **_doc("Sign a contact up for the newsletter", s.NewsletterSignUp),
+    **_doc("Sign a contact up for the newsletter", s.NewsletterSignUp, unavailable=True),
 )
 async def post_newsletters_sign_up(
     request: Request, caller: AppDep, core: CoreDep, client: ClientDep
@@ -542,7 +550,11 @@ async def _customer_json(
     ]
 
 
-@router.post("/customers", status_code=201, **_doc("Register a customer", s.NewCustomer))
+@router.post(
+    "/customers",
+    status_code=201,
+    **_doc("Register a customer", s.NewCustomer, unavailable=True),
+)
 async def post_customer(
     request: Request, caller: AppDep, core: CoreDep, client: ClientDep
 ) -> Response:
