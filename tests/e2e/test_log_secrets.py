@@ -266,6 +266,7 @@ async def _carecloud(
                     }
                 },
                 "password": password + "-2",
+                "current_password": password,
             },
         )
         assert changed.status_code == 204, changed.text
