@@ -39,7 +39,7 @@ test: lint typecheck unit
 
 # The fast tier (docs/architecture.md, "Tests"): lint, types, import layers and the tests that
 # need no server, browser or PostgreSQL (domain, security, services and store on SQLite, the
-# dialects' mappers and error tables). About 45 s of CPU: under two minutes on a shared machine.
+# dialects' mappers and error tables). About a minute on a quiet 2-core machine.
 CHECK_TESTS := tests/domain tests/security tests/services tests/store tests/web/test_security.py \
 	tests/api/spektrix/test_mappers.py tests/api/carecloud/test_mappers.py \
 	tests/api/test_error_tables.py tests/api/test_json_response.py
