@@ -1,8 +1,8 @@
 """The vendor's OpenAPI description, as a test oracle: request generation and response checks.
 
 The document is the vendor's, under the vendor's licence, and is never copied into this
-repository: its path comes from ``BOXOFFICE_CARECLOUD_OPENAPI`` (``.ci/run`` sets it from
-``../shared/reference/`` beside the clone). Without it, the tests that need it are skipped, by
+repository: its path comes from ``BOXOFFICE_CARECLOUD_OPENAPI`` (``.ci/run`` sets it from the
+copy CI is given beside the clone). Without it, the tests that need it are skipped, by
 name, through the ``vendor_document`` fixture (``tests/conftest.py``); with
 ``BOXOFFICE_REQUIRE_CARECLOUD_OPENAPI=1`` (CI) they fail instead. Nothing is read at import
 time; the document is read once per process, when a test first needs it.
