@@ -13,7 +13,6 @@ from starlette.types import ASGIApp, Scope
 
 from boxoffice.api.carecloud import errors, routes
 from boxoffice.api.carecloud.auth import has_credentials
-from boxoffice.api.carecloud.fastlane import FastLane
 from boxoffice.api.common.browser import BrowserPolicy
 from boxoffice.api.common.limits import BodyLimit
 from boxoffice.api.common.state import AppState, tenant_origins
@@ -80,11 +79,7 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
         return await tenant_origins(state, scope["path"].split("/", 2)[1])
 
     browser = BrowserPolicy(
-        BodyLimit(
-            FastLane(app, state),
-            state.settings.max_body_bytes,
-            errors.payload_too_large,
-        ),
+        BodyLimit(app, state.settings.max_body_bytes, errors.payload_too_large),
         allowed_origins=allowed_origins,
         refuse=errors.forbidden,
         credentials=has_credentials,

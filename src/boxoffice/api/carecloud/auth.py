@@ -24,10 +24,9 @@ from boxoffice.api.common.session import client_info
 from boxoffice.api.common.state import CoreDep, StateDep
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import DeviceTokenView, ProfileView, TenantView
-from boxoffice.services import devices, profiles
+from boxoffice.domain.views import DeviceTokenView, TenantView
+from boxoffice.services import devices
 from boxoffice.services.accounts import Client
-from boxoffice.services.core import Core
 from boxoffice.services.tenants import get_tenant
 
 log = structlog.get_logger("boxoffice.carecloud.auth")
@@ -164,31 +163,6 @@ def own_customer(code: str, caller: App) -> int:
     if keys is None or keys[0] != caller.device.customer_id:
         raise InvalidInput("customer_id", "not_belong_to_logged_in_customer")
     return keys[0]
-
-
-async def own_profile(
-    request: Request, tenant: TenantView, core: Core, code: str
-) -> tuple[App, tuple[ProfileView, str, str]]:
-    """What :func:`app`, :func:`logged_in` and :func:`path_customer` check, then the
-    customer's profile (``profiles.get_profile``), in one read with the token: for
-    ``GET customers/{customer_id}`` (``fastlane.py``; decision 0085)."""
-    credentials = _token(request)
-    callers: list[App] = []
-
-    def choose(device: DeviceTokenView) -> tuple[int, tuple[str, ...]]:
-        caller = _app(request, tenant, credentials.token, device)
-        callers.append(caller)
-        return own_customer(code, require_customer(caller)), caller.languages
-
-    try:
-        _, found = await profiles.get_token_profile(
-            core, tenant.id, credentials.token, credentials.user_name, choose
-        )
-    except Unauthenticated as exc:
-        if not callers:  # refused by the token's checks (``app`` logs those), not later
-            _refused(request, tenant, exc)
-        raise
-    return callers[-1], found
 
 
 async def path_customer(customer_id: str, caller: CustomerApp) -> int:

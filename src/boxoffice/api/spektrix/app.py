@@ -13,7 +13,6 @@ from boxoffice.api.common.limits import BodyLimit
 from boxoffice.api.common.state import AppState, tenant_origins
 from boxoffice.api.spektrix import errors, routes
 from boxoffice.api.spektrix.auth import is_signed
-from boxoffice.api.spektrix.fastlane import FastLane
 
 TITLE = "boxoffice: Spektrix API v3 dialect"
 DESCRIPTION = (
@@ -68,7 +67,7 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
         return await tenant_origins(state, scope["path"].split("/", 2)[1])
 
     browser = BrowserPolicy(
-        BodyLimit(FastLane(app, state), state.settings.max_body_bytes, errors.payload_too_large),
+        BodyLimit(app, state.settings.max_body_bytes, errors.payload_too_large),
         allowed_origins=allowed_origins,
         refuse=errors.forbidden,
         credentials=is_signed,

@@ -27,15 +27,13 @@ from boxoffice.api.common.session import (
 from boxoffice.api.common.state import CoreDep, StateDep
 from boxoffice.domain.errors import NotFound, Unauthenticated
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import CustomerView, TenantView
+from boxoffice.domain.views import TenantView
 from boxoffice.security import signatures
 from boxoffice.security.signatures import BODYLESS_METHODS
 from boxoffice.services.accounts import (
     customer_principal,
     session_customer,
-    session_customer_view,
 )
-from boxoffice.services.core import Core
 from boxoffice.services.tenants import get_tenant, verify_signed_request
 
 __all__ = [
@@ -157,12 +155,3 @@ async def web_customer(request: Request, tenant: TenantDep, core: CoreDep) -> Pr
 
 
 WebCustomer = Annotated[Principal, Depends(web_customer)]
-
-
-async def web_customer_view(
-    request: Request, tenant: TenantView, core: Core
-) -> tuple[Principal, CustomerView]:
-    """:func:`web_customer` and the customer's view (no ``$expand``), the session and the
-    customer read together where the session store allows (``fastlane.py``; decision
-    0085)."""
-    return await session_customer_view(core, tenant.id, session_token(request))

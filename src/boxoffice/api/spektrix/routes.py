@@ -517,12 +517,6 @@ async def get_current_customer(
     return await _customer_response(core, principal, view, expansions)
 
 
-async def current_customer_answer(principal: Principal, core: Core, view: Any) -> Response:
-    """:func:`get_current_customer`'s answer without ``$expand``, for a view read already
-    (the fast lane's, ``fastlane.py``)."""
-    return await _customer_response(core, principal, view, m.expand(None))
-
-
 @router.patch(
     "/customer",
     summary="Update the logged-in customer",
