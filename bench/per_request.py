@@ -20,11 +20,11 @@ server: every request's scope, headers and signature are built before the clock 
 the CPU time reported is the application's alone (HTTP parsing is in the benchmark's bare-app
 reference). Each scenario's request runs N times (``--concurrency`` at once, by
 ``asyncio.gather``), after ``--warmup`` unmeasured ones, and is reported per request: the
-process's CPU time (``time.process_time``: the event loop and every thread, so aiosqlite's and
-the SQLite reads' too), the wall time, the statuses, and the SQL statements sent, counted on
-every engine the application uses (``core.engine`` and those of ``core.reads``, the hot
-reads), with how many wrote. On PostgreSQL also the hot reads' round trips to the server
-(``Reads.round_trips``: statements and tenant settings) and, when the server runs on this
+process's CPU time (``time.process_time``: the event loop and every thread, so SQLite's
+waits moved to a thread too), the wall time, the statuses, and the SQL statements sent, counted on
+every engine the application uses (``core.engine`` and, on PostgreSQL, ``core.read_engine``,
+that of the read-only units of work), with how many wrote (each is a round trip to a
+PostgreSQL server: tenant settings included) and, when the server runs on this
 machine and ``/proc`` shows its processes, the CPU time of the database's backends
 (``server_cpu_ms``: the server's share of the same cores). The machine may be shared: CPU time
 is the robust figure.
@@ -412,13 +412,6 @@ class Statements:
 
         event.listen(engine, "before_cursor_execute", count)
 
-    def add_reads(self, count: int) -> None:
-        """The hot reads' SELECTs (``Reads.sent``: they bypass the engines' events)."""
-        if count:
-            self.total += count
-            self.engines["reads"] += count
-            self.kinds["SELECT"] += count
-
     def clear(self) -> None:
         self.total = self.writes = 0
         self.kinds.clear()
@@ -515,6 +508,8 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
     app.state.core = core
     counter = Statements()
     counter.listen(core.engine.sync_engine, "core")
+    if core.read_engine is not None and core.read_engine is not core.engine:
+        counter.listen(core.read_engine.sync_engine, "read")
     rng = random.Random(5)
     results: dict[str, Any] = {"database": url.split(":", 1)[0], "customers": spec["customers"]}
     try:
@@ -532,7 +527,6 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
                 profiler = Profiler(interval=0.0005, async_mode="disabled")
                 profiler.start()
             counter.clear()
-            reads_before, trips_before = core.reads.sent, core.reads.round_trips
             server_before = await _server_cpu(url)
             cpu, wall = time.process_time(), time.perf_counter()
             await asyncio.gather(
@@ -540,8 +534,6 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
             )
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             server_after = await _server_cpu(url)
-            counter.add_reads(core.reads.sent - reads_before)
-            trips = core.reads.round_trips - trips_before
             n = args.requests
             results[name] = {
                 "requests": n,
@@ -554,8 +546,6 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
                 "by_engine": {k: round(v / n, 2) for k, v in sorted(counter.engines.items())},
                 "kinds": {k: round(v / n, 2) for k, v in sorted(counter.kinds.items())},
             }
-            if not url.startswith("sqlite"):
-                results[name]["reads_round_trips"] = round(trips / n, 2)
             if server_before is not None and server_after is not None:
                 used = sum(t - server_before.get(pid, 0.0) for pid, t in server_after.items())
                 results[name]["server_cpu_ms"] = round(used * 1000 / n, 3)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import configure_mappers
 
@@ -19,8 +22,8 @@ from boxoffice.store.db import (
     session_factory,
     sqlite_file,
 )
-from boxoffice.store.reads import Reads
 from boxoffice.store.session_store import DatabaseSessions, RedisSessions, SessionStore
+from boxoffice.store.uow import ReadUnitOfWork
 from boxoffice.store.write_gate import WriteGate
 
 
@@ -28,23 +31,25 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
     url = settings.resolved_database_url()
     role = settings.database_role or AUTO_ROLE
     engine = create_engine(url, pool_size=pool_size, role=role)
-    reads_engine = None
+    read_engine = None
     if not is_sqlite(url):
-        # A hot read holds its connection for well under a millisecond: a request that finds
-        # them all in use waits for one rather than opening (and, given back, closing) one
-        # more. Connections opened and closed per burst made the p99 of these reads ~100 ms
-        # (a new server process, the role switch, asyncpg's type introspection each time).
-        reads_engine = create_engine(
+        # Read-only units of work (``uow.ReadUnitOfWork``, decision 0113). One holds its
+        # connection for well under a millisecond: a request that finds them all in use waits
+        # for one rather than opening (and, given back, closing) one more. Connections opened
+        # and closed per burst made the p99 of these reads ~100 ms (a new server process, the
+        # role switch, asyncpg's type introspection each time).
+        read_engine = create_engine(
             url, pool_size=pool_size, overflow=0, role=role, pre_ping=False, read_only=True
         )
     sessions = session_factory(engine)
-    reads = Reads(engine, reads_engine)
     idle, absolute = settings.session_idle_seconds, settings.session_absolute_seconds
     session_store: SessionStore
     if settings.redis_url:
         session_store = RedisSessions(settings.redis_url, idle=idle, absolute=absolute)
     else:
-        session_store = DatabaseSessions(sessions, idle=idle, absolute=absolute, reads=reads)
+        session_store = DatabaseSessions(
+            sessions, idle=idle, absolute=absolute, reader=_reader(read_engine or engine)
+        )
     return Core(
         engine=engine,
         sessions=sessions,
@@ -55,9 +60,14 @@ def build_core(settings: Settings, *, pool_size: int = 10) -> Core:
         signature_window_seconds=settings.signature_window_seconds,
         device_token_idle_seconds=settings.device_token_idle_seconds,
         device_token_absolute_seconds=settings.device_token_absolute_seconds,
-        reads=reads,
+        read_engine=read_engine,
         write_gate=_write_gate(engine),
     )
+
+
+def _reader(engine: AsyncEngine) -> Callable[[int], ReadUnitOfWork]:
+    """The session store's read-only units of work (``Core.read``'s, before there is a Core)."""
+    return functools.partial(ReadUnitOfWork, engine)
 
 
 def _write_gate(engine: AsyncEngine) -> WriteGate | None:

@@ -273,7 +273,7 @@ async def test_the_hot_read_gives_the_unit_of_works_view(
     core: Core, owner: Principal, web: Principal, who: str
 ) -> None:
     """``get_customer`` and ``find_customer_by_email`` without parts read through
-    ``store/reads.py``; the view must equal the one the unit of work builds, field by field
+    ``store/lookups.py``; the view must equal the one the unit of work builds, field by field
     (types included: dates, aware datetimes, Decimal, booleans)."""
     principal = owner if who == "owner" else web
     created = await svc.create_customer(

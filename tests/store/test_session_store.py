@@ -22,11 +22,11 @@ from boxoffice.store.session_store import (
 from tests.conftest import make_tenant, redis_sessions
 
 
-@pytest.fixture(params=["database", "database-reads", "redis"])
+@pytest.fixture(params=["database", "database-lookups", "redis"])
 async def store(request: pytest.FixtureRequest, core: Core) -> AsyncIterator[SessionStore]:
     if request.param.startswith("database"):
-        reads = core.reads if request.param == "database-reads" else None
-        yield DatabaseSessions(core.sessions, idle=3600, absolute=7200, reads=reads)
+        reader = core.read if request.param == "database-lookups" else None
+        yield DatabaseSessions(core.sessions, idle=3600, absolute=7200, reader=reader)
         return
     async with redis_sessions(idle=3600, absolute=7200) as redis_store:
         yield redis_store
@@ -71,10 +71,10 @@ async def test_delete_for_customer_keeps_only_what_is_asked(
     assert await store.customer(tenant_id, someone_else) == other
 
 
-@pytest.mark.parametrize("hot", [False, True], ids=["unit-of-work", "snapshot-reads"])
+@pytest.mark.parametrize("hot", [False, True], ids=["unit-of-work", "key-lookups"])
 async def test_idle_and_absolute_expiry_in_the_database(core: Core, hot: bool) -> None:
     store = DatabaseSessions(
-        core.sessions, idle=600, absolute=3600, reads=core.reads if hot else None
+        core.sessions, idle=600, absolute=3600, reader=core.read if hot else None
     )
     _, tenant_id = await make_tenant(core, catalogue=False)
     customer = await _customer(core, tenant_id, "e@example.org")
@@ -128,10 +128,10 @@ async def _set_last_seen(core: Core, tenant_id: int, token: str, when: datetime)
         await uow.commit()
 
 
-@pytest.mark.parametrize("hot", [False, True], ids=["unit-of-work", "snapshot-reads"])
+@pytest.mark.parametrize("hot", [False, True], ids=["unit-of-work", "key-lookups"])
 async def test_reads_write_the_last_seen_time_at_most_once_a_minute(core: Core, hot: bool) -> None:
     store = DatabaseSessions(
-        core.sessions, idle=600, absolute=3600, reads=core.reads if hot else None
+        core.sessions, idle=600, absolute=3600, reader=core.read if hot else None
     )
     _, tenant_id = await make_tenant(core, catalogue=False)
     customer = await _customer(core, tenant_id, "l@example.org")

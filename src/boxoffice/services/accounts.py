@@ -52,9 +52,9 @@ from boxoffice.security.passwords import (
 from boxoffice.services import audit, bots, credentials, mail
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
-from boxoffice.store import reads
+from boxoffice.store.lookups import CustomerRecord
 from boxoffice.store.models import CustomerToken
-from boxoffice.store.uow import UnitOfWork
+from boxoffice.store.uow import ReadUnitOfWork, UnitOfWork
 
 log = structlog.get_logger("boxoffice.accounts")
 
@@ -214,7 +214,7 @@ async def session_customer_view(
     found = None
     if token and len(token) <= 200:
         found = await core.session_store.customer_with(
-            tenant_id, token, core.reads, reads.customer_by_id
+            tenant_id, token, core.read, _customer_record
         )
     if found is None:
         raise Unauthenticated("no customer is logged in")
@@ -224,6 +224,10 @@ async def session_customer_view(
         raise NotFound("Customer", customer_id)
     principal = customer_principal(tenant_id, customer_id)
     return principal, customer_service.record_view(principal, record)
+
+
+async def _customer_record(uow: ReadUnitOfWork, customer_id: int) -> CustomerRecord | None:
+    return await uow.lookups.customer_by_id(customer_id)
 
 
 def _customer_caller(customer_id: int, credential: str) -> audit.Caller:

@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
 from boxoffice.services.mail import Mailer
-from boxoffice.store.reads import Reads
 from boxoffice.store.session_store import SessionStore
-from boxoffice.store.uow import UnitOfWork
+from boxoffice.store.uow import ReadUnitOfWork, UnitOfWork
 from boxoffice.store.write_gate import WriteGate
 
 
@@ -25,8 +24,10 @@ class Core:
     session_store: SessionStore
     limiter: RateLimiter
     mailer: Mailer
-    #: The hot paths' key lookups (``store/reads.py``), on the same database as ``engine``.
-    reads: Reads
+    #: The engine of read-only units of work (:meth:`read`): on PostgreSQL one of its own
+    #: (read-only connections keeping their tenant in the session, decision 0080); on SQLite,
+    #: ``engine`` (None: ``engine``).
+    read_engine: AsyncEngine | None = None
     #: Accepted clock skew for signed requests, in seconds.
     signature_window_seconds: int = 15 * 60
     #: Device tokens' idle and absolute lifetimes, in seconds (``services/devices.py``).
@@ -43,6 +44,10 @@ class Core:
     def uow(self, tenant_id: int | None, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, tenant_id, write=write, gate=self.write_gate)
 
+    def read(self, tenant_id: int) -> ReadUnitOfWork:
+        """A read-only unit of work for the tenant's key lookups (``uow.lookups``)."""
+        return ReadUnitOfWork(self.read_engine or self.engine, tenant_id)
+
     async def settle(self) -> None:
         """Wait for the writes that follow answers already given (:attr:`background`)."""
         while self.background:
@@ -52,7 +57,8 @@ class Core:
         await self.settle()
         await self.session_store.close()
         await self.limiter.aclose()
-        await self.reads.dispose()
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()
         if self.write_gate is not None:
             self.write_gate.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -30,7 +30,7 @@ from boxoffice.domain.views import (
 )
 from boxoffice.security.passwords import hash_password_async
 from boxoffice.services.core import Core
-from boxoffice.store import reads
+from boxoffice.store.lookups import CustomerRecord, Lookups
 from boxoffice.store.models import (
     AttributeDefinition,
     ConsentChange,
@@ -274,10 +274,14 @@ def _attribute_definition(
 
 
 async def _snapshot_view(
-    core: Core, principal: Principal, read: reads.Read[reads.CustomerRecord | None]
+    core: Core,
+    principal: Principal,
+    lookup: Callable[[Lookups], Awaitable[CustomerRecord | None]],
 ) -> CustomerView | None:
-    """A customer without the parts loaded on request, read by ``store/reads.py``'s fast path."""
-    record = await core.reads.run(principal.tenant_id, read)
+    """A customer without the parts loaded on request, read by a key lookup
+    (``store/lookups.py``) in a read-only unit of work."""
+    async with core.read(principal.tenant_id) as uow:
+        record = await lookup(uow.lookups)
     if record is None:
         return None
     return _plain_view(
@@ -306,7 +310,9 @@ async def get_customer(
 ) -> CustomerView:
     if not parts:
         _check_reach(principal, customer_id)
-        view = await _snapshot_view(core, principal, reads.customer_by_id(customer_id))
+        view = await _snapshot_view(
+            core, principal, lambda lookups: lookups.customer_by_id(customer_id)
+        )
         if view is None:
             raise NotFound("Customer", customer_id)
         return view
@@ -320,8 +326,9 @@ async def find_customer_by_email(
     if not is_valid_email(email.strip()):
         raise NotFound("Customer", email)  # no customer can have it
     if not parts:
+        email_key = normalise_email(email)
         view = await _snapshot_view(
-            core, principal, reads.customer_by_email_key(normalise_email(email))
+            core, principal, lambda lookups: lookups.customer_by_email_key(email_key)
         )
         if view is None:
             raise NotFound("Customer", email)
@@ -965,8 +972,9 @@ def check_reach(principal: Principal, customer_id: int) -> None:
     _check_reach(principal, customer_id)
 
 
-def record_view(principal: Principal, record: reads.CustomerRecord) -> CustomerView:
-    """The view of a customer read by ``store/reads.py`` (no parts loaded on request)."""
+def record_view(principal: Principal, record: CustomerRecord) -> CustomerView:
+    """The view of a customer read by a key lookup (``store/lookups.py``; no parts loaded
+    on request)."""
     return _plain_view(
         principal, record.customer, record.attributes, record.values, record.addresses
     )

@@ -30,7 +30,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -56,11 +56,10 @@ from boxoffice.security import ratelimit
 from boxoffice.security.passwords import verify_dummy_async, verify_password_async
 from boxoffice.services import accounts, audit, credentials
 from boxoffice.services.core import Core
-from boxoffice.store import reads
+from boxoffice.store.lookups import TokenRecord
 from boxoffice.store.models import Customer, DeviceToken, InterfaceUser, Language
 from boxoffice.store.repositories import DeviceTokens, Profiles
-from boxoffice.store.scoping import ScopedConnection
-from boxoffice.store.uow import UnitOfWork
+from boxoffice.store.uow import ReadUnitOfWork, UnitOfWork
 
 T = TypeVar("T")
 
@@ -93,7 +92,7 @@ def token_hash(token: str) -> str:
 
 
 def _view(row: Any, customer_id: int | None) -> DeviceTokenView:
-    """A token's view, from its ORM object or its row (``store/reads.py``)."""
+    """A token's view, from its ORM object or its row (``store/lookups.py``)."""
     return DeviceTokenView(
         row.user_name, row.device_id, row.external_application_id, row.language, customer_id
     )
@@ -178,8 +177,8 @@ async def authenticate_token(
     return device
 
 
-def _nothing(_device: DeviceTokenView) -> reads.Read[None]:
-    return lambda _connection: None
+async def _nothing(_device: DeviceTokenView, _uow: ReadUnitOfWork) -> None:
+    return None
 
 
 async def authenticated_read(
@@ -187,32 +186,25 @@ async def authenticated_read(
     tenant_id: int,
     token: str,
     user_name: str | None,
-    then: Callable[[DeviceTokenView], reads.Read[T]],
+    then: Callable[[DeviceTokenView, ReadUnitOfWork], Awaitable[T]],
 ) -> tuple[DeviceTokenView, T]:
-    """:func:`authenticate_token`, and ``then(token)``'s read in the same ``Reads.run`` once the
-    token is accepted: one read for a request that reads what its token reaches (decision
-    0085). ``then`` may raise (a dialect's own checks): its error is the answer."""
+    """:func:`authenticate_token`, and ``then(token, uow)``'s read in the same read-only unit
+    of work once the token is accepted: one unit of work for a request that reads what its
+    token reaches (decision 0085). ``then`` may raise (a dialect's own checks): its error is
+    the answer."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthenticated("no token")
     hashed = token_hash(token)
     now = _now()
     lifetimes = _Lifetimes(core.device_token_idle_seconds, touch_every(core))
-    accepted: list[tuple[audit.Caller, bool]] = []
-
-    def read(connection: ScopedConnection) -> tuple[DeviceTokenView, T]:
-        # The token, its interface user's state and its customer's (no unit of work for a
-        # request that only reads).
-        found = reads.device_token(hashed, user_name)(connection)
+    async with core.read(tenant_id) as uow:
+        # The token, its interface user's state and its customer's (no writing unit of work
+        # for a request that only reads).
+        found = await uow.lookups.device_token(hashed, user_name)
         device, caller, due = _accepted(found, hashed, user_name, now, lifetimes)
-        accepted[:] = [(caller, due)]
-        return device, then(device)(connection)
-
-    try:
-        answer = await core.reads.run(tenant_id, read)
-    finally:
-        if accepted:  # named here: a read may run in a thread, in a copy of this context
-            audit.identify(accepted[0][0])
-    if accepted[0][1]:
+        audit.identify(caller)
+        answer = device, await then(device, uow)
+    if due:
         await _touch(core, tenant_id, hashed, now, lifetimes.touch)
     return answer
 
@@ -224,7 +216,7 @@ class _Lifetimes:
 
 
 def _accepted(
-    found: reads.TokenRecord | None,
+    found: TokenRecord | None,
     hashed: str,
     user_name: str | None,
     now: datetime,

@@ -26,7 +26,6 @@ from boxoffice.domain.views import (
 )
 from boxoffice.services import customers
 from boxoffice.services.core import Core
-from boxoffice.store import reads
 from boxoffice.store.models import (
     CustomerProperty,
     CustomerSource,
@@ -135,8 +134,9 @@ async def chosen_and_default_language(
     core: Core, principal: Principal, preferences: Sequence[str]
 ) -> tuple[str, str]:
     """The language to answer in and the tenant's default, from one read of the languages
-    (a snapshot read of ``store/reads.py``: decision 0085)."""
-    languages = await core.reads.run(principal.tenant_id, reads.languages)
+    (a key lookup in a read-only unit of work: decision 0085)."""
+    async with core.read(principal.tenant_id) as uow:
+        languages = await uow.lookups.languages()
     return choose_language(languages, preferences), choose_language(languages, ())
 
 

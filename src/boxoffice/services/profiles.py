@@ -34,7 +34,6 @@ from boxoffice.security.passwords import hash_password_async
 from boxoffice.services import bots, credentials, devices, localised, records
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
-from boxoffice.store import reads
 from boxoffice.store.models import (
     ConsentChange,
     Customer,
@@ -43,8 +42,7 @@ from boxoffice.store.models import (
     Store,
 )
 from boxoffice.store.repositories import Profiles
-from boxoffice.store.scoping import ScopedConnection
-from boxoffice.store.uow import UnitOfWork
+from boxoffice.store.uow import ReadUnitOfWork, UnitOfWork
 
 AGREED, WITHDRAWN, UNSET = "agreed", "withdrawn", "unset"
 #: Passwords refused whatever their length (the vendor's examples and the usual suspects).
@@ -178,7 +176,7 @@ def _consent_states(
     consents: Iterable[Any], changes: Iterable[Any], statements: Iterable[Any]
 ) -> tuple[ConsentStateView, ...]:
     """Each statement's state from the customer's agreements and consent history (ORM objects
-    or ``store/reads.py`` rows, which have the same names)."""
+    or ``store/lookups.py`` rows, which have the same names)."""
     agreed = {c.statement_id: c.agreed_at for c in consents}
     last: dict[int, Any] = {}
     for change in changes:
@@ -272,11 +270,10 @@ async def get_profile(
     core: Core, principal: Principal, customer_id: int, preferences: Sequence[str] = ()
 ) -> tuple[ProfileView, str, str]:
     """A profile, the language to answer in and the tenant's default
-    (``localised.chosen_and_default_language``), all in one read by
-    ``store/reads.py`` (no unit of work: decision 0085)."""
-    return await core.reads.run(
-        principal.tenant_id, _profile_read(principal, customer_id, preferences)
-    )
+    (``localised.chosen_and_default_language``), all in one key lookup
+    (``lookups.profile_by_id``) in a read-only unit of work (decision 0085)."""
+    async with core.read(principal.tenant_id) as uow:
+        return await _profile_read(uow, principal, customer_id, preferences)
 
 
 async def get_token_profile(
@@ -286,41 +283,36 @@ async def get_token_profile(
     user_name: str | None,
     choose: Callable[[DeviceTokenView], tuple[int, Sequence[str]]],
 ) -> tuple[DeviceTokenView, tuple[ProfileView, str, str]]:
-    """``devices.authenticate_token`` and :func:`get_profile` in one read: ``choose``
-    (the dialect's checks of the accepted token, which may raise) names the customer and the
-    language preferences."""
+    """``devices.authenticate_token`` and :func:`get_profile` in one read-only unit of work:
+    ``choose`` (the dialect's checks of the accepted token, which may raise) names the
+    customer and the language preferences."""
 
-    def then(device: DeviceTokenView) -> reads.Read[tuple[ProfileView, str, str]]:
+    async def then(device: DeviceTokenView, uow: ReadUnitOfWork) -> tuple[ProfileView, str, str]:
         customer_id, preferences = choose(device)
         principal = devices.token_principal(tenant_id, device)
-        return _profile_read(principal, customer_id, preferences)
+        return await _profile_read(uow, principal, customer_id, preferences)
 
     return await devices.authenticated_read(core, tenant_id, token, user_name, then)
 
 
-def _profile_read(
-    principal: Principal, customer_id: int, preferences: Sequence[str]
-) -> reads.Read[tuple[ProfileView, str, str]]:
+async def _profile_read(
+    uow: ReadUnitOfWork, principal: Principal, customer_id: int, preferences: Sequence[str]
+) -> tuple[ProfileView, str, str]:
     customer_service.check_reach(principal, customer_id)
-    by_id = reads.profile_by_id(customer_id)
-
-    def read(connection: ScopedConnection) -> tuple[ProfileView, str, str]:
-        found = by_id(connection)
-        if found is None:
-            raise NotFound("Customer", customer_id)
-        row = found.record.customer
-        profile = ProfileView(
-            customer=customer_service.record_view(principal, found.record),
-            gender=row.gender,
-            language=row.language,
-            store_id=row.store_id,
-            post_nominals=row.post_nominals,
-            consents=_consent_states(found.consents, found.changes, found.statements),
-        )
-        chosen = localised.choose_language(found.languages, preferences)
-        return profile, chosen, localised.choose_language(found.languages, ())
-
-    return read
+    found = await uow.lookups.profile_by_id(customer_id)
+    if found is None:
+        raise NotFound("Customer", customer_id)
+    row = found.record.customer
+    profile = ProfileView(
+        customer=customer_service.record_view(principal, found.record),
+        gender=row.gender,
+        language=row.language,
+        store_id=row.store_id,
+        post_nominals=row.post_nominals,
+        consents=_consent_states(found.consents, found.changes, found.statements),
+    )
+    chosen = localised.choose_language(found.languages, preferences)
+    return profile, chosen, localised.choose_language(found.languages, ())
 
 
 SORTABLE = ("customer_id", "last_change")

@@ -18,7 +18,6 @@ from boxoffice.domain.views import ApiKeyView, ApiUserView, InterfaceUserView, T
 from boxoffice.security import signatures
 from boxoffice.services import audit
 from boxoffice.services.core import Core
-from boxoffice.store import reads
 from boxoffice.store.models import ApiKey, ApiUser, Brand, InterfaceUser, Tenant, TenantOrigin
 from boxoffice.store.repositories import Credentials
 from boxoffice.store.uow import UnitOfWork
@@ -215,7 +214,8 @@ async def _api_user_secret(core: Core, tenant_id: int, login: str) -> str | None
     cached = users.get((tenant_id, login))
     if cached is not None and cached[0] > now:
         return cached[1]
-    blob = await core.reads.run(tenant_id, reads.api_user_secret(login))
+    async with core.read(tenant_id) as uow:
+        blob = await uow.lookups.api_user_secret(login)
     if blob is None:
         users.pop((tenant_id, login), None)
         return None

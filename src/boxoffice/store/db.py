@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from boxoffice.store.inline_sqlite import InlineConnection
+
 #: Execution option set by a unit of work that will write: SQLite then takes the write lock
 #: at ``BEGIN`` (``BEGIN IMMEDIATE``), so two writers queue instead of deadlocking.
 WRITE_OPTION = "boxoffice_write"
@@ -29,7 +31,7 @@ def async_url(url: str) -> URL:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite")
+        return parsed.set(drivername="sqlite+boxoffice_inline")  # decision 0113
     if backend == "postgresql":
         return parsed.set(drivername="postgresql+asyncpg")
     raise ValueError(f"unsupported database: {backend} (use sqlite:/// or postgresql://)")
@@ -53,9 +55,10 @@ def create_engine(
     the role every connection switches to (``SET ROLE``); ``None`` stays as logged in, which
     is what migrations (run by the tables' owner) need. ``pre_ping`` tests each pooled
     connection before use (a round trip); without it, the caller retries on a connection the
-    server closed (``store/reads.py`` does). ``read_only`` (PostgreSQL): the server refuses
-    every write on these connections (``default_transaction_read_only``, set in the connection
-    request itself: no round trip). ``overflow``: connections opened beyond ``pool_size`` when
+    server closed (``uow.ReadUnitOfWork`` does). ``read_only`` (PostgreSQL): the server
+    refuses every write on these connections (``default_transaction_read_only``, set in the
+    connection request itself: no round trip), and each statement runs alone (``AUTOCOMMIT``:
+    no ``BEGIN`` or ``COMMIT``). ``overflow``: connections opened beyond ``pool_size`` when
     all are in use, and closed when given back (default: ``pool_size``); 0 makes a request
     wait for a pooled connection instead."""
     target = async_url(url)
@@ -64,9 +67,9 @@ def create_engine(
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     quiet_parameter_logs()
     if target.get_backend_name() == "sqlite":
+        # sqlite3 on the event loop, never waiting for a lock there (``store/inline_sqlite.py``).
         if target.database and target.database != ":memory:":
             create_sqlite_file(Path(target.database))
-        kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(
             pool_size=pool_size,
@@ -75,6 +78,9 @@ def create_engine(
         )
         if read_only:
             kwargs["connect_args"] = {"server_settings": {"default_transaction_read_only": "on"}}
+            # A read-only unit of work sends its statements alone: each is its own snapshot,
+            # without BEGIN and COMMIT (``store/uow.py``, decision 0113).
+            kwargs["isolation_level"] = "AUTOCOMMIT"
     engine = create_async_engine(target, **kwargs)
     if target.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
@@ -179,7 +185,8 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 
 #: Loggers of database drivers that write SQL parameters at DEBUG: aiosqlite repeats every
-#: statement it runs with its parameters. asyncpg logs none.
+#: statement it runs with its parameters (it is not used since decision 0113, but stays
+#: installed: quiet should anything load it). asyncpg logs none.
 PARAMETER_LOGGERS = ("aiosqlite",)
 
 
@@ -221,51 +228,38 @@ def _configure_postgres_role(engine: AsyncEngine, role: str) -> None:
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
+    """Each connection's pragmas are set when it is opened (``store/inline_sqlite.py``); here,
+    transactions: a writing unit of work's ``BEGIN`` takes the write lock at once."""
 
-    @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take over transaction control from the driver, so BEGIN can be IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
-            # Deleted and overwritten content is zeroed in the file, not left in free space
-            # (decision 0102): an erased person's data must not stay readable in the file.
-            "PRAGMA secure_delete=ON",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
-
-    @event.listens_for(sync_engine, "begin")
+    @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        driver: InlineConnection = conn.connection.driver_connection
+        # Sent by the driver itself: a statement through SQLAlchemy costs ten times more.
+        driver.run(driver._conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 async def clear_erased_data(engine: AsyncEngine) -> bool:
     """After an erasure: no byte of what it deleted may stay in the database's files.
 
-    SQLite: ``secure_delete`` (on every connection, above) zeroes deleted content in the
-    pages, but the write-ahead log still holds earlier versions of every page written since
-    its last reset; a ``TRUNCATE`` checkpoint copies the log into the database and empties it.
-    It waits for readers and writers as long as the busy timeout; False when it could not
-    finish then (the log is emptied by a later one). PostgreSQL: nothing to do here (dead
-    rows stay until ``VACUUM``, WAL segments until recycled: ``docs/security.md``)."""
+    SQLite: ``secure_delete`` (on every connection, ``store/inline_sqlite.py``) zeroes deleted
+    content in the pages, but the write-ahead log still holds earlier versions of every page
+    written since its last reset; a ``TRUNCATE`` checkpoint copies the log into the database
+    and empties it. It waits for readers and writers (in a thread, not on the event loop) as
+    long as the busy timeout; False when it could not finish then (the log is emptied by a
+    later one). PostgreSQL: nothing to do here (dead rows stay until ``VACUUM``, WAL segments
+    until recycled: ``docs/security.md``)."""
     if engine.dialect.name != "sqlite":
         return True
     async with engine.connect() as connection:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
-        assert driver is not None
-        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        try:
-            row = await cursor.fetchone()
-        finally:
-            await cursor.close()
+        assert isinstance(driver, InlineConnection)
+
+        def checkpoint() -> Any:
+            return driver._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+        row = await driver._execute(checkpoint)
     return row is None or row[0] == 0
 
 

@@ -13,18 +13,19 @@ On PostgreSQL the database enforces the same rule a second time, with row-level 
 ``boxoffice.bypass_rls``. A session that says neither sees no tenant-owned row at all. SQLite
 has no row-level security: there, this module is the only guard.
 
-The hot read paths (``store/reads.py``) run prebuilt Core statements without the ORM, so the
-ORM hook above never sees them: they go through :class:`ScopedConnection`, which refuses any
-statement that reads a tenant-owned table without filtering it by :data:`TENANT_PARAM` (in the
-``SELECT`` that reads it, subqueries included), and binds that parameter to the connection's
-tenant itself. On PostgreSQL those reads run outside any transaction, on connections of their
-own, so their row-level security tenant is a session setting instead (:func:`bind_session_tenant`,
+Statements written with SQLAlchemy Core (the key lookups of ``store/lookups.py``) bypass the
+ORM, so the hook above never sees them: a unit of work runs them through
+:func:`scoped_parameters`, which refuses any statement that reads a tenant-owned table without
+filtering it by :data:`TENANT_PARAM` (in the ``SELECT`` that reads it, subqueries included),
+and binds that parameter to the unit of work's tenant itself. A read-only unit of work on
+PostgreSQL runs each statement alone, outside a transaction, on connections of its own, so its
+row-level security tenant is a session setting instead (:func:`bind_session_tenant`,
 decision 0080).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -127,9 +128,9 @@ def _set_database_tenant(
     set_database_tenant(connection, session.info[TENANT_KEY])
 
 
-#: The session-level form, for the hot reads' own connections only (:func:`bind_session_tenant`).
-SET_SESSION_TENANT = (
-    "SELECT set_config('boxoffice.tenant_id', $1, false),"
+#: The session-level form, for read-only units of work only (:func:`bind_session_tenant`).
+SET_SESSION_TENANT = text(
+    "SELECT set_config('boxoffice.tenant_id', :tenant, false),"
     " set_config('boxoffice.bypass_rls', 'off', false)"
 )
 #: Key of a connection's ``info`` (the pool's, kept for the life of the server connection and
@@ -137,26 +138,27 @@ SET_SESSION_TENANT = (
 SESSION_TENANT_KEY = "boxoffice_session_tenant"
 
 
-def bind_session_tenant(
-    info: dict[Any, Any], tenant_id: int, send: Callable[[str, str], object]
+async def bind_session_tenant(
+    info: dict[Any, Any], tenant_id: int, send: Callable[[str], Awaitable[object]]
 ) -> bool:
-    """Make sure the session setting of a hot-read connection names ``tenant_id``, sending
-    :data:`SET_SESSION_TENANT` through ``send(sql, tenant)`` only when it names another (or
-    nothing yet). Returns whether it sent it.
+    """Make sure the session setting of a read-only connection names ``tenant_id``, sending
+    :data:`SET_SESSION_TENANT` through ``send(tenant)`` only when it names another (or nothing
+    yet). Returns whether it sent it.
 
-    The hot reads on PostgreSQL run each statement on its own, outside a transaction, so a
-    transaction-local setting would not outlive the statement that sets it; instead their
-    connections (an engine of their own: no unit of work ever uses them, decision 0080) keep
-    the tenant in the session, and ``info`` remembers which one. While the setting is being
-    sent the connection's tenant is unknown: should the sending fail (or be cancelled), it
-    stays unknown and the caller must discard the connection. The bypass is always off.
+    A read-only unit of work on PostgreSQL runs each statement on its own, outside a
+    transaction, so a transaction-local setting would not outlive the statement that sets it;
+    instead its connections (an engine of their own: no writing unit of work ever uses them,
+    decision 0080) keep the tenant in the session, and ``info`` remembers which one. While the
+    setting is being sent the connection's tenant is unknown: should the sending fail (or be
+    cancelled), it stays unknown, and the next unit of work sends it again. The bypass is
+    always off.
     """
     if type(tenant_id) is not int:
-        raise UnscopedQueryError("a hot read needs an integer tenant")
+        raise UnscopedQueryError("a read-only unit of work needs an integer tenant")
     if info.get(SESSION_TENANT_KEY) == tenant_id:
         return False
     info.pop(SESSION_TENANT_KEY, None)
-    send(SET_SESSION_TENANT, str(tenant_id))
+    await send(str(tenant_id))
     info[SESSION_TENANT_KEY] = tenant_id
     return True
 
@@ -224,11 +226,11 @@ _checked: dict[int, Executable] = {}
 def check_scoped(stmt: Executable) -> None:
     """Refuse a Core read of a tenant-owned table that is not filtered by its tenant.
 
-    Checked once per statement object: the hot paths use prebuilt statements."""
+    Checked once per statement object: the key lookups use prebuilt statements."""
     if id(stmt) in _checked:
         return
     if not isinstance(stmt, Select):
-        raise UnscopedQueryError("a scoped connection runs SELECT statements only")
+        raise UnscopedQueryError("a scoped Core statement is a SELECT")
     selects = [stmt, *(e for e in iterate(stmt) if isinstance(e, Select) and e is not stmt)]
     if any(_is_text(e) for e in iterate(stmt)):
         raise UnscopedQueryError("a scoped read has no SQL text of its own (it is not checked)")
@@ -255,33 +257,15 @@ def check_scoped(stmt: Executable) -> None:
     _checked[id(stmt)] = stmt
 
 
-class ScopedConnection:
-    """A read connection bound to one tenant, for prebuilt read statements.
-
-    ``run(stmt, params)`` executes a statement and returns its rows (objects with the
-    columns' names as attributes); this class checks the statement and binds the tenant."""
-
-    def __init__(
-        self,
-        run: Callable[[Select[Any], dict[str, Any]], Sequence[Any]],
-        tenant_id: int,
-        raw: Any = None,
-        dialect: str = "",
-    ) -> None:
-        self._run = run
-        self.tenant_id = tenant_id
-        #: The driver-level connection underneath (tests use it to show what it refuses).
-        self.raw = raw
-        #: The database's dialect name: a read may choose statements only one of them runs.
-        self.dialect = dialect
-
-    def rows(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Sequence[Any]:
-        check_scoped(stmt)
-        return self._run(stmt, {**(params or {}), TENANT_PARAM: self.tenant_id})
-
-    def first(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Any | None:
-        found = self.rows(stmt, params)
-        return found[0] if found else None
+def scoped_parameters(
+    stmt: Executable, params: Mapping[str, Any] | None, tenant_id: int | None
+) -> dict[str, Any]:
+    """The parameters to run a Core read ``stmt`` with for ``tenant_id``: checked by
+    :func:`check_scoped`, with :data:`TENANT_PARAM` bound to the tenant (no caller names it)."""
+    if type(tenant_id) is not int:
+        raise UnscopedQueryError("a Core read of tenant rows needs an integer tenant")
+    check_scoped(stmt)
+    return {**(params or {}), TENANT_PARAM: tenant_id}
 
 
 def stamp_rows(session: Session | Any, rows: list[dict[str, Any]]) -> None:

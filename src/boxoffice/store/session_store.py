@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -18,10 +18,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from boxoffice.store.db import WRITE_OPTION
 from boxoffice.store.models import CustomerSession
-from boxoffice.store.reads import Read, Reads, customer_session
-from boxoffice.store.scoping import TENANT_KEY, ScopedConnection
+from boxoffice.store.scoping import TENANT_KEY
+from boxoffice.store.uow import ReadUnitOfWork
 
 T = TypeVar("T")
+#: A read-only unit of work for a tenant (``Core.read``).
+Reader = Callable[[int], ReadUnitOfWork]
+#: What a caller reads of a session's customer, in the unit of work that read the session.
+Then = Callable[[ReadUnitOfWork, int], Awaitable[T]]
 
 #: Last-seen times are written at most this often (seconds), not on every request.
 TOUCH_EVERY = 60
@@ -53,10 +57,10 @@ class SessionStore(Protocol):
     async def create(self, tenant_id: int, customer_id: int) -> str: ...
     async def customer(self, tenant_id: int, token: str) -> int | None: ...
     async def customer_with(
-        self, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+        self, tenant_id: int, token: str, reader: Reader, then: Then[T]
     ) -> tuple[int, T] | None:
-        """The session's customer (as :meth:`customer`) and ``then(customer_id)`` read on
-        ``reads``; None when no session is open."""
+        """The session's customer (as :meth:`customer`) and ``then(uow, customer_id)``, read in
+        a unit of work of ``reader``; None when no session is open."""
         ...
 
     async def delete(self, tenant_id: int, token: str) -> None: ...
@@ -75,15 +79,15 @@ class DatabaseSessions:
         *,
         idle: int,
         absolute: int,
-        reads: Reads | None = None,
+        reader: Reader | None = None,
     ) -> None:
-        """``reads``: the hot snapshot reads (``store/reads.py``); with them, a session that
-        is neither expired nor due for a last-seen write is looked up without a unit of work
-        (decision 0085)."""
+        """``reader``: read-only units of work (``Core.read``); with them, a session that is
+        neither expired nor due for a last-seen write is looked up by a key lookup
+        (``lookups.customer_session``) rather than through the ORM (decision 0085)."""
         self._sessions = sessions
         self.idle = idle
         self.absolute = absolute
-        self._reads = reads
+        self._reader = reader
 
     def _open(self, tenant_id: int) -> Any:
         session = self._sessions()
@@ -108,7 +112,7 @@ class DatabaseSessions:
         return token
 
     def current(self, found: Any, now: datetime) -> bool:
-        """Whether a session (its row, or ``reads.customer_session``'s) is open and needs no
+        """Whether a session (its row, or ``lookups.customer_session``'s) is open and needs no
         write: neither expired nor due for its last-seen time."""
         return bool(
             found.expires_at > now
@@ -118,8 +122,9 @@ class DatabaseSessions:
 
     async def customer(self, tenant_id: int, token: str) -> int | None:
         now = datetime.now(UTC)
-        if self._reads is not None:
-            found = await self._reads.run(tenant_id, customer_session(token_hash(token)))
+        if self._reader is not None:
+            async with self._reader(tenant_id) as uow:
+                found = await uow.lookups.customer_session(token_hash(token))
             if found is None:
                 return None
             if self.current(found, now):
@@ -143,29 +148,20 @@ class DatabaseSessions:
             return customer_id
 
     async def customer_with(
-        self, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+        self, tenant_id: int, token: str, reader: Reader, then: Then[T]
     ) -> tuple[int, T] | None:
-        """The session and ``then``'s read on one snapshot (one ``Reads.run``), unless the
-        session has expired or its last-seen time is due: then :meth:`customer` writes, and
-        ``then`` reads after it (decision 0085)."""
+        """The session and ``then``'s read in one read-only unit of work (on SQLite one
+        snapshot), unless the session has expired or its last-seen time is due: then
+        :meth:`customer` writes, and ``then`` reads after it (decision 0085)."""
         hashed, now = token_hash(token), datetime.now(UTC)
-        due = False
-
-        def read(connection: ScopedConnection) -> tuple[int, T] | None:
-            nonlocal due
-            session = customer_session(hashed)(connection)
+        async with reader(tenant_id) as uow:
+            session = await uow.lookups.customer_session(hashed)
             if session is None:
                 return None
-            if not self.current(session, now):
-                due = True
-                return None
-            customer_id: int = session.customer_id
-            return customer_id, then(customer_id)(connection)
-
-        found = await reads.run(tenant_id, read)
-        if found is not None or not due:
-            return found
-        return await _customer_then(self, tenant_id, token, reads, then)
+            if self.current(session, now):
+                customer_id: int = session.customer_id
+                return customer_id, await then(uow, customer_id)
+        return await _customer_then(self, tenant_id, token, reader, then)
 
     async def delete(self, tenant_id: int, token: str) -> None:
         async with self._open(tenant_id) as session:
@@ -237,9 +233,9 @@ class RedisSessions:
         return customer
 
     async def customer_with(
-        self, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+        self, tenant_id: int, token: str, reader: Reader, then: Then[T]
     ) -> tuple[int, T] | None:
-        return await _customer_then(self, tenant_id, token, reads, then)
+        return await _customer_then(self, tenant_id, token, reader, then)
 
     async def delete(self, tenant_id: int, token: str) -> None:
         await self._redis.delete(self._key(tenant_id, token_hash(token)))
@@ -262,10 +258,11 @@ class RedisSessions:
 
 
 async def _customer_then(
-    store: SessionStore, tenant_id: int, token: str, reads: Reads, then: Callable[[int], Read[T]]
+    store: SessionStore, tenant_id: int, token: str, reader: Reader, then: Then[T]
 ) -> tuple[int, T] | None:
     """The session's customer, then ``then``'s read of them (two steps)."""
     customer_id = await store.customer(tenant_id, token)
     if customer_id is None:
         return None
-    return customer_id, await reads.run(tenant_id, then(customer_id))
+    async with reader(tenant_id) as uow:
+        return customer_id, await then(uow, customer_id)

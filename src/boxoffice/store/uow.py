@@ -1,16 +1,35 @@
-"""The unit of work: one transaction, opened for one tenant (or explicitly for none)."""
+"""The unit of work: one transaction, opened for one tenant (or explicitly for none).
+
+Every request reaches the database through a unit of work (decision 0113): :class:`UnitOfWork`
+(the ORM session, for whatever writes or needs the model's objects) or :class:`ReadUnitOfWork`
+(a tenant's key lookups by Core statements, ``store/lookups.py``, for requests that only read).
+Both are covered by the tenant guard (``store/scoping.py``): the ORM's statements by its session
+hook, Core statements by :meth:`UnitOfWork.rows` / :meth:`ReadUnitOfWork.rows`, which check each
+one and bind its tenant.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from boxoffice.store.audit import pending_entries
 from boxoffice.store.db import WRITE_OPTION
+from boxoffice.store.inline_sqlite import busy
+from boxoffice.store.lookups import Lookups
 from boxoffice.store.repositories import Catalogue, Customers, Operators
-from boxoffice.store.scoping import TENANT_KEY
+from boxoffice.store.scoping import (
+    SET_SESSION_TENANT,
+    TENANT_KEY,
+    UnscopedQueryError,
+    bind_session_tenant,
+    scoped_parameters,
+)
 from boxoffice.store.write_gate import WriteGate
 
 
@@ -25,6 +44,7 @@ class UnitOfWork:
     customers: Customers
     catalogue: Catalogue
     operators: Operators
+    lookups: Lookups
 
     def __init__(
         self,
@@ -56,6 +76,7 @@ class UnitOfWork:
         self.customers = Customers(self.session)
         self.catalogue = Catalogue(self.session)
         self.operators = Operators(self.session)
+        self.lookups = Lookups(self)
         return self
 
     async def __aexit__(
@@ -86,3 +107,121 @@ class UnitOfWork:
 
     async def savepoint(self) -> Any:
         return self.session.begin_nested()
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    async def rows(
+        self, stmt: Select[Any], params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """A Core read's rows, in this transaction: checked by the tenant guard and bound to
+        this unit of work's tenant (``scoping.scoped_parameters``)."""
+        bound = scoped_parameters(stmt, params, self.tenant_id)
+        connection = await self.session.connection()
+        found: Sequence[Any] = (await connection.execute(stmt, bound)).all()
+        return found
+
+    async def first(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Any:
+        found = await self.rows(stmt, params)
+        return found[0] if found else None
+
+
+class ReadUnitOfWork:
+    """``async with core.read(tenant_id) as uow:`` a tenant's key lookups (``uow.lookups``),
+    without the ORM: for a request that only reads.
+
+    SQLite: one connection of the application's engine, one snapshot (``BEGIN`` ...
+    ``ROLLBACK``) for all its statements; the driver runs them on the event loop
+    (``store/inline_sqlite.py``). PostgreSQL (decision 0080): a connection of the read-only
+    engine, each statement alone (``AUTOCOMMIT``: no ``BEGIN``, no ``COMMIT``, so related rows
+    that must agree are read in one statement: ``lookups.rows_of``), its row-level security
+    tenant a session setting sent only when the connection's names another
+    (``scoping.bind_session_tenant``); that engine does not ping a connection before lending
+    it, so a statement that finds its connection closed by the server (a restart, an idle
+    timeout) is sent once more on a new one (a statement alone can be: it was its own
+    transaction).
+    """
+
+    lookups: Lookups
+
+    def __init__(self, engine: AsyncEngine, tenant_id: int) -> None:
+        if type(tenant_id) is not int:
+            raise UnscopedQueryError("a read-only unit of work needs an integer tenant")
+        self._engine = engine
+        self.tenant_id = tenant_id
+        self.dialect = engine.dialect.name
+        self._connection: AsyncConnection | None = None
+        self.lookups = Lookups(self)
+
+    async def __aenter__(self) -> ReadUnitOfWork:
+        self._connection = await self._connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            if self.dialect == "sqlite" and connection.sync_connection is not None:
+                # Rolls the snapshot back and gives the connection back, inline (as ``rows``).
+                connection.sync_connection.close()
+            else:
+                await connection.close()
+
+    async def _connect(self) -> AsyncConnection:
+        connection = await self._engine.connect()
+        if self.dialect != "postgresql":
+            return connection
+        try:
+
+            async def send(tenant: str) -> None:
+                await connection.execute(SET_SESSION_TENANT, {"tenant": tenant})
+
+            await bind_session_tenant(connection.info, self.tenant_id, send)
+        except BaseException:
+            await connection.close()
+            raise
+        return connection
+
+    async def rows(
+        self, stmt: Select[Any], params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """A Core read's rows: checked by the tenant guard and bound to this unit of work's
+        tenant (``scoping.scoped_parameters``)."""
+        bound = scoped_parameters(stmt, params, self.tenant_id)
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("a read-only unit of work is used inside its `async with` block")
+        found: Sequence[Any]
+        if self.dialect == "sqlite":
+            # The driver runs SQLite inline and awaits nothing (``store/inline_sqlite.py``):
+            # the statement runs on SQLAlchemy's synchronous connection, without a greenlet.
+            try:
+                found = connection.sync_connection.execute(stmt, bound).all()  # type: ignore[union-attr]
+                return found
+            except OperationalError as exc:
+                if not busy(exc.orig):
+                    raise
+            # SQLite is busy: the statement again, in the greenlet, where it may wait.
+            found = (await connection.execute(stmt, bound)).all()
+            return found
+        try:
+            found = (await connection.execute(stmt, bound)).all()
+            return found
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        # The server closed that connection; SQLAlchemy has replaced it and every one as old.
+        self._connection = None
+        await connection.close()
+        self._connection = connection = await self._connect()
+        found = (await connection.execute(stmt, bound)).all()
+        return found
+
+    async def first(self, stmt: Select[Any], params: Mapping[str, Any] | None = None) -> Any:
+        found = await self.rows(stmt, params)
+        return found[0] if found else None
