@@ -227,9 +227,27 @@ def _configure_postgres_role(engine: AsyncEngine, role: str) -> None:
         dbapi_connection.run_async(switch)
 
 
+#: Set on every SQLite connection when it is opened.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    # Deleted and overwritten content is zeroed in the file, not left in free space
+    # (decision 0102): an erased person's data must not stay readable in the file.
+    "PRAGMA secure_delete=ON",
+)
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """Each connection's pragmas are set when it is opened (``store/inline_sqlite.py``); here,
-    transactions: a writing unit of work's ``BEGIN`` takes the write lock at once."""
+    """Each connection's pragmas, and transactions: a writing unit of work's ``BEGIN`` takes
+    the write lock at once. The driver runs both (``store/inline_sqlite.py``: SQLite's busy
+    timeout is 0 on the event loop, a call that meets a lock moves to a thread that waits)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        driver: InlineConnection = dbapi_connection.driver_connection
+        for pragma in SQLITE_PRAGMAS:
+            driver.run(driver._conn.execute, pragma)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -41,15 +41,6 @@ T = TypeVar("T")
 #: How long a call moved to a thread may wait for a lock (as long as the write gate's queue).
 WAIT_SECONDS = 30.0
 _BUSY = 5  # SQLITE_BUSY, the primary code of every extended busy code
-#: Per connection, set once at connect (``secure_delete``: decision 0102).
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    # Deleted and overwritten content is zeroed in the file, not left in free space
-    # (decision 0102): an erased person's data must not stay readable in the file.
-    "PRAGMA secure_delete=ON",
-)
 
 
 def busy(exc: BaseException) -> bool:
@@ -137,7 +128,7 @@ class InlineConnection:
 
     @classmethod
     async def open(cls, database: str, *, uri: bool = False) -> InlineConnection:
-        """Connect (in a thread: setting the journal mode may wait for a lock)."""
+        """Connect (in a thread: opening a file is the operating system's to wait for)."""
         return cls(await asyncio.to_thread(_connect, database, uri))
 
     @property
@@ -197,14 +188,16 @@ class _AdaptedConnection(AsyncAdapt_aiosqlite_connection):
     calls made inline instead of awaited."""
 
     __slots__ = ()
+    _connection: InlineConnection  # type: ignore[assignment]
 
     @property
     def isolation_level(self) -> str | None:
-        return self._connection._conn.isolation_level
+        level: str | None = self._connection._conn.isolation_level
+        return level
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._connection._conn.isolation_level = value
+        self._connection._conn.isolation_level = value  # type: ignore[assignment]
 
     def cursor(self, server_side: bool = False) -> Any:
         return InlineCursor(self._connection)
@@ -241,7 +234,7 @@ class _Driver(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         database = str(args[0] if args else kwargs.get("database", ":memory:"))
         opened = InlineConnection.open(database, uri=bool(kwargs.get("uri", False)))
-        return _AdaptedConnection(self, await_(opened))
+        return _AdaptedConnection(self, await_(opened))  # type: ignore[arg-type]
 
 
 class InlineSqliteDialect(SQLiteDialect_aiosqlite):
@@ -274,11 +267,5 @@ def _connect(database: str, uri: bool) -> sqlite3.Connection:
         check_same_thread=False,  # used inline, and by a thread when busy
         uri=uri,
     )
-    try:
-        for pragma in _PRAGMAS:
-            conn.execute(pragma)
-        conn.execute("PRAGMA busy_timeout=0")  # inline: never wait (module docstring)
-    except BaseException:
-        conn.close()
-        raise
+    conn.execute("PRAGMA busy_timeout=0")  # inline: never wait (module docstring)
     return conn

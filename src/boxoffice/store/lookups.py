@@ -8,20 +8,22 @@ whose :meth:`~boxoffice.store.uow.Scoped.rows` checks each statement with the te
 (``scoping.check_scoped``: every tenant-owned table filtered by :data:`TENANT_PARAM`) and
 binds that parameter to the unit of work's tenant.
 
-On PostgreSQL every round trip costs the server CPU on the same cores, so a lookup is one
-statement wherever it can be: a customer with its attributes and addresses comes as one row,
-the related rows as arrays of records (:func:`rows_of`; decision 0080). SQLite, in process,
-reads them with a statement each, on one snapshot.
+A lookup is one statement wherever it can be: a customer with its attributes and addresses
+comes as one row, the related rows in a column each (:func:`rows_of`: PostgreSQL's arrays of
+records, SQLite's JSON arrays). On PostgreSQL every round trip costs the server CPU on the same
+cores (decision 0080); on SQLite each statement costs about 30 us of SQLAlchemy's own work,
+several times SQLite's (decision 0114).
 """
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import UserDefinedType
 
@@ -67,10 +69,13 @@ class Scoped(Protocol):
 
 
 class _Rows(UserDefinedType[list[Any]]):
-    """The type of :func:`rows_of`'s column: PostgreSQL's ``record[]``, read as a list of rows
-    of the subquery's columns, each value through its column type's own conversion."""
+    """The type of :func:`rows_of`'s column: a list of rows of the subquery's columns, each
+    value through its column type's own conversion. PostgreSQL sends ``record[]`` (records);
+    SQLite, a JSON array of arrays (its values as SQLite stores them: the same conversions
+    apply)."""
 
-    cache_ok = False  # holds a statement; the statements using it are prebuilt
+    #: Its cache key holds its statement, by identity (a prebuilt one: one compilation each).
+    cache_ok = True
 
     def __init__(self, stmt: Select[Any]) -> None:
         self.stmt = stmt
@@ -88,8 +93,11 @@ class _Rows(UserDefinedType[list[Any]]):
             )
             if f is not None
         ]
+        parse = dialect.name == "sqlite"
 
         def process(value: Any) -> list[Any]:
+            if parse:
+                value = json.loads(value) if value else ()
             out = []
             for record in value or ():
                 values = list(record)
@@ -101,26 +109,24 @@ class _Rows(UserDefinedType[list[Any]]):
         return process
 
 
-def rows_of(stmt: Select[Any]) -> ColumnElement[list[Any]]:
-    """``array((SELECT row(<stmt's columns>) ...))``: the rows of ``stmt`` (usually correlated to
-    the enclosing statement's row) in one column of it, so that one statement reads a row and
-    its related rows (PostgreSQL only; an empty list when there are none). Each ``SELECT``
-    filters its tenant-owned tables itself (``scoping.check_scoped``)."""
-    nested = stmt.with_only_columns(func.row(*stmt.selected_columns))
-    return func.array(nested.scalar_subquery(), type_=_Rows(stmt))
+def rows_of(stmt: Select[Any], dialect: str) -> ColumnElement[list[Any]]:
+    """The rows of ``stmt`` (usually correlated to the enclosing statement's row, a table of
+    which it names in ``correlate``) in one column of it, so that one statement reads a row and
+    its related rows; an empty list when there are none. PostgreSQL:
+    ``array((SELECT row(<columns>) ...))``; SQLite: ``(SELECT json_group_array(json_array(
+    <columns>)) FROM (<stmt>))`` (its rows in the subquery's order). Each ``SELECT`` filters
+    its tenant-owned tables itself (``scoping.check_scoped``)."""
+    if dialect == "postgresql":
+        nested = stmt.with_only_columns(func.row(*stmt.selected_columns))
+        return func.array(nested.scalar_subquery(), type_=_Rows(stmt))
+    inner = stmt.subquery()
+    rows = select(func.json_group_array(func.json_array(*inner.c))).select_from(inner)
+    return type_coerce(rows.scalar_subquery(), _Rows(stmt))
 
 
 # --- statements ------------------------------------------------------------------------------
 
 _customers = Customer.__table__
-_CUSTOMER_BY_ID = select(_customers).where(
-    of_tenant(Customer), _customers.c.id == bindparam("key"), _customers.c.state == "active"
-)
-_CUSTOMER_BY_EMAIL_KEY = select(_customers).where(
-    of_tenant(Customer),
-    _customers.c.email_key == bindparam("email_key"),
-    _customers.c.state == "active",
-)
 _definitions = AttributeDefinition.__table__
 _ATTRIBUTES = (
     select(_definitions)
@@ -128,36 +134,22 @@ _ATTRIBUTES = (
     .order_by(_definitions.c.position, _definitions.c.id)
 )
 _values = CustomerAttributeValue.__table__
-_ATTRIBUTE_VALUES = select(_values.c.attribute_id, _values.c.value).where(
-    of_tenant(CustomerAttributeValue), _values.c.customer_id == bindparam("customer")
-)
 _addresses = CustomerAddress.__table__
-_ADDRESSES = (
-    select(_addresses)
-    .where(of_tenant(CustomerAddress), _addresses.c.customer_id == bindparam("customer"))
-    .order_by(_addresses.c.created_at, _addresses.c.id)
-)
-_api_users = ApiUser.__table__
-_API_USER = select(_api_users.c.secret_encrypted, _api_users.c.disabled).where(
-    of_tenant(ApiUser), _api_users.c.login == bindparam("login")
-)
-
-# PostgreSQL: the customer and its related rows in one statement, one row (decision 0080).
-_VALUES_OF_ROW = select(_values.c.attribute_id, _values.c.value).where(
-    of_tenant(CustomerAttributeValue, Customer), _values.c.customer_id == _customers.c.id
+_VALUES_OF_ROW = (
+    select(_values.c.attribute_id, _values.c.value)
+    .where(of_tenant(CustomerAttributeValue, Customer), _values.c.customer_id == _customers.c.id)
+    .correlate(_customers)
 )
 _ADDRESSES_OF_ROW = (
     select(_addresses)
     .where(of_tenant(CustomerAddress, Customer), _addresses.c.customer_id == _customers.c.id)
     .order_by(_addresses.c.created_at, _addresses.c.id)
+    .correlate(_customers)
 )
-_WHOLE = (
-    rows_of(_ATTRIBUTES).label("whole_attributes"),
-    rows_of(_VALUES_OF_ROW).label("whole_values"),
-    rows_of(_ADDRESSES_OF_ROW).label("whole_addresses"),
+_api_users = ApiUser.__table__
+_API_USER = select(_api_users.c.secret_encrypted, _api_users.c.disabled).where(
+    of_tenant(ApiUser), _api_users.c.login == bindparam("login")
 )
-_WHOLE_CUSTOMER_BY_ID = _CUSTOMER_BY_ID.add_columns(*_WHOLE)
-_WHOLE_CUSTOMER_BY_EMAIL_KEY = _CUSTOMER_BY_EMAIL_KEY.add_columns(*_WHOLE)
 _CUSTOMER_COLUMNS = len(_customers.c)
 _CustomerRow: Callable[..., Any] = namedtuple(  # type: ignore[misc]
     "row", [c.key for c in _customers.c]
@@ -168,18 +160,10 @@ _SESSION = select(_sessions.c.customer_id, _sessions.c.last_seen_at, _sessions.c
     of_tenant(CustomerSession), _sessions.c.token_hash == bindparam("hash")
 )
 
+# The token with its user's and customer's state in one statement (decision 0080).
 _tokens = DeviceToken.__table__
-_TOKEN = select(_tokens).where(of_tenant(DeviceToken), _tokens.c.token_hash == bindparam("hash"))
 _interface_users = InterfaceUser.__table__
-_INTERFACE_USER = select(_interface_users.c.disabled).where(
-    of_tenant(InterfaceUser), _interface_users.c.user_name == bindparam("user")
-)
-_ACTIVE_CUSTOMER = select(_customers.c.id).where(
-    of_tenant(Customer), _customers.c.id == bindparam("key"), _customers.c.state == "active"
-)
-
-# PostgreSQL: the token with its user's and customer's state in one statement (decision 0080).
-_TOKEN_WHOLE = select(
+_TOKEN = select(
     _tokens,
     select(_interface_users.c.disabled)
     .where(
@@ -202,17 +186,7 @@ _TOKEN_COLUMNS = len(_tokens.c)
 _TokenRow: Callable[..., Any] = namedtuple("row", [c.key for c in _tokens.c])  # type: ignore[misc]
 
 _consents = CustomerConsent.__table__
-_CONSENTS = (
-    select(_consents.c.statement_id, _consents.c.agreed_at)
-    .where(of_tenant(CustomerConsent), _consents.c.customer_id == bindparam("customer"))
-    .order_by(_consents.c.agreed_at, _consents.c.statement_id)
-)
 _changes = ConsentChange.__table__
-_CONSENT_CHANGES = (
-    select(_changes.c.statement_id, _changes.c.occurred_at)
-    .where(of_tenant(ConsentChange), _changes.c.customer_id == bindparam("customer"))
-    .order_by(_changes.c.occurred_at, _changes.c.id)
-)
 _statements = Statement.__table__
 _STATEMENTS = (
     select(_statements.c.id, _statements.c.code)
@@ -225,24 +199,53 @@ _LANGUAGES = (
     .where(of_tenant(Language))
     .order_by(_languages.c.tenant_id, _languages.c.code)
 )
-
-# PostgreSQL: the profile in one statement, like a customer (decision 0080).
 _CONSENTS_OF_ROW = (
     select(_consents.c.statement_id, _consents.c.agreed_at)
     .where(of_tenant(CustomerConsent, Customer), _consents.c.customer_id == _customers.c.id)
     .order_by(_consents.c.agreed_at, _consents.c.statement_id)
+    .correlate(_customers)
 )
 _CONSENT_CHANGES_OF_ROW = (
     select(_changes.c.statement_id, _changes.c.occurred_at)
     .where(of_tenant(ConsentChange, Customer), _changes.c.customer_id == _customers.c.id)
     .order_by(_changes.c.occurred_at, _changes.c.id)
+    .correlate(_customers)
 )
-_WHOLE_PROFILE_BY_ID = _WHOLE_CUSTOMER_BY_ID.add_columns(
-    rows_of(_CONSENTS_OF_ROW).label("whole_consents"),
-    rows_of(_CONSENT_CHANGES_OF_ROW).label("whole_changes"),
-    rows_of(_STATEMENTS).label("whole_statements"),
-    rows_of(_LANGUAGES).label("whole_languages"),
-)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The prebuilt statements of one dialect (:func:`rows_of` differs)."""
+
+    customer_by_id: Select[Any]
+    customer_by_email_key: Select[Any]
+    profile_by_id: Select[Any]
+
+
+def _statements_for(dialect: str) -> _Statements:
+    whole = (
+        rows_of(_ATTRIBUTES, dialect).label("whole_attributes"),
+        rows_of(_VALUES_OF_ROW, dialect).label("whole_values"),
+        rows_of(_ADDRESSES_OF_ROW, dialect).label("whole_addresses"),
+    )
+    by_id = select(_customers, *whole).where(
+        of_tenant(Customer), _customers.c.id == bindparam("key"), _customers.c.state == "active"
+    )
+    by_email_key = select(_customers, *whole).where(
+        of_tenant(Customer),
+        _customers.c.email_key == bindparam("email_key"),
+        _customers.c.state == "active",
+    )
+    profile = by_id.add_columns(
+        rows_of(_CONSENTS_OF_ROW, dialect).label("whole_consents"),
+        rows_of(_CONSENT_CHANGES_OF_ROW, dialect).label("whole_changes"),
+        rows_of(_STATEMENTS, dialect).label("whole_statements"),
+        rows_of(_LANGUAGES, dialect).label("whole_languages"),
+    )
+    return _Statements(by_id, by_email_key, profile)
+
+
+_DIALECTS = {name: _statements_for(name) for name in ("postgresql", "sqlite")}
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -300,34 +303,19 @@ class Lookups:
         self._scoped = scoped
 
     @property
-    def _postgres(self) -> bool:
-        return self._scoped.dialect == "postgresql"
-
-    async def _record(self, row: Any | None) -> CustomerRecord | None:
-        if row is None:
-            return None
-        key = {"customer": row.id}
-        return CustomerRecord(
-            row,
-            await self._scoped.rows(_ATTRIBUTES),
-            await self._scoped.rows(_ATTRIBUTE_VALUES, key),
-            await self._scoped.rows(_ADDRESSES, key),
-        )
+    def _statements(self) -> _Statements:
+        return _DIALECTS[self._scoped.dialect]
 
     async def customer_by_id(self, customer_id: int) -> CustomerRecord | None:
-        """An active customer with its attributes and addresses, or None."""
-        key = {"key": customer_id}
-        if self._postgres:
-            return _whole_record(await self._scoped.first(_WHOLE_CUSTOMER_BY_ID, key))
-        return await self._record(await self._scoped.first(_CUSTOMER_BY_ID, key))
+        """An active customer with its attributes and addresses, or None (one statement)."""
+        stmt = self._statements.customer_by_id
+        return _whole_record(await self._scoped.first(stmt, {"key": customer_id}))
 
     async def customer_by_email_key(self, email_key: str) -> CustomerRecord | None:
         if not storable(email_key):
             return None
-        key = {"email_key": email_key}
-        if self._postgres:
-            return _whole_record(await self._scoped.first(_WHOLE_CUSTOMER_BY_EMAIL_KEY, key))
-        return await self._record(await self._scoped.first(_CUSTOMER_BY_EMAIL_KEY, key))
+        stmt = self._statements.customer_by_email_key
+        return _whole_record(await self._scoped.first(stmt, {"email_key": email_key}))
 
     async def api_user_secret(self, login: str) -> bytes | None:
         """The encrypted secret of an enabled API user, or None."""
@@ -346,57 +334,34 @@ class Lookups:
 
     async def device_token(self, hashed: str, user_name: str | None) -> TokenRecord | None:
         """A presented token (by its SHA-256) for ``devices.authenticate_token``, with its
-        interface user's and its customer's state: on PostgreSQL one statement (correlated
-        subqueries, each filtering its own tenant); on SQLite up to three key lookups."""
+        interface user's and its customer's state, in one statement (correlated subqueries,
+        each filtering its own tenant)."""
         if not storable(hashed):
             return None
-        if self._postgres and (user_name is None or storable(user_name)):
-            whole = await self._scoped.first(_TOKEN_WHOLE, {"hash": hashed, "user": user_name})
-            if whole is None:
-                return None
-            token: Any = _TokenRow(*whole[:_TOKEN_COLUMNS])
-            checked = user_name if user_name is not None else token.user_name
-            disabled = whole.whole_user_disabled
-            usable = checked is not None and disabled is not None and not disabled
-            return TokenRecord(token, usable, whole.whole_active_customer is not None)
-        row = await self._scoped.first(_TOKEN, {"hash": hashed})
-        if row is None:
+        # A name no stored user can have (a NUL) is checked, and not usable.
+        unnamable = user_name is not None and not storable(user_name)
+        params = {"hash": hashed, "user": "" if unnamable else user_name}
+        whole = await self._scoped.first(_TOKEN, params)
+        if whole is None:
             return None
-        checked = user_name if user_name is not None else row.user_name
-        usable = False
-        if checked is not None and storable(checked):
-            user = await self._scoped.first(_INTERFACE_USER, {"user": checked})
-            usable = user is not None and not user.disabled
-        active = False
-        if row.customer_id is not None:
-            found = await self._scoped.first(_ACTIVE_CUSTOMER, {"key": row.customer_id})
-            active = found is not None
-        return TokenRecord(row, usable, active)
+        token: Any = _TokenRow(*whole[:_TOKEN_COLUMNS])
+        checked = user_name if user_name is not None else token.user_name
+        disabled = whole.whole_user_disabled
+        usable = not unnamable and checked is not None and disabled is not None and not disabled
+        return TokenRecord(token, usable, whole.whole_active_customer is not None)
 
     async def profile_by_id(self, customer_id: int) -> ProfileRecord | None:
-        """A CareCloud profile's rows (:class:`ProfileRecord`), or None."""
-        if self._postgres:
-            row = await self._scoped.first(_WHOLE_PROFILE_BY_ID, {"key": customer_id})
-            whole = _whole_record(row)
-            if row is None or whole is None:
-                return None
-            return ProfileRecord(
-                whole,
-                row.whole_consents,
-                row.whole_changes,
-                row.whole_statements,
-                row.whole_languages,
-            )
-        record = await self._record(await self._scoped.first(_CUSTOMER_BY_ID, {"key": customer_id}))
-        if record is None:
+        """A CareCloud profile's rows (:class:`ProfileRecord`) in one statement, or None."""
+        row = await self._scoped.first(self._statements.profile_by_id, {"key": customer_id})
+        whole = _whole_record(row)
+        if row is None or whole is None:
             return None
-        key = {"customer": customer_id}
         return ProfileRecord(
-            record,
-            await self._scoped.rows(_CONSENTS, key),
-            await self._scoped.rows(_CONSENT_CHANGES, key),
-            await self._scoped.rows(_STATEMENTS),
-            await self.languages(),
+            whole,
+            row.whole_consents,
+            row.whole_changes,
+            row.whole_statements,
+            row.whole_languages,
         )
 
     async def languages(self) -> Sequence[Any]:

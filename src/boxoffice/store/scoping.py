@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BooleanClauseList, ColumnClause, Grouping, TextClause
+from sqlalchemy.sql.selectable import AliasedReturnsRows, Join, TableClause
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.sql.visitors import iterate
 
@@ -219,6 +220,18 @@ def _is_text(element: Any) -> bool:
     )
 
 
+def _tables_of(from_: Any) -> set[Any]:
+    """The tables a FROM reads itself: through joins and aliases of tables, but not into a
+    subquery (its SELECT is among those checked, on its own)."""
+    if isinstance(from_, Join):
+        return _tables_of(from_.left) | _tables_of(from_.right)
+    if isinstance(from_, AliasedReturnsRows):
+        return set() if isinstance(from_.element, Select) else _tables_of(from_.element)
+    if isinstance(from_, TableClause):
+        return {from_}
+    return set(find_tables(from_, include_joins=True))
+
+
 #: Statements already checked, kept alive so that their ids cannot be reused.
 _checked: dict[int, Executable] = {}
 
@@ -239,18 +252,13 @@ def check_scoped(stmt: Executable) -> None:
         # correlates to an enclosing one is among its FROMs here, so it must name the tenant
         # again (harmless: the enclosing SELECT's row already has it).
         froms = select_.get_final_froms()
-        owned = {t for f in froms for t in find_tables(f, include_joins=True) if _tenant_owned(t)}
+        owned = {t for f in froms for t in _tables_of(f) if _tenant_owned(t)}
         missing = owned - _filtered_tables(select_)
         if missing:
             names = ", ".join(sorted(t.name for t in missing))
             raise UnscopedQueryError(f"Core read of {names} without its tenant filter")
     everywhere = {t for t in find_tables(stmt, include_joins=True) if _tenant_owned(t)}
-    read = {
-        t
-        for select_ in selects
-        for f in select_.get_final_froms()
-        for t in find_tables(f, include_joins=True)
-    }
+    read = {t for select_ in selects for f in select_.get_final_froms() for t in _tables_of(f)}
     if everywhere - read:  # a table read other than as a SELECT's FROM: not understood
         names = ", ".join(sorted(t.name for t in everywhere - read))
         raise UnscopedQueryError(f"Core read of {names} outside a checked SELECT")

@@ -204,7 +204,7 @@ class ReadUnitOfWork:
                 found = connection.sync_connection.execute(stmt, bound).all()  # type: ignore[union-attr]
                 return found
             except OperationalError as exc:
-                if not busy(exc.orig):
+                if exc.orig is None or not busy(exc.orig):
                     raise
             # SQLite is busy: the statement again, in the greenlet, where it may wait.
             found = (await connection.execute(stmt, bound)).all()
