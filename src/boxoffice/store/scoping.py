@@ -166,7 +166,7 @@ async def bind_session_tenant(
 
 # --- Core reads ------------------------------------------------------------------------------
 
-#: The bind parameter by which a Core read names its tenant; :class:`ScopedConnection` binds it.
+#: The bind parameter by which a Core read names its tenant; :func:`scoped_parameters` binds it.
 TENANT_PARAM = "scope_tenant_id"
 
 
