@@ -80,6 +80,8 @@ SCENARIOS = (
     "carecloud_get",
     "brand_index",
     "brand_index_deep",
+    "brand_index_brand",
+    "brand_index_search",
     "bare_404",
 )
 DEFAULT = ("owner_get", "owner_email", "web_get", "carecloud_get", "brand_index")
@@ -382,6 +384,15 @@ def _request(name: str, spec: dict[str, Any], rng: random.Random) -> Request:
         start = rng.randrange(spec["customers"] // 2, spec["customers"])
         target = f"/api/v2/customer?itemStart={start}&itemLimit=15"
         return Request("GET", target, {"apiKey": spec["api_key"]})
+    if name == "brand_index_brand":
+        # One brand's customers (every fifth of a raw seed), at any depth of that brand's list.
+        start = rng.randrange(max(spec["brand_customers"], 1))
+        target = f"/api/v2/customer?brand_id={spec['brand_id']}&itemStart={start}&itemLimit=15"
+        return Request("GET", target, {"apiKey": spec["api_key"]})
+    if name == "brand_index_search":
+        # A search matching one customer in ~1,000 (a raw seed's last names are Last0..Last996).
+        target = f"/api/v2/customer?search=Last{rng.randrange(100, 997)}&itemStart=0&itemLimit=15"
+        return Request("GET", target, {"apiKey": spec["api_key"]})
     if name == "bare_404":
         return Request("GET", "/nothing-here", {})
     raise SystemExit(f"unknown scenario {name}")
@@ -467,6 +478,13 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     spec["customers"] = query(
         url, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant_id
     )[0][0]
+    brands = query(
+        url,
+        "SELECT brand_id, count(*) FROM customers WHERE tenant_id = $1 AND brand_id IS NOT NULL "
+        "GROUP BY brand_id ORDER BY count(*) DESC LIMIT 1",
+        tenant_id,
+    )
+    spec["brand_id"], spec["brand_customers"] = brands[0] if brands else (None, 0)
     if any(name.startswith("owner") for name in args.scenario) and "login" not in spec:
         raise SystemExit(f"no System Owner in {side_file(url)}: run `owner --url {url}` first")
     return asyncio.run(_measure(url, args, spec))
