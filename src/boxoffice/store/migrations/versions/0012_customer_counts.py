@@ -155,6 +155,10 @@ def upgrade() -> None:
     for statement in POSTGRESQL_TRIGGERS if postgresql else SQLITE_TRIGGERS:
         op.execute(statement)
     if postgresql:
+        # Every customer insert updates a row: room in each page for its new versions lets the
+        # updates stay HOT (pruned in place), so the table does not grow between autovacuums
+        # (after a 1M-customer seed: 211 pages without, 13 with, for 330 rows).
+        op.execute(f"ALTER TABLE {TABLE} SET (fillfactor = 20)")
         # 0005's default privileges grant it to the application role when the same role
         # migrates; granted here too for a database migrated by another role since.
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {TABLE} TO boxoffice_app")
