@@ -8,8 +8,9 @@
 catalogue, an interface user, an API key, a System Owner API user) and adds N customers: with
 ``boxoffice import customers`` and the generated file of ``bench/run.py``, or with ``--raw``
 straight into the ``customers`` table by the database driver (for 1M customers in minutes; no
-addresses, tags...), then refreshes the statistics (``ANALYZE``). Every fifth raw customer is
-put in the catalogue's brand. What ``measure`` needs (credentials, 1,000 customers' codes and
+addresses, tags...), then refreshes the statistics (``ANALYZE``; a raw seed on PostgreSQL
+``VACUUM ANALYZE``, as autovacuum would). Every fifth raw customer is put in the catalogue's
+brand. What ``measure`` needs (credentials, 1,000 customers' codes and
 emails) is kept in ``URL``'s side file (``.per_request.json`` next to the SQLite file, or in the
 temporary directory); ``owner`` adds a System Owner and the customers to the side file of a
 database seeded without them. ``run`` does it all on a new database (a temporary SQLite file, or
@@ -80,6 +81,8 @@ SCENARIOS = (
     "carecloud_get",
     "brand_index",
     "brand_index_deep",
+    "brand_index_brand",
+    "brand_index_search",
     "bare_404",
 )
 DEFAULT = ("owner_get", "owner_email", "web_get", "carecloud_get", "brand_index")
@@ -153,7 +156,10 @@ def _raw_customers(url: str, tenant_id: int, count: int, brand_id: int) -> None:
                     records=rows(start, min(count, start + 10_000)),
                     columns=[c.strip() for c in columns.split(",")],
                 )
-            await connection.execute("ANALYZE")
+            # As autovacuum leaves a bulk-loaded table: statistics, and the visibility map
+            # that lets the brand/channel index skip to a page on the index alone (without,
+            # every skipped entry is a heap fetch).
+            await connection.execute("VACUUM ANALYZE")
         finally:
             await connection.close()
 
@@ -382,6 +388,15 @@ def _request(name: str, spec: dict[str, Any], rng: random.Random) -> Request:
         start = rng.randrange(spec["customers"] // 2, spec["customers"])
         target = f"/api/v2/customer?itemStart={start}&itemLimit=15"
         return Request("GET", target, {"apiKey": spec["api_key"]})
+    if name == "brand_index_brand":
+        # One brand's customers (every fifth of a raw seed), at any depth of that brand's list.
+        start = rng.randrange(max(spec["brand_customers"], 1))
+        target = f"/api/v2/customer?brand_id={spec['brand_id']}&itemStart={start}&itemLimit=15"
+        return Request("GET", target, {"apiKey": spec["api_key"]})
+    if name == "brand_index_search":
+        # A search matching one customer in ~1,000 (a raw seed's last names are Last0..Last996).
+        target = f"/api/v2/customer?search=Last{rng.randrange(100, 997)}&itemStart=0&itemLimit=15"
+        return Request("GET", target, {"apiKey": spec["api_key"]})
     if name == "bare_404":
         return Request("GET", "/nothing-here", {})
     raise SystemExit(f"unknown scenario {name}")
@@ -460,6 +475,13 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     spec["customers"] = query(
         url, "SELECT count(*) FROM customers WHERE tenant_id = $1", tenant_id
     )[0][0]
+    brands = query(
+        url,
+        "SELECT brand_id, count(*) FROM customers WHERE tenant_id = $1 AND brand_id IS NOT NULL "
+        "GROUP BY brand_id ORDER BY count(*) DESC LIMIT 1",
+        tenant_id,
+    )
+    spec["brand_id"], spec["brand_customers"] = brands[0] if brands else (None, 0)
     if any(name.startswith("owner") for name in args.scenario) and "login" not in spec:
         raise SystemExit(f"no System Owner in {side_file(url)}: run `owner --url {url}` first")
     return asyncio.run(_measure(url, args, spec))

@@ -383,18 +383,27 @@ async def list_customers(
     start: int = 0,
     limit: int = 15,
 ) -> PageView[BrandCustomerView]:
-    """Customers by id (erased ones too, as anonymous tombstones), of one brand or all."""
+    """Customers by id (erased ones too, as anonymous tombstones), of one brand or all.
+
+    Without a search the page and the total come from the counts the database keeps (exact,
+    at any size and depth: decision 0119); a search reads every customer it might match."""
     start, limit = _bounds(start, limit)
+    search = search.strip()
     async with core.uow(caller.principal.tenant_id) as uow:
         cat = await _catalogue(uow)
         brand = _brand(cat, caller, brand_id, required=False)
-        total, rows = await uow.customers.page(
-            brand_id=brand.id if brand else None,
-            search=search.strip(),
-            states=(ACTIVE, ERASED),
-            offset=start,
-            limit=limit,
-        )
+        if search:
+            total, rows = await uow.customers.page(
+                brand_id=brand.id if brand else None,
+                search=search,
+                states=(ACTIVE, ERASED),
+                offset=start,
+                limit=limit,
+            )
+        else:
+            total, rows = await uow.customers.index_page(
+                brand_id=brand.id if brand else None, offset=start, limit=limit
+            )
         return PageView(start, limit, total, await _views(uow, cat, rows))
 
 

@@ -384,6 +384,23 @@ class Customer(TenantScoped, Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
+#: Customer ids per :class:`CustomerCount` bucket: about 160 buckets over the key space (decision 0119).
+CUSTOMER_COUNT_BUCKET = 2**34
+
+
+class CustomerCount(TenantScoped, Base):
+    """How many customers a tenant has, per brand and range of ids (``id //
+    CUSTOMER_COUNT_BUCKET``): the brand/channel index's total and the way to an offset without
+    reading the customers before it (decision 0119). Kept by triggers on ``customers`` in the
+    writing transaction (migration 0012), never written by the application."""
+
+    __tablename__ = "customer_counts"
+    #: The brand's id, 0 for the customers of no brand.
+    brand_key: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    customers: Mapped[int] = mapped_column(Key)
+
+
 def _customer_fk() -> ForeignKeyConstraint:
     return _fk(["customer_id"], "customers", ["id"], ondelete="CASCADE")
 
