@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from boxoffice.store.audit import pending_entries
+from boxoffice.store.audit import write_pending
 from boxoffice.store.db import WRITE_OPTION
 from boxoffice.store.repositories import Catalogue, Customers, Operators
 from boxoffice.store.scoping import TENANT_KEY
@@ -78,7 +78,7 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit, with the audit entries of what was written (see ``store/audit.py``)."""
         await self.session.flush()
-        self.session.add_all(pending_entries(self.session.sync_session, self.tenant_id))
+        await write_pending(self.session, self.tenant_id)
         await self.session.commit()
 
     async def flush(self) -> None:
