@@ -40,7 +40,9 @@ async def test_core_rows_are_stamped_with_the_unit_of_works_tenant(core: Core) -
     name, a = await make_tenant(core, catalogue=False)
     row = _new("core-stamped@example.org")
     async with core.uow(a, write=True) as uow:
-        await uow.customers.insert_new(row, [(TimelineEntry, [_entry(row["id"])])], new_customer_key)
+        await uow.customers.insert_new(
+            row, [(TimelineEntry, [_entry(row["id"])])], new_customer_key
+        )
         await uow.commit()
     async with core.uow(a) as uow:
         stored = await uow.customers.get(row["id"])
