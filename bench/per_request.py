@@ -77,6 +77,7 @@ SCENARIOS = (
     "owner_get",
     "owner_email",
     "owner_post",
+    "web_signup",
     "web_get",
     "carecloud_get",
     "brand_index",
@@ -86,7 +87,7 @@ SCENARIOS = (
     "bare_404",
 )
 DEFAULT = ("owner_get", "owner_email", "web_get", "carecloud_get", "brand_index")
-EXPECTED = {"bare_404": 404}  # the others answer 200
+EXPECTED = {"bare_404": 404, "web_signup": 201}  # the others answer 200
 CARECLOUD = f"/{TENANT}/webservice/rest-api/customer-interface/v1.0"
 
 
@@ -373,6 +374,15 @@ def _request(name: str, spec: dict[str, Any], rng: random.Random) -> Request:
         email = f"post-{uuid.uuid4().hex}@example.org"
         body = orjson.dumps({"firstName": "Post", "lastName": "Bench", "email": email})
         return _signed(spec, "POST", f"/{TENANT}/api/v3/customers", body)
+    if name == "web_signup":
+        email = f"signup-{uuid.uuid4().hex}@example.org"
+        body = orjson.dumps({"firstName": "Web", "lastName": "Signup", "email": email})
+        return Request(
+            "POST",
+            f"/{TENANT}/api/v3/customer",
+            {"Origin": ORIGIN, "Content-Type": "application/json"},
+            body,
+        )
     if name == "web_get":
         return Request(
             "GET", f"/{TENANT}/api/v3/customer", {"Origin": ORIGIN, "Cookie": spec["cookie"]}

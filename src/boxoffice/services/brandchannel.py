@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -60,6 +61,7 @@ from boxoffice.domain.views import (
     TimelineEntryView,
 )
 from boxoffice.services import audit, crm, erasure
+from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
 from boxoffice.services.tenants import get_tenant
 from boxoffice.store.models import (
@@ -346,23 +348,31 @@ async def _views(
     values: dict[int, dict[int, str]] = {i: {} for i in ids}
     for v in await uow.customers.attribute_values_of(ids):
         values[v.customer_id][v.attribute_id] = v.value
-    definitions = [
-        AttributeDefinitionView(a.id, a.name, a.type, a.web_visible) for a in cat.attributes
-    ]
-    return tuple(
-        BrandCustomerView(
-            id=r.id,
-            brand=_brand_view(cat.brands.get(r.brand_id) if r.brand_id is not None else None),
-            external_primary_id=r.external_primary_id,
-            first_name=r.first_name,
-            last_name=r.last_name,
-            channels=tuple(channels[r.id]),
-            attributes=tuple(
-                AttributeValueView(d, values[r.id].get(d.id, "")) for d in definitions
-            ),
-            state=r.state,
-        )
-        for r in rows
+    definitions = _definitions(cat)
+    return tuple(_customer_view(cat, definitions, r, channels[r.id], values[r.id]) for r in rows)
+
+
+def _definitions(cat: _Catalogue) -> list[AttributeDefinitionView]:
+    return [AttributeDefinitionView(a.id, a.name, a.type, a.web_visible) for a in cat.attributes]
+
+
+def _customer_view(
+    cat: _Catalogue,
+    definitions: Sequence[AttributeDefinitionView],
+    r: Any,
+    channels: Sequence[ChannelView],
+    values: Mapping[int, str],
+) -> BrandCustomerView:
+    """A customer's view from its row (ORM object or row as written), channels and values."""
+    return BrandCustomerView(
+        id=r.id,
+        brand=_brand_view(cat.brands.get(r.brand_id) if r.brand_id is not None else None),
+        external_primary_id=r.external_primary_id,
+        first_name=r.first_name,
+        last_name=r.last_name,
+        channels=tuple(channels),
+        attributes=tuple(AttributeValueView(d, values.get(d.id, "")) for d in definitions),
+        state=r.state,
     )
 
 
@@ -595,27 +605,84 @@ async def _mirror_contacts(uow: UnitOfWork, cat: _Catalogue, row: Customer) -> N
             row.phone = ch.value
 
 
-async def _insert_customer(uow: UnitOfWork, values: dict[str, Any]) -> Customer:
-    now = _now()
-    for _attempt in range(5):
-        candidate = Customer(
-            id=new_customer_key(),
-            credit_balance=Decimal("0"),
-            state=ACTIVE,
-            created_at=now,
-            updated_at=now,
-            **values,
-        )
-        try:
-            async with uow.session.begin_nested():
-                uow.customers.add(candidate)
-                await uow.flush()
-        except IntegrityError as exc:
-            if "external_primary_id" in str(exc.orig):
-                raise AlreadyExists("Customer", values.get("external_primary_id")) from exc
-            continue  # a random id that was taken: draw another
-        return candidate
-    raise RuntimeError("could not allocate a customer id")
+async def _free_contacts(
+    uow: UnitOfWork, channels: Sequence[tuple[ChannelType, str]]
+) -> tuple[str | None, str | None]:
+    """A new customer's ``email`` and ``phone`` (:func:`_mirror_contacts`): the first email
+    channel no other customer of the tenant has, and the first telephone channel."""
+    email = phone = None
+    for channel_type, value in channels:
+        code = channel_type.code.lower()
+        if code == "email" and email is None:
+            if await uow.customers.by_email_key(normalise_email(value)) is None:
+                email = value
+        elif code == "telephone" and phone is None:
+            phone = value
+    return email, phone
+
+
+async def _insert_new(
+    uow: UnitOfWork,
+    cat: _Catalogue,
+    principal: Principal,
+    *,
+    brand_id: int,
+    external: str | None,
+    first_name: str,
+    last_name: str,
+    channels: Sequence[tuple[ChannelType, str]] = (),
+    attributes: Mapping[int, tuple[AttributeDefinition, str | None]] | None = None,
+    timeline: Sequence[tuple[str, dict[str, Any]]],
+) -> BrandCustomerView:
+    """Write a new customer of a brand (``customers.insert_customer``) and answer its view,
+    built from what was written."""
+    email, phone = await _free_contacts(uow, channels)
+    row = customer_service.new_customer_row(
+        new_customer_key(),
+        _now(),
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        brand_id=brand_id,
+        external_primary_id=external,
+    )
+    values = {key: value for key, (_attr, value) in (attributes or {}).items()}
+    written = await customer_service.insert_customer(
+        uow,
+        principal.actor,
+        row,
+        customer_service.NewCustomerParts(
+            attributes=values,
+            channels=[(channel_type.id, value) for channel_type, value in channels],
+            timeline=timeline,
+        ),
+        conflicts={
+            "external_primary_id": AlreadyExists("Customer", external),
+            "email_key": Conflict("Another customer took this email address at the same time."),
+        },
+    )
+    types = {channel_type.id: channel_type for channel_type, _value in channels}
+    return _customer_view(
+        cat,
+        _definitions(cat),
+        SimpleNamespace(**written.row),
+        [
+            ChannelView(
+                ch["id"], ch["channel_type_id"], types[ch["channel_type_id"]].code, ch["value"]
+            )
+            for ch in written.channels
+        ],
+        written.values,
+    )
+
+
+def _new_channels(wanted: list[tuple[ChannelType, str]]) -> list[tuple[ChannelType, str]]:
+    """A new customer's channels, each once (:func:`_add_channels` for a customer with none)."""
+    out: dict[tuple[int, str], tuple[ChannelType, str]] = {}
+    for channel_type, value in wanted:
+        out.setdefault(_channel_key(channel_type, value), (channel_type, value))
+    return list(out.values())
 
 
 async def _commit(uow: UnitOfWork) -> None:
@@ -643,10 +710,8 @@ async def create_customer(
         assert brand is not None
         channels = _resolve_channels(cat, cmd.channels)
         attributes = _resolve_attributes(cat, cmd.attributes)
-        if external is not None:
-            if await uow.customers.by_external_id(brand.id, external) is not None:
-                raise AlreadyExists("Customer", external)
-        elif identity is not None:
+        # A taken external id is found by its unique index as the customer is written.
+        if external is None and identity is not None:
             field = "search_customer_channel_value"
             if not brand.search_by_channels:
                 raise InvalidInput(
@@ -662,30 +727,31 @@ async def create_customer(
                     )
                 channel_type = cat.types_by_code[code]
                 channels.append((channel_type, _channel_value(channel_type, identity, field)))
-        row = await _insert_customer(
-            uow,
-            {
-                "brand_id": brand.id,
-                "external_primary_id": external,
-                "first_name": first_name,
-                "last_name": last_name,
-                "title": "",
-            },
-        )
-        added = await _add_channels(uow, cat, row.id, channels)
-        await _apply_attributes(uow, row.id, attributes)
-        await _mirror_contacts(uow, cat, row)
-        uow.customers.record(row.id, "created", principal.actor, channel="brandchannel")
+        channels = _new_channels(channels)
+        timeline: list[tuple[str, dict[str, Any]]] = [("created", {"channel": "brandchannel"})]
         if cmd.ticket_id is not None:
-            uow.customers.record(
-                row.id,
-                TICKET_LINKED,
-                principal.actor,
-                ticket_id=cmd.ticket_id,
-                channels=added if cmd.sync_ticket_channels else [],
+            added = [{"type": t.code, "value": v} for t, v in channels]
+            timeline.append(
+                (
+                    TICKET_LINKED,
+                    {
+                        "ticket_id": cmd.ticket_id,
+                        "channels": added if cmd.sync_ticket_channels else [],
+                    },
+                )
             )
-        await uow.flush()
-        view = await _view(uow, cat, row)
+        view = await _insert_new(
+            uow,
+            cat,
+            principal,
+            brand_id=brand.id,
+            external=external,
+            first_name=first_name,
+            last_name=last_name,
+            channels=channels,
+            attributes=attributes,
+            timeline=timeline,
+        )
         await _commit(uow)
         return view
 
@@ -949,17 +1015,18 @@ async def _apply_crm_answer(
         outcome = "updated"
         if row is None:
             outcome = "created"
-            row = await _insert_customer(
+            created = await _insert_new(
                 uow,
-                {
-                    "brand_id": brand_id,
-                    "external_primary_id": external,
-                    "first_name": "",
-                    "last_name": "",
-                    "title": "",
-                },
+                cat,
+                principal,
+                brand_id=brand_id,
+                external=external,
+                first_name="",
+                last_name="",
+                timeline=[("created", {"channel": "syncWithCRM"})],
             )
-            uow.customers.record(row.id, "created", principal.actor, channel="syncWithCRM")
+            row = await uow.customers.get(created.id, for_update=True)
+            assert row is not None  # written just now, in this transaction
         patch = BrandCustomerPatch(
             first_name=answer.first_name,
             last_name=answer.last_name,

@@ -27,7 +27,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import IO, Any
 
 from boxoffice.domain.commands import ADDRESS_PARTS
@@ -42,6 +41,7 @@ from boxoffice.services.customers import (
     clean_country,
     clean_email,
     clean_text,
+    new_customer_row,
 )
 from boxoffice.store import bulk
 from boxoffice.store.models import (
@@ -647,31 +647,22 @@ async def _new_keys(session: Any, count: int) -> list[int]:
 
 
 def _new_customer(customer_id: int, row: _Row, now: datetime) -> dict[str, Any]:
+    """The customer's row (``customers.new_customer_row``: what every create writes)."""
     values = row.values
-    return {
-        "id": customer_id,
-        "email": values["email"],
-        "email_key": row.email_key,
-        "title": values.get("title") or "",
-        "first_name": values["first_name"],
-        "last_name": values["last_name"],
-        "phone": values.get("phone"),
-        "mobile": values.get("mobile"),
-        "birth_date": values.get("birth_date"),
-        "gender": values.get("gender"),
-        "language": values.get("language"),
-        "friendly_id": values.get("friendly_id"),
-        "password_hash": None,
-        "credit_balance": Decimal("0"),
-        "brand_id": None,
-        "external_primary_id": None,
-        "state": "active",
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-        "store_id": None,
-        "post_nominals": None,
-    }
+    return new_customer_row(
+        customer_id,
+        now,
+        email=values["email"],
+        title=values.get("title") or "",
+        first_name=values["first_name"],
+        last_name=values["last_name"],
+        phone=values.get("phone"),
+        mobile=values.get("mobile"),
+        birth_date=values.get("birth_date"),
+        gender=values.get("gender"),
+        language=values.get("language"),
+        friendly_id=values.get("friendly_id"),
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from dataclasses import fields, replace
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain.commands import UNSET, AddressPatch, CustomerPatch, NewAddress, NewCustomer
-from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound
+from boxoffice.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import attribute_lookup_key, is_valid_email, normalise_email
@@ -33,14 +34,18 @@ from boxoffice.services.core import Core
 from boxoffice.store.lookups import CustomerRecord, Lookups
 from boxoffice.store.models import (
     AttributeDefinition,
+    Base,
     ConsentChange,
     Customer,
     CustomerAddress,
     CustomerAttributeValue,
+    CustomerChannel,
     CustomerConsent,
+    CustomerSourceRecord,
     CustomerSubscription,
     CustomerTag,
     Statement,
+    TimelineEntry,
 )
 from boxoffice.store.uow import UnitOfWork
 
@@ -361,9 +366,16 @@ async def _resolve_attributes(
 ) -> dict[int, tuple[AttributeDefinition, str | None]]:
     if not sent:
         return {}
-    by_key = {
-        a.lookup_key: a for a in _visible_attributes(principal, await uow.catalogue.attributes())
-    }
+    return _resolve_among(await uow.catalogue.attributes(), principal, sent)
+
+
+def _resolve_among(
+    definitions: Iterable[AttributeDefinition],
+    principal: Principal,
+    sent: Mapping[str, str | None],
+) -> dict[int, tuple[AttributeDefinition, str | None]]:
+    """:func:`_resolve_attributes` with the tenant's attribute definitions already read."""
+    by_key = {a.lookup_key: a for a in _visible_attributes(principal, definitions)}
     resolved: dict[int, tuple[AttributeDefinition, str | None]] = {}
     for name, raw in sent.items():
         attr = by_key.get(attribute_lookup_key(name))
@@ -493,19 +505,28 @@ async def _withdraw(
 
 async def _check_references(
     uow: UnitOfWork, principal: Principal, cmd: NewCustomer, email: str
-) -> tuple[dict[int, tuple[AttributeDefinition, str | None]], list[Statement]]:
+) -> None:
     """What a new customer's data refers to (attributes, tags, statements) exists, and the
-    email is free; returns the resolved attributes and statements."""
-    attributes = await _resolve_attributes(uow, principal, cmd.attributes)
+    email is free: the read made before a password is hashed (:func:`create_customer`)."""
+    await _resolve_attributes(uow, principal, cmd.attributes)
+    await _references(uow, principal, cmd)
+    if await uow.customers.by_email_key(normalise_email(email)) is not None:
+        raise AlreadyExists("Customer", email)
+
+
+async def _references(
+    uow: UnitOfWork, principal: Principal, cmd: NewCustomer
+) -> tuple[dict[int, TagView], list[Statement]]:
+    """The tags and statements a new customer names, when it names any (else nothing read):
+    the visible tags by id, and the statements."""
+    visible_tags: dict[int, TagView] = {}
     if cmd.tag_ids:
         visible_tags = await _visible_tags(uow, principal)
         for tag_id in cmd.tag_ids:
             if tag_id not in visible_tags:
                 raise InvalidInput("tags", f"unknown tag {tag_id}")
     statements = await _statements(uow, cmd.statement_ids, strict=True) if cmd.statement_ids else []
-    if await uow.customers.by_email_key(normalise_email(email)) is not None:
-        raise AlreadyExists("Customer", email)
-    return attributes, statements
+    return visible_tags, statements
 
 
 def check_address(address: NewAddress) -> None:
@@ -528,15 +549,20 @@ async def create_customer(
     """Create a customer. With a password, the whole input is checked first (its values, what
     it refers to, the email free: a read) and only then hashed, outside the write transaction:
     a refused request never costs an Argon2 computation. ``public``: for a caller nobody has
-    authenticated, hashed in the bounded sign-up lane (``Unavailable`` when it is full). The
-    unique index on the email stays the final guard."""
+    authenticated, hashed in the bounded sign-up lane (``Unavailable`` when it is full).
+
+    The write reads only what the input names (the attribute definitions, which the answer
+    lists too; tags and statements when it names some) and sends one ``INSERT`` per table
+    (:func:`insert_customer`); the email's unique index, not a read, finds a taken address.
+    The answer is built from what was written."""
     first_name = _text("first_name", cmd.first_name, required=True)
     last_name = _text("last_name", cmd.last_name, required=True)
     email = _email(cmd.email)
-    scalars = {
-        name: _text(name, getattr(cmd, name)) or None
+    phone, mobile, friendly_id, gender, language = (
+        _text(name, getattr(cmd, name)) or None
         for name in ("phone", "mobile", "friendly_id", "gender", "language")
-    }
+    )
+    assert first_name is not None and last_name is not None  # required: never None
     title = _text("title", cmd.title) or ""
     birth_date = _birth_date(cmd.birth_date)
     for address in cmd.addresses:
@@ -550,63 +576,58 @@ async def create_customer(
         password_hash = await hash_password_async(password, public=public)
 
     async with core.uow(principal.tenant_id, write=True) as uow:
-        attributes, statements = await _check_references(uow, principal, cmd, email)
-        now = _now()
-        row: Customer | None = None
-        for _attempt in range(5):
-            candidate = Customer(
-                id=new_customer_key(),
-                email=email,
-                email_key=normalise_email(email),
-                title=title,
-                first_name=first_name,
-                last_name=last_name,
-                birth_date=birth_date,
-                password_hash=password_hash,
-                credit_balance=Decimal("0"),
-                state="active",
-                created_at=now,
-                updated_at=now,
-                **scalars,
-            )
-            try:
-                async with uow.session.begin_nested():
-                    uow.customers.add(candidate)
-                    await uow.flush()
-            except IntegrityError as exc:
-                if "email_key" in str(exc.orig):
-                    raise AlreadyExists("Customer", email) from exc
-                continue  # a random id that was taken: draw another
-            row = candidate
-            break
-        if row is None:
-            raise RuntimeError("could not allocate a customer id")
-        addresses: list[CustomerAddress] = []
-        for index, address in enumerate(cmd.addresses):
-            new_row = _new_address_row(row.id, address, first=index == 0)
-            for earlier in addresses:  # one billing and one delivery address: the last claim wins
-                earlier.is_billing = earlier.is_billing and not new_row.is_billing
-                earlier.is_delivery = earlier.is_delivery and not new_row.is_delivery
-            addresses.append(new_row)
-            uow.customers.add(new_row)
-        await _apply_attributes(uow, row.id, attributes)
-        for tag_id in dict.fromkeys(cmd.tag_ids):
-            uow.customers.add(
-                CustomerTag(
-                    customer_id=row.id, tag_id=tag_id, added_at=now, added_by=principal.actor
-                )
-            )
-        await _agree(uow, principal, row.id, statements, channel, set())
-        uow.customers.record(
-            row.id,
-            "created",
-            principal.actor,
-            channel=channel,
-            tags=list(dict.fromkeys(cmd.tag_ids)),
-            statements=[s.id for s in statements],
+        definitions = await uow.catalogue.attributes()
+        attributes = (
+            _resolve_among(definitions, principal, cmd.attributes) if cmd.attributes else {}
         )
-        await uow.flush()
-        view = await _view(uow, principal, row, parts)
+        visible_tags, statements = await _references(uow, principal, cmd)
+        tag_ids = list(dict.fromkeys(cmd.tag_ids))
+        row = new_customer_row(
+            new_customer_key(),
+            _now(),
+            email=email,
+            title=title,
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=birth_date,
+            password_hash=password_hash,
+            phone=phone,
+            mobile=mobile,
+            friendly_id=friendly_id,
+            gender=gender,
+            language=language,
+        )
+        written = await insert_customer(
+            uow,
+            principal.actor,
+            row,
+            NewCustomerParts(
+                addresses=cmd.addresses,
+                attributes={key: value for key, (_attr, value) in attributes.items()},
+                tag_ids=tag_ids,
+                agreed=statements,
+                consent_channel=channel,
+                timeline=(
+                    (
+                        "created",
+                        {
+                            "channel": channel,
+                            "tags": tag_ids,
+                            "statements": [s.id for s in statements],
+                        },
+                    ),
+                ),
+            ),
+            conflicts={"email_key": AlreadyExists("Customer", email)},
+        )
+        view = written.view(principal, definitions)
+        if TAGS in parts:
+            view = replace(view, tags=tuple([visible_tags[t] for t in tag_ids]))
+        if CONSENTS in parts:
+            agreed = sorted(statements, key=lambda s: s.id)
+            view = replace(
+                view, consents=tuple([ConsentView(s.id, s.text, written.now) for s in agreed])
+            )
         try:
             await uow.commit()
         except IntegrityError as exc:
@@ -614,6 +635,242 @@ async def create_customer(
                 raise AlreadyExists("Customer", email) from exc
             raise
         return view
+
+
+# --- a new customer, as every dialect and the import write it ------------------------------
+
+
+def new_customer_row(
+    customer_id: int,
+    now: datetime,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str | None = None,
+    title: str = "",
+    phone: str | None = None,
+    mobile: str | None = None,
+    birth_date: date | None = None,
+    gender: str | None = None,
+    language: str | None = None,
+    friendly_id: str | None = None,
+    password_hash: str | None = None,
+    brand_id: int | None = None,
+    external_primary_id: str | None = None,
+    store_id: int | None = None,
+    post_nominals: str | None = None,
+) -> dict[str, Any]:
+    """A new customer's row (``customers``' every column but the tenant's, which the store
+    stamps), from values already checked: the one definition of what a new customer is, for
+    :func:`insert_customer` and the import's batches alike. The email's key is derived here."""
+    return {
+        "id": customer_id,
+        "email": email,
+        "email_key": normalise_email(email) if email is not None else None,
+        "title": title,
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": phone,
+        "mobile": mobile,
+        "birth_date": birth_date,
+        "gender": gender,
+        "language": language,
+        "friendly_id": friendly_id,
+        "password_hash": password_hash,
+        # As the column gives it back (``Numeric(12, 2)``): answers built from the row read alike.
+        "credit_balance": Decimal("0.00"),
+        "brand_id": brand_id,
+        "external_primary_id": external_primary_id,
+        "state": "active",
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "store_id": store_id,
+        "post_nominals": post_nominals,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class NewCustomerParts:
+    """What a new customer is written with besides its own row, all checked already."""
+
+    #: Addresses (each checked by :func:`check_address`); the first is billing and delivery.
+    addresses: Sequence[NewAddress] = ()
+    #: Attribute values by attribute id (``None``: no value, nothing written).
+    attributes: Mapping[int, str | None] = field(default_factory=dict)
+    tag_ids: Sequence[int] = ()
+    #: Statements agreed to, and statements withdrawn (never agreed: a withdrawal on record),
+    #: through ``consent_channel``.
+    agreed: Sequence[Statement] = ()
+    withdrawn: Sequence[Statement] = ()
+    consent_channel: str = "api"
+    #: Channels (brand/channel): ``(channel type id, value)``, in the order they are listed.
+    channels: Sequence[tuple[int, str]] = ()
+    #: Source records (CareCloud): ``(source id, external id)``.
+    sources: Sequence[tuple[int, str | None]] = ()
+    #: Timeline entries, ``(kind, data)``, in order: ``created`` first.
+    timeline: Sequence[tuple[str, dict[str, Any]]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenCustomer:
+    """What :func:`insert_customer` wrote, for an answer built without reading it back."""
+
+    row: dict[str, Any]
+    addresses: list[dict[str, Any]]
+    values: dict[int, str]
+    channels: list[dict[str, Any]]
+    now: datetime
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    def view(self, principal: Principal, definitions: Iterable[Any]) -> CustomerView:
+        """The customer's view as :func:`get_customer` reads it (no parts loaded on request)."""
+        return _plain_view(
+            principal,
+            SimpleNamespace(**self.row),
+            definitions,
+            [_Value(key, value) for key, value in self.values.items()],
+            [SimpleNamespace(**a) for a in self.addresses],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    attribute_id: int
+    value: str
+
+
+def _new_address_rows(
+    customer_id: int, addresses: Sequence[NewAddress], now: datetime
+) -> list[dict[str, Any]]:
+    """Address rows, in the order given (their times increase by a microsecond each: addresses
+    are listed by creation time); the first is billing and delivery, as the vendor does, and
+    a later claim to either takes it from the earlier ones (one billing, one delivery)."""
+    rows: list[dict[str, Any]] = []
+    for index, address in enumerate(addresses):
+        row: dict[str, Any] = {
+            name: _text(name, getattr(address, name)) for name in _ADDRESS_LIMITS
+        }
+        row.update(
+            id=new_row_key(),
+            customer_id=customer_id,
+            is_billing=True if index == 0 else bool(address.is_billing),
+            is_delivery=True if index == 0 else bool(address.is_delivery),
+            country=_country(address.country),
+            created_at=now + timedelta(microseconds=index),
+        )
+        for earlier in rows:
+            earlier["is_billing"] = earlier["is_billing"] and not row["is_billing"]
+            earlier["is_delivery"] = earlier["is_delivery"] and not row["is_delivery"]
+        rows.append(row)
+    return rows
+
+
+async def insert_customer(
+    uow: UnitOfWork,
+    actor: str,
+    row: dict[str, Any],
+    parts: NewCustomerParts,
+    *,
+    conflicts: Mapping[str, DomainError],
+) -> WrittenCustomer:
+    """Write a new customer (``row``: :func:`new_customer_row`) and its parts in the unit of
+    work's transaction: one Core ``INSERT`` per table, nothing read, the audit entry queued for
+    the commit. Every dialect's create goes through here.
+
+    The row's random key is replaced by another when it is taken (``row["id"]`` then holds
+    the one written). A unique index it breaks raises the domain error ``conflicts`` names
+    for it (``{"email_key": AlreadyExists(...)}``: a part of the index's name); any other
+    ``IntegrityError`` is raised as it is.
+    """
+    customer_id = row["id"]
+    now = row["created_at"]
+    addresses = _new_address_rows(customer_id, parts.addresses, now)
+    values = {key: value for key, value in parts.attributes.items() if value is not None}
+    consent_changes = [
+        {
+            "id": new_row_key(),
+            "customer_id": customer_id,
+            "statement_id": statement.id,
+            "agreed": agreed,
+            "statement_text": statement.text,
+            "actor": actor,
+            "channel": parts.consent_channel,
+            "occurred_at": now,
+        }
+        for agreed, statements in ((True, parts.agreed), (False, parts.withdrawn))
+        for statement in statements
+    ]
+    channels = [
+        {
+            "id": new_row_key(),
+            "customer_id": customer_id,
+            "channel_type_id": type_id,
+            "value": value,
+            # Listed by creation time: the order given stays the order shown.
+            "created_at": now + timedelta(microseconds=index),
+        }
+        for index, (type_id, value) in enumerate(parts.channels)
+    ]
+    rows: list[tuple[type[Base], list[dict[str, Any]]]] = [
+        (CustomerAddress, addresses),
+        (
+            CustomerAttributeValue,
+            [
+                {"customer_id": customer_id, "attribute_id": key, "value": value}
+                for key, value in values.items()
+            ],
+        ),
+        (
+            CustomerTag,
+            [
+                {"customer_id": customer_id, "tag_id": tag_id, "added_at": now, "added_by": actor}
+                for tag_id in parts.tag_ids
+            ],
+        ),
+        (
+            CustomerConsent,
+            [
+                {"customer_id": customer_id, "statement_id": s.id, "agreed_at": now}
+                for s in parts.agreed
+            ],
+        ),
+        (ConsentChange, consent_changes),
+        (CustomerChannel, channels),
+        (
+            CustomerSourceRecord,
+            [
+                {"customer_id": customer_id, "source_id": source_id, "external_id": external_id}
+                for source_id, external_id in parts.sources
+            ],
+        ),
+        (
+            TimelineEntry,
+            [
+                {
+                    "id": new_row_key(),
+                    "customer_id": customer_id,
+                    # In order: entries are listed by time.
+                    "occurred_at": now + timedelta(microseconds=index),
+                    "kind": kind,
+                    "actor": actor,
+                    "data": data,
+                }
+                for index, (kind, data) in enumerate(parts.timeline)
+            ],
+        ),
+    ]
+    try:
+        await uow.customers.insert_new(row, [(m, r) for m, r in rows if r], new_customer_key)
+    except IntegrityError as exc:
+        for index_name, error in conflicts.items():
+            if index_name in str(exc.orig):
+                raise error from exc
+        raise
+    return WrittenCustomer(row, addresses, values, channels, now)
 
 
 async def update_customer(

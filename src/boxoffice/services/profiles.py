@@ -12,7 +12,6 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -150,8 +149,12 @@ async def _check_catalogue(uow: UnitOfWork, clean: _Clean) -> None:
         raise InvalidInput("language", "not_found")
 
 
-async def _check_unique(uow: UnitOfWork, clean: _Clean, customer_id: int | None = None) -> None:
-    if clean.email is not None:
+async def _check_unique(
+    uow: UnitOfWork, clean: _Clean, customer_id: int | None = None, *, email: bool = True
+) -> None:
+    """The email (unless ``email`` is false: a new customer's insert finds a taken one by the
+    unique index) and the phone number are no other customer's."""
+    if email and clean.email is not None:
         other = await uow.customers.by_email_key(normalise_email(clean.email))
         if other is not None and other.id != customer_id:
             raise AlreadyExists("Customer", clean.email)
@@ -363,48 +366,14 @@ async def list_profiles(
 # --- writing ------------------------------------------------------------------------------------
 
 
-async def _new_row(uow: UnitOfWork, clean: _Clean, password_hash: str | None) -> Customer:
-    now = _now()
-    for _attempt in range(5):
-        candidate = Customer(
-            id=new_customer_key(),
-            email=clean.email,
-            email_key=normalise_email(clean.email) if clean.email is not None else None,
-            title=clean.title,
-            first_name=clean.first_name,
-            last_name=clean.last_name,
-            mobile=clean.mobile,
-            birth_date=clean.birth_date,
-            gender=clean.gender,
-            language=clean.language,
-            store_id=clean.store_id,
-            post_nominals=clean.post_nominals,
-            password_hash=password_hash,
-            credit_balance=Decimal("0"),
-            state="active",
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            async with uow.session.begin_nested():
-                uow.customers.add(candidate)
-                await uow.flush()
-        except IntegrityError as exc:
-            if "email_key" in str(exc.orig):
-                raise AlreadyExists("Customer", clean.email) from exc
-            continue  # a random id that was taken: draw another
-        return candidate
-    raise RuntimeError("could not allocate a customer id")
-
-
 async def _check_profile(
-    uow: UnitOfWork, clean: _Clean, cmd: NewProfile
+    uow: UnitOfWork, clean: _Clean, cmd: NewProfile, *, email: bool = True
 ) -> dict[int, tuple[Any, str | None]]:
-    """The store, language and properties exist, the email and phone number are free;
-    returns the resolved properties."""
+    """The store, language and properties exist, the email (unless not ``email``) and phone
+    number are free; returns the resolved properties."""
     await _check_catalogue(uow, clean)
-    properties = await records.resolve_properties(uow, cmd.properties)
-    await _check_unique(uow, clean)
+    properties = await records.resolve_properties(uow, cmd.properties) if cmd.properties else {}
+    await _check_unique(uow, clean, email=email)
     return properties
 
 
@@ -484,28 +453,62 @@ async def create_profile_in(
     channel: str = "app",
 ) -> int:
     """Create a customer with store, source, consents and property values inside the
-    caller's transaction (which commits, and maps the email's unique index to
-    ``AlreadyExists``); ``cmd.password`` is not read: pass its hash."""
+    caller's transaction (which commits); ``cmd.password`` is not read: pass its hash. A taken
+    email is found by its unique index as the customer is written: ``AlreadyExists``.
+
+    Written by ``customers.insert_customer`` (one ``INSERT`` per table); a new customer has
+    no consents nor history yet, so agreeing and withdrawing read nothing but the statements."""
     clean = _Clean(cmd.profile)
-    properties = await _check_profile(uow, clean, cmd)
-    row = await _new_row(uow, clean, password_hash)
-    if clean.address is not None:
-        uow.customers.add(customer_service.address_row(row.id, clean.address, first=True))
+    properties = await _check_profile(uow, clean, cmd, email=False)
+    sources: list[tuple[int, str | None]] = []
     if cmd.source is not None:
-        await records.link_source(uow, row.id, cmd.source)
-    agreed, withdrawn = await _apply_consents(uow, principal, row.id, cmd.consents, channel)
-    await customer_service.set_attribute_values(uow, row.id, properties)
-    uow.customers.record(
-        row.id,
-        "created",
-        principal.actor,
-        channel=channel,
-        store=clean.store_id,
-        source=cmd.source.source_id if cmd.source else None,
-        statements=agreed,
-        withdrawn=withdrawn,
+        external_id = await records.check_source_link(uow, cmd.source)
+        sources.append((cmd.source.source_id, external_id))
+    agreed: list[Statement] = []
+    withdrawn: list[Statement] = []
+    if cmd.consents:
+        statements = await _check_consents(uow, cmd.consents)
+        wanted = {c.statement_id: c.agreed for c in cmd.consents}
+        agreed = [statements[i] for i, ok in wanted.items() if ok]
+        withdrawn = [statements[i] for i, ok in wanted.items() if not ok]
+    row = customer_service.new_customer_row(
+        new_customer_key(),
+        _now(),
+        email=clean.email,
+        title=clean.title,
+        first_name=clean.first_name,
+        last_name=clean.last_name,
+        mobile=clean.mobile,
+        birth_date=clean.birth_date,
+        gender=clean.gender,
+        language=clean.language,
+        store_id=clean.store_id,
+        post_nominals=clean.post_nominals,
+        password_hash=password_hash,
     )
-    return row.id
+    created = {
+        "channel": channel,
+        "store": clean.store_id,
+        "source": cmd.source.source_id if cmd.source else None,
+        "statements": [s.id for s in agreed],
+        "withdrawn": [s.id for s in withdrawn],
+    }
+    written = await customer_service.insert_customer(
+        uow,
+        principal.actor,
+        row,
+        customer_service.NewCustomerParts(
+            addresses=(clean.address,) if clean.address is not None else (),
+            attributes={key: value for key, (_attr, value) in properties.items()},
+            agreed=agreed,
+            withdrawn=withdrawn,
+            consent_channel=channel,
+            sources=sources,
+            timeline=(("created", created),),
+        ),
+        conflicts={"email_key": AlreadyExists("Customer", clean.email)},
+    )
+    return written.id
 
 
 def _address_values(address: NewAddress) -> dict[str, Any]:

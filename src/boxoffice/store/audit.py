@@ -7,27 +7,31 @@ is recorded as ``anonymous``. Each HTTP request starts with no caller.
 
 *What* is collected from the session itself as it flushes: every inserted, updated and deleted
 row (table, operation, integer keys, names of the changed columns) and every bulk statement;
-writes made through the driver (the import's ``executemany`` and ``COPY``) are recorded by
-``store/bulk.py`` with :func:`record_bulk` (table, operation, number of rows).
+rows inserted with SQLAlchemy Core statements (a new customer and its parts,
+``Customers.insert_new``) are recorded one by one with :func:`record_rows`, as a flush would
+have; writes made through the driver (the import's ``executemany`` and ``COPY``) are recorded
+by ``store/bulk.py`` with :func:`record_bulk` (table, operation, number of rows).
 Values are never copied, so the log holds no personal data and no secrets, and erasing a
 customer leaves it whole. The action is named after the customer timeline entries the write
 added (``customer.created``, ``customer.erased``), else after the first change
 (``api_keys.insert``; ``tag_groups.insert+tags.insert`` when several, at most four named).
 
-*When* and *which tenant* come with the row. :meth:`UnitOfWork.commit` adds the entries just
-before committing, so a write and its audit row commit together, and a refused (rolled back)
-write leaves neither: refusals are in the structured logs, not here.
+*When* and *which tenant* come with the row. :meth:`UnitOfWork.commit` writes the entries
+(:func:`write_pending`: one Core ``INSERT``) just before committing, so a write and its audit
+row commit together, and a refused (rolled back) write leaves neither: refusals are in the
+structured logs, not here.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Table, event, insert, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from boxoffice.domain.ids import CUSTOMER_KEY_SPACE, customer_code, new_row_key
@@ -111,6 +115,35 @@ def _describe(obj: Any, op: str) -> _Change:
     return _Change(tenant_id, customer_id, kind, data)
 
 
+def _row_change(table: Table, row: Mapping[str, Any]) -> _Change:
+    """What :func:`_describe` says of an inserted object, said of a row inserted by Core."""
+    personal = _personal(table)
+    key: dict[str, Any] = {}
+    for column in table.primary_key.columns:
+        if column.name == "tenant_id":
+            continue
+        value = row.get(column.name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            key[column.name] = value
+        elif isinstance(value, str) and not personal and not column.name.endswith("_hash"):
+            key[column.name] = value[:100]
+    customer_id = row.get("id" if table.name == Customer.__tablename__ else "customer_id")
+    kind = row.get("kind") if table.name == TimelineEntry.__tablename__ else None
+    return _Change(
+        row.get("tenant_id"),
+        customer_id if isinstance(customer_id, int) else None,
+        kind if isinstance(kind, str) else None,
+        {"table": table.name, "op": "insert", "key": key},
+    )
+
+
+def record_rows(session: Any, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record rows inserted with a Core statement (the flush never sees them), one change per
+    row as a flush records an inserted object: table, ``insert`` and the row's key."""
+    changes: list[_Change] = session.info.setdefault(_CHANGES_KEY, [])
+    changes.extend(_row_change(table, row) for row in rows)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect_flushed(session: Session, _ctx: Any) -> None:
     # After the flush, keys are known and new/dirty/deleted still show what was flushed.
@@ -161,8 +194,25 @@ def _code(customer_id: int) -> str:
     return customer_code(customer_id) if 0 < customer_id < CUSTOMER_KEY_SPACE else str(customer_id)
 
 
+_AUDIT_ENTRIES: Table = AuditEntry.metadata.tables[AuditEntry.__tablename__]
+
+
 def pending_entries(session: Session, tenant_id: int | None) -> list[AuditEntry]:
     """The audit entries for what this transaction wrote (one per tenant; none for reads)."""
+    return [AuditEntry(**row) for row in pending_rows(session, tenant_id)]
+
+
+async def write_pending(session: AsyncSession, tenant_id: int | None) -> None:
+    """Write the audit entries of what this transaction wrote: one Core ``INSERT`` (none for
+    a read), on the transaction's connection, after its last flush and before its commit."""
+    rows = pending_rows(session.sync_session, tenant_id)
+    if rows:
+        connection = await session.connection()
+        await connection.execute(insert(_AUDIT_ENTRIES), rows)
+
+
+def pending_rows(session: Session, tenant_id: int | None) -> list[dict[str, Any]]:
+    """The rows of :func:`pending_entries`, for a Core insert."""
     collected: list[_Change] = session.info.pop(_CHANGES_KEY, [])
     by_tenant: dict[int, list[_Change]] = {}
     for change in collected:
@@ -171,7 +221,7 @@ def pending_entries(session: Session, tenant_id: int | None) -> list[AuditEntry]
             by_tenant.setdefault(owner, []).append(change)
     caller = current_caller()
     now = datetime.now(UTC)
-    entries = []
+    entries: list[dict[str, Any]] = []
     for owner, changes in by_tenant.items():
         customers = list(dict.fromkeys(c.customer_id for c in changes if c.customer_id))
         if any("rows" in c.data for c in changes):
@@ -195,19 +245,19 @@ def pending_entries(session: Session, tenant_id: int | None) -> list[AuditEntry]
         if len(changes) > MAX_CHANGES:
             listed.append({"more": len(changes) - MAX_CHANGES})
         entries.append(
-            AuditEntry(
-                tenant_id=owner,
-                id=new_row_key(),
-                occurred_at=now,
-                actor=caller.actor[:255],
-                credential=caller.credential,
-                credential_id=caller.credential_id[:200] if caller.credential_id else None,
-                action=action[:200],
-                target_kind=target_kind,
-                target_id=target_id,
-                customer_id=customers[0] if len(customers) == 1 else None,
-                changes=listed,
-            )
+            {
+                "tenant_id": owner,
+                "id": new_row_key(),
+                "occurred_at": now,
+                "actor": caller.actor[:255],
+                "credential": caller.credential,
+                "credential_id": caller.credential_id[:200] if caller.credential_id else None,
+                "action": action[:200],
+                "target_kind": target_kind,
+                "target_id": target_id,
+                "customer_id": customers[0] if len(customers) == 1 else None,
+                "changes": listed,
+            }
         )
     return entries
 

@@ -7,7 +7,7 @@ before a tenant is known, with explicitly unscoped queries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -19,13 +19,19 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     inspect,
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from boxoffice.domain.ids import new_row_key
+from boxoffice.store.audit import record_rows
 from boxoffice.store.models import (
     CUSTOMER_COUNT_BUCKET,
     ApiKey,
@@ -55,6 +61,7 @@ from boxoffice.store.models import (
     TenantOrigin,
     TimelineEntry,
 )
+from boxoffice.store.scoping import stamp_rows
 
 M = TypeVar("M", bound=Base)
 UNSCOPED = {"unscoped": True}
@@ -99,6 +106,29 @@ def _with_channel_value(value: str) -> Select[int]:
     return select(CustomerChannel.customer_id).where(
         func.lower(CustomerChannel.value) == value.lower()
     )
+
+
+#: Tries at a free random customer key before giving up (a collision is already rare).
+KEY_ATTEMPTS = 5
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_CUSTOMERS = _table(Customer)
+#: A new customer's ``INSERT``, per dialect: a key another customer has is skipped (no row,
+#: no error, no savepoint needed), any other unique index (the email's) still raises.
+_NEW_CUSTOMER: dict[str, Insert] = {
+    "sqlite": sqlite.insert(_CUSTOMERS).on_conflict_do_nothing(
+        index_elements=[_CUSTOMERS.c.tenant_id, _CUSTOMERS.c.id]
+    ),
+    "postgresql": postgresql.insert(_CUSTOMERS).on_conflict_do_nothing(
+        index_elements=[_CUSTOMERS.c.tenant_id, _CUSTOMERS.c.id]
+    ),
+}
 
 
 class _Repository:
@@ -218,6 +248,50 @@ class Customers(_Repository):
             .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def insert_new(
+        self,
+        customer: dict[str, Any],
+        parts: Sequence[tuple[type[Base], list[dict[str, Any]]]],
+        draw_key: Callable[[], int],
+    ) -> None:
+        """Insert a new customer and the rows that belong to it (addresses, attribute values,
+        timeline entries...: ``(model, rows)`` in insertion order), with Core statements on the
+        transaction's connection, each table's rows in one ``executemany``.
+
+        The customer's random key may be taken: then ``draw_key`` gives another, written into
+        ``customer["id"]`` and every part's ``customer_id`` (the caller reads the key from
+        there). Any other unique index (the email's, the external id's) raises
+        ``IntegrityError``, for the caller to name; nothing is read back.
+
+        The tenant guard's rules hold as for a flush (``scoping.stamp_rows``): every row gets
+        the unit of work's tenant, and a row naming another tenant is refused. The audit log
+        records each row as a flush would (``audit.record_rows``).
+        """
+        stamp_rows(self.session, [customer])
+        for _model, rows in parts:
+            stamp_rows(self.session, rows)
+
+        def write(session: Session) -> None:
+            connection: Connection = session.connection()
+            statement = _NEW_CUSTOMER[connection.dialect.name]
+            for _attempt in range(KEY_ATTEMPTS):
+                if connection.execute(statement, customer).rowcount == 1:
+                    break
+                key = customer["id"] = draw_key()  # a random key that was taken: another
+                for _model, rows in parts:
+                    for row in rows:
+                        row["customer_id"] = key
+            else:
+                raise RuntimeError("could not allocate a customer id")
+            for model, rows in parts:
+                if rows:
+                    connection.execute(insert(_table(model)), rows)
+
+        await self.session.run_sync(write)
+        record_rows(self.session, _CUSTOMERS, [customer])
+        for model, rows in parts:
+            record_rows(self.session, _table(model), rows)
 
     def record(self, customer_id: int, kind: str, actor: str, **data: Any) -> TimelineEntry:
         """Append to the customer's timeline."""

@@ -18,7 +18,7 @@ from sqlalchemy import Select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from boxoffice.store.audit import pending_entries
+from boxoffice.store.audit import write_pending
 from boxoffice.store.db import WRITE_OPTION
 from boxoffice.store.inline_sqlite import busy
 from boxoffice.store.lookups import Lookups
@@ -99,7 +99,7 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit, with the audit entries of what was written (see ``store/audit.py``)."""
         await self.session.flush()
-        self.session.add_all(pending_entries(self.session.sync_session, self.tenant_id))
+        await write_pending(self.session, self.tenant_id)
         await self.session.commit()
 
     async def flush(self) -> None:
