@@ -1,6 +1,6 @@
 """Migrations 0004 (audit log), 0005 (row-level security), 0006 (customer list indexes), 0007
-(the policies' settings as InitPlans) and 0010 (device token lifetimes) go down and up again,
-and the migrated schema is the models' schema. SQLite and PostgreSQL."""
+(the policies' settings as InitPlans), 0010 (device token lifetimes) and 0012 (customer counts)
+go down and up again, and the migrated schema is the models' schema. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -223,4 +223,65 @@ def test_0010_starts_existing_device_tokens_lifetimes_at_the_upgrade(fresh_url: 
     assert expires - used == timedelta(days=365)
     command.downgrade(alembic_config(fresh_url), "0008")
     upgrade(fresh_url)
+    assert _differences(fresh_url) == []
+
+
+def _sql(url: str, statements: list[str]) -> list[tuple[object, ...]]:
+    """Run ``statements`` in one transaction (the row-level security bypass set); the last
+    one's rows."""
+
+    async def run() -> list[tuple[object, ...]]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as connection:
+                if connection.dialect.name != "sqlite":
+                    await connection.execute(
+                        text("SELECT set_config('boxoffice.bypass_rls', 'on', true)")
+                    )
+                result = None
+                for statement in statements:
+                    result = await connection.execute(text(statement))
+                assert result is not None
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_0012_counts_the_customers_already_there_and_keeps_counting(fresh_url: str) -> None:
+    upgrade(fresh_url, "0011")
+    bucket = 2**34
+    ids = (5, 6, bucket + 1, 3 * bucket)
+    _sql(
+        fresh_url,
+        [
+            "INSERT INTO tenants (id, name, display_name, settings, created_at)"
+            " VALUES (7, 'old', 'Old', '{}', '2024-01-01 00:00:00')",
+            "INSERT INTO brands (tenant_id, id, name, search_by_channels)"
+            " VALUES (7, 2, 'Brand', false)",
+            *(
+                "INSERT INTO customers (tenant_id, id, title, first_name, last_name,"
+                " credit_balance, brand_id, state, created_at, updated_at, version)"
+                f" VALUES (7, {i}, '', 'A', 'B', 0, {'2' if i == 6 else 'NULL'}, 'active',"
+                " '2024-01-01 00:00:00', '2024-01-01 00:00:00', 1)"
+                for i in ids
+            ),
+        ],
+    )
+    upgrade(fresh_url)
+    counts = "SELECT brand_key, bucket, customers FROM customer_counts ORDER BY 1, 2"
+    assert _sql(fresh_url, [counts]) == [(0, 0, 1), (0, 1, 1), (0, 3, 1), (2, 0, 1)]
+    _sql(
+        fresh_url,
+        [
+            f"DELETE FROM customers WHERE id = {bucket + 1}",
+            "UPDATE customers SET brand_id = 2 WHERE id = 5",
+            counts,
+        ],
+    )
+    assert [row for row in _sql(fresh_url, [counts]) if row[2]] == [(0, 3, 1), (2, 0, 2)]
+    command.downgrade(alembic_config(fresh_url), "0011")
+    upgrade(fresh_url)
+    assert [row for row in _sql(fresh_url, [counts]) if row[2]] == [(0, 3, 1), (2, 0, 2)]
     assert _differences(fresh_url) == []
