@@ -19,7 +19,10 @@ a database of its own on the PostgreSQL server ``--postgres``), measures, and dr
 ``measure`` calls the ASGI application (``create_app``) directly, without an HTTP client or
 server: every request's scope, headers and signature are built before the clock starts, so
 the CPU time reported is the application's alone (HTTP parsing is in the benchmark's bare-app
-reference). Each scenario's request runs N times (``--concurrency`` at once, by
+reference). The write scenarios create one customer per request, each with a new email:
+``owner_post`` (System Owner ``POST customers``), ``web_signup`` (web-mode ``POST customer``,
+no password: Argon2 would dominate) and ``brand_post`` (brand/channel ``POST customer`` with
+an email channel). Each scenario's request runs N times (``--concurrency`` at once, by
 ``asyncio.gather``), after ``--warmup`` unmeasured ones, and is reported per request: the
 process's CPU time (``time.process_time``: the event loop and every thread, so SQLite's
 waits moved to a thread too), the wall time, the statuses, and the SQL statements sent, counted on
@@ -78,6 +81,7 @@ SCENARIOS = (
     "owner_email",
     "owner_post",
     "web_signup",
+    "brand_post",
     "web_get",
     "carecloud_get",
     "brand_index",
@@ -200,7 +204,17 @@ def seed(url: str, customers: int, raw: bool) -> None:
         cli(env, "catalog", "load", TENANT, str(bench_catalogue(workdir)))
         created = json.loads(cli(env, "interface-user", "create", TENANT, "bench", "--json"))
         key = json.loads(
-            cli(env, "api-key", "create", TENANT, "--permission", "CUSTOMER_READ", "--json")
+            cli(
+                env,
+                "api-key",
+                "create",
+                TENANT,
+                "--permission",
+                "CUSTOMER_READ",
+                "--permission",
+                "CUSTOMER_CUD",
+                "--json",
+            )
         )["api_key"]
         (tenant_id,) = query(url, "SELECT id FROM tenants WHERE name = $1", TENANT)[0]
         (brand_id,) = query(url, "SELECT id FROM brands WHERE tenant_id = $1", tenant_id)[0]
@@ -383,6 +397,10 @@ def _request(name: str, spec: dict[str, Any], rng: random.Random) -> Request:
             {"Origin": ORIGIN, "Content-Type": "application/json"},
             body,
         )
+    if name == "brand_post":
+        email = f"brand-{uuid.uuid4().hex}@example.org"
+        data = {"firstname": "Brand", "lastname": "Bench", "extra_email": email}
+        return _json("POST", "/api/v2/customer", data, {"apiKey": spec["api_key"]})
     if name == "web_get":
         return Request(
             "GET", f"/{TENANT}/api/v3/customer", {"Origin": ORIGIN, "Cookie": spec["cookie"]}

@@ -18,8 +18,9 @@ import pytest
 from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ["owner_get", "owner_email", "owner_post", "web_get", "carecloud_get", "brand_index"]
-SCENARIOS += ["brand_index_deep", "bare_404"]
+SCENARIOS = ["owner_get", "owner_email", "owner_post", "web_signup", "brand_post", "web_get"]
+SCENARIOS += ["carecloud_get", "brand_index", "brand_index_deep", "bare_404"]
+STATUSES = {"bare_404": "404", "web_signup": "201"}
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
@@ -48,12 +49,13 @@ def test_per_request_measures_every_scenario(database: str) -> None:
     measured = {name: figures for line in lines for name, figures in line.items()}
     assert list(measured) == SCENARIOS
     for name, figures in measured.items():
-        expected = "404" if name == "bare_404" else "200"
+        expected = STATUSES.get(name, "200")
         assert figures["statuses"] == {expected: 4}, name
         assert figures["cpu_ms"] > 0, name
     # A customer by id is read through the hot reads' engine alone, one transaction.
     assert measured["owner_get"]["by_engine"] == {"reads": measured["owner_get"]["statements"]}
     assert measured["owner_get"]["statements"] >= 1  # PostgreSQL: one statement (decision 0080)
-    assert measured["owner_post"]["writes"] >= 1
-    assert measured["owner_post"]["by_engine"]["core"] >= 1
+    for name in ("owner_post", "web_signup", "brand_post"):
+        assert measured[name]["writes"] >= 1, name
+        assert measured[name]["by_engine"]["core"] >= 1, name
     assert measured["bare_404"]["statements"] == 0
