@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import UNSET, AddressPatch, CustomerPatch, NewAddress, NewCustomer
 from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.rules import attribute_lookup_key, is_valid_email, normalise_email
+from boxoffice.domain.rules import (
+    ADDRESS_TEXT_FIELDS,
+    attribute_lookup_key,
+    is_valid_email,
+    normalise_email,
+)
 from boxoffice.domain.views import (
     AddressView,
     AttributeDefinitionView,
@@ -48,119 +53,9 @@ from boxoffice.store.uow import UnitOfWork
 TAGS, CONSENTS, SUBSCRIPTIONS = "tags", "consents", "subscriptions"
 ALL_PARTS = frozenset({TAGS, CONSENTS, SUBSCRIPTIONS})
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 256
-_LIMITS = {
-    "title": 50,
-    "first_name": 200,
-    "last_name": 200,
-    "phone": 50,
-    "mobile": 50,
-    "friendly_id": 100,
-    "gender": 20,
-    "language": 16,
-}
-_ADDRESS_LIMITS = {
-    "name": 200,
-    "line1": 200,
-    "line2": 200,
-    "line3": 200,
-    "line4": 200,
-    "line5": 200,
-    "town": 200,
-    "postcode": 50,
-    "administrative_division": 200,
-}
-
-
-_CONTROL = re.compile(r"[\x00-\x1f]")
-_CONTROL_BUT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-# --- validation -----------------------------------------------------------------------------
-
-
-def _text(field: str, value: str | None, *, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise InvalidInput(field, "required")
-        return None
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(field, "required")
-    limit = _LIMITS.get(field) or _ADDRESS_LIMITS.get(field)
-    if limit is not None and len(value) > limit:
-        raise InvalidInput(field, f"at most {limit} characters")
-    if _CONTROL.search(value):
-        raise InvalidInput(field, "control characters are not allowed")
-    return value
-
-
-def _email(value: str | None) -> str:
-    email = _text("email", value, required=True)
-    assert email is not None
-    if not is_valid_email(email):
-        raise InvalidInput("email", "not a valid email address")
-    return email
-
-
-def check_password(value: str) -> str:
-    if not MIN_PASSWORD_LENGTH <= len(value) <= MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "password", f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
-        )
-    return value
-
-
-def _birth_date(value: date | None) -> date | None:
-    if value is not None and not date(1900, 1, 1) <= value <= _now().date():
-        raise InvalidInput("birthDate", "must be between 1900-01-01 and today")
-    return value
-
-
-def _country(value: str | None) -> str | None:
-    if value is None or value.strip() == "":
-        return None
-    value = value.strip().upper()
-    if len(value) != 2 or not value.isalpha():
-        raise InvalidInput("country", "a two-letter ISO 3166 country code")
-    return value
-
-
-def _attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
-    field = f"Attribute_{attr.name}"
-    if raw is None:
-        return None
-    value = str(raw).strip()
-    if value == "":
-        return None
-    if len(value) > 4000:
-        raise InvalidInput(field, "at most 4000 characters")
-    if _CONTROL_BUT_WHITESPACE.search(value):
-        raise InvalidInput(field, "control characters are not allowed")
-    if attr.type == "date":
-        try:
-            return date.fromisoformat(value[:10]).isoformat()
-        except ValueError as exc:
-            raise InvalidInput(field, "a date (YYYY-MM-DD)") from exc
-    if attr.type == "number":
-        try:
-            number = Decimal(value)
-        except InvalidOperation as exc:
-            raise InvalidInput(field, "a number") from exc
-        if not number.is_finite():
-            raise InvalidInput(field, "a number")
-        return value
-    if attr.type == "boolean":
-        lowered = value.lower()
-        if lowered not in ("true", "false"):
-            raise InvalidInput(field, "true or false")
-        return lowered
-    return value
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -361,8 +256,11 @@ async def _resolve_attributes(
     for name, raw in sent.items():
         attr = by_key.get(attribute_lookup_key(name))
         if attr is None:
-            raise InvalidInput(f"Attribute_{name}", f"unknown attribute {name!r}")
-        resolved[attr.id] = (attr, _attribute_value(attr, raw))
+            raise InvalidInput(rules.attribute_field(name), f"unknown attribute {name!r}")
+        resolved[attr.id] = (
+            attr,
+            rules.clean_attribute_value(attr.type, raw, rules.attribute_field(attr.name)),
+        )
     return resolved
 
 
@@ -392,14 +290,14 @@ async def _apply_attributes(
 
 
 def _new_address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
-    values = {name: _text(name, getattr(address, name)) for name in _ADDRESS_LIMITS}
+    values = {name: rules.clean_text(name, getattr(address, name)) for name in ADDRESS_TEXT_FIELDS}
     return CustomerAddress(
         id=new_row_key(),
         customer_id=customer_id,
         # The first address of a customer is both billing and delivery, as the vendor does.
         is_billing=True if first else bool(address.is_billing),
         is_delivery=True if first else bool(address.is_delivery),
-        country=_country(address.country),
+        country=rules.clean_country(address.country),
         created_at=_now(),
         **values,
     )
@@ -422,7 +320,7 @@ async def _statements(uow: UnitOfWork, ids: Iterable[int], *, strict: bool) -> l
         statement = known.get(statement_id)
         if statement is None:
             if strict:
-                raise InvalidInput("agreedStatements", f"unknown statement {statement_id}")
+                raise InvalidInput("statements", f"unknown statement {statement_id}")
             raise NotFound("Statement", statement_id)
         out.append(statement)
     return out
@@ -504,9 +402,9 @@ async def _check_references(
 def check_address(address: NewAddress) -> None:
     """``InvalidInput`` unless every part of ``address`` may be stored (what
     :func:`address_row` checks), for a check before any transaction."""
-    for name in _ADDRESS_LIMITS:
-        _text(name, getattr(address, name))
-    _country(address.country)
+    for name in ADDRESS_TEXT_FIELDS:
+        rules.clean_text(name, getattr(address, name))
+    rules.clean_country(address.country)
 
 
 async def create_customer(
@@ -523,20 +421,20 @@ async def create_customer(
     a refused request never costs an Argon2 computation. ``public``: for a caller nobody has
     authenticated, hashed in the bounded sign-up lane (``Unavailable`` when it is full). The
     unique index on the email stays the final guard."""
-    first_name = _text("first_name", cmd.first_name, required=True)
-    last_name = _text("last_name", cmd.last_name, required=True)
-    email = _email(cmd.email)
+    first_name = rules.clean_text("first_name", cmd.first_name, required=True)
+    last_name = rules.clean_text("last_name", cmd.last_name, required=True)
+    email = rules.clean_email(cmd.email)
     scalars = {
-        name: _text(name, getattr(cmd, name)) or None
+        name: rules.clean_optional(name, getattr(cmd, name))
         for name in ("phone", "mobile", "friendly_id", "gender", "language")
     }
-    title = _text("title", cmd.title) or ""
-    birth_date = _birth_date(cmd.birth_date)
+    title = rules.clean_text("title", cmd.title) or ""
+    birth_date = rules.clean_birth_date(cmd.birth_date, _now().date())
     for address in cmd.addresses:
         check_address(address)
     password_hash = None
     if cmd.password:
-        password = check_password(cmd.password)
+        password = rules.check_password(cmd.password)
         async with core.uow(principal.tenant_id) as uow:
             await _check_references(uow, principal, cmd, email)
         # Argon2 is slow on purpose and must not hold a write lock: hashed between the two.
@@ -626,7 +524,7 @@ async def update_customer(
             if value is UNSET or name == "attributes":
                 continue
             if name == "email":
-                value = _email(value)
+                value = rules.clean_email(value)
                 key = normalise_email(value)
                 if key != row.email_key:
                     other = await uow.customers.by_email_key(key)
@@ -634,13 +532,13 @@ async def update_customer(
                         raise AlreadyExists("Customer", value)
                     row.email_key = key
             elif name == "birth_date":
-                value = _birth_date(value)
+                value = rules.clean_birth_date(value, _now().date())
             elif name in ("first_name", "last_name"):
-                value = _text(name, value, required=True)
+                value = rules.clean_text(name, value, required=True)
             elif name == "title":
-                value = _text(name, value) or ""
+                value = rules.clean_text(name, value) or ""
             else:
-                value = _text(name, value) or None
+                value = rules.clean_optional(name, value)
             old = getattr(row, name)
             if old != value:
                 changes[name] = [_jsonable(old), _jsonable(value)]
@@ -840,9 +738,9 @@ async def update_address(
             if f.name in ("is_billing", "is_delivery"):
                 value = bool(value)
             elif f.name == "country":
-                value = _country(value)
+                value = rules.clean_country(value)
             else:
-                value = _text(f.name, value)
+                value = rules.clean_text(f.name, value)
             if getattr(row, f.name) != value:
                 setattr(row, f.name, value)
                 changed.append(f.name)
@@ -923,26 +821,6 @@ async def add_subscription(
 
 
 # --- the same rules for other services, inside their own transaction (CareCloud profiles) -----
-
-
-def clean_text(field: str, value: str | None, *, required: bool = False) -> str | None:
-    return _text(field, value, required=required)
-
-
-def clean_email(value: str | None) -> str:
-    return _email(value)
-
-
-def clean_birth_date(value: date | None) -> date | None:
-    return _birth_date(value)
-
-
-def clean_country(value: str | None) -> str | None:
-    return _country(value)
-
-
-def clean_attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
-    return _attribute_value(attr, raw)
 
 
 def address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
@@ -1032,14 +910,13 @@ async def find_customers(
     operators: ``ref`` is an id in any dialect's form, ``email`` the address in any case,
     ``name`` a part of "first last" in any case, ``phone`` a number in any format."""
     from boxoffice.domain.ids import parse_customer_ref
-    from boxoffice.services.devices import phone_variants
 
     if ref is None and email is None and name is None and phone is None:
         raise InvalidInput("criteria", "give an id, an email, a name or a phone number")
     if not 1 <= limit <= FIND_LIMIT:
         raise InvalidInput("limit", f"1 to {FIND_LIMIT}")
     key = parse_customer_ref(ref) if ref is not None else None
-    phones = phone_variants(phone) if phone is not None else []
+    phones = rules.phone_variants(phone) if phone is not None else []
     if (ref is not None and key is None) or (phone is not None and not phones):
         return ()  # no customer can have it
     if name is not None and not name.strip():

@@ -31,6 +31,7 @@ from typing import Final
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import ConsentChoice, NewProfile, Profile, SourceLink
 from boxoffice.domain.errors import AlreadyExists, InvalidInput
 from boxoffice.domain.principal import Principal
@@ -133,12 +134,12 @@ async def sign_up(
     contact = (contact or "").strip()
     email = phone = None
     if "@" in contact:
-        email = customer_service.clean_email(contact)
+        email = rules.clean_email(contact)
     elif devices.phone_variants(contact):
         phone = contact
     else:
         raise InvalidInput("contact", "invalid_value_format")
-    language = customer_service.clean_text("language", language) or None
+    language = rules.clean_text("language", language) or None
     statement_ids = list(dict.fromkeys(c.statement_id for c in consents if c.agreed))
     async with core.uow(tenant.id) as uow:
         await _check_request(uow, source_id, statement_ids, language)

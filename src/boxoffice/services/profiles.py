@@ -9,7 +9,6 @@ or not set (nothing on record).
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import (
     ADDRESS_PARTS,
     ConsentChoice,
@@ -47,37 +47,6 @@ from boxoffice.store.scoping import ScopedConnection
 from boxoffice.store.uow import UnitOfWork
 
 AGREED, WITHDRAWN, UNSET = "agreed", "withdrawn", "unset"
-#: Passwords refused whatever their length (the vendor's examples and the usual suspects).
-COMMON_PASSWORDS = frozenset(
-    {
-        "12345",
-        "123456",
-        "12345678",
-        "123456789",
-        "1234567890",
-        "abc123",
-        "password",
-        "password1",
-        "password123",
-        "passw0rd",
-        "qwerty",
-        "qwerty123",
-        "letmein",
-        "welcome",
-        "welcome1",
-        "iloveyou",
-        "admin",
-        "admin123",
-        "monkey",
-        "dragon",
-        "football",
-        "baseball",
-        "sunshine",
-        "princess",
-        "trustno1",
-        "password_example",
-    }
-)
 
 
 def _now() -> datetime:
@@ -87,54 +56,21 @@ def _now() -> datetime:
 # --- rules --------------------------------------------------------------------------------------
 
 
-def password_problem(password: str) -> str | None:
-    """Why a password is too weak for an app account (None: it is fine): at least 8
-    characters, a digit and an upper-case letter, and not a common password."""
-    if len(password) < customer_service.MIN_PASSWORD_LENGTH:
-        return f"at least {customer_service.MIN_PASSWORD_LENGTH} characters"
-    if len(password) > customer_service.MAX_PASSWORD_LENGTH:
-        return f"at most {customer_service.MAX_PASSWORD_LENGTH} characters"
-    if not any(c in string.digits for c in password):
-        return "at least one digit"
-    if not any(c.isupper() for c in password):
-        return "at least one upper-case letter"
-    if password.casefold() in COMMON_PASSWORDS:
-        return "a common password"
-    return None
-
-
-def check_app_password(password: str) -> str:
-    if password_problem(password) is not None:
-        raise InvalidInput("password", "invalid_value_format")
-    return password
-
-
-def _phone(value: str | None) -> str | None:
-    value = customer_service.clean_text("mobile", value) or None
-    if value is not None and not devices.phone_variants(value):
-        raise InvalidInput("mobile", "invalid_value_format")
-    return value
-
-
 class _Clean:
     """A profile's values, checked by the core's own rules."""
 
     def __init__(self, profile: Profile) -> None:
-        self.first_name = customer_service.clean_text("first_name", profile.first_name) or ""
-        self.last_name = customer_service.clean_text("last_name", profile.last_name) or ""
-        self.title = customer_service.clean_text("title", profile.title) or ""
-        self.post_nominals = customer_service.clean_text("post_nominals", profile.post_nominals)
-        if self.post_nominals is not None and len(self.post_nominals) > 50:
-            raise InvalidInput("post_nominals", "invalid_value_format")
-        self.email = (
-            customer_service.clean_email(profile.email) if profile.email is not None else None
-        )
-        self.mobile = _phone(profile.mobile)
+        self.first_name = rules.clean_text("first_name", profile.first_name) or ""
+        self.last_name = rules.clean_text("last_name", profile.last_name) or ""
+        self.title = rules.clean_text("title", profile.title) or ""
+        self.post_nominals = rules.clean_text("post_nominals", profile.post_nominals)
+        self.email = rules.clean_email(profile.email) if profile.email is not None else None
+        self.mobile = rules.clean_phone(profile.mobile, "mobile")
         if self.email is None and self.mobile is None:
             raise InvalidInput("email", "required")
-        self.birth_date = customer_service.clean_birth_date(profile.birth_date)
-        self.gender = customer_service.clean_text("gender", profile.gender) or None
-        self.language = customer_service.clean_text("language", profile.language) or None
+        self.birth_date = rules.clean_birth_date(profile.birth_date, _now().date())
+        self.gender = rules.clean_text("gender", profile.gender) or None
+        self.language = rules.clean_text("language", profile.language) or None
         self.store_id = profile.store_id
         if profile.address is not None:
             customer_service.check_address(profile.address)
@@ -446,7 +382,7 @@ async def register_customer(
         raise InvalidInput("password", "required")
     password_hash = None
     if cmd.password:
-        password = check_app_password(cmd.password)
+        password = rules.check_password(cmd.password)
         async with core.uow(principal.tenant_id) as uow:
             await _check_new_profile(uow, clean, cmd)
         password_hash = await hash_password_async(password, public=public)
@@ -570,7 +506,7 @@ async def replace_profile(
     clean = _Clean(cmd.profile)
     password_hash = current = None
     if cmd.password:
-        password = check_app_password(cmd.password)
+        password = rules.check_password(cmd.password)
         customer_service.check_reach(principal, customer_id)
         if not principal.full_access:
             current = await credentials.check_current_password(

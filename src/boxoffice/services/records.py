@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import ADDRESS_PARTS, NewAddress, PropertyValue, SourceLink
 from boxoffice.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
@@ -115,7 +116,9 @@ async def _resolve_each(
             attr = attributes[prop.attribute_id]
             text = property_text(attr.type, value.value)
             if text is not None:
-                text = customer_service.clean_attribute_value(attr, text)
+                text = rules.clean_attribute_value(
+                    attr.type, text, rules.attribute_field(attr.name)
+                )
             if text is None:
                 raise InvalidInput("property_value", "required")
             out.append(_Resolved(prop, attr, text))
@@ -312,7 +315,7 @@ async def check_source_link(
     sources = {s.id for s in await uow.catalogue.all(CustomerSource)}
     if link.source_id not in sources:
         raise InvalidInput("customer_source_id", "not_found")
-    external_id = customer_service.clean_text("external_id", link.external_id) or None
+    external_id = rules.clean_text("external_id", link.external_id) or None
     if external_id is not None and len(external_id) > 200:
         raise InvalidInput("external_id", "invalid_value_format")
     profiles = Profiles(uow.session)

@@ -22,6 +22,7 @@ from boxoffice.api.carecloud.schemas import InvalidParams, param, validation_par
 from boxoffice.api.common.limits import PayloadTooLarge
 from boxoffice.api.common.responses import JSON
 from boxoffice.domain import errors as e
+from boxoffice.domain.rules import ATTRIBUTE_FIELD_PREFIX
 
 TITLES = {
     400: ("bad_request_exception", "Bad request"),
@@ -52,7 +53,6 @@ REASONS = frozenset(
 FIELD_NAMES = {
     "title": "pre_nominals",
     "mobile": "phone",
-    "birthDate": "birthdate",
     "birth_date": "birthdate",
     "language": "language_id",
     "country": "country_code",
@@ -64,8 +64,8 @@ FIELD_NAMES = {
     "line4": "address4",
     "line5": "address5",
     "administrative_division": "address6",
-    "emailAddress": "email",
     "old_password": "current_password",
+    "statements": "consents",
 }
 #: Domain kinds -> (resource name, id kind for the public id).
 RESOURCES: dict[str, tuple[str, str | None]] = {
@@ -131,9 +131,17 @@ def _already_exists(exc: e.AlreadyExists) -> JSON:
     return bad_request([param(name, "already_exists", str(exc.key), "The value is taken.")])
 
 
+def wire_field(field: str) -> str:
+    """Core field names in the vendor's words: ``birth_date`` -> ``birthdate``; an attribute's
+    value is a customer property's (``property_value``)."""
+    if field.startswith(ATTRIBUTE_FIELD_PREFIX):
+        return "property_value"
+    head, _, rest = field.partition(".")
+    return FIELD_NAMES.get(head, head) + (f".{rest}" if rest else "")
+
+
 def _invalid(exc: e.InvalidInput) -> JSON:
-    head, _, rest = exc.field.partition(".")
-    name = FIELD_NAMES.get(head, head) + (f".{rest}" if rest else "")
+    name = wire_field(exc.field)
     reason = exc.reason if exc.reason in REASONS else "invalid_value_format"
     return bad_request([param(name, reason, "", exc.reason)])
 

@@ -30,6 +30,7 @@ from boxoffice.api.common.state import CoreDep
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.ids import MAX_INTEGER
 from boxoffice.domain.principal import Principal
+from boxoffice.domain.rules import password_problem
 from boxoffice.domain.views import ProfileView
 from boxoffice.services import bots, devices, localised, newsletter, profiles, records
 from boxoffice.services import catalogue as catalogue_service
@@ -491,7 +492,7 @@ def _bot_signals(request: Request, caller: App, data: dict[str, Any]) -> bots.Bo
 async def post_validate_customer_data(request: Request, tenant: TenantDep) -> Response:
     body = s.parse(s.ValidateCustomerData, await request.body())
     # Referral codes are not supported, so none is valid (docs/carecloud.md).
-    valid = body.type == "password" and profiles.password_problem(body.value) is None
+    valid = body.type == "password" and password_problem(body.value) is None
     return JSON(m.data({"is_valid": valid}))
 
 
