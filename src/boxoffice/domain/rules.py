@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 import idna
 
-from boxoffice.domain.errors import InvalidInput
+from boxoffice.domain.errors import NOT_ALLOWED, InvalidInput
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAME_PART_RE = re.compile(r"[^0-9A-Za-z]+")
@@ -134,7 +134,7 @@ def login_identity(login_type: str, value: str) -> str:
         return variants[0] if variants else ""
     if login_type == CARD_LOGIN:
         return value.strip()
-    raise InvalidInput("login_type", "not_allowed_value")
+    raise InvalidInput("login_type", NOT_ALLOWED)
 
 
 # --- the values of a customer -------------------------------------------------------------------

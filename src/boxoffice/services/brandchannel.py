@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,7 +49,7 @@ from boxoffice.domain.errors import (
 )
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.rules import attribute_lookup_key, is_valid_email, normalise_email
+from boxoffice.domain.rules import is_valid_email, normalise_email
 from boxoffice.domain.views import (
     ApiKeyCaller,
     AttributeDefinitionView,
@@ -60,6 +60,7 @@ from boxoffice.domain.views import (
     PageView,
     TimelineEntryView,
 )
+from boxoffice.services import attributes as attribute_service
 from boxoffice.services import audit, crm, erasure
 from boxoffice.services.core import Core
 from boxoffice.services.tenants import get_tenant
@@ -68,7 +69,6 @@ from boxoffice.store.models import (
     Brand,
     ChannelType,
     Customer,
-    CustomerAttributeValue,
     CustomerChannel,
     Tenant,
     TimelineEntry,
@@ -271,22 +271,6 @@ def _resolve_channels(
         value = _channel_value(channel_type, channel.value, channel.field)
         out.setdefault(_channel_key(channel_type, value), (channel_type, value))
     return list(out.values())
-
-
-def _resolve_attributes(
-    cat: _Catalogue, sent: Mapping[str, str | None], *, ignore_unknown: bool = False
-) -> dict[int, tuple[AttributeDefinition, str | None]]:
-    by_key = {a.lookup_key: a for a in cat.attributes}
-    resolved: dict[int, tuple[AttributeDefinition, str | None]] = {}
-    for name, raw in sent.items():
-        field = rules.attribute_field(name)
-        attr = by_key.get(attribute_lookup_key(name))
-        if attr is None:
-            if ignore_unknown:
-                continue
-            raise InvalidInput(field, f"unknown attribute {name!r}")
-        resolved[attr.id] = (attr, rules.clean_attribute_value(attr.type, raw, field))
-    return resolved
 
 
 def _url(field: str, value: str | None) -> str | None:
@@ -514,31 +498,6 @@ async def _add_channels(
     return added
 
 
-async def _apply_attributes(
-    uow: UnitOfWork, customer_id: int, resolved: dict[int, tuple[AttributeDefinition, str | None]]
-) -> dict[str, Any]:
-    if not resolved:
-        return {}
-    current = {v.attribute_id: v for v in await uow.customers.attribute_values(customer_id)}
-    changes: dict[str, Any] = {}
-    for attr_id, (attr, value) in resolved.items():
-        row = current.get(attr_id)
-        old = row.value if row is not None else None
-        if old == value:
-            continue
-        if value is None:
-            assert row is not None
-            await uow.customers.delete(row)
-        elif row is None:
-            uow.customers.add(
-                CustomerAttributeValue(customer_id=customer_id, attribute_id=attr_id, value=value)
-            )
-        else:
-            row.value = value
-        changes[f"attribute:{attr.name}"] = [old, value]
-    return changes
-
-
 async def _mirror_contacts(uow: UnitOfWork, cat: _Catalogue, row: Customer) -> None:
     """The first email and telephone channels are the customer's ``email`` and ``phone``."""
     if row.email is not None and row.phone is not None:
@@ -602,7 +561,7 @@ async def create_customer(
         brand = _brand(cat, caller, cmd.brand_id)
         assert brand is not None
         channels = _resolve_channels(cat, cmd.channels)
-        attributes = _resolve_attributes(cat, cmd.attributes)
+        attributes = attribute_service.resolve(cat.attributes, cmd.attributes)
         if external is not None:
             if await uow.customers.by_external_id(brand.id, external) is not None:
                 raise AlreadyExists("Customer", external)
@@ -633,7 +592,7 @@ async def create_customer(
             },
         )
         added = await _add_channels(uow, cat, row.id, channels)
-        await _apply_attributes(uow, row.id, attributes)
+        await attribute_service.set_values(uow, row.id, attributes)
         await _mirror_contacts(uow, cat, row)
         uow.customers.record(row.id, "created", principal.actor, channel="brandchannel")
         if cmd.ticket_id is not None:
@@ -661,8 +620,8 @@ async def _patch(
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Apply a patch to a customer; return the changes and the channels added."""
     channels = _resolve_channels(cat, patch.channels)
-    attributes = _resolve_attributes(
-        cat, patch.attributes, ignore_unknown=ignore_unknown_attributes
+    attributes = attribute_service.resolve(
+        cat.attributes, patch.attributes, ignore_unknown=ignore_unknown_attributes
     )
     changes: dict[str, Any] = {}
     for f in fields(patch):
@@ -680,7 +639,7 @@ async def _patch(
         if getattr(row, f.name) != value:
             changes[f.name] = [getattr(row, f.name), value]
             setattr(row, f.name, value)
-    changes.update(await _apply_attributes(uow, row.id, attributes))
+    changes.update(await attribute_service.set_values(uow, row.id, attributes))
     added = await _add_channels(uow, cat, row.id, channels)
     if added:
         await _mirror_contacts(uow, cat, row)

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain import rules
@@ -18,8 +17,6 @@ from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import (
-    ADDRESS_TEXT_FIELDS,
-    attribute_lookup_key,
     is_valid_email,
     normalise_email,
 )
@@ -34,15 +31,20 @@ from boxoffice.domain.views import (
     TimelineEntryView,
 )
 from boxoffice.security.passwords import hash_password_async
+from boxoffice.services import attributes as attribute_service
+from boxoffice.services import consents as consent_service
+from boxoffice.services.addresses import (
+    address_view,
+    check_address,
+    new_address_row,
+    unset_other_flags,
+)
 from boxoffice.services.core import Core
 from boxoffice.store import reads
 from boxoffice.store.models import (
     AttributeDefinition,
-    ConsentChange,
     Customer,
     CustomerAddress,
-    CustomerAttributeValue,
-    CustomerConsent,
     CustomerSubscription,
     CustomerTag,
     Statement,
@@ -61,30 +63,6 @@ def _now() -> datetime:
 # --- reading --------------------------------------------------------------------------------
 
 
-def _visible_attributes(
-    principal: Principal, attributes: Iterable[AttributeDefinition]
-) -> list[AttributeDefinition]:
-    return [a for a in attributes if principal.full_access or a.web_visible]
-
-
-def _address_view(a: CustomerAddress | Row[Any]) -> AddressView:
-    return AddressView(
-        a.id,
-        a.is_billing,
-        a.is_delivery,
-        a.name,
-        a.line1,
-        a.line2,
-        a.line3,
-        a.line4,
-        a.line5,
-        a.town,
-        a.postcode,
-        a.country,
-        a.administrative_division,
-    )
-
-
 async def _visible_tags(uow: UnitOfWork, principal: Principal) -> dict[int, TagView]:
     groups = {g.id: g for g in await uow.catalogue.tag_groups()}
     return {
@@ -94,7 +72,7 @@ async def _visible_tags(uow: UnitOfWork, principal: Principal) -> dict[int, TagV
     }
 
 
-async def _view(
+async def customer_view(
     uow: UnitOfWork, principal: Principal, row: Customer, parts: Collection[str] = ()
 ) -> CustomerView:
     attributes = await uow.catalogue.attributes()
@@ -152,10 +130,10 @@ def _plain_view(
                     _attribute_definition(a.id, a.name, a.type, a.web_visible),
                     by_attribute.get(a.id, ""),
                 )
-                for a in _visible_attributes(principal, attributes)
+                for a in attribute_service.visible(principal, attributes)
             ]
         ),
-        addresses=tuple([_address_view(a) for a in addresses]),
+        addresses=tuple([address_view(a) for a in addresses]),
     )
 
 
@@ -180,16 +158,18 @@ async def _snapshot_view(
     )
 
 
-def _check_reach(principal: Principal, customer_id: int) -> None:
-    """A customer session or token reaches only its own customer."""
+def check_reach(principal: Principal, customer_id: int) -> None:
+    """``NotFound`` unless the principal may reach the customer: a customer session or token
+    reaches only its own customer."""
     if principal.customer_id is not None and principal.customer_id != customer_id:
         raise NotFound("Customer", customer_id)
 
 
-async def _customer(
+async def reachable_customer(
     uow: UnitOfWork, principal: Principal, customer_id: int, *, for_update: bool = False
 ) -> Customer:
-    _check_reach(principal, customer_id)
+    """The customer, if the principal may reach it (else ``NotFound``)."""
+    check_reach(principal, customer_id)
     row = await uow.customers.get(customer_id, for_update=for_update)
     if row is None:
         raise NotFound("Customer", customer_id)
@@ -200,13 +180,15 @@ async def get_customer(
     core: Core, principal: Principal, customer_id: int, parts: Collection[str] = ()
 ) -> CustomerView:
     if not parts:
-        _check_reach(principal, customer_id)
+        check_reach(principal, customer_id)
         view = await _snapshot_view(core, principal, reads.customer_by_id(customer_id))
         if view is None:
             raise NotFound("Customer", customer_id)
         return view
     async with core.uow(principal.tenant_id) as uow:
-        return await _view(uow, principal, await _customer(uow, principal, customer_id), parts)
+        return await customer_view(
+            uow, principal, await reachable_customer(uow, principal, customer_id), parts
+        )
 
 
 async def find_customer_by_email(
@@ -220,21 +202,21 @@ async def find_customer_by_email(
         )
         if view is None:
             raise NotFound("Customer", email)
-        _check_reach(principal, view.id)
+        check_reach(principal, view.id)
         return view
     async with core.uow(principal.tenant_id) as uow:
         row = await uow.customers.by_email_key(normalise_email(email))
         if row is None:
             raise NotFound("Customer", email)
-        _check_reach(principal, row.id)
-        return await _view(uow, principal, row, parts)
+        check_reach(principal, row.id)
+        return await customer_view(uow, principal, row, parts)
 
 
 async def get_timeline(
     core: Core, principal: Principal, customer_id: int
 ) -> tuple[TimelineEntryView, ...]:
     async with core.uow(principal.tenant_id) as uow:
-        await _customer(uow, principal, customer_id)
+        await reachable_customer(uow, principal, customer_id)
         return tuple(
             TimelineEntryView(e.id, e.occurred_at, e.kind, e.actor, dict(e.data))
             for e in await uow.customers.timeline(customer_id)
@@ -246,71 +228,12 @@ async def get_timeline(
 
 async def _resolve_attributes(
     uow: UnitOfWork, principal: Principal, sent: Mapping[str, str | None]
-) -> dict[int, tuple[AttributeDefinition, str | None]]:
+) -> attribute_service.Resolved:
+    """The attribute values sent, among the attributes the principal sees (none sent: no read)."""
     if not sent:
         return {}
-    by_key = {
-        a.lookup_key: a for a in _visible_attributes(principal, await uow.catalogue.attributes())
-    }
-    resolved: dict[int, tuple[AttributeDefinition, str | None]] = {}
-    for name, raw in sent.items():
-        attr = by_key.get(attribute_lookup_key(name))
-        if attr is None:
-            raise InvalidInput(rules.attribute_field(name), f"unknown attribute {name!r}")
-        resolved[attr.id] = (
-            attr,
-            rules.clean_attribute_value(attr.type, raw, rules.attribute_field(attr.name)),
-        )
-    return resolved
-
-
-async def _apply_attributes(
-    uow: UnitOfWork, customer_id: int, resolved: dict[int, tuple[AttributeDefinition, str | None]]
-) -> dict[str, Any]:
-    if not resolved:
-        return {}
-    current = {v.attribute_id: v for v in await uow.customers.attribute_values(customer_id)}
-    changes: dict[str, Any] = {}
-    for attr_id, (attr, value) in resolved.items():
-        row = current.get(attr_id)
-        old = row.value if row is not None else None
-        if old == value:
-            continue
-        if value is None:
-            assert row is not None
-            await uow.customers.delete(row)
-        elif row is None:
-            uow.customers.add(
-                CustomerAttributeValue(customer_id=customer_id, attribute_id=attr_id, value=value)
-            )
-        else:
-            row.value = value
-        changes[f"attribute:{attr.name}"] = [old, value]
-    return changes
-
-
-def _new_address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
-    values = {name: rules.clean_text(name, getattr(address, name)) for name in ADDRESS_TEXT_FIELDS}
-    return CustomerAddress(
-        id=new_row_key(),
-        customer_id=customer_id,
-        # The first address of a customer is both billing and delivery, as the vendor does.
-        is_billing=True if first else bool(address.is_billing),
-        is_delivery=True if first else bool(address.is_delivery),
-        country=rules.clean_country(address.country),
-        created_at=_now(),
-        **values,
-    )
-
-
-async def _unset_other_flags(uow: UnitOfWork, customer_id: int, keep: CustomerAddress) -> None:
-    for other in await uow.customers.addresses(customer_id):
-        if other.id == keep.id:
-            continue
-        if keep.is_billing and other.is_billing:
-            other.is_billing = False
-        if keep.is_delivery and other.is_delivery:
-            other.is_delivery = False
+    definitions = attribute_service.visible(principal, await uow.catalogue.attributes())
+    return attribute_service.resolve(definitions, sent)
 
 
 async def _statements(uow: UnitOfWork, ids: Iterable[int], *, strict: bool) -> list[Statement]:
@@ -324,62 +247,6 @@ async def _statements(uow: UnitOfWork, ids: Iterable[int], *, strict: bool) -> l
             raise NotFound("Statement", statement_id)
         out.append(statement)
     return out
-
-
-async def _agree(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    statements: Iterable[Statement],
-    channel: str,
-    current: set[int],
-) -> list[int]:
-    added: list[int] = []
-    now = _now()
-    for statement in statements:
-        if statement.id in current:
-            continue
-        uow.customers.add(
-            CustomerConsent(customer_id=customer_id, statement_id=statement.id, agreed_at=now)
-        )
-        uow.customers.add(
-            ConsentChange(
-                id=new_row_key(),
-                customer_id=customer_id,
-                statement_id=statement.id,
-                agreed=True,
-                statement_text=statement.text,
-                actor=principal.actor,
-                channel=channel,
-                occurred_at=now,
-            )
-        )
-        current.add(statement.id)
-        added.append(statement.id)
-    return added
-
-
-async def _withdraw(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    consent: CustomerConsent,
-    text: str,
-    channel: str,
-) -> None:
-    await uow.customers.delete(consent)
-    uow.customers.add(
-        ConsentChange(
-            id=new_row_key(),
-            customer_id=customer_id,
-            statement_id=consent.statement_id,
-            agreed=False,
-            statement_text=text,
-            actor=principal.actor,
-            channel=channel,
-            occurred_at=_now(),
-        )
-    )
 
 
 async def _check_references(
@@ -397,14 +264,6 @@ async def _check_references(
     if await uow.customers.by_email_key(normalise_email(email)) is not None:
         raise AlreadyExists("Customer", email)
     return attributes, statements
-
-
-def check_address(address: NewAddress) -> None:
-    """``InvalidInput`` unless every part of ``address`` may be stored (what
-    :func:`address_row` checks), for a check before any transaction."""
-    for name in ADDRESS_TEXT_FIELDS:
-        rules.clean_text(name, getattr(address, name))
-    rules.clean_country(address.country)
 
 
 async def create_customer(
@@ -474,20 +333,20 @@ async def create_customer(
             raise RuntimeError("could not allocate a customer id")
         addresses: list[CustomerAddress] = []
         for index, address in enumerate(cmd.addresses):
-            new_row = _new_address_row(row.id, address, first=index == 0)
+            new_row = new_address_row(row.id, address, first=index == 0)
             for earlier in addresses:  # one billing and one delivery address: the last claim wins
                 earlier.is_billing = earlier.is_billing and not new_row.is_billing
                 earlier.is_delivery = earlier.is_delivery and not new_row.is_delivery
             addresses.append(new_row)
             uow.customers.add(new_row)
-        await _apply_attributes(uow, row.id, attributes)
+        await attribute_service.set_values(uow, row.id, attributes)
         for tag_id in dict.fromkeys(cmd.tag_ids):
             uow.customers.add(
                 CustomerTag(
                     customer_id=row.id, tag_id=tag_id, added_at=now, added_by=principal.actor
                 )
             )
-        await _agree(uow, principal, row.id, statements, channel, set())
+        await consent_service.agree(uow, principal, row.id, statements, channel, set())
         uow.customers.record(
             row.id,
             "created",
@@ -497,7 +356,7 @@ async def create_customer(
             statements=[s.id for s in statements],
         )
         await uow.flush()
-        view = await _view(uow, principal, row, parts)
+        view = await customer_view(uow, principal, row, parts)
         try:
             await uow.commit()
         except IntegrityError as exc:
@@ -516,7 +375,7 @@ async def update_customer(
     parts: Collection[str] = (),
 ) -> CustomerView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        row = await _customer(uow, principal, customer_id, for_update=True)
+        row = await reachable_customer(uow, principal, customer_id, for_update=True)
         changes: dict[str, Any] = {}
         for f in fields(patch):
             name = f.name
@@ -544,7 +403,7 @@ async def update_customer(
                 changes[name] = [_jsonable(old), _jsonable(value)]
                 setattr(row, name, value)
         resolved = await _resolve_attributes(uow, principal, patch.attributes)
-        changes.update(await _apply_attributes(uow, row.id, resolved))
+        changes.update(await attribute_service.set_values(uow, row.id, resolved))
         if changes:
             row.updated_at = _now()
             uow.customers.record(row.id, "changed", principal.actor, changes=changes)
@@ -555,7 +414,7 @@ async def update_customer(
             if "email_key" in str(exc.orig):
                 raise AlreadyExists("Customer", email) from exc
             raise
-        view = await _view(uow, principal, row, parts)
+        view = await customer_view(uow, principal, row, parts)
         await uow.commit()
         return view
 
@@ -575,7 +434,7 @@ async def list_customer_tags(
 
 async def add_tag(core: Core, principal: Principal, customer_id: int, tag_id: int) -> TagView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         tag = (await _visible_tags(uow, principal)).get(tag_id)
         if tag is None:
             raise NotFound("Tag", tag_id)
@@ -597,7 +456,7 @@ async def add_tag(core: Core, principal: Principal, customer_id: int, tag_id: in
 
 async def remove_tag(core: Core, principal: Principal, customer_id: int, tag_id: int) -> None:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         tag = (await _visible_tags(uow, principal)).get(tag_id)
         if tag is None:
             raise NotFound("Tag", tag_id)
@@ -636,7 +495,7 @@ async def agree_statements(
 ) -> tuple[ConsentView, ...]:
     """Add agreement to statements (idempotent); with ``replace``, withdraw all others."""
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         wanted = await _statements(uow, statement_ids, strict=False)
         consents = {c.statement_id: c for c in await uow.customers.consents(customer_id)}
         withdrawn: list[int] = []
@@ -645,12 +504,14 @@ async def agree_statements(
             keep = {s.id for s in wanted}
             for statement_id, consent in list(consents.items()):
                 if statement_id not in keep:
-                    await _withdraw(
+                    await consent_service.withdraw(
                         uow, principal, customer_id, consent, texts[statement_id], channel
                     )
                     del consents[statement_id]
                     withdrawn.append(statement_id)
-        added = await _agree(uow, principal, customer_id, wanted, channel, set(consents))
+        added = await consent_service.agree(
+            uow, principal, customer_id, wanted, channel, set(consents)
+        )
         if added or withdrawn:
             uow.customers.record(
                 customer_id,
@@ -670,7 +531,7 @@ async def withdraw_statement(
     core: Core, principal: Principal, customer_id: int, statement_id: int, *, channel: str = "api"
 ) -> None:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         (statement,) = await _statements(uow, [statement_id], strict=False)
         consent = next(
             (
@@ -681,7 +542,9 @@ async def withdraw_statement(
             None,
         )
         if consent is not None:
-            await _withdraw(uow, principal, customer_id, consent, statement.text, channel)
+            await consent_service.withdraw(
+                uow, principal, customer_id, consent, statement.text, channel
+            )
             uow.customers.record(
                 customer_id,
                 "consent_changed",
@@ -712,21 +575,21 @@ async def add_address(
     core: Core, principal: Principal, customer_id: int, address: NewAddress
 ) -> AddressView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         first = not await uow.customers.addresses(customer_id)
-        row = _new_address_row(customer_id, address, first=first)
+        row = new_address_row(customer_id, address, first=first)
         uow.customers.add(row)
-        await _unset_other_flags(uow, customer_id, row)
+        await unset_other_flags(uow, customer_id, row)
         uow.customers.record(customer_id, "address_added", principal.actor, address=row.id)
         await uow.commit()
-        return _address_view(row)
+        return address_view(row)
 
 
 async def update_address(
     core: Core, principal: Principal, customer_id: int, address_id: int, patch: AddressPatch
 ) -> AddressView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         row = await uow.customers.address(customer_id, address_id)
         if row is None:
             raise NotFound("Address", address_id)
@@ -745,19 +608,19 @@ async def update_address(
                 setattr(row, f.name, value)
                 changed.append(f.name)
         if changed:
-            await _unset_other_flags(uow, customer_id, row)
+            await unset_other_flags(uow, customer_id, row)
             uow.customers.record(
                 customer_id, "address_changed", principal.actor, address=row.id, fields=changed
             )
             await uow.commit()
-        return _address_view(row)
+        return address_view(row)
 
 
 async def delete_address(
     core: Core, principal: Principal, customer_id: int, address_id: int
 ) -> None:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         row = await uow.customers.address(customer_id, address_id)
         if row is None:
             raise NotFound("Address", address_id)
@@ -783,7 +646,7 @@ async def add_subscription(
     if expiry < start:
         raise InvalidInput("expiry", "before the start date")
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         memberships = await uow.catalogue.memberships()
         found = next(
             (
@@ -820,76 +683,11 @@ async def add_subscription(
         )
 
 
-# --- the same rules for other services, inside their own transaction (CareCloud profiles) -----
-
-
-def address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
-    return _new_address_row(customer_id, address, first=first)
-
-
-def address_view(row: CustomerAddress) -> AddressView:
-    return _address_view(row)
-
-
-async def customer_view(
-    uow: UnitOfWork, principal: Principal, row: Customer, parts: Collection[str] = ()
-) -> CustomerView:
-    return await _view(uow, principal, row, parts)
-
-
-def check_reach(principal: Principal, customer_id: int) -> None:
-    """``NotFound`` unless the principal may reach the customer (a session or a token reaches
-    only its own customer), as :func:`reachable_customer` checks before it reads."""
-    _check_reach(principal, customer_id)
-
-
 def record_view(principal: Principal, record: reads.CustomerRecord) -> CustomerView:
     """The view of a customer read by ``store/reads.py`` (no parts loaded on request)."""
     return _plain_view(
         principal, record.customer, record.attributes, record.values, record.addresses
     )
-
-
-async def reachable_customer(
-    uow: UnitOfWork, principal: Principal, customer_id: int, *, for_update: bool = False
-) -> Customer:
-    """The customer, if the principal may reach it (else ``NotFound``)."""
-    return await _customer(uow, principal, customer_id, for_update=for_update)
-
-
-async def agree_in(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    statements: Iterable[Statement],
-    channel: str,
-    current: set[int],
-) -> list[int]:
-    return await _agree(uow, principal, customer_id, statements, channel, current)
-
-
-async def withdraw_in(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    consent: CustomerConsent,
-    text: str,
-    channel: str,
-) -> None:
-    await _withdraw(uow, principal, customer_id, consent, text, channel)
-
-
-async def set_attribute_values(
-    uow: UnitOfWork, customer_id: int, values: dict[int, tuple[AttributeDefinition, str | None]]
-) -> dict[str, Any]:
-    """Set (None: clear) attribute values; returns the changes, for the timeline."""
-    return await _apply_attributes(uow, customer_id, values)
-
-
-async def unset_other_address_flags(
-    uow: UnitOfWork, customer_id: int, keep: CustomerAddress
-) -> None:
-    await _unset_other_flags(uow, customer_id, keep)
 
 
 #: The most customers :func:`find_customers` returns.
@@ -929,4 +727,4 @@ async def find_customers(
             phones=phones,
             limit=limit,
         )
-        return tuple([await _view(uow, principal, row) for row in rows])
+        return tuple([await customer_view(uow, principal, row) for row in rows])

@@ -25,14 +25,26 @@ from boxoffice.domain.commands import (
     NewProfile,
     Profile,
 )
-from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from boxoffice.domain.errors import (
+    BAD_FORMAT,
+    NOT_ALLOWED,
+    TAKEN,
+    UNKNOWN,
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import ConsentStateView, DeviceTokenView, ProfileView, TenantView
 from boxoffice.security.passwords import hash_password_async
+from boxoffice.services import attributes as attribute_service
 from boxoffice.services import bots, credentials, devices, localised, records
+from boxoffice.services import consents as consent_service
 from boxoffice.services import customers as customer_service
+from boxoffice.services.addresses import check_address, new_address_row, unset_other_flags
 from boxoffice.services.core import Core
 from boxoffice.store import reads
 from boxoffice.store.models import (
@@ -73,7 +85,7 @@ class _Clean:
         self.language = rules.clean_text("language", profile.language) or None
         self.store_id = profile.store_id
         if profile.address is not None:
-            customer_service.check_address(profile.address)
+            check_address(profile.address)
         self.address = profile.address
 
 
@@ -82,10 +94,10 @@ async def _check_catalogue(uow: UnitOfWork, clean: _Clean) -> None:
     if clean.store_id is not None and clean.store_id not in {
         s.id for s in await uow.catalogue.all(Store)
     }:
-        raise InvalidInput("store_id", "not_found")
+        raise InvalidInput("store_id", UNKNOWN)
     languages = {lang.code.lower() for lang in await uow.catalogue.all(Language)}
     if clean.language is not None and languages and clean.language.lower() not in languages:
-        raise InvalidInput("language", "not_found")
+        raise InvalidInput("language", UNKNOWN)
 
 
 async def _check_unique(uow: UnitOfWork, clean: _Clean, customer_id: int | None = None) -> None:
@@ -96,7 +108,7 @@ async def _check_unique(uow: UnitOfWork, clean: _Clean, customer_id: int | None 
     if clean.mobile is not None:
         found = await Profiles(uow.session).by_phone(devices.phone_variants(clean.mobile))
         if any(c.id != customer_id for c in found):
-            raise InvalidInput("mobile", "already_exists")
+            raise InvalidInput("mobile", TAKEN)
 
 
 # --- consents -----------------------------------------------------------------------------------
@@ -140,7 +152,7 @@ async def _check_consents(
     statements = {s.id: s for s in await uow.catalogue.statements()}
     for choice in choices:
         if choice.statement_id not in statements:
-            raise InvalidInput("consents", "not_found")
+            raise InvalidInput("statements", UNKNOWN)
     return statements
 
 
@@ -159,9 +171,7 @@ async def _apply_consents(
     history = {c.statement_id for c in await uow.customers.consent_history(customer_id)}
     wanted: dict[int, bool] = {c.statement_id: c.agreed for c in choices}
     agree: list[Statement] = [statements[i] for i, ok in wanted.items() if ok]
-    added = await customer_service.agree_in(
-        uow, principal, customer_id, agree, channel, set(consents)
-    )
+    added = await consent_service.agree(uow, principal, customer_id, agree, channel, set(consents))
     withdrawn: list[int] = []
     for statement_id, ok in wanted.items():
         if ok:
@@ -169,7 +179,7 @@ async def _apply_consents(
         statement = statements[statement_id]
         consent = consents.get(statement_id)
         if consent is not None:
-            await customer_service.withdraw_in(
+            await consent_service.withdraw(
                 uow, principal, customer_id, consent, statement.text, channel
             )
             withdrawn.append(statement_id)
@@ -276,7 +286,7 @@ async def list_profiles(
     if principal.customer_id is None and not principal.full_access:
         raise PermissionDenied("a customer must be logged in")
     if order not in SORTABLE:
-        raise InvalidInput("sort_field", "not_allowed_value")
+        raise InvalidInput("sort_field", NOT_ALLOWED)
     emails = {normalise_email(e) for e in filters.emails}
     if filters.email is not None:
         wanted = normalise_email(filters.email)
@@ -434,11 +444,11 @@ async def create_profile_in(
     properties = await _check_profile(uow, clean, cmd)
     row = await _new_row(uow, clean, password_hash)
     if clean.address is not None:
-        uow.customers.add(customer_service.address_row(row.id, clean.address, first=True))
+        uow.customers.add(new_address_row(row.id, clean.address, first=True))
     if cmd.source is not None:
         await records.link_source(uow, row.id, cmd.source)
     agreed, withdrawn = await _apply_consents(uow, principal, row.id, cmd.consents, channel)
-    await customer_service.set_attribute_values(uow, row.id, properties)
+    await attribute_service.set_values(uow, row.id, properties)
     uow.customers.record(
         row.id,
         "created",
@@ -453,7 +463,7 @@ async def create_profile_in(
 
 
 def _address_values(address: NewAddress) -> dict[str, Any]:
-    row = customer_service.address_row(0, address, first=True)
+    row = new_address_row(0, address, first=True)
     return {name: getattr(row, name) for name in ADDRESS_PARTS}
 
 
@@ -472,10 +482,10 @@ async def _replace_main_address(
         uow.customers.record(customer_id, "address_removed", principal.actor, address=main.id)
         return True
     if main is None:
-        row = customer_service.address_row(customer_id, address, first=not addresses)
+        row = new_address_row(customer_id, address, first=not addresses)
         row.is_billing = True
         uow.customers.add(row)
-        await customer_service.unset_other_address_flags(uow, customer_id, row)
+        await unset_other_flags(uow, customer_id, row)
         uow.customers.record(customer_id, "address_added", principal.actor, address=row.id)
         return True
     changed = False
@@ -552,7 +562,7 @@ async def replace_profile(
             )
         if await _replace_main_address(uow, principal, customer_id, clean.address):
             changes["address"] = "changed"
-        changes.update(await customer_service.set_attribute_values(uow, customer_id, properties))
+        changes.update(await attribute_service.set_values(uow, customer_id, properties))
         agreed, withdrawn = await _apply_consents(
             uow, principal, customer_id, cmd.consents, channel
         )
@@ -598,6 +608,6 @@ async def can_register(core: Core, principal: Principal, kind: str, value: str) 
         if kind == "phone":
             variants = devices.phone_variants(value)
             if not variants:
-                raise InvalidInput("value", "invalid_value_format")
+                raise InvalidInput("value", BAD_FORMAT)
             return not await Profiles(uow.session).by_phone(variants)
-    raise InvalidInput("type", "not_allowed_value")
+    raise InvalidInput("type", NOT_ALLOWED)

@@ -140,10 +140,29 @@ def wire_field(field: str) -> str:
     return FIELD_NAMES.get(head, head) + (f".{rest}" if rest else "")
 
 
+#: The core's reasons -> the vendor's reason codes.
+REASON_CODES = {
+    e.REQUIRED: "required",
+    e.UNKNOWN: "not_found",
+    e.NOT_ALLOWED: "not_allowed_value",
+    e.BAD_FORMAT: "invalid_value_format",
+    e.TAKEN: "already_exists",
+    e.ALREADY_LINKED: "relation_already_exists",
+}
+
+
+def reason_code(reason: str) -> str:
+    """A reason as the vendor's code: the core's reasons by :data:`REASON_CODES`, a vendor code
+    (raised by this dialect's own mappers) as it is, a sentence ``invalid_value_format``."""
+    if reason in REASON_CODES:
+        return REASON_CODES[reason]
+    return reason if reason in REASONS else "invalid_value_format"
+
+
 def _invalid(exc: e.InvalidInput) -> JSON:
     name = wire_field(exc.field)
-    reason = exc.reason if exc.reason in REASONS else "invalid_value_format"
-    return bad_request([param(name, reason, "", exc.reason)])
+    code = reason_code(exc.reason)
+    return bad_request([param(name, code, "", code if exc.reason in REASON_CODES else exc.reason)])
 
 
 def _conflict(exc: e.Conflict) -> JSON:
