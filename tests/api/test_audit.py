@@ -19,7 +19,7 @@ from tests.api.spektrix.support import customer_body
 from tests.api.web.conftest import ORIGIN
 from tests.conftest import Signer
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "Correct horse battery staple 1"
 
 
 async def entries(core: Core, tenant: str) -> list[AuditEntryView]:

@@ -33,7 +33,7 @@ from tests.web.test_pages import csrf_of, page
 LOCAL = "http://localhost"
 ATTACKER = "attacker.example"
 FOREIGN_ORIGIN = "https://evil.example"
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct horse battery 1"
 BAD_HOST = "does not answer for that host"
 
 

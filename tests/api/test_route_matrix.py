@@ -802,7 +802,7 @@ async def test_carecloud_a_token_of_another_customer(
 
 from tests.api.web.conftest import ORIGIN, mailed_link, outbox, token_of  # noqa: E402
 
-WEB_PASSWORD = "correct horse battery"
+WEB_PASSWORD = "Correct horse battery 1"
 
 
 async def _web_customer(http: httpx.AsyncClient, tenant: str, email: str) -> httpx.AsyncClient:
@@ -942,7 +942,7 @@ async def test_web_pages_refuse_another_tenants_token(
             headers={"Origin": ORIGIN},
         )
         token = token_of(mailed_link(outbox(settings)[-1]))
-    form = {"token": token, "password": "attacker password 1", "confirm": "attacker password 1"}
+    form = {"token": token, "password": "Attacker password 1", "confirm": "Attacker password 1"}
 
     async def call(tenant: str) -> httpx.Response:
         path = template.replace("{client}", tenant)
@@ -959,7 +959,7 @@ async def test_web_pages_refuse_another_tenants_token(
         # The token still works on the victim's own page; the attacker's password never did.
         login = await browser.post(
             f"/{victim}/api/v3/customer/authenticate",
-            json={"email": "victim@example.org", "password": "attacker password 1"},
+            json={"email": "victim@example.org", "password": "Attacker password 1"},
             headers={"Origin": ORIGIN},
         )
         assert login.status_code == 404, login.text  # the vendor's answer to a wrong password
@@ -1133,7 +1133,7 @@ def _attacks(template: str, pages: Pages) -> list[tuple[dict[str, str], set[int]
             ({"action": "logout"}, {303}, {303}),
         ]
     if template == SIGNUP_PAGE:
-        secret = "attacker password 1"
+        secret = "Attacker password 1"
         form = {
             "FirstName": "Attacker",
             "LastName": "Here",
@@ -1147,7 +1147,7 @@ def _attacks(template: str, pages: Pages) -> list[tuple[dict[str, str], set[int]
     if template == NEWSLETTER_PAGE:  # the mailed token is the credential: a made-up one
         return [({"token": "A" * 43}, {400}, {400})]
     assert template == SET_PASSWORD_PAGE  # the mailed token is the credential: a made-up one
-    secret = "attacker password 1"
+    secret = "Attacker password 1"
     return [({"token": "A" * 43, "password": secret, "confirm": secret}, {400}, {400})]
 
 
@@ -1291,7 +1291,7 @@ async def test_web_pages_another_tenants_ids(
         assert not await _logged_in(anonymous, pages.other)
         _shows_nothing_of(pages, response, form)
     elif template == SIGNUP_PAGE:
-        secret = "attacker password 1"
+        secret = "Attacker password 1"
         for field, value in (("Tag", pages.tag_id), ("Statement", pages.statement_id)):
             form = {
                 "FirstName": "New",

@@ -46,7 +46,7 @@ from tests.e2e.conftest import (
 from tests.e2e.test_web_mode import _Inbox, _link
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct horse battery 1"
 SHOTS = os.environ.get("BOXOFFICE_SCREENSHOTS")
 
 

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 SITE = "http://localhost:8080"
 FOREIGN = "https://evil.example"
 REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct horse battery 1"
 
 
 class _Inbox:
@@ -168,7 +168,7 @@ def test_password_reset_through_real_smtp(web_server: LiveServer, smtp: tuple[st
         token = link.split("token=", 1)[1]
         done = browser.post(
             link.split("?")[0],
-            data={"token": token, "password": "a new secret", "confirm": "a new secret"},
+            data={"token": token, "password": "A new secret 1", "confirm": "A new secret 1"},
         )
         assert done.status_code == 200 and "has been set" in done.text
         old = browser.post(
@@ -176,7 +176,7 @@ def test_password_reset_through_real_smtp(web_server: LiveServer, smtp: tuple[st
         )
         assert old.status_code == 404
         new = browser.post(
-            f"{api}/customer/authenticate", json={"email": address, "password": "a new secret"}
+            f"{api}/customer/authenticate", json={"email": address, "password": "A new secret 1"}
         )
         assert new.status_code == 200
 

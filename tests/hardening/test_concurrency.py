@@ -79,7 +79,7 @@ async def test_racing_web_sign_ups_with_one_email(live_server: LiveServer, core:
         "firstName": "Race",
         "lastName": "Signup",
         "email": email,
-        "password": "correct horse 1",
+        "password": "Correct horse 1",
     }
     async with _client() as client:
         url = f"{tenant.api}/customer"

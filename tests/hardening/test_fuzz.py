@@ -127,7 +127,7 @@ async def test_fuzz_spektrix_web_mode(http: httpx.AsyncClient, core: Core) -> No
             "firstName": "Fuzz",
             "lastName": "Web",
             "email": "fuzz-web@example.org",
-            "password": "correct horse battery",
+            "password": "Correct horse battery 1",
         },
         headers={"Origin": ORIGIN},
     )

@@ -24,8 +24,8 @@ from boxoffice.services import customers as customer_service
 from boxoffice.store.models import TimelineEntry
 from tests.services.test_login_work import Work, counting
 
-PASSWORD = "correct horse battery"
-FAMILY_PASSWORD = "another horse battery"
+PASSWORD = "Correct horse battery 1"
+FAMILY_PASSWORD = "Another horse battery 1"
 KNOWN, NO_PASSWORD, UNKNOWN = "known@example.org", "nopass@example.org", "nobody@example.org"
 SHARED, OWN, NOBODYS = "+44 7700 900111", "+44 7700 900222", "+44 7700 900999"
 NEW_PASSWORD = "Brand-new-pass1"

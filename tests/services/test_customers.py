@@ -36,7 +36,7 @@ async def test_create_and_read_back_everything(core: Core, owner: Principal) -> 
             title="Ms",
             phone="+44 20 7946 0000",
             birth_date=date(1990, 1, 31),
-            password="correct horse",
+            password="Correct horse 1",
             addresses=(
                 NewAddress(
                     line1="1 Theatre Square", town="London", postcode="WC2N 5DU", country="gb"
@@ -97,9 +97,9 @@ async def test_a_refused_create_writes_nothing(core: Core, owner: Principal) -> 
         ({"email": "not-an-email"}, "email"),
         ({"first_name": "  "}, "first_name"),
         ({"password": "short"}, "password"),
-        ({"birth_date": date(1800, 1, 1)}, "birthDate"),
+        ({"birth_date": date(1800, 1, 1)}, "birth_date"),
         ({"addresses": (NewAddress(country="Great Britain"),)}, "country"),
-        ({"attributes": {"Wedding Date": "soon"}}, "Attribute_Wedding Date"),
+        ({"attributes": {"Wedding Date": "soon"}}, "attribute:Wedding Date"),
     ],
 )
 async def test_invalid_input_names_the_field(
@@ -284,7 +284,7 @@ async def test_the_hot_read_gives_the_unit_of_works_view(
             title="Dr",
             phone="+44 20 7946 0001",
             birth_date=date(1985, 12, 10),
-            password="correct horse",
+            password="Correct horse 1",
             addresses=(
                 NewAddress(line1="1 Square", town="London", country="gb", is_delivery=False),
                 NewAddress(line1="2 Lane", town="Leeds", country="gb"),

@@ -97,7 +97,7 @@ async def _person(core: Core) -> tuple[Principal, int, dict[str, str]]:
             last_name=needles["last name"],
             email=needles["email"],
             phone=needles["phone"],
-            password=f"pw-{mark}-secret",
+            password=f"Pw-{mark}-secret",
             addresses=(NewAddress(line1=needles["address"], town=needles["town"]),),
         ),
     )
@@ -126,7 +126,7 @@ async def _person(core: Core) -> tuple[Principal, int, dict[str, str]]:
         tenant,
         Client(ip="127.0.0.1", base_url="http://testserver"),
         needles["email 2"],
-        f"pw-{mark}-secret",
+        f"Pw-{mark}-secret",
     )
     return owner, view.id, needles
 

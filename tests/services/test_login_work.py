@@ -29,7 +29,7 @@ from boxoffice.store.models import TimelineEntry
 from tests.api.web.conftest import ORIGIN
 from tests.web.test_pages import form_token, page
 
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct horse battery 1"
 KNOWN, NO_PASSWORD, UNKNOWN = "known@example.org", "nopass@example.org", "nobody@example.org"
 
 

@@ -25,7 +25,7 @@ from boxoffice.services import customers as svc
 from boxoffice.services.tenants import get_tenant
 from boxoffice.store.models import Customer
 
-PASSWORD = "correct horse"
+PASSWORD = "Correct horse 1"
 
 
 def new(email: str = "ada@example.org", **kw: object) -> NewCustomer:

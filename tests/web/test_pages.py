@@ -17,7 +17,7 @@ from boxoffice.settings import Settings
 from tests.api.web.conftest import ORIGIN, mailed_link, outbox
 from tests.captcha import SECRET as CAPTCHA_SECRET
 
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct horse battery 1"
 FOREIGN = "https://evil.example"
 PAGES = [
     "secure/LoginLogout.aspx",
@@ -679,12 +679,12 @@ async def test_forgot_password_then_set_password(
         link,
         data={
             "token": link.split("token=")[1],
-            "password": "a new secret",
-            "confirm": "a new secret",
+            "password": "A new secret 1",
+            "confirm": "A new secret 1",
         },
     )
     assert done.status_code == 200 and "has been set" in done.text
-    assert (await log_in(http, name, "forgot@example.org", "a new secret")).status_code == 303
+    assert (await log_in(http, name, "forgot@example.org", "A new secret 1")).status_code == 303
 
 
 # --- translations ---------------------------------------------------------------------------

@@ -34,7 +34,21 @@ class AlreadyExists(DomainError):
         self.key = key
 
 
+#: Reasons a value is refused for, in the core's words; each dialect says them its vendor's way
+#: (CareCloud's reason codes, for one). Any other reason is a plain sentence ("at most 200
+#: characters").
+REQUIRED = "required"
+UNKNOWN = "unknown"  # names nothing the tenant has
+NOT_ALLOWED = "not allowed"  # a value outside the allowed set
+BAD_FORMAT = "bad format"
+TAKEN = "already taken"  # another record has it
+ALREADY_LINKED = "already linked"  # the link exists already
+
+
 class InvalidInput(DomainError):
+    """A value that breaks a rule: ``field`` in the core's words (``birth_date``,
+    ``attribute:<name>``...), ``reason`` one of the reasons above or a plain sentence."""
+
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field

@@ -1,20 +1,31 @@
-"""Small rules shared by every entrypoint."""
+"""The rules a customer's values obey, written once for every entrypoint.
+
+Every dialect, the hosted pages and the command line check a value with these functions (a
+dialect may first check its vendor's documented wire pattern, in its ``mappers.py``). A refusal
+is an :class:`InvalidInput` with a neutral field name (``first_name``, ``birth_date``,
+``attribute:<name>``, ``statements``...) and a reason in plain words; each dialect's
+``errors.py`` says it in its vendor's words. ``tests/api/test_conformance.py`` checks that one
+input is accepted or refused alike through every dialect that carries the field.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import re
+import string
 import unicodedata
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 import idna
 
-from boxoffice.domain.errors import InvalidInput
+from boxoffice.domain.errors import NOT_ALLOWED, InvalidInput
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _NAME_PART_RE = re.compile(r"[^0-9A-Za-z]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f]")
+_CONTROL_BUT_WHITESPACE_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 #: The longest email key (the ``customers.email_key`` column's length).
@@ -123,4 +134,220 @@ def login_identity(login_type: str, value: str) -> str:
         return variants[0] if variants else ""
     if login_type == CARD_LOGIN:
         return value.strip()
-    raise InvalidInput("login_type", "not_allowed_value")
+    raise InvalidInput("login_type", NOT_ALLOWED)
+
+
+# --- the values of a customer -------------------------------------------------------------------
+
+#: The longest value of each text field (the columns' lengths); addresses' parts included.
+TEXT_LIMITS = {
+    "title": 50,
+    "first_name": 200,
+    "last_name": 200,
+    "phone": 50,
+    "mobile": 50,
+    "friendly_id": 100,
+    "gender": 20,
+    "language": 16,
+    "post_nominals": 50,
+    "name": 200,
+    "line1": 200,
+    "line2": 200,
+    "line3": 200,
+    "line4": 200,
+    "line5": 200,
+    "town": 200,
+    "postcode": 50,
+    "administrative_division": 200,
+}
+#: The text parts of an address (``country`` aside: :func:`clean_country`).
+ADDRESS_TEXT_FIELDS = (
+    "name",
+    "line1",
+    "line2",
+    "line3",
+    "line4",
+    "line5",
+    "town",
+    "postcode",
+    "administrative_division",
+)
+#: The longest attribute value.
+ATTRIBUTE_VALUE_LIMIT = 4000
+#: The field an attribute's value is refused under: ``attribute:<name>``.
+ATTRIBUTE_FIELD_PREFIX = "attribute:"
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def clean_text(
+    field: str,
+    value: str | None,
+    *,
+    required: bool = False,
+    limit: int | None = None,
+    multiline: bool = False,
+) -> str | None:
+    """A text value without its surrounding white space (None stays None). Refused: empty
+    when ``required``, longer than ``limit`` (by default the field's :data:`TEXT_LIMITS`),
+    control characters (``multiline``: tab and line breaks allowed)."""
+    if value is None:
+        if required:
+            raise InvalidInput(field, "required")
+        return None
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(field, "required")
+    limit = TEXT_LIMITS.get(field) if limit is None else limit
+    if limit is not None and len(value) > limit:
+        raise InvalidInput(field, f"at most {limit} characters")
+    control = _CONTROL_BUT_WHITESPACE_RE if multiline else _CONTROL_RE
+    if control.search(value):
+        raise InvalidInput(field, "control characters are not allowed")
+    return value
+
+
+def clean_email(value: str | None, field: str = "email") -> str:
+    """An email address, required: ``(thing)@(thing).(thing)``, at most 254 characters."""
+    email = clean_text(field, value, required=True)
+    assert email is not None
+    if not is_valid_email(email):
+        raise InvalidInput(field, "not a valid email address")
+    return email
+
+
+def clean_phone(value: str | None, field: str = "phone") -> str | None:
+    """A phone number as written (None or empty: none): at most 50 characters, no control
+    characters, and digits that can be dialled (:func:`phone_variants`). The dialects check
+    their vendors' own formats first."""
+    text = clean_text(field, value, limit=TEXT_LIMITS["phone"]) or None
+    if text is not None and not phone_variants(text):
+        raise InvalidInput(field, "a phone number")
+    return text
+
+
+#: The fields of a customer that hold a phone number.
+PHONE_FIELDS = frozenset({"phone", "mobile"})
+
+
+def clean_optional(field: str, value: str | None) -> str | None:
+    """An optional value of a customer (phone numbers by :func:`clean_phone`, the rest by
+    :func:`clean_text`); empty is None."""
+    if field in PHONE_FIELDS:
+        return clean_phone(value, field)
+    return clean_text(field, value) or None
+
+
+def clean_birth_date(value: date | None, today: date) -> date | None:
+    """A birth date between 1900-01-01 and ``today``."""
+    if value is not None and not EARLIEST_BIRTH_DATE <= value <= today:
+        raise InvalidInput("birth_date", "must be between 1900-01-01 and today")
+    return value
+
+
+def clean_country(value: str | None, field: str = "country") -> str | None:
+    """A two-letter ISO 3166 code, upper case (None or empty: none)."""
+    if value is None or value.strip() == "":
+        return None
+    value = value.strip().upper()
+    if len(value) != 2 or not value.isalpha():
+        raise InvalidInput(field, "a two-letter ISO 3166 country code")
+    return value
+
+
+def attribute_field(name: str) -> str:
+    """The field an attribute's value is refused under (each dialect names it its way)."""
+    return f"{ATTRIBUTE_FIELD_PREFIX}{name}"
+
+
+def clean_attribute_value(kind: str, raw: str | None, field: str) -> str | None:
+    """An attribute value as stored (None or empty: no value) for an attribute of type
+    ``kind``: text of at most 4000 characters without control characters (tab and line breaks
+    allowed); a date ``YYYY-MM-DD``; a finite number; ``true`` or ``false``."""
+    if raw is None:
+        return None
+    value = str(raw).strip()
+    if value == "":
+        return None
+    if len(value) > ATTRIBUTE_VALUE_LIMIT:
+        raise InvalidInput(field, f"at most {ATTRIBUTE_VALUE_LIMIT} characters")
+    if _CONTROL_BUT_WHITESPACE_RE.search(value):
+        raise InvalidInput(field, "control characters are not allowed")
+    if kind == "date":
+        try:
+            return date.fromisoformat(value[:10]).isoformat()
+        except ValueError as exc:
+            raise InvalidInput(field, "a date (YYYY-MM-DD)") from exc
+    if kind == "number":
+        try:
+            number = Decimal(value)
+        except InvalidOperation as exc:
+            raise InvalidInput(field, "a number") from exc
+        if not number.is_finite():
+            raise InvalidInput(field, "a number")
+        return value
+    if kind == "boolean":
+        lowered = value.lower()
+        if lowered not in ("true", "false"):
+            raise InvalidInput(field, "true or false")
+        return lowered
+    return value
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+#: Passwords refused whatever their length (the vendor's examples and the usual suspects).
+COMMON_PASSWORDS = frozenset(
+    {
+        "12345",
+        "123456",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "abc123",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "qwerty",
+        "qwerty123",
+        "letmein",
+        "welcome",
+        "welcome1",
+        "iloveyou",
+        "admin",
+        "admin123",
+        "monkey",
+        "dragon",
+        "football",
+        "baseball",
+        "sunshine",
+        "princess",
+        "trustno1",
+        "password_example",
+    }
+)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password may not be set (None: it may), the one policy of every entrypoint
+    (decision 0117): 8 to 256 characters, a digit and an upper-case letter, not a common
+    password."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        return f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
+    if not any(c in string.digits for c in password):
+        return "at least one digit"
+    if not any(c.isupper() for c in password):
+        return "at least one upper-case letter"
+    if password.casefold() in COMMON_PASSWORDS:
+        return "a common password"
+    return None
+
+
+def check_password(password: str, field: str = "password") -> str:
+    """``password`` when :func:`password_problem` finds nothing, else ``InvalidInput``."""
+    problem = password_problem(password)
+    if problem is not None:
+        raise InvalidInput(field, problem)
+    return password

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import structlog
 from sqlalchemy import select
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import NewCustomer
 from boxoffice.domain.errors import (
     InvalidInput,
@@ -245,7 +246,7 @@ async def log_out(core: Core, tenant_id: int, token: str) -> None:
 async def change_password(core: Core, tenant_id: int, customer_id: int, old: str, new: str) -> str:
     """Change a password, given the current one. Every credential of the customer ends
     (``credentials.write_password``), this browser's session too: returns a fresh one."""
-    new = customer_service.check_password(new)
+    new = rules.check_password(new)
     current = await credentials.check_current_password(core, tenant_id, customer_id, old)
     hashed = await hash_password_async(new)
     await _set_password(core, tenant_id, customer_id, hashed, "password_changed", current=current)
@@ -337,7 +338,7 @@ async def request_password_reset(
 ) -> None:
     email = (email or "").strip()
     if not email:
-        raise InvalidInput("emailAddress", "required")
+        raise InvalidInput("email", "required")
     await core.limiter.hit(
         bots.limit_rule(tenant, "reset_per_ip", ratelimit.LOGIN_PER_IP),
         "reset-ip",
@@ -375,7 +376,7 @@ async def reset_password(core: Core, tenant: TenantView, token: str, password: s
     one costs no hash), then used in the transaction that writes the password and ends every
     credential of the customer, itself and every other mailed token included
     (``credentials.write_password``)."""
-    password = customer_service.check_password(password)
+    password = rules.check_password(password)
     async with core.uow(tenant.id) as uow:
         await _valid_token(uow, token, RESET)
     hashed = await hash_password_async(password)

@@ -21,14 +21,14 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import (
     UNSET,
     BrandCustomerPatch,
@@ -49,7 +49,7 @@ from boxoffice.domain.errors import (
 )
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.rules import attribute_lookup_key, is_valid_email, normalise_email
+from boxoffice.domain.rules import is_valid_email, normalise_email
 from boxoffice.domain.views import (
     ApiKeyCaller,
     AttributeDefinitionView,
@@ -60,6 +60,7 @@ from boxoffice.domain.views import (
     PageView,
     TimelineEntryView,
 )
+from boxoffice.services import attributes as attribute_service
 from boxoffice.services import audit, crm, erasure
 from boxoffice.services import customers as customer_service
 from boxoffice.services.core import Core
@@ -69,7 +70,6 @@ from boxoffice.store.models import (
     Brand,
     ChannelType,
     Customer,
-    CustomerAttributeValue,
     CustomerChannel,
     Tenant,
     TimelineEntry,
@@ -88,8 +88,6 @@ ACTIVE, ERASED = "active", erasure.ERASED
 MAX_PAGE = 100
 MAX_KEY_LENGTH = 200
 _LIMITS = {
-    "first_name": 200,
-    "last_name": 200,
     "external_primary_id": 200,
     "initiated_by": 255,
     "message": 4000,
@@ -208,14 +206,9 @@ def _reach(caller: ApiKeyCaller, row: Customer) -> None:
 
 
 def _text(field: str, value: str, *, limit_key: str, multiline: bool = False) -> str:
-    value = value.strip()
-    limit = _LIMITS[limit_key]
-    if len(value) > limit:
-        raise InvalidInput(field, f"at most {limit} characters")
-    allowed = "\n\r\t" if multiline else ""
-    if any(ord(c) < 32 and c not in allowed for c in value):
-        raise InvalidInput(field, "control characters are not allowed")
-    return value
+    """A text of this API (external id, message, URL, channel value): the core's text rule
+    with this API's limits."""
+    return rules.clean_text(field, value, limit=_LIMITS[limit_key], multiline=multiline) or ""
 
 
 def _external_id(field: str, value: str | None) -> str | None:
@@ -252,10 +245,12 @@ def _channel_value(channel_type: ChannelType, value: str, field: str) -> str:
     if not value:
         raise InvalidInput(field, "required")
     code = channel_type.code.lower()
-    if code == "email" and not is_valid_email(value):
-        raise InvalidInput(field, "not a valid email address")
-    if code == "telephone" and not TELEPHONE_RE.match(value):
-        raise InvalidInput(field, "a phone number is + and digits only (^\\+[0-9]+$)")
+    if code == "email":
+        return rules.clean_email(value, field)
+    if code == "telephone":
+        if not TELEPHONE_RE.match(value):
+            raise InvalidInput(field, "a phone number is + and digits only (^\\+[0-9]+$)")
+        return rules.clean_phone(value, field) or ""
     if code == "twitter" and not TWITTER_RE.match(value):
         raise InvalidInput(field, "letters, digits, '_' and spaces only (^[a-zA-Z0-9_ ]+$)")
     return value
@@ -277,49 +272,6 @@ def _resolve_channels(
         value = _channel_value(channel_type, channel.value, channel.field)
         out.setdefault(_channel_key(channel_type, value), (channel_type, value))
     return list(out.values())
-
-
-def _attribute_value(attr: AttributeDefinition, raw: str | None, field: str) -> str | None:
-    if raw is None:
-        return None
-    value = raw.strip()
-    if value == "":
-        return None
-    if len(value) > 4000:
-        raise InvalidInput(field, "at most 4000 characters")
-    if attr.type == "date":
-        try:
-            return date.fromisoformat(value[:10]).isoformat()
-        except ValueError as exc:
-            raise InvalidInput(field, "a date (YYYY-MM-DD)") from exc
-    if attr.type == "number":
-        try:
-            number = Decimal(value)
-        except InvalidOperation as exc:
-            raise InvalidInput(field, "a number") from exc
-        if not number.is_finite():
-            raise InvalidInput(field, "a number")
-    if attr.type == "boolean":
-        if value.lower() not in ("true", "false"):
-            raise InvalidInput(field, "true or false")
-        return value.lower()
-    return value
-
-
-def _resolve_attributes(
-    cat: _Catalogue, sent: Mapping[str, str | None], *, ignore_unknown: bool = False
-) -> dict[int, tuple[AttributeDefinition, str | None]]:
-    by_key = {a.lookup_key: a for a in cat.attributes}
-    resolved: dict[int, tuple[AttributeDefinition, str | None]] = {}
-    for name, raw in sent.items():
-        field = f"custom_{name}"
-        attr = by_key.get(attribute_lookup_key(name))
-        if attr is None:
-            if ignore_unknown:
-                continue
-            raise InvalidInput(field, f"unknown custom field {name!r}")
-        resolved[attr.id] = (attr, _attribute_value(attr, raw, field))
-    return resolved
 
 
 def _url(field: str, value: str | None) -> str | None:
@@ -564,31 +516,6 @@ async def _add_channels(
     return added
 
 
-async def _apply_attributes(
-    uow: UnitOfWork, customer_id: int, resolved: dict[int, tuple[AttributeDefinition, str | None]]
-) -> dict[str, Any]:
-    if not resolved:
-        return {}
-    current = {v.attribute_id: v for v in await uow.customers.attribute_values(customer_id)}
-    changes: dict[str, Any] = {}
-    for attr_id, (attr, value) in resolved.items():
-        row = current.get(attr_id)
-        old = row.value if row is not None else None
-        if old == value:
-            continue
-        if value is None:
-            assert row is not None
-            await uow.customers.delete(row)
-        elif row is None:
-            uow.customers.add(
-                CustomerAttributeValue(customer_id=customer_id, attribute_id=attr_id, value=value)
-            )
-        else:
-            row.value = value
-        changes[f"attribute:{attr.name}"] = [old, value]
-    return changes
-
-
 async def _mirror_contacts(uow: UnitOfWork, cat: _Catalogue, row: Customer) -> None:
     """The first email and telephone channels are the customer's ``email`` and ``phone``."""
     if row.email is not None and row.phone is not None:
@@ -699,8 +626,8 @@ async def _commit(uow: UnitOfWork) -> None:
 async def create_customer(
     core: Core, caller: ApiKeyCaller, cmd: NewBrandCustomer
 ) -> BrandCustomerView:
-    first_name = _text("firstname", cmd.first_name, limit_key="first_name")
-    last_name = _text("lastname", cmd.last_name, limit_key="last_name")
+    first_name = rules.clean_text("first_name", cmd.first_name) or ""
+    last_name = rules.clean_text("last_name", cmd.last_name) or ""
     external = _external_id("primary_id", cmd.external_primary_id)
     identity = (cmd.channel_identity or "").strip() or None
     principal = caller.principal
@@ -709,7 +636,7 @@ async def create_customer(
         brand = _brand(cat, caller, cmd.brand_id)
         assert brand is not None
         channels = _resolve_channels(cat, cmd.channels)
-        attributes = _resolve_attributes(cat, cmd.attributes)
+        attributes = attribute_service.resolve(cat.attributes, cmd.attributes)
         # A taken external id is found by its unique index as the customer is written.
         if external is None and identity is not None:
             field = "search_customer_channel_value"
@@ -767,8 +694,8 @@ async def _patch(
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Apply a patch to a customer; return the changes and the channels added."""
     channels = _resolve_channels(cat, patch.channels)
-    attributes = _resolve_attributes(
-        cat, patch.attributes, ignore_unknown=ignore_unknown_attributes
+    attributes = attribute_service.resolve(
+        cat.attributes, patch.attributes, ignore_unknown=ignore_unknown_attributes
     )
     changes: dict[str, Any] = {}
     for f in fields(patch):
@@ -782,11 +709,11 @@ async def _patch(
                 if other is not None and other.id != row.id:
                     raise Conflict("The external primary ID belongs to another customer.")
         else:
-            value = _text(f.name.replace("_", ""), value, limit_key=f.name)
+            value = rules.clean_text(f.name, value) or ""
         if getattr(row, f.name) != value:
             changes[f.name] = [getattr(row, f.name), value]
             setattr(row, f.name, value)
-    changes.update(await _apply_attributes(uow, row.id, attributes))
+    changes.update(await attribute_service.set_values(uow, row.id, attributes))
     added = await _add_channels(uow, cat, row.id, channels)
     if added:
         await _mirror_contacts(uow, cat, row)

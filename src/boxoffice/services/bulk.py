@@ -32,17 +32,19 @@ from typing import IO, Any
 from boxoffice.domain.commands import ADDRESS_PARTS
 from boxoffice.domain.errors import DomainError, InvalidInput
 from boxoffice.domain.ids import customer_code, new_customer_key, new_row_keys
-from boxoffice.domain.rules import attribute_lookup_key, normalise_email
-from boxoffice.services import tenants as tenant_service
-from boxoffice.services.core import Core
-from boxoffice.services.customers import (
+from boxoffice.domain.rules import (
+    attribute_field,
+    attribute_lookup_key,
     clean_attribute_value,
     clean_birth_date,
     clean_country,
     clean_email,
     clean_text,
-    new_customer_row,
+    normalise_email,
 )
+from boxoffice.services import tenants as tenant_service
+from boxoffice.services.core import Core
+from boxoffice.services.customers import new_customer_row
 from boxoffice.store import bulk
 from boxoffice.store.models import (
     AttributeDefinition,
@@ -432,10 +434,7 @@ def _parse(line: int, record: dict[str, Any], original: Any, cat: _Catalogue) ->
             parsed = date.fromisoformat(text) if text else None
         except ValueError as exc:
             raise InvalidInput("birth_date", "a date (YYYY-MM-DD)") from exc
-        try:
-            row.values["birth_date"] = clean_birth_date(parsed)
-        except InvalidInput as exc:  # the API names the field its own way (birthDate)
-            raise InvalidInput("birth_date", exc.reason) from exc
+        row.values["birth_date"] = clean_birth_date(parsed, datetime.now(UTC).date())
     email = (_string("email", record.get("email")) or "").strip()
     if email:
         row.values["email"] = clean_email(email)
@@ -458,12 +457,13 @@ def _parse(line: int, record: dict[str, Any], original: Any, cat: _Catalogue) ->
     for name, raw in _mapping("attributes", record.get("attributes")).items():
         attr = cat.attribute_named(name)
         if attr is None:
-            raise InvalidInput(f"attribute:{name}", f"unknown attribute {name!r}")
+            raise InvalidInput(attribute_field(name), f"unknown attribute {name!r}")
         if isinstance(raw, bool):
             raw = "true" if raw else "false"
+        field_name = attribute_field(name)
         row.attributes[attr.id] = (
             attr,
-            clean_attribute_value(attr, _string(f"attribute:{name}", raw)),
+            clean_attribute_value(attr.type, _string(field_name, raw), field_name),
         )
     for code, raw in _mapping("external_ids", record.get("external_ids")).items():
         source_id = cat.sources.get(str(code).casefold())

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import UNSET, AddressPatch, CustomerPatch, NewAddress, NewCustomer
 from boxoffice.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.rules import attribute_lookup_key, is_valid_email, normalise_email
+from boxoffice.domain.rules import (
+    is_valid_email,
+    normalise_email,
+)
 from boxoffice.domain.views import (
     AddressView,
     AttributeDefinitionView,
@@ -30,10 +32,17 @@ from boxoffice.domain.views import (
     TimelineEntryView,
 )
 from boxoffice.security.passwords import hash_password_async
+from boxoffice.services import attributes as attribute_service
+from boxoffice.services import consents as consent_service
+from boxoffice.services.addresses import (
+    address_view,
+    check_address,
+    new_address_row,
+    unset_other_flags,
+)
 from boxoffice.services.core import Core
 from boxoffice.store.lookups import CustomerRecord, Lookups
 from boxoffice.store.models import (
-    AttributeDefinition,
     Base,
     ConsentChange,
     Customer,
@@ -53,146 +62,12 @@ from boxoffice.store.uow import UnitOfWork
 TAGS, CONSENTS, SUBSCRIPTIONS = "tags", "consents", "subscriptions"
 ALL_PARTS = frozenset({TAGS, CONSENTS, SUBSCRIPTIONS})
 
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 256
-_LIMITS = {
-    "title": 50,
-    "first_name": 200,
-    "last_name": 200,
-    "phone": 50,
-    "mobile": 50,
-    "friendly_id": 100,
-    "gender": 20,
-    "language": 16,
-}
-_ADDRESS_LIMITS = {
-    "name": 200,
-    "line1": 200,
-    "line2": 200,
-    "line3": 200,
-    "line4": 200,
-    "line5": 200,
-    "town": 200,
-    "postcode": 50,
-    "administrative_division": 200,
-}
-
-
-_CONTROL = re.compile(r"[\x00-\x1f]")
-_CONTROL_BUT_WHITESPACE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# --- validation -----------------------------------------------------------------------------
-
-
-def _text(field: str, value: str | None, *, required: bool = False) -> str | None:
-    if value is None:
-        if required:
-            raise InvalidInput(field, "required")
-        return None
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(field, "required")
-    limit = _LIMITS.get(field) or _ADDRESS_LIMITS.get(field)
-    if limit is not None and len(value) > limit:
-        raise InvalidInput(field, f"at most {limit} characters")
-    if _CONTROL.search(value):
-        raise InvalidInput(field, "control characters are not allowed")
-    return value
-
-
-def _email(value: str | None) -> str:
-    email = _text("email", value, required=True)
-    assert email is not None
-    if not is_valid_email(email):
-        raise InvalidInput("email", "not a valid email address")
-    return email
-
-
-def check_password(value: str) -> str:
-    if not MIN_PASSWORD_LENGTH <= len(value) <= MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "password", f"between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters"
-        )
-    return value
-
-
-def _birth_date(value: date | None) -> date | None:
-    if value is not None and not date(1900, 1, 1) <= value <= _now().date():
-        raise InvalidInput("birthDate", "must be between 1900-01-01 and today")
-    return value
-
-
-def _country(value: str | None) -> str | None:
-    if value is None or value.strip() == "":
-        return None
-    value = value.strip().upper()
-    if len(value) != 2 or not value.isalpha():
-        raise InvalidInput("country", "a two-letter ISO 3166 country code")
-    return value
-
-
-def _attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
-    field = f"Attribute_{attr.name}"
-    if raw is None:
-        return None
-    value = str(raw).strip()
-    if value == "":
-        return None
-    if len(value) > 4000:
-        raise InvalidInput(field, "at most 4000 characters")
-    if _CONTROL_BUT_WHITESPACE.search(value):
-        raise InvalidInput(field, "control characters are not allowed")
-    if attr.type == "date":
-        try:
-            return date.fromisoformat(value[:10]).isoformat()
-        except ValueError as exc:
-            raise InvalidInput(field, "a date (YYYY-MM-DD)") from exc
-    if attr.type == "number":
-        try:
-            number = Decimal(value)
-        except InvalidOperation as exc:
-            raise InvalidInput(field, "a number") from exc
-        if not number.is_finite():
-            raise InvalidInput(field, "a number")
-        return value
-    if attr.type == "boolean":
-        lowered = value.lower()
-        if lowered not in ("true", "false"):
-            raise InvalidInput(field, "true or false")
-        return lowered
-    return value
-
-
 # --- reading --------------------------------------------------------------------------------
-
-
-def _visible_attributes(
-    principal: Principal, attributes: Iterable[AttributeDefinition]
-) -> list[AttributeDefinition]:
-    return [a for a in attributes if principal.full_access or a.web_visible]
-
-
-def _address_view(a: CustomerAddress | Row[Any]) -> AddressView:
-    return AddressView(
-        a.id,
-        a.is_billing,
-        a.is_delivery,
-        a.name,
-        a.line1,
-        a.line2,
-        a.line3,
-        a.line4,
-        a.line5,
-        a.town,
-        a.postcode,
-        a.country,
-        a.administrative_division,
-    )
 
 
 async def _visible_tags(uow: UnitOfWork, principal: Principal) -> dict[int, TagView]:
@@ -204,7 +79,7 @@ async def _visible_tags(uow: UnitOfWork, principal: Principal) -> dict[int, TagV
     }
 
 
-async def _view(
+async def customer_view(
     uow: UnitOfWork, principal: Principal, row: Customer, parts: Collection[str] = ()
 ) -> CustomerView:
     attributes = await uow.catalogue.attributes()
@@ -262,10 +137,10 @@ def _plain_view(
                     _attribute_definition(a.id, a.name, a.type, a.web_visible),
                     by_attribute.get(a.id, ""),
                 )
-                for a in _visible_attributes(principal, attributes)
+                for a in attribute_service.visible(principal, attributes)
             ]
         ),
-        addresses=tuple([_address_view(a) for a in addresses]),
+        addresses=tuple([address_view(a) for a in addresses]),
     )
 
 
@@ -294,16 +169,18 @@ async def _snapshot_view(
     )
 
 
-def _check_reach(principal: Principal, customer_id: int) -> None:
-    """A customer session or token reaches only its own customer."""
+def check_reach(principal: Principal, customer_id: int) -> None:
+    """``NotFound`` unless the principal may reach the customer: a customer session or token
+    reaches only its own customer."""
     if principal.customer_id is not None and principal.customer_id != customer_id:
         raise NotFound("Customer", customer_id)
 
 
-async def _customer(
+async def reachable_customer(
     uow: UnitOfWork, principal: Principal, customer_id: int, *, for_update: bool = False
 ) -> Customer:
-    _check_reach(principal, customer_id)
+    """The customer, if the principal may reach it (else ``NotFound``)."""
+    check_reach(principal, customer_id)
     row = await uow.customers.get(customer_id, for_update=for_update)
     if row is None:
         raise NotFound("Customer", customer_id)
@@ -314,7 +191,7 @@ async def get_customer(
     core: Core, principal: Principal, customer_id: int, parts: Collection[str] = ()
 ) -> CustomerView:
     if not parts:
-        _check_reach(principal, customer_id)
+        check_reach(principal, customer_id)
         view = await _snapshot_view(
             core, principal, lambda lookups: lookups.customer_by_id(customer_id)
         )
@@ -322,7 +199,9 @@ async def get_customer(
             raise NotFound("Customer", customer_id)
         return view
     async with core.uow(principal.tenant_id) as uow:
-        return await _view(uow, principal, await _customer(uow, principal, customer_id), parts)
+        return await customer_view(
+            uow, principal, await reachable_customer(uow, principal, customer_id), parts
+        )
 
 
 async def find_customer_by_email(
@@ -337,21 +216,21 @@ async def find_customer_by_email(
         )
         if view is None:
             raise NotFound("Customer", email)
-        _check_reach(principal, view.id)
+        check_reach(principal, view.id)
         return view
     async with core.uow(principal.tenant_id) as uow:
         row = await uow.customers.by_email_key(normalise_email(email))
         if row is None:
             raise NotFound("Customer", email)
-        _check_reach(principal, row.id)
-        return await _view(uow, principal, row, parts)
+        check_reach(principal, row.id)
+        return await customer_view(uow, principal, row, parts)
 
 
 async def get_timeline(
     core: Core, principal: Principal, customer_id: int
 ) -> tuple[TimelineEntryView, ...]:
     async with core.uow(principal.tenant_id) as uow:
-        await _customer(uow, principal, customer_id)
+        await reachable_customer(uow, principal, customer_id)
         return tuple(
             TimelineEntryView(e.id, e.occurred_at, e.kind, e.actor, dict(e.data))
             for e in await uow.customers.timeline(customer_id)
@@ -363,75 +242,12 @@ async def get_timeline(
 
 async def _resolve_attributes(
     uow: UnitOfWork, principal: Principal, sent: Mapping[str, str | None]
-) -> dict[int, tuple[AttributeDefinition, str | None]]:
+) -> attribute_service.Resolved:
+    """The attribute values sent, among the attributes the principal sees (none sent: no read)."""
     if not sent:
         return {}
-    return _resolve_among(await uow.catalogue.attributes(), principal, sent)
-
-
-def _resolve_among(
-    definitions: Iterable[AttributeDefinition],
-    principal: Principal,
-    sent: Mapping[str, str | None],
-) -> dict[int, tuple[AttributeDefinition, str | None]]:
-    """:func:`_resolve_attributes` with the tenant's attribute definitions already read."""
-    by_key = {a.lookup_key: a for a in _visible_attributes(principal, definitions)}
-    resolved: dict[int, tuple[AttributeDefinition, str | None]] = {}
-    for name, raw in sent.items():
-        attr = by_key.get(attribute_lookup_key(name))
-        if attr is None:
-            raise InvalidInput(f"Attribute_{name}", f"unknown attribute {name!r}")
-        resolved[attr.id] = (attr, _attribute_value(attr, raw))
-    return resolved
-
-
-async def _apply_attributes(
-    uow: UnitOfWork, customer_id: int, resolved: dict[int, tuple[AttributeDefinition, str | None]]
-) -> dict[str, Any]:
-    if not resolved:
-        return {}
-    current = {v.attribute_id: v for v in await uow.customers.attribute_values(customer_id)}
-    changes: dict[str, Any] = {}
-    for attr_id, (attr, value) in resolved.items():
-        row = current.get(attr_id)
-        old = row.value if row is not None else None
-        if old == value:
-            continue
-        if value is None:
-            assert row is not None
-            await uow.customers.delete(row)
-        elif row is None:
-            uow.customers.add(
-                CustomerAttributeValue(customer_id=customer_id, attribute_id=attr_id, value=value)
-            )
-        else:
-            row.value = value
-        changes[f"attribute:{attr.name}"] = [old, value]
-    return changes
-
-
-def _new_address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
-    values = {name: _text(name, getattr(address, name)) for name in _ADDRESS_LIMITS}
-    return CustomerAddress(
-        id=new_row_key(),
-        customer_id=customer_id,
-        # The first address of a customer is both billing and delivery, as the vendor does.
-        is_billing=True if first else bool(address.is_billing),
-        is_delivery=True if first else bool(address.is_delivery),
-        country=_country(address.country),
-        created_at=_now(),
-        **values,
-    )
-
-
-async def _unset_other_flags(uow: UnitOfWork, customer_id: int, keep: CustomerAddress) -> None:
-    for other in await uow.customers.addresses(customer_id):
-        if other.id == keep.id:
-            continue
-        if keep.is_billing and other.is_billing:
-            other.is_billing = False
-        if keep.is_delivery and other.is_delivery:
-            other.is_delivery = False
+    definitions = attribute_service.visible(principal, await uow.catalogue.attributes())
+    return attribute_service.resolve(definitions, sent)
 
 
 async def _statements(uow: UnitOfWork, ids: Iterable[int], *, strict: bool) -> list[Statement]:
@@ -441,66 +257,10 @@ async def _statements(uow: UnitOfWork, ids: Iterable[int], *, strict: bool) -> l
         statement = known.get(statement_id)
         if statement is None:
             if strict:
-                raise InvalidInput("agreedStatements", f"unknown statement {statement_id}")
+                raise InvalidInput("statements", f"unknown statement {statement_id}")
             raise NotFound("Statement", statement_id)
         out.append(statement)
     return out
-
-
-async def _agree(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    statements: Iterable[Statement],
-    channel: str,
-    current: set[int],
-) -> list[int]:
-    added: list[int] = []
-    now = _now()
-    for statement in statements:
-        if statement.id in current:
-            continue
-        uow.customers.add(
-            CustomerConsent(customer_id=customer_id, statement_id=statement.id, agreed_at=now)
-        )
-        uow.customers.add(
-            ConsentChange(
-                id=new_row_key(),
-                customer_id=customer_id,
-                statement_id=statement.id,
-                agreed=True,
-                statement_text=statement.text,
-                actor=principal.actor,
-                channel=channel,
-                occurred_at=now,
-            )
-        )
-        current.add(statement.id)
-        added.append(statement.id)
-    return added
-
-
-async def _withdraw(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    consent: CustomerConsent,
-    text: str,
-    channel: str,
-) -> None:
-    await uow.customers.delete(consent)
-    uow.customers.add(
-        ConsentChange(
-            id=new_row_key(),
-            customer_id=customer_id,
-            statement_id=consent.statement_id,
-            agreed=False,
-            statement_text=text,
-            actor=principal.actor,
-            channel=channel,
-            occurred_at=_now(),
-        )
-    )
 
 
 async def _check_references(
@@ -529,14 +289,6 @@ async def _references(
     return visible_tags, statements
 
 
-def check_address(address: NewAddress) -> None:
-    """``InvalidInput`` unless every part of ``address`` may be stored (what
-    :func:`address_row` checks), for a check before any transaction."""
-    for name in _ADDRESS_LIMITS:
-        _text(name, getattr(address, name))
-    _country(address.country)
-
-
 async def create_customer(
     core: Core,
     principal: Principal,
@@ -555,21 +307,21 @@ async def create_customer(
     lists too; tags and statements when it names some) and sends one ``INSERT`` per table
     (:func:`insert_customer`); the email's unique index, not a read, finds a taken address.
     The answer is built from what was written."""
-    first_name = _text("first_name", cmd.first_name, required=True)
-    last_name = _text("last_name", cmd.last_name, required=True)
-    email = _email(cmd.email)
+    first_name = rules.clean_text("first_name", cmd.first_name, required=True)
+    last_name = rules.clean_text("last_name", cmd.last_name, required=True)
+    email = rules.clean_email(cmd.email)
     phone, mobile, friendly_id, gender, language = (
-        _text(name, getattr(cmd, name)) or None
+        rules.clean_optional(name, getattr(cmd, name))
         for name in ("phone", "mobile", "friendly_id", "gender", "language")
     )
     assert first_name is not None and last_name is not None  # required: never None
-    title = _text("title", cmd.title) or ""
-    birth_date = _birth_date(cmd.birth_date)
+    title = rules.clean_text("title", cmd.title) or ""
+    birth_date = rules.clean_birth_date(cmd.birth_date, _now().date())
     for address in cmd.addresses:
         check_address(address)
     password_hash = None
     if cmd.password:
-        password = check_password(cmd.password)
+        password = rules.check_password(cmd.password)
         async with core.uow(principal.tenant_id) as uow:
             await _check_references(uow, principal, cmd, email)
         # Argon2 is slow on purpose and must not hold a write lock: hashed between the two.
@@ -578,7 +330,11 @@ async def create_customer(
     async with core.uow(principal.tenant_id, write=True) as uow:
         definitions = await uow.catalogue.attributes()
         attributes = (
-            _resolve_among(definitions, principal, cmd.attributes) if cmd.attributes else {}
+            attribute_service.resolve(
+                attribute_service.visible(principal, definitions), cmd.attributes
+            )
+            if cmd.attributes
+            else {}
         )
         visible_tags, statements = await _references(uow, principal, cmd)
         tag_ids = list(dict.fromkeys(cmd.tag_ids))
@@ -752,14 +508,15 @@ def _new_address_rows(
     rows: list[dict[str, Any]] = []
     for index, address in enumerate(addresses):
         row: dict[str, Any] = {
-            name: _text(name, getattr(address, name)) for name in _ADDRESS_LIMITS
+            name: rules.clean_text(name, getattr(address, name))
+            for name in rules.ADDRESS_TEXT_FIELDS
         }
         row.update(
             id=new_row_key(),
             customer_id=customer_id,
             is_billing=True if index == 0 else bool(address.is_billing),
             is_delivery=True if index == 0 else bool(address.is_delivery),
-            country=_country(address.country),
+            country=rules.clean_country(address.country),
             created_at=now + timedelta(microseconds=index),
         )
         for earlier in rows:
@@ -882,7 +639,7 @@ async def update_customer(
     parts: Collection[str] = (),
 ) -> CustomerView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        row = await _customer(uow, principal, customer_id, for_update=True)
+        row = await reachable_customer(uow, principal, customer_id, for_update=True)
         changes: dict[str, Any] = {}
         for f in fields(patch):
             name = f.name
@@ -890,7 +647,7 @@ async def update_customer(
             if value is UNSET or name == "attributes":
                 continue
             if name == "email":
-                value = _email(value)
+                value = rules.clean_email(value)
                 key = normalise_email(value)
                 if key != row.email_key:
                     other = await uow.customers.by_email_key(key)
@@ -898,19 +655,19 @@ async def update_customer(
                         raise AlreadyExists("Customer", value)
                     row.email_key = key
             elif name == "birth_date":
-                value = _birth_date(value)
+                value = rules.clean_birth_date(value, _now().date())
             elif name in ("first_name", "last_name"):
-                value = _text(name, value, required=True)
+                value = rules.clean_text(name, value, required=True)
             elif name == "title":
-                value = _text(name, value) or ""
+                value = rules.clean_text(name, value) or ""
             else:
-                value = _text(name, value) or None
+                value = rules.clean_optional(name, value)
             old = getattr(row, name)
             if old != value:
                 changes[name] = [_jsonable(old), _jsonable(value)]
                 setattr(row, name, value)
         resolved = await _resolve_attributes(uow, principal, patch.attributes)
-        changes.update(await _apply_attributes(uow, row.id, resolved))
+        changes.update(await attribute_service.set_values(uow, row.id, resolved))
         if changes:
             row.updated_at = _now()
             uow.customers.record(row.id, "changed", principal.actor, changes=changes)
@@ -921,7 +678,7 @@ async def update_customer(
             if "email_key" in str(exc.orig):
                 raise AlreadyExists("Customer", email) from exc
             raise
-        view = await _view(uow, principal, row, parts)
+        view = await customer_view(uow, principal, row, parts)
         await uow.commit()
         return view
 
@@ -941,7 +698,7 @@ async def list_customer_tags(
 
 async def add_tag(core: Core, principal: Principal, customer_id: int, tag_id: int) -> TagView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         tag = (await _visible_tags(uow, principal)).get(tag_id)
         if tag is None:
             raise NotFound("Tag", tag_id)
@@ -963,7 +720,7 @@ async def add_tag(core: Core, principal: Principal, customer_id: int, tag_id: in
 
 async def remove_tag(core: Core, principal: Principal, customer_id: int, tag_id: int) -> None:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         tag = (await _visible_tags(uow, principal)).get(tag_id)
         if tag is None:
             raise NotFound("Tag", tag_id)
@@ -1002,7 +759,7 @@ async def agree_statements(
 ) -> tuple[ConsentView, ...]:
     """Add agreement to statements (idempotent); with ``replace``, withdraw all others."""
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         wanted = await _statements(uow, statement_ids, strict=False)
         consents = {c.statement_id: c for c in await uow.customers.consents(customer_id)}
         withdrawn: list[int] = []
@@ -1011,12 +768,14 @@ async def agree_statements(
             keep = {s.id for s in wanted}
             for statement_id, consent in list(consents.items()):
                 if statement_id not in keep:
-                    await _withdraw(
+                    await consent_service.withdraw(
                         uow, principal, customer_id, consent, texts[statement_id], channel
                     )
                     del consents[statement_id]
                     withdrawn.append(statement_id)
-        added = await _agree(uow, principal, customer_id, wanted, channel, set(consents))
+        added = await consent_service.agree(
+            uow, principal, customer_id, wanted, channel, set(consents)
+        )
         if added or withdrawn:
             uow.customers.record(
                 customer_id,
@@ -1036,7 +795,7 @@ async def withdraw_statement(
     core: Core, principal: Principal, customer_id: int, statement_id: int, *, channel: str = "api"
 ) -> None:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         (statement,) = await _statements(uow, [statement_id], strict=False)
         consent = next(
             (
@@ -1047,7 +806,9 @@ async def withdraw_statement(
             None,
         )
         if consent is not None:
-            await _withdraw(uow, principal, customer_id, consent, statement.text, channel)
+            await consent_service.withdraw(
+                uow, principal, customer_id, consent, statement.text, channel
+            )
             uow.customers.record(
                 customer_id,
                 "consent_changed",
@@ -1078,21 +839,21 @@ async def add_address(
     core: Core, principal: Principal, customer_id: int, address: NewAddress
 ) -> AddressView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         first = not await uow.customers.addresses(customer_id)
-        row = _new_address_row(customer_id, address, first=first)
+        row = new_address_row(customer_id, address, first=first)
         uow.customers.add(row)
-        await _unset_other_flags(uow, customer_id, row)
+        await unset_other_flags(uow, customer_id, row)
         uow.customers.record(customer_id, "address_added", principal.actor, address=row.id)
         await uow.commit()
-        return _address_view(row)
+        return address_view(row)
 
 
 async def update_address(
     core: Core, principal: Principal, customer_id: int, address_id: int, patch: AddressPatch
 ) -> AddressView:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         row = await uow.customers.address(customer_id, address_id)
         if row is None:
             raise NotFound("Address", address_id)
@@ -1104,26 +865,26 @@ async def update_address(
             if f.name in ("is_billing", "is_delivery"):
                 value = bool(value)
             elif f.name == "country":
-                value = _country(value)
+                value = rules.clean_country(value)
             else:
-                value = _text(f.name, value)
+                value = rules.clean_text(f.name, value)
             if getattr(row, f.name) != value:
                 setattr(row, f.name, value)
                 changed.append(f.name)
         if changed:
-            await _unset_other_flags(uow, customer_id, row)
+            await unset_other_flags(uow, customer_id, row)
             uow.customers.record(
                 customer_id, "address_changed", principal.actor, address=row.id, fields=changed
             )
             await uow.commit()
-        return _address_view(row)
+        return address_view(row)
 
 
 async def delete_address(
     core: Core, principal: Principal, customer_id: int, address_id: int
 ) -> None:
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         row = await uow.customers.address(customer_id, address_id)
         if row is None:
             raise NotFound("Address", address_id)
@@ -1149,7 +910,7 @@ async def add_subscription(
     if expiry < start:
         raise InvalidInput("expiry", "before the start date")
     async with core.uow(principal.tenant_id, write=True) as uow:
-        await _customer(uow, principal, customer_id, for_update=True)
+        await reachable_customer(uow, principal, customer_id, for_update=True)
         memberships = await uow.catalogue.memberships()
         found = next(
             (
@@ -1186,97 +947,12 @@ async def add_subscription(
         )
 
 
-# --- the same rules for other services, inside their own transaction (CareCloud profiles) -----
-
-
-def clean_text(field: str, value: str | None, *, required: bool = False) -> str | None:
-    return _text(field, value, required=required)
-
-
-def clean_email(value: str | None) -> str:
-    return _email(value)
-
-
-def clean_birth_date(value: date | None) -> date | None:
-    return _birth_date(value)
-
-
-def clean_country(value: str | None) -> str | None:
-    return _country(value)
-
-
-def clean_attribute_value(attr: AttributeDefinition, raw: str | None) -> str | None:
-    return _attribute_value(attr, raw)
-
-
-def address_row(customer_id: int, address: NewAddress, *, first: bool) -> CustomerAddress:
-    return _new_address_row(customer_id, address, first=first)
-
-
-def address_view(row: CustomerAddress) -> AddressView:
-    return _address_view(row)
-
-
-async def customer_view(
-    uow: UnitOfWork, principal: Principal, row: Customer, parts: Collection[str] = ()
-) -> CustomerView:
-    return await _view(uow, principal, row, parts)
-
-
-def check_reach(principal: Principal, customer_id: int) -> None:
-    """``NotFound`` unless the principal may reach the customer (a session or a token reaches
-    only its own customer), as :func:`reachable_customer` checks before it reads."""
-    _check_reach(principal, customer_id)
-
-
 def record_view(principal: Principal, record: CustomerRecord) -> CustomerView:
     """The view of a customer read by a key lookup (``store/lookups.py``; no parts loaded
     on request)."""
     return _plain_view(
         principal, record.customer, record.attributes, record.values, record.addresses
     )
-
-
-async def reachable_customer(
-    uow: UnitOfWork, principal: Principal, customer_id: int, *, for_update: bool = False
-) -> Customer:
-    """The customer, if the principal may reach it (else ``NotFound``)."""
-    return await _customer(uow, principal, customer_id, for_update=for_update)
-
-
-async def agree_in(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    statements: Iterable[Statement],
-    channel: str,
-    current: set[int],
-) -> list[int]:
-    return await _agree(uow, principal, customer_id, statements, channel, current)
-
-
-async def withdraw_in(
-    uow: UnitOfWork,
-    principal: Principal,
-    customer_id: int,
-    consent: CustomerConsent,
-    text: str,
-    channel: str,
-) -> None:
-    await _withdraw(uow, principal, customer_id, consent, text, channel)
-
-
-async def set_attribute_values(
-    uow: UnitOfWork, customer_id: int, values: dict[int, tuple[AttributeDefinition, str | None]]
-) -> dict[str, Any]:
-    """Set (None: clear) attribute values; returns the changes, for the timeline."""
-    return await _apply_attributes(uow, customer_id, values)
-
-
-async def unset_other_address_flags(
-    uow: UnitOfWork, customer_id: int, keep: CustomerAddress
-) -> None:
-    await _unset_other_flags(uow, customer_id, keep)
 
 
 #: The most customers :func:`find_customers` returns.
@@ -1297,14 +973,13 @@ async def find_customers(
     operators: ``ref`` is an id in any dialect's form, ``email`` the address in any case,
     ``name`` a part of "first last" in any case, ``phone`` a number in any format."""
     from boxoffice.domain.ids import parse_customer_ref
-    from boxoffice.services.devices import phone_variants
 
     if ref is None and email is None and name is None and phone is None:
         raise InvalidInput("criteria", "give an id, an email, a name or a phone number")
     if not 1 <= limit <= FIND_LIMIT:
         raise InvalidInput("limit", f"1 to {FIND_LIMIT}")
     key = parse_customer_ref(ref) if ref is not None else None
-    phones = phone_variants(phone) if phone is not None else []
+    phones = rules.phone_variants(phone) if phone is not None else []
     if (ref is not None and key is None) or (phone is not None and not phones):
         return ()  # no customer can have it
     if name is not None and not name.strip():
@@ -1317,4 +992,4 @@ async def find_customers(
             phones=phones,
             limit=limit,
         )
-        return tuple([await _view(uow, principal, row) for row in rows])
+        return tuple([await customer_view(uow, principal, row) for row in rows])

@@ -36,7 +36,7 @@ from boxoffice.services.core import Core
 DEMO_CUSTOMERS = 300
 SEED = 2026
 DEMO_EMAIL = "ada.lovelace@example.org"
-DEMO_PASSWORD = "demo-theatre"  # noqa: S105 (the demo account's, shown on its page)
+DEMO_PASSWORD = "Demo-theatre1"  # noqa: S105 (the demo account's, shown on its page)
 ACTOR = "cli:demo"
 
 # (first names, last names, the countries they live in) by culture: made-up combinations.

@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from boxoffice.domain.commands import DeviceSetup, NewDevice
 from boxoffice.domain.errors import (
+    UNKNOWN,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -118,7 +119,7 @@ async def _check_language(uow: UnitOfWork, field: str, language: str) -> str:
     language = language.strip().lower()
     codes = {lang.code.lower() for lang in await uow.catalogue.all(Language)}
     if codes and language not in codes:
-        raise InvalidInput(field, "not_found")
+        raise InvalidInput(field, UNKNOWN)
     return language
 
 
@@ -349,7 +350,7 @@ async def log_in(
             accounts.record_after_answer(
                 core, tenant.id, customer_id, "login_failed", method="app", type=login_type
             )
-        raise InvalidInput("login_value", "not_found")
+        raise InvalidInput("login_value", UNKNOWN)
     customer_id, stored = matched
     await core.limiter.clear(credentials.LOCK_PAIR_AFTER, *pair)
     code = customer_code(customer_id)

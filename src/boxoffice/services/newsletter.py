@@ -16,7 +16,7 @@ the per-IP limit, honeypot and CAPTCHA), and then:
   :data:`PENDING_DAYS` days; expired requests are deleted by the next sign-up. Mails to one
   address are limited per hour (``settings.rate_limits.newsletter_per_address``).
 - A phone number cannot be confirmed by mail: from anyone but its own logged-in customer it
-  is refused (``InvalidInput("contact", "not_allowed_value")``).
+  is refused (``InvalidInput("contact", NOT_ALLOWED)``).
 """
 
 from __future__ import annotations
@@ -31,14 +31,15 @@ from typing import Final
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import ConsentChoice, NewProfile, Profile, SourceLink
-from boxoffice.domain.errors import AlreadyExists, InvalidInput
+from boxoffice.domain.errors import BAD_FORMAT, NOT_ALLOWED, UNKNOWN, AlreadyExists, InvalidInput
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import TenantView
 from boxoffice.security import ratelimit
 from boxoffice.services import bots, devices, mail, profiles
-from boxoffice.services import customers as customer_service
+from boxoffice.services import consents as consent_service
 from boxoffice.services.core import Core
 from boxoffice.store.models import CustomerSource, Language, NewsletterRequest
 from boxoffice.store.repositories import Profiles
@@ -81,15 +82,15 @@ async def _check_request(
     uow: UnitOfWork, source_id: int, statement_ids: Sequence[int], language: str | None
 ) -> None:
     if source_id not in {s.id for s in await uow.catalogue.all(CustomerSource)}:
-        raise InvalidInput("customer_source_id", "not_found")
+        raise InvalidInput("customer_source_id", UNKNOWN)
     if statement_ids:
         known = {s.id for s in await uow.catalogue.statements()}
         if any(i not in known for i in statement_ids):
-            raise InvalidInput("consents", "not_found")
+            raise InvalidInput("statements", UNKNOWN)
     if language is not None:
         codes = {lang.code.lower() for lang in await uow.catalogue.all(Language)}
         if codes and language.lower() not in codes:
-            raise InvalidInput("language", "not_found")
+            raise InvalidInput("language", UNKNOWN)
 
 
 async def _agree(
@@ -99,9 +100,7 @@ async def _agree(
     wanted = set(statement_ids)
     statements = [s for s in await uow.catalogue.statements() if s.id in wanted]
     current = {c.statement_id for c in await uow.customers.consents(customer_id)}
-    agreed = await customer_service.agree_in(
-        uow, principal, customer_id, statements, CHANNEL, current
-    )
+    agreed = await consent_service.agree(uow, principal, customer_id, statements, CHANNEL, current)
     if agreed:
         uow.customers.record(
             customer_id,
@@ -133,12 +132,12 @@ async def sign_up(
     contact = (contact or "").strip()
     email = phone = None
     if "@" in contact:
-        email = customer_service.clean_email(contact)
+        email = rules.clean_email(contact)
     elif devices.phone_variants(contact):
         phone = contact
     else:
-        raise InvalidInput("contact", "invalid_value_format")
-    language = customer_service.clean_text("language", language) or None
+        raise InvalidInput("contact", BAD_FORMAT)
+    language = rules.clean_text("language", language) or None
     statement_ids = list(dict.fromkeys(c.statement_id for c in consents if c.agreed))
     async with core.uow(tenant.id) as uow:
         await _check_request(uow, source_id, statement_ids, language)
@@ -149,7 +148,7 @@ async def sign_up(
             await uow.commit()
         return
     if email is None:
-        raise InvalidInput("contact", "not_allowed_value")
+        raise InvalidInput("contact", NOT_ALLOWED)
     if owner is not None and owner.email:
         email = owner.email  # the address as the customer's record has it
     key = normalise_email(email)

@@ -9,13 +9,13 @@ or not set (nothing on record).
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import (
     ADDRESS_PARTS,
     ConsentChoice,
@@ -24,14 +24,26 @@ from boxoffice.domain.commands import (
     NewProfile,
     Profile,
 )
-from boxoffice.domain.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from boxoffice.domain.errors import (
+    BAD_FORMAT,
+    NOT_ALLOWED,
+    TAKEN,
+    UNKNOWN,
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from boxoffice.domain.ids import new_customer_key, new_row_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import normalise_email
 from boxoffice.domain.views import ConsentStateView, DeviceTokenView, ProfileView, TenantView
 from boxoffice.security.passwords import hash_password_async
+from boxoffice.services import attributes as attribute_service
 from boxoffice.services import bots, credentials, devices, localised, records
+from boxoffice.services import consents as consent_service
 from boxoffice.services import customers as customer_service
+from boxoffice.services.addresses import check_address, new_address_row, unset_other_flags
 from boxoffice.services.core import Core
 from boxoffice.store.models import (
     ConsentChange,
@@ -44,37 +56,6 @@ from boxoffice.store.repositories import Profiles
 from boxoffice.store.uow import ReadUnitOfWork, UnitOfWork
 
 AGREED, WITHDRAWN, UNSET = "agreed", "withdrawn", "unset"
-#: Passwords refused whatever their length (the vendor's examples and the usual suspects).
-COMMON_PASSWORDS = frozenset(
-    {
-        "12345",
-        "123456",
-        "12345678",
-        "123456789",
-        "1234567890",
-        "abc123",
-        "password",
-        "password1",
-        "password123",
-        "passw0rd",
-        "qwerty",
-        "qwerty123",
-        "letmein",
-        "welcome",
-        "welcome1",
-        "iloveyou",
-        "admin",
-        "admin123",
-        "monkey",
-        "dragon",
-        "football",
-        "baseball",
-        "sunshine",
-        "princess",
-        "trustno1",
-        "password_example",
-    }
-)
 
 
 def _now() -> datetime:
@@ -84,57 +65,24 @@ def _now() -> datetime:
 # --- rules --------------------------------------------------------------------------------------
 
 
-def password_problem(password: str) -> str | None:
-    """Why a password is too weak for an app account (None: it is fine): at least 8
-    characters, a digit and an upper-case letter, and not a common password."""
-    if len(password) < customer_service.MIN_PASSWORD_LENGTH:
-        return f"at least {customer_service.MIN_PASSWORD_LENGTH} characters"
-    if len(password) > customer_service.MAX_PASSWORD_LENGTH:
-        return f"at most {customer_service.MAX_PASSWORD_LENGTH} characters"
-    if not any(c in string.digits for c in password):
-        return "at least one digit"
-    if not any(c.isupper() for c in password):
-        return "at least one upper-case letter"
-    if password.casefold() in COMMON_PASSWORDS:
-        return "a common password"
-    return None
-
-
-def check_app_password(password: str) -> str:
-    if password_problem(password) is not None:
-        raise InvalidInput("password", "invalid_value_format")
-    return password
-
-
-def _phone(value: str | None) -> str | None:
-    value = customer_service.clean_text("mobile", value) or None
-    if value is not None and not devices.phone_variants(value):
-        raise InvalidInput("mobile", "invalid_value_format")
-    return value
-
-
 class _Clean:
     """A profile's values, checked by the core's own rules."""
 
     def __init__(self, profile: Profile) -> None:
-        self.first_name = customer_service.clean_text("first_name", profile.first_name) or ""
-        self.last_name = customer_service.clean_text("last_name", profile.last_name) or ""
-        self.title = customer_service.clean_text("title", profile.title) or ""
-        self.post_nominals = customer_service.clean_text("post_nominals", profile.post_nominals)
-        if self.post_nominals is not None and len(self.post_nominals) > 50:
-            raise InvalidInput("post_nominals", "invalid_value_format")
-        self.email = (
-            customer_service.clean_email(profile.email) if profile.email is not None else None
-        )
-        self.mobile = _phone(profile.mobile)
+        self.first_name = rules.clean_text("first_name", profile.first_name) or ""
+        self.last_name = rules.clean_text("last_name", profile.last_name) or ""
+        self.title = rules.clean_text("title", profile.title) or ""
+        self.post_nominals = rules.clean_text("post_nominals", profile.post_nominals)
+        self.email = rules.clean_email(profile.email) if profile.email is not None else None
+        self.mobile = rules.clean_phone(profile.mobile, "mobile")
         if self.email is None and self.mobile is None:
             raise InvalidInput("email", "required")
-        self.birth_date = customer_service.clean_birth_date(profile.birth_date)
-        self.gender = customer_service.clean_text("gender", profile.gender) or None
-        self.language = customer_service.clean_text("language", profile.language) or None
+        self.birth_date = rules.clean_birth_date(profile.birth_date, _now().date())
+        self.gender = rules.clean_text("gender", profile.gender) or None
+        self.language = rules.clean_text("language", profile.language) or None
         self.store_id = profile.store_id
         if profile.address is not None:
-            customer_service.check_address(profile.address)
+            check_address(profile.address)
         self.address = profile.address
 
 
@@ -143,10 +91,10 @@ async def _check_catalogue(uow: UnitOfWork, clean: _Clean) -> None:
     if clean.store_id is not None and clean.store_id not in {
         s.id for s in await uow.catalogue.all(Store)
     }:
-        raise InvalidInput("store_id", "not_found")
+        raise InvalidInput("store_id", UNKNOWN)
     languages = {lang.code.lower() for lang in await uow.catalogue.all(Language)}
     if clean.language is not None and languages and clean.language.lower() not in languages:
-        raise InvalidInput("language", "not_found")
+        raise InvalidInput("language", UNKNOWN)
 
 
 async def _check_unique(
@@ -161,7 +109,7 @@ async def _check_unique(
     if clean.mobile is not None:
         found = await Profiles(uow.session).by_phone(devices.phone_variants(clean.mobile))
         if any(c.id != customer_id for c in found):
-            raise InvalidInput("mobile", "already_exists")
+            raise InvalidInput("mobile", TAKEN)
 
 
 # --- consents -----------------------------------------------------------------------------------
@@ -205,7 +153,7 @@ async def _check_consents(
     statements = {s.id: s for s in await uow.catalogue.statements()}
     for choice in choices:
         if choice.statement_id not in statements:
-            raise InvalidInput("consents", "not_found")
+            raise InvalidInput("statements", UNKNOWN)
     return statements
 
 
@@ -224,9 +172,7 @@ async def _apply_consents(
     history = {c.statement_id for c in await uow.customers.consent_history(customer_id)}
     wanted: dict[int, bool] = {c.statement_id: c.agreed for c in choices}
     agree: list[Statement] = [statements[i] for i, ok in wanted.items() if ok]
-    added = await customer_service.agree_in(
-        uow, principal, customer_id, agree, channel, set(consents)
-    )
+    added = await consent_service.agree(uow, principal, customer_id, agree, channel, set(consents))
     withdrawn: list[int] = []
     for statement_id, ok in wanted.items():
         if ok:
@@ -234,7 +180,7 @@ async def _apply_consents(
         statement = statements[statement_id]
         consent = consents.get(statement_id)
         if consent is not None:
-            await customer_service.withdraw_in(
+            await consent_service.withdraw(
                 uow, principal, customer_id, consent, statement.text, channel
             )
             withdrawn.append(statement_id)
@@ -335,7 +281,7 @@ async def list_profiles(
     if principal.customer_id is None and not principal.full_access:
         raise PermissionDenied("a customer must be logged in")
     if order not in SORTABLE:
-        raise InvalidInput("sort_field", "not_allowed_value")
+        raise InvalidInput("sort_field", NOT_ALLOWED)
     emails = {normalise_email(e) for e in filters.emails}
     if filters.email is not None:
         wanted = normalise_email(filters.email)
@@ -407,7 +353,7 @@ async def register_customer(
         raise InvalidInput("password", "required")
     password_hash = None
     if cmd.password:
-        password = check_app_password(cmd.password)
+        password = rules.check_password(cmd.password)
         async with core.uow(principal.tenant_id) as uow:
             await _check_new_profile(uow, clean, cmd)
         password_hash = await hash_password_async(password, public=public)
@@ -512,7 +458,7 @@ async def create_profile_in(
 
 
 def _address_values(address: NewAddress) -> dict[str, Any]:
-    row = customer_service.address_row(0, address, first=True)
+    row = new_address_row(0, address, first=True)
     return {name: getattr(row, name) for name in ADDRESS_PARTS}
 
 
@@ -531,10 +477,10 @@ async def _replace_main_address(
         uow.customers.record(customer_id, "address_removed", principal.actor, address=main.id)
         return True
     if main is None:
-        row = customer_service.address_row(customer_id, address, first=not addresses)
+        row = new_address_row(customer_id, address, first=not addresses)
         row.is_billing = True
         uow.customers.add(row)
-        await customer_service.unset_other_address_flags(uow, customer_id, row)
+        await unset_other_flags(uow, customer_id, row)
         uow.customers.record(customer_id, "address_added", principal.actor, address=row.id)
         return True
     changed = False
@@ -565,7 +511,7 @@ async def replace_profile(
     clean = _Clean(cmd.profile)
     password_hash = current = None
     if cmd.password:
-        password = check_app_password(cmd.password)
+        password = rules.check_password(cmd.password)
         customer_service.check_reach(principal, customer_id)
         if not principal.full_access:
             current = await credentials.check_current_password(
@@ -611,7 +557,7 @@ async def replace_profile(
             )
         if await _replace_main_address(uow, principal, customer_id, clean.address):
             changes["address"] = "changed"
-        changes.update(await customer_service.set_attribute_values(uow, customer_id, properties))
+        changes.update(await attribute_service.set_values(uow, customer_id, properties))
         agreed, withdrawn = await _apply_consents(
             uow, principal, customer_id, cmd.consents, channel
         )
@@ -657,6 +603,6 @@ async def can_register(core: Core, principal: Principal, kind: str, value: str) 
         if kind == "phone":
             variants = devices.phone_variants(value)
             if not variants:
-                raise InvalidInput("value", "invalid_value_format")
+                raise InvalidInput("value", BAD_FORMAT)
             return not await Profiles(uow.session).by_phone(variants)
-    raise InvalidInput("type", "not_allowed_value")
+    raise InvalidInput("type", NOT_ALLOWED)

@@ -15,8 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
+from boxoffice.domain import rules
 from boxoffice.domain.commands import ADDRESS_PARTS, NewAddress, PropertyValue, SourceLink
-from boxoffice.domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
+from boxoffice.domain.errors import (
+    ALREADY_LINKED,
+    BAD_FORMAT,
+    NOT_ALLOWED,
+    UNKNOWN,
+    AlreadyExists,
+    DomainError,
+    InvalidInput,
+    NotFound,
+)
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import (
     AddressView,
@@ -24,8 +34,10 @@ from boxoffice.domain.views import (
     PropertyRecordView,
     SourceRecordView,
 )
+from boxoffice.services import attributes as attribute_service
 from boxoffice.services import customers as customer_service
 from boxoffice.services import localised
+from boxoffice.services.addresses import address_view, new_address_row, unset_other_flags
 from boxoffice.services.core import Core
 from boxoffice.store.models import (
     AttributeDefinition,
@@ -51,7 +63,7 @@ def _now() -> datetime:
 
 def property_text(kind: str, value: str | int | float | bool | None) -> str | None:
     """A property value as the attribute stores it (None: no value). Raises ``InvalidInput``."""
-    bad = InvalidInput("property_value", "invalid_value_format")
+    bad = InvalidInput("property_value", BAD_FORMAT)
     if value is None:
         return None
     if kind == "boolean":
@@ -111,11 +123,13 @@ async def _resolve_each(
         try:
             prop = properties.get(value.code)
             if prop is None:
-                raise InvalidInput("property_id", "not_found")
+                raise InvalidInput("property_id", UNKNOWN)
             attr = attributes[prop.attribute_id]
             text = property_text(attr.type, value.value)
             if text is not None:
-                text = customer_service.clean_attribute_value(attr, text)
+                text = rules.clean_attribute_value(
+                    attr.type, text, rules.attribute_field(attr.name)
+                )
             if text is None:
                 raise InvalidInput("property_value", "required")
             out.append(_Resolved(prop, attr, text))
@@ -170,7 +184,7 @@ async def set_property_records(
             for item in items:
                 if isinstance(item, _Resolved) and item.attribute.id not in current:
                     raise NotFound("PropertyRecord", f"{item.property.code}:{customer_id}")
-        changes = await customer_service.set_attribute_values(uow, customer_id, good)
+        changes = await attribute_service.set_values(uow, customer_id, good)
         if changes:
             row = await uow.customers.get(customer_id)
             assert row is not None
@@ -192,9 +206,7 @@ async def delete_property_record(
         current = {v.attribute_id for v in await uow.customers.attribute_values(customer_id)}
         if attr.id not in current:
             raise NotFound("PropertyRecord", f"{code}:{customer_id}")
-        changes = await customer_service.set_attribute_values(
-            uow, customer_id, {attr.id: (attr, None)}
-        )
+        changes = await attribute_service.set_values(uow, customer_id, {attr.id: (attr, None)})
         uow.customers.record(customer_id, "changed", principal.actor, changes=changes)
         await uow.commit()
 
@@ -205,9 +217,9 @@ async def delete_property_record(
 async def _interest(uow: UnitOfWork, interest_id: int, field: str = "interest_id") -> Interest:
     interest = next((i for i in await uow.catalogue.all(Interest) if i.id == interest_id), None)
     if interest is None:
-        raise InvalidInput(field, "not_found")
+        raise InvalidInput(field, UNKNOWN)
     if interest.tag_id is None:
-        raise InvalidInput(field, "not_allowed_value")
+        raise InvalidInput(field, NOT_ALLOWED)
     return interest
 
 
@@ -311,15 +323,15 @@ async def check_source_link(
     external id is well formed and free; returns the external id, cleaned (None: none)."""
     sources = {s.id for s in await uow.catalogue.all(CustomerSource)}
     if link.source_id not in sources:
-        raise InvalidInput("customer_source_id", "not_found")
-    external_id = customer_service.clean_text("external_id", link.external_id) or None
+        raise InvalidInput("customer_source_id", UNKNOWN)
+    external_id = rules.clean_text("external_id", link.external_id) or None
     if external_id is not None and len(external_id) > 200:
-        raise InvalidInput("external_id", "invalid_value_format")
+        raise InvalidInput("external_id", BAD_FORMAT)
     profiles = Profiles(uow.session)
     if customer_id is not None and any(
         r.source_id == link.source_id for r in await profiles.source_records(customer_id)
     ):
-        raise InvalidInput("customer_source_id", "relation_already_exists")
+        raise InvalidInput("customer_source_id", ALREADY_LINKED)
     if external_id is not None:
         taken = await profiles.source_record_by_external_id(link.source_id, external_id)
         if taken is not None:
@@ -367,9 +379,7 @@ async def list_extra_addresses(
     async with core.uow(principal.tenant_id) as uow:
         await customer_service.reachable_customer(uow, principal, customer_id)
         return tuple(
-            customer_service.address_view(a)
-            for a in await uow.customers.addresses(customer_id)
-            if not a.is_billing
+            address_view(a) for a in await uow.customers.addresses(customer_id) if not a.is_billing
         )
 
 
@@ -385,7 +395,7 @@ async def get_extra_address(
 ) -> AddressView:
     async with core.uow(principal.tenant_id) as uow:
         await customer_service.reachable_customer(uow, principal, customer_id)
-        return customer_service.address_view(await _extra_address(uow, customer_id, address_id))
+        return address_view(await _extra_address(uow, customer_id, address_id))
 
 
 async def add_extra_address(
@@ -394,13 +404,13 @@ async def add_extra_address(
     """An address beside the main one (never billing; delivery when asked)."""
     async with core.uow(principal.tenant_id, write=True) as uow:
         await customer_service.reachable_customer(uow, principal, customer_id, for_update=True)
-        row = customer_service.address_row(customer_id, address, first=False)
+        row = new_address_row(customer_id, address, first=False)
         row.is_billing = False
         uow.customers.add(row)
-        await customer_service.unset_other_address_flags(uow, customer_id, row)
+        await unset_other_flags(uow, customer_id, row)
         uow.customers.record(customer_id, "address_added", principal.actor, address=row.id)
         await uow.commit()
-        return customer_service.address_view(row)
+        return address_view(row)
 
 
 async def replace_extra_address(
@@ -409,9 +419,9 @@ async def replace_extra_address(
     async with core.uow(principal.tenant_id, write=True) as uow:
         await customer_service.reachable_customer(uow, principal, customer_id, for_update=True)
         row = await _extra_address(uow, customer_id, address_id)
-        fresh = customer_service.address_row(customer_id, address, first=False)
+        fresh = new_address_row(customer_id, address, first=False)
         for name in (*ADDRESS_PARTS, "is_delivery"):
             setattr(row, name, getattr(fresh, name))
-        await customer_service.unset_other_address_flags(uow, customer_id, row)
+        await unset_other_flags(uow, customer_id, row)
         uow.customers.record(customer_id, "address_changed", principal.actor, address=row.id)
         await uow.commit()

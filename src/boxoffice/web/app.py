@@ -58,7 +58,7 @@ from boxoffice.domain.errors import (
 )
 from boxoffice.domain.ids import customer_code, is_key
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.rules import is_valid_email
+from boxoffice.domain.rules import ATTRIBUTE_FIELD_PREFIX, is_valid_email
 from boxoffice.domain.views import (
     AttributeDefinitionView,
     CatalogueView,
@@ -93,13 +93,12 @@ FORM_FIELDS = {
     "first_name": "FirstName",
     "last_name": "LastName",
     "email": "Email",
-    "emailAddress": "Email",
     "password": "Password",
     "confirm": "ConfirmPassword",
     "title": "Title",
     "phone": "Phone",
     "mobile": "Mobile",
-    "birthDate": "BirthDate",
+    "birth_date": "BirthDate",
     "line1": "Line1",
     "line2": "Line2",
     "town": "Town",
@@ -566,16 +565,24 @@ def _see_other(page: Page, url: str) -> Response:
     return response
 
 
+def _form_field(field: str) -> str:
+    """A core field name as the form names it: ``birth_date`` -> ``BirthDate``,
+    ``attribute:Favourite Genre`` -> ``Attribute_Favourite Genre``."""
+    if field.startswith(ATTRIBUTE_FIELD_PREFIX):
+        return f"Attribute_{field.removeprefix(ATTRIBUTE_FIELD_PREFIX)}"
+    return FORM_FIELDS.get(field, field)
+
+
 def _field_message(page: Page, exc: InvalidInput) -> tuple[str, str]:
     """(form field name, translated message) for a refused value."""
     t = page.texts
-    name = FORM_FIELDS.get(exc.field, exc.field)
+    name = _form_field(exc.field)
     reason = exc.reason
     if exc.field == "captcha":
         return "captcha", t("common.captcha")
     if reason == "required":
         return name, t("common.field.required")
-    if exc.field in ("email", "emailAddress"):
+    if exc.field == "email":
         return name, t("common.field.email")
     if exc.field == "password":
         return name, t("common.field.password")
@@ -1262,7 +1269,7 @@ async def account_post(page: Page) -> Response:
             try:
                 birth_date = date.fromisoformat(birth) if birth else None
             except ValueError as exc:
-                raise InvalidInput("birthDate", "a date (YYYY-MM-DD)") from exc
+                raise InvalidInput("birth_date", "a date (YYYY-MM-DD)") from exc
             patch = CustomerPatch(
                 title=page.value("Title"),
                 first_name=page.value("FirstName"),

@@ -40,7 +40,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "common.field.invalid": "This value is not valid.",
     "common.field.email": "Enter a valid email address.",
     "common.field.email_taken": "An account with this email address already exists.",
-    "common.field.password": "Use between 8 and 256 characters.",
+    "common.field.password": "Use 8 to 256 characters, with a digit and an upper-case letter, and not a common password.",
     "common.field.confirm": "The two passwords differ.",
     "common.field.date": "Enter a date (YYYY-MM-DD).",
     "common.field.number": "Enter a number.",
@@ -54,7 +54,7 @@ DEFAULT_TEXTS: dict[str, str] = {
     "field.phone": "Phone",
     "field.mobile": "Mobile",
     "field.birth_date": "Date of birth",
-    "field.password_hint": "At least 8 characters.",
+    "field.password_hint": "At least 8 characters, with a digit and an upper-case letter.",
     # LoginLogout.aspx
     "login.title": "Log in",
     "login.intro": "",

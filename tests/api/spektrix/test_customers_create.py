@@ -114,7 +114,7 @@ async def test_create_with_every_field(owner_api: Signer, ids: Catalogue) -> Non
             "mobile": "+44 7700 900123",
             "birthDate": "1990-01-31",
             "friendlyId": "GH-1990",
-            "password": "correct horse battery",
+            "password": "Correct horse battery 1",
             "addresses": [
                 {
                     "name": "Home",

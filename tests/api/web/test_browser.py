@@ -73,7 +73,7 @@ async def test_writes_from_a_foreign_origin_are_refused_and_write_nothing(
         "firstName": "Eve",
         "lastName": "Il",
         "email": "eve@example.org",
-        "password": "passw0rd!!",
+        "password": "Passw0rd!!",
     }
     refused = await http.post(
         f"/{tenant[0]}/api/v3/customer", json=body, headers={"Origin": FOREIGN}
@@ -102,7 +102,7 @@ async def test_a_logged_in_session_cannot_be_used_from_a_foreign_origin(
         "firstName": "Ada",
         "lastName": "L",
         "email": "ada@example.org",
-        "password": "passw0rd!!",
+        "password": "Passw0rd!!",
     }
     assert (
         await http.post(f"/{tenant[0]}/api/v3/customer", json=body, headers={"Origin": ORIGIN})

@@ -11,7 +11,7 @@ from boxoffice.services import customers as customer_service
 from boxoffice.settings import Settings
 from tests.api.web.conftest import ORIGIN, Site, mailed_link, outbox, token_of
 
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct horse battery 1"
 
 
 async def _ids(site: Site) -> tuple[dict[str, str], dict[str, str]]:
@@ -165,7 +165,7 @@ async def test_change_password_ends_other_sessions(site: Site, http: httpx.Async
     await _sign_up(site)
     other_browser = site.client.cookies.get("boxoffice_session")
     wrong = await site.post(
-        "customer/change-password", {"oldPassword": "nope-nope", "newPassword": "n3w password"}
+        "customer/change-password", {"oldPassword": "nope-nope", "newPassword": "N3w password"}
     )
     assert wrong.status_code == 400 and "oldPassword" in wrong.json()["message"]
     short = await site.post(
@@ -173,7 +173,7 @@ async def test_change_password_ends_other_sessions(site: Site, http: httpx.Async
     )
     assert short.status_code == 400
     ok = await site.post(
-        "customer/change-password", {"oldPassword": PASSWORD, "newPassword": "n3w password"}
+        "customer/change-password", {"oldPassword": PASSWORD, "newPassword": "N3w password"}
     )
     assert ok.status_code == 204
     assert (await site.get("customer")).status_code == 200  # this browser got a fresh session
@@ -183,7 +183,7 @@ async def test_change_password_ends_other_sessions(site: Site, http: httpx.Async
     assert stale.status_code == 401
     site.client.cookies.clear()
     again = await site.post(
-        "customer/authenticate", {"email": "ada@example.org", "password": "n3w password"}
+        "customer/authenticate", {"email": "ada@example.org", "password": "N3w password"}
     )
     assert again.status_code == 200
 
@@ -206,13 +206,13 @@ async def test_forgot_password_mails_a_single_use_link(site: Site, settings: Set
     path = link.split("testserver", 1)[1]
     page = await site.client.get(path)
     assert page.status_code == 200 and 'name="password"' in page.text
-    form = {"token": token_of(link), "password": "brand new pw", "confirm": "brand new pw"}
+    form = {"token": token_of(link), "password": "Brand new pw 1", "confirm": "Brand new pw 1"}
     done = await site.client.post(path.split("?")[0], data=form)
     assert done.status_code == 200 and "has been set" in done.text
     reused = await site.client.post(path.split("?")[0], data=form)
     assert reused.status_code == 400 and "expired" in reused.text
     login = await site.post(
-        "customer/authenticate", {"email": "ada@example.org", "password": "brand new pw"}
+        "customer/authenticate", {"email": "ada@example.org", "password": "Brand new pw 1"}
     )
     assert login.status_code == 200
 

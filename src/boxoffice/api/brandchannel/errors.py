@@ -18,6 +18,7 @@ from starlette.responses import Response
 from boxoffice.api.common.limits import PayloadTooLarge
 from boxoffice.api.common.responses import JSON
 from boxoffice.domain import errors as e
+from boxoffice.domain.rules import ATTRIBUTE_FIELD_PREFIX
 
 UNAUTHORIZED = "A valid apiKey header is required."
 
@@ -31,10 +32,32 @@ def _with_retry_after(response: JSON, seconds: int) -> JSON:
     return response
 
 
+#: Core field names -> the vendor's.
+FIELD_NAMES = {"first_name": "firstname", "last_name": "lastname"}
+
+
+def wire_field(field: str) -> str:
+    """Core field names in the vendor's words: ``first_name`` -> ``firstname``, an
+    attribute's value a custom field's (``attribute:testfield`` -> ``custom_testfield``)."""
+    if field.startswith(ATTRIBUTE_FIELD_PREFIX):
+        return f"custom_{field.removeprefix(ATTRIBUTE_FIELD_PREFIX)}"
+    return FIELD_NAMES.get(field, field)
+
+
+def _wire_reason(field: str, reason: str) -> str:
+    if field.startswith(ATTRIBUTE_FIELD_PREFIX):
+        return reason.replace("unknown attribute", "unknown custom field", 1)
+    return reason
+
+
+def _invalid(exc: e.InvalidInput) -> JSON:
+    return _body(400, f"{wire_field(exc.field)}: {_wire_reason(exc.field, exc.reason)}")
+
+
 ERROR_TABLE: dict[type[e.DomainError], Callable[[Any], JSON]] = {
     e.NotFound: lambda exc: _body(404, f"{exc.kind} not found."),
     e.AlreadyExists: lambda exc: _body(409, f"{exc.kind} already exists: {exc.key}."),
-    e.InvalidInput: lambda exc: _body(400, f"{exc.field}: {exc.reason}"),
+    e.InvalidInput: _invalid,
     e.Conflict: lambda exc: _body(409, exc.reason),
     e.PermissionDenied: lambda exc: _body(403, exc.reason),
     # The reason (unknown key, other tenant...) is for the logs only.

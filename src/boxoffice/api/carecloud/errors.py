@@ -22,6 +22,7 @@ from boxoffice.api.carecloud.schemas import InvalidParams, param, validation_par
 from boxoffice.api.common.limits import PayloadTooLarge
 from boxoffice.api.common.responses import JSON
 from boxoffice.domain import errors as e
+from boxoffice.domain.rules import ATTRIBUTE_FIELD_PREFIX
 
 TITLES = {
     400: ("bad_request_exception", "Bad request"),
@@ -52,7 +53,6 @@ REASONS = frozenset(
 FIELD_NAMES = {
     "title": "pre_nominals",
     "mobile": "phone",
-    "birthDate": "birthdate",
     "birth_date": "birthdate",
     "language": "language_id",
     "country": "country_code",
@@ -64,8 +64,8 @@ FIELD_NAMES = {
     "line4": "address4",
     "line5": "address5",
     "administrative_division": "address6",
-    "emailAddress": "email",
     "old_password": "current_password",
+    "statements": "consents",
 }
 #: Domain kinds -> (resource name, id kind for the public id).
 RESOURCES: dict[str, tuple[str, str | None]] = {
@@ -131,11 +131,38 @@ def _already_exists(exc: e.AlreadyExists) -> JSON:
     return bad_request([param(name, "already_exists", str(exc.key), "The value is taken.")])
 
 
+def wire_field(field: str) -> str:
+    """Core field names in the vendor's words: ``birth_date`` -> ``birthdate``; an attribute's
+    value is a customer property's (``property_value``)."""
+    if field.startswith(ATTRIBUTE_FIELD_PREFIX):
+        return "property_value"
+    head, _, rest = field.partition(".")
+    return FIELD_NAMES.get(head, head) + (f".{rest}" if rest else "")
+
+
+#: The core's reasons -> the vendor's reason codes.
+REASON_CODES = {
+    e.REQUIRED: "required",
+    e.UNKNOWN: "not_found",
+    e.NOT_ALLOWED: "not_allowed_value",
+    e.BAD_FORMAT: "invalid_value_format",
+    e.TAKEN: "already_exists",
+    e.ALREADY_LINKED: "relation_already_exists",
+}
+
+
+def reason_code(reason: str) -> str:
+    """A reason as the vendor's code: the core's reasons by :data:`REASON_CODES`, a vendor code
+    (raised by this dialect's own mappers) as it is, a sentence ``invalid_value_format``."""
+    if reason in REASON_CODES:
+        return REASON_CODES[reason]
+    return reason if reason in REASONS else "invalid_value_format"
+
+
 def _invalid(exc: e.InvalidInput) -> JSON:
-    head, _, rest = exc.field.partition(".")
-    name = FIELD_NAMES.get(head, head) + (f".{rest}" if rest else "")
-    reason = exc.reason if exc.reason in REASONS else "invalid_value_format"
-    return bad_request([param(name, reason, "", exc.reason)])
+    name = wire_field(exc.field)
+    code = reason_code(exc.reason)
+    return bad_request([param(name, code, "", code if exc.reason in REASON_CODES else exc.reason)])
 
 
 def _conflict(exc: e.Conflict) -> JSON:

@@ -25,11 +25,13 @@ from boxoffice.api.carecloud.auth import (
     TenantDep,
     own_customer,
 )
+from boxoffice.api.carecloud.errors import reason_code
 from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import CoreDep
-from boxoffice.domain.errors import InvalidInput, NotFound
+from boxoffice.domain.errors import DomainError, InvalidInput, NotFound
 from boxoffice.domain.ids import MAX_INTEGER
 from boxoffice.domain.principal import Principal
+from boxoffice.domain.rules import password_problem
 from boxoffice.domain.views import ProfileView
 from boxoffice.services import bots, devices, localised, newsletter, profiles, records
 from boxoffice.services import catalogue as catalogue_service
@@ -491,7 +493,7 @@ def _bot_signals(request: Request, caller: App, data: dict[str, Any]) -> bots.Bo
 async def post_validate_customer_data(request: Request, tenant: TenantDep) -> Response:
     body = s.parse(s.ValidateCustomerData, await request.body())
     # Referral codes are not supported, so none is valid (docs/carecloud.md).
-    valid = body.type == "password" and profiles.password_problem(body.value) is None
+    valid = body.type == "password" and password_problem(body.value) is None
     return JSON(m.data({"is_valid": valid}))
 
 
@@ -749,6 +751,11 @@ async def get_property_records(
     return paging.page("property_records", [m.property_record(v) for v in views])
 
 
+def _failed_reason(exc: DomainError) -> str:
+    """A refused record's reason code (an error without a reason: the record is not found)."""
+    return reason_code(exc.reason) if isinstance(exc, InvalidInput) else "not_found"
+
+
 @router.post(
     "/customers/{customer_id}/property-records/batch",
     status_code=204,
@@ -768,7 +775,7 @@ async def post_property_records_batch(
     if failed:
         raise s.InvalidParams(
             [
-                s.param(f"property_records.{value.code}", getattr(exc, "reason", "not_found"))
+                s.param(f"property_records.{value.code}", _failed_reason(exc))
                 for value, exc in failed
             ]
         )

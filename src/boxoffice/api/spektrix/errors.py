@@ -18,6 +18,7 @@ from starlette.responses import Response
 from boxoffice.api.common.limits import PayloadTooLarge
 from boxoffice.api.common.responses import JSON
 from boxoffice.domain import errors as e
+from boxoffice.domain.rules import ATTRIBUTE_FIELD_PREFIX
 
 UNAUTHORIZED = "Authorization has been denied for this request."
 
@@ -42,10 +43,17 @@ def _already_exists(exc: e.AlreadyExists) -> JSON:
     )
 
 
+#: Core field names the vendor names otherwise (beyond camelCase).
+FIELD_NAMES = {"statements": "agreedStatements"}
+
+
 def wire_field(field: str) -> str:
-    """Core field names in the vendor's words: ``first_name`` -> ``firstName``."""
-    if field.startswith("Attribute_"):
-        return field
+    """Core field names in the vendor's words: ``first_name`` -> ``firstName``,
+    ``attribute:Favourite Genre`` -> ``Attribute_Favourite Genre``."""
+    if field.startswith(ATTRIBUTE_FIELD_PREFIX):
+        return f"Attribute_{field.removeprefix(ATTRIBUTE_FIELD_PREFIX)}"
+    if field in FIELD_NAMES:
+        return FIELD_NAMES[field]
     return ".".join(to_camel(part) if "_" in part else part for part in field.split("."))
 
 

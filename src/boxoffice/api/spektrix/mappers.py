@@ -201,6 +201,13 @@ def customer_patch(data: dict[str, Any]) -> c.CustomerPatch:
     return c.CustomerPatch(**values, attributes=attributes)
 
 
+def email_address(value: str) -> str:
+    """The address a password-reset link is asked for (``emailAddress``), required."""
+    if not value.strip():
+        raise InvalidInput("emailAddress", "required")
+    return value
+
+
 # --- responses ------------------------------------------------------------------------------
 
 

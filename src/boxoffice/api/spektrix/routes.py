@@ -561,7 +561,9 @@ async def forgot_password(
     state: StateDep,
     email_address: Annotated[str | None, Query(alias="emailAddress")] = None,
 ) -> Response:
-    email = email_address or _text_field(await _form_or_json(request), "emailAddress")
+    email = m.email_address(
+        email_address or _text_field(await _form_or_json(request), "emailAddress")
+    )
     await accounts.request_password_reset(core, tenant, client_info(request, state), email)
     return Response(status_code=204)
 
