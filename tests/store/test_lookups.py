@@ -446,3 +446,35 @@ async def test_lookups_use_bound_parameters_only(core: Core) -> None:
     async with core.read(a) as read:
         assert await read.rows(stmt, {"email_key": "' OR 1=1 --"}) == []
     assert lookups.TENANT_PARAM == "scope_tenant_id"
+
+
+async def test_read_units_of_work_keep_their_connections_one_at_a_time(core: Core) -> None:
+    """A read-only unit of work's connection is kept for the next one (``ReadConnections``),
+    which binds its own tenant on it; two in flight at once never share one; one left by an
+    error is closed, not kept; each statement runs alone (no transaction left open)."""
+    _, a = await make_tenant(core)
+    _, b = await make_tenant(core)
+    await _customer(core, a, "kept@example.org")
+    stmt = select(Customer.__table__.c.email).where(of_tenant(Customer))
+
+    async with core.read(a) as first:
+        assert [r.email for r in await first.rows(stmt)] == ["kept@example.org"]
+        kept = first._connection
+        async with core.read(a) as second:  # in flight at once: a connection of its own
+            assert second._connection is not kept
+            await second.rows(stmt)
+        raw = await kept.get_raw_connection()  # type: ignore[union-attr]
+        driver = raw.driver_connection
+        if isinstance(driver, InlineConnection):
+            assert not driver.in_transaction  # the statement ran alone
+    async with core.read(b) as other:  # the same connection, another tenant
+        assert other._connection in (kept, second._connection)
+        assert await other.rows(stmt) == []
+    with pytest.raises(RuntimeError):
+        async with core.read(a) as failed:
+            lost = failed._connection
+            raise RuntimeError("a request's error")
+    assert lost is not None and lost.closed
+    async with core.read(a) as after:
+        assert after._connection is not lost
+        assert [r.email for r in await after.rows(stmt)] == ["kept@example.org"]

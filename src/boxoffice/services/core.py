@@ -12,7 +12,7 @@ from boxoffice.security.ratelimit import RateLimiter
 from boxoffice.security.secrets_at_rest import SecretBox
 from boxoffice.services.mail import Mailer
 from boxoffice.store.session_store import SessionStore
-from boxoffice.store.uow import ReadUnitOfWork, UnitOfWork
+from boxoffice.store.uow import ReadConnections, ReadUnitOfWork, UnitOfWork
 from boxoffice.store.write_gate import WriteGate
 
 
@@ -40,13 +40,15 @@ class Core:
     #: Writes that follow an answer rather than delay it (a failed login's timeline entry:
     #: ``accounts.record_after_answer``); awaited by :meth:`settle` and :meth:`dispose`.
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    #: The connections :meth:`read`'s units of work keep between requests.
+    read_connections: ReadConnections = field(default_factory=ReadConnections)
 
     def uow(self, tenant_id: int | None, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.sessions, tenant_id, write=write, gate=self.write_gate)
 
     def read(self, tenant_id: int) -> ReadUnitOfWork:
         """A read-only unit of work for the tenant's key lookups (``uow.lookups``)."""
-        return ReadUnitOfWork(self.read_engine or self.engine, tenant_id)
+        return ReadUnitOfWork(self.read_engine or self.engine, tenant_id, self.read_connections)
 
     async def settle(self) -> None:
         """Wait for the writes that follow answers already given (:attr:`background`)."""
@@ -57,6 +59,7 @@ class Core:
         await self.settle()
         await self.session_store.close()
         await self.limiter.aclose()
+        await self.read_connections.close()
         if self.read_engine is not None and self.read_engine is not self.engine:
             await self.read_engine.dispose()
         await self.engine.dispose()

@@ -18,6 +18,9 @@ from boxoffice.store.inline_sqlite import InlineConnection
 #: Execution option set by a unit of work that will write: SQLite then takes the write lock
 #: at ``BEGIN`` (``BEGIN IMMEDIATE``), so two writers queue instead of deadlocking.
 WRITE_OPTION = "boxoffice_write"
+#: Execution option of a read-only unit of work's SQLite connection: no ``BEGIN``, each
+#: statement is its own snapshot, as on PostgreSQL (``uow.ReadUnitOfWork``, decision 0113).
+ALONE_OPTION = "boxoffice_alone"
 #: The PostgreSQL role the application's queries run as (created by migration 0005), so that
 #: row-level security applies: superusers and BYPASSRLS roles would ignore it.
 APP_ROLE = "boxoffice_app"
@@ -251,7 +254,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        options = conn.get_execution_options()
+        if options.get(ALONE_OPTION, False):
+            return
+        write = options.get(WRITE_OPTION, False)
         driver: InlineConnection = conn.connection.driver_connection
         # Sent by the driver itself: a statement through SQLAlchemy costs ten times more.
         driver.run(driver._conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")

@@ -17,12 +17,12 @@ several times SQLite's (decision 0114).
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import ColumnElement, Select, String, bindparam, func, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import UserDefinedType
@@ -97,7 +97,7 @@ class _Rows(UserDefinedType[list[Any]]):
 
         def process(value: Any) -> list[Any]:
             if parse:
-                value = json.loads(value) if value else ()
+                value = orjson.loads(value) if value else ()
             out = []
             for record in value or ():
                 values = list(record)

@@ -150,8 +150,8 @@ class DatabaseSessions:
     async def customer_with(
         self, tenant_id: int, token: str, reader: Reader, then: Then[T]
     ) -> tuple[int, T] | None:
-        """The session and ``then``'s read in one read-only unit of work (on SQLite one
-        snapshot), unless the session has expired or its last-seen time is due: then
+        """The session and ``then``'s read in one read-only unit of work (each statement
+        alone, decision 0113), unless the session has expired or its last-seen time is due: then
         :meth:`customer` writes, and ``then`` reads after it (decision 0085)."""
         hashed, now = token_hash(token), datetime.now(UTC)
         async with reader(tenant_id) as uow:
