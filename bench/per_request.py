@@ -509,7 +509,9 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "GROUP BY brand_id ORDER BY count(*) DESC LIMIT 1",
         tenant_id,
     )
-    spec["brand_id"], spec["brand_customers"] = brands[0] if brands else (None, 0)
+    if not brands:  # an imported seed puts nobody in a brand: its first brand's (empty) index
+        brands = [(query(url, "SELECT id FROM brands WHERE tenant_id = $1", tenant_id)[0][0], 0)]
+    spec["brand_id"], spec["brand_customers"] = brands[0]
     if any(name.startswith("owner") for name in args.scenario) and "login" not in spec:
         raise SystemExit(f"no System Owner in {side_file(url)}: run `owner --url {url}` first")
     return asyncio.run(_measure(url, args, spec))

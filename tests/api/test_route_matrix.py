@@ -1329,7 +1329,7 @@ async def test_web_page_forms_without_their_token_or_from_another_site(
     victim = pages.victim
     token = await _form_token(victim, pages.tenant)
     other_token = await _form_token(victim, pages.other)
-    secret = "a new password 1"
+    secret = "A new password 1"
     if template == ACCOUNT_PAGE:
         form = {"action": "details", "FirstName": "Forged", "LastName": "X", "Email": "x@x.org"}
         worked = 303

@@ -475,15 +475,15 @@ def test_reset_a_password_through_the_mail_link(
 
     page.goto(link)
     shot(page, "set-password")
-    page.get_by_label("New password").fill("a brand new secret")
-    page.get_by_label("Repeat the password").fill("a brand new secret")
+    page.get_by_label("New password").fill("A brand new secret 2")
+    page.get_by_label("Repeat the password").fill("A brand new secret 2")
     page.get_by_role("button", name="Set password").click()
     page.get_by_text("Your password has been set").wait_for()
 
     page.goto(f"{site.venue}/login.html")
     frame = page.frame_locator("#SpektrixIFrame")
     frame.locator(".bo-form--login").get_by_label("Email address").fill(email)
-    frame.get_by_label("Password", exact=True).fill("a brand new secret")
+    frame.get_by_label("Password", exact=True).fill("A brand new secret 2")
     frame.get_by_role("button", name="Log in", exact=True).click()
     frame.get_by_text("You are logged in as").wait_for()
 

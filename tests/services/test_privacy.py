@@ -46,8 +46,10 @@ async def make_person(core: Core, tenant: tuple[str, int]) -> dict[str, Any]:
     name, tenant_id = tenant
     first, last = "Zorka" + _letters(), "Qwill" + _letters()
     email = f"{first}.{_letters(6)}@example.org"
-    digits = str(uuid.uuid4().int)
-    phone, mobile = f"+44 20 7946 {digits[:4]}", f"+420 777 {digits[4:7]} {digits[7:10]}"
+    # Uniform digits, enough of them that no other customer left in a shared test database
+    # (earlier runs' bystanders included) holds the same number: the scan looks everywhere.
+    digits = f"{uuid.uuid4().int % 10**16:016d}"
+    phone, mobile = f"+44 20 7946 {digits[:8]}", f"+420 777 {digits[8:12]} {digits[12:16]}"
     owner = Principal(tenant_id=tenant_id, actor="api-user:dpo", full_access=True)
     async with core.uow(tenant_id) as uow:
         tags = await uow.catalogue.tags()
