@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 import idna
 
+from boxoffice.domain.commands import ADDRESS_PARTS
 from boxoffice.domain.errors import NOT_ALLOWED, InvalidInput
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -161,17 +162,7 @@ TEXT_LIMITS = {
     "administrative_division": 200,
 }
 #: The text parts of an address (``country`` aside: :func:`clean_country`).
-ADDRESS_TEXT_FIELDS = (
-    "name",
-    "line1",
-    "line2",
-    "line3",
-    "line4",
-    "line5",
-    "town",
-    "postcode",
-    "administrative_division",
-)
+ADDRESS_TEXT_FIELDS = tuple(part for part in ADDRESS_PARTS if part != "country")
 #: The longest attribute value.
 ATTRIBUTE_VALUE_LIMIT = 4000
 #: The field an attribute's value is refused under: ``attribute:<name>``.
