@@ -628,7 +628,7 @@ async def get_customer(
 def customer_answer(
     caller: App, found: tuple[ProfileView, str, str], short_salutation: bool
 ) -> Response:
-    """``GET customers/{customer_id}``'s answer (also the fast lane's, ``fastlane.py``)."""
+    """``GET customers/{customer_id}``'s answer."""
     view, language, default = found
     item = m.customer(
         view,
