@@ -13,7 +13,9 @@ The gate queues writers before they ask SQLite:
   work at a time through, so a worker's writers never race one another for the file;
 - between processes, ``flock`` on a lock file beside the database: a waiting process blocks in
   the kernel (in a thread of its own, never on the event loop) and is woken the moment the
-  holder lets go, while the holder's next writer still has to pass its own queue.
+  holder lets go, while the holder's next writer still has to pass its own queue. A writer
+  first asks for the file without waiting: when no other process holds it (the usual case)
+  it is through at once, without a hand-off to that thread.
 
 SQLite's lock stays the rule; the gate only orders the writers who would otherwise poll for
 it. Processes that do not use the gate (the CLI's import, a migration) are still serialised
@@ -71,6 +73,17 @@ class WriteGate:
             await asyncio.wait_for(self._lock.acquire(), WAIT_SECONDS)
         except TimeoutError:
             return False
+        try:
+            # The file too, when no other process holds it: no hand-off to the thread.
+            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass  # another process writes: wait for it in the thread, below
+        except OSError:  # no lock file here (a read-only directory...): SQLite alone
+            self._lock.release()
+            return False
+        else:
+            self._holder = task
+            return True
         loop = asyncio.get_running_loop()
         waiting = loop.run_in_executor(self._thread, self._lock_file)
         try:

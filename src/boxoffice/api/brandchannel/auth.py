@@ -13,7 +13,7 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, Request
 
-from boxoffice.api.common.state import CoreDep
+from boxoffice.api.common.state import core_of
 from boxoffice.domain.errors import Unauthenticated
 from boxoffice.domain.views import ApiKeyCaller
 from boxoffice.services import brandchannel as svc
@@ -31,17 +31,33 @@ def tenant_name(request: Request) -> str | None:
     return name if isinstance(name, str) else None
 
 
-async def caller(request: Request, core: CoreDep) -> ApiKeyCaller:
+#: Where a request keeps its caller once its key is checked (an endpoint naming two of the
+#: dependencies below checks the key once).
+_CALLER_KEY = "boxoffice.brandchannel.caller"
+
+
+async def caller(request: Request) -> ApiKeyCaller:
+    """The key's caller. It takes the core itself and the dependencies below call it rather
+    than nest in it (each dependency FastAPI resolves costs about as much CPU as the key's
+    lookup: ``state.core_of``)."""
+    cached = request.scope.get(_CALLER_KEY)
+    if isinstance(cached, ApiKeyCaller):
+        return cached
     tenant = tenant_name(request)
     try:
-        return await svc.authenticate_api_key(core, request.headers.get(API_KEY_HEADER), tenant)
+        found = await svc.authenticate_api_key(
+            core_of(request), request.headers.get(API_KEY_HEADER), tenant
+        )
     except Unauthenticated as exc:
         log.warning("api_key_refused", reason=exc.reason, tenant=tenant, method=request.method)
         raise
+    request.scope[_CALLER_KEY] = found
+    return found
 
 
-def _with(permission: str) -> Callable[[ApiKeyCaller], Awaitable[ApiKeyCaller]]:
-    async def check(who: Annotated[ApiKeyCaller, Depends(caller)]) -> ApiKeyCaller:
+def _with(permission: str) -> Callable[[Request], Awaitable[ApiKeyCaller]]:
+    async def check(request: Request) -> ApiKeyCaller:
+        who = await caller(request)
         svc.require_permission(who, permission)
         return who
 

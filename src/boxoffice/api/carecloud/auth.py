@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 from boxoffice.api.carecloud import mappers as m
 from boxoffice.api.common.observability import loggable_path
 from boxoffice.api.common.session import client_info
-from boxoffice.api.common.state import CoreDep, StateDep
+from boxoffice.api.common.state import CoreDep, StateDep, core_of
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import DeviceTokenView, TenantView
@@ -127,7 +127,20 @@ def _refused(request: Request, tenant: TenantView, exc: Unauthenticated) -> None
     )
 
 
-async def app(request: Request, tenant: TenantDep, core: CoreDep) -> App:
+#: Where a request keeps its caller once authenticated: the dependencies below take it from
+#: there, so an endpoint that names two of them checks the token once.
+_CALLER_KEY = "boxoffice.carecloud.caller"
+
+
+async def _caller(request: Request, tenant_name: str) -> App:
+    """The app behind the request's token. The dependencies below call it rather than nest
+    in one another (each dependency FastAPI resolves costs about as much CPU as the token's
+    lookup: ``state.core_of``)."""
+    cached = request.scope.get(_CALLER_KEY)
+    if isinstance(cached, App):
+        return cached
+    core = core_of(request)
+    tenant = await get_tenant(core, tenant_name)
     credentials = _token(request)
     try:
         device = await devices.authenticate_token(
@@ -136,7 +149,13 @@ async def app(request: Request, tenant: TenantDep, core: CoreDep) -> App:
     except Unauthenticated as exc:
         _refused(request, tenant, exc)
         raise
-    return _app(request, tenant, credentials.token, device)
+    found = request.scope[_CALLER_KEY] = _app(request, tenant, credentials.token, device)
+    return found
+
+
+async def app(request: Request, tenant: str) -> App:
+    """The calling app (``tenant``: the path's, declared here for the API document)."""
+    return await _caller(request, tenant)
 
 
 AppDep = Annotated[App, Depends(app)]
@@ -148,8 +167,8 @@ def require_customer(caller: App) -> App:
     return caller
 
 
-async def logged_in(caller: AppDep) -> App:
-    return require_customer(caller)
+async def logged_in(request: Request, tenant: str) -> App:
+    return require_customer(await _caller(request, tenant))
 
 
 CustomerApp = Annotated[App, Depends(logged_in)]
@@ -165,15 +184,16 @@ def own_customer(code: str, caller: App) -> int:
     return keys[0]
 
 
-async def path_customer(customer_id: str, caller: CustomerApp) -> int:
-    return own_customer(customer_id, caller)
+async def path_customer(customer_id: str, request: Request, tenant: str) -> int:
+    return own_customer(customer_id, require_customer(await _caller(request, tenant)))
 
 
 PathCustomer = Annotated[int, Depends(path_customer)]
 
 
-async def path_token(token_id: str, caller: AppDep) -> App:
+async def path_token(token_id: str, request: Request, tenant: str) -> App:
     """``/tokens/{token_id}``: the caller's own token, else it looks missing."""
+    caller = await _caller(request, tenant)
     if not hmac.compare_digest(token_id.encode(), caller.token.encode()):
         raise NotFound("Token", token_id)
     return caller

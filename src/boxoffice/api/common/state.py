@@ -29,11 +29,21 @@ async def get_state(request: Request) -> AppState:
     return state
 
 
-async def get_core(request: Request) -> Core:
-    core = (await get_state(request)).core
+def core_of(request: Request) -> Core:
+    """The request's ``Core``, for a dependency that takes it itself: each dependency FastAPI
+    resolves for a request (and each one nested in it) costs about as much CPU as a key lookup
+    in the database, so the dialects' credential checks take the core and the tenant here
+    rather than through dependencies of their own (``bench/README.md``, "The request's own
+    path")."""
+    state: AppState = request.app.state.boxoffice
+    core = state.core
     if core is None:
         raise RuntimeError("the application has not started")
     return core
+
+
+async def get_core(request: Request) -> Core:
+    return core_of(request)
 
 
 CoreDep = Annotated[Core, Depends(get_core)]

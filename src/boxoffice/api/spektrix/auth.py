@@ -24,7 +24,7 @@ from boxoffice.api.common.session import (
     session_token,
     set_session_cookie,
 )
-from boxoffice.api.common.state import CoreDep, StateDep
+from boxoffice.api.common.state import AppState, CoreDep, core_of
 from boxoffice.domain.errors import NotFound, Unauthenticated
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import TenantView
@@ -108,9 +108,16 @@ async def tenant(client: str, core: CoreDep) -> TenantView:
 TenantDep = Annotated[TenantView, Depends(tenant)]
 
 
-async def principal(
-    request: Request, tenant: TenantDep, core: CoreDep, state: StateDep
-) -> Principal:
+async def _principal(request: Request, client: str) -> Principal:
+    """Who is asking: the tenant from the path, then web mode (no ``Authorization``) or a
+    System Owner whose signature verifies. One function under one dependency
+    (:func:`principal`, :func:`owner`), taking the core itself (``state.core_of``)."""
+    core = core_of(request)
+    state: AppState = request.app.state.boxoffice
+    try:
+        tenant = await get_tenant(core, client)
+    except NotFound as exc:
+        raise NotFound("Client", client) from exc
     scope = request.scope
     header, date, host = first_values(scope, b"authorization", b"date", b"host")
     if header is None:
@@ -128,13 +135,18 @@ async def principal(
             body=b"" if method in BODYLESS_METHODS else await request.body(),
         )
     except Unauthenticated as exc:
-        log.warning(
-            "signature_refused", tenant=tenant.name, reason=exc.reason, method=request.method
-        )
+        log.warning("signature_refused", tenant=tenant.name, reason=exc.reason, method=method)
         raise
 
 
-async def owner(p: Annotated[Principal, Depends(principal)]) -> Principal:
+async def principal(request: Request, client: str) -> Principal:
+    """Web mode or a verified System Owner (``client``: the path's tenant, declared here for
+    the API document)."""
+    return await _principal(request, client)
+
+
+async def owner(request: Request, client: str) -> Principal:
+    p = await _principal(request, client)
     if not p.full_access:
         raise Unauthenticated("System Owner mode needs a signed request")
     return p
