@@ -24,8 +24,8 @@ from boxoffice.api.common.session import client_info
 from boxoffice.api.common.state import CoreDep, StateDep, core_of
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import DeviceTokenView, TenantView
-from boxoffice.services import devices
+from boxoffice.domain.views import DeviceTokenView, ProfileView, TenantView
+from boxoffice.services import devices, profiles
 from boxoffice.services.accounts import Client
 from boxoffice.services.tenants import get_tenant
 
@@ -151,6 +151,33 @@ async def _caller(request: Request, tenant_name: str) -> App:
         raise
     found = request.scope[_CALLER_KEY] = _app(request, tenant, credentials.token, device)
     return found
+
+
+async def token_profile(
+    request: Request, tenant_name: str, customer_code: str
+) -> tuple[App, tuple[ProfileView, str, str]]:
+    """``GET customers/{customer_id}``: the caller (a token with a customer logged in, asking
+    for that customer) and the customer's profile, read in one read-only unit of work
+    (``profiles.get_token_profile``, decision 0085)."""
+    core = core_of(request)
+    tenant = await get_tenant(core, tenant_name)
+    credentials = _token(request)
+    made: list[App] = []
+
+    def choose(device: DeviceTokenView) -> tuple[int, tuple[str, ...]]:
+        caller = require_customer(_app(request, tenant, credentials.token, device))
+        made.append(caller)
+        return own_customer(customer_code, caller), caller.languages
+
+    try:
+        _device, found = await profiles.get_token_profile(
+            core, tenant.id, credentials.token, credentials.user_name, choose
+        )
+    except Unauthenticated as exc:
+        _refused(request, tenant, exc)
+        raise
+    request.scope[_CALLER_KEY] = made[0]
+    return made[0], found
 
 
 async def app(request: Request, tenant: str) -> App:

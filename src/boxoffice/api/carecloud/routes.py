@@ -24,6 +24,7 @@ from boxoffice.api.carecloud.auth import (
     PathCustomer,
     TenantDep,
     own_customer,
+    token_profile,
 )
 from boxoffice.api.carecloud.errors import reason_code
 from boxoffice.api.common.responses import JSON
@@ -616,12 +617,12 @@ async def get_customers(
 
 @router.get("/customers/{customer_id}", **_doc("A customer"))
 async def get_customer(
-    customer_id: PathCustomer,
-    caller: CustomerApp,
-    core: CoreDep,
+    customer_id: str,
+    request: Request,
+    tenant: str,
     customer_short_salutation: bool = False,
 ) -> Response:
-    found = await profiles.get_profile(core, caller.principal, customer_id, caller.languages)
+    caller, found = await token_profile(request, tenant, customer_id)
     return customer_answer(caller, found, customer_short_salutation)
 
 

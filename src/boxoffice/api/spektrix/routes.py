@@ -21,6 +21,7 @@ from boxoffice.api.spektrix.auth import (
     client_info,
     session_token,
     set_session_cookie,
+    web_customer,
 )
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
@@ -509,11 +510,19 @@ async def authenticate(
     responses=_ERRORS,
 )
 async def get_current_customer(
-    principal: WebCustomer, core: CoreDep, expand: Expand = None
+    request: Request, tenant: TenantDep, core: CoreDep, expand: Expand = None
 ) -> Response:
-    assert principal.customer_id is not None
     expansions = m.expand(expand)
-    view = await svc.get_customer(core, principal, principal.customer_id, m.parts_for(expansions))
+    parts = m.parts_for(expansions)
+    if parts:
+        principal = await web_customer(request, tenant, core)
+        assert principal.customer_id is not None
+        view = await svc.get_customer(core, principal, principal.customer_id, parts)
+    else:
+        # The session and the customer in one read-only unit of work (decision 0085).
+        principal, view = await accounts.session_customer_view(
+            core, tenant.id, session_token(request)
+        )
     return await _customer_response(core, principal, view, expansions)
 
 
