@@ -45,11 +45,16 @@ def _already_exists(exc: e.AlreadyExists) -> JSON:
 
 #: Core field names the vendor names otherwise (beyond camelCase).
 FIELD_NAMES = {"statements": "agreedStatements"}
+#: A field named with this prefix is already in the vendor's words (a query parameter as the
+#: client sent it: ``instanceStart_from``, ``start_from``), shown without it.
+AS_SENT = "as-sent:"
 
 
 def wire_field(field: str) -> str:
     """Core field names in the vendor's words: ``first_name`` -> ``firstName``,
     ``attribute:Favourite Genre`` -> ``Attribute_Favourite Genre``."""
+    if field.startswith(AS_SENT):
+        return field.removeprefix(AS_SENT)
     if field.startswith(ATTRIBUTE_FIELD_PREFIX):
         return f"Attribute_{field.removeprefix(ATTRIBUTE_FIELD_PREFIX)}"
     if field in FIELD_NAMES:
