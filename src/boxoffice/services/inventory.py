@@ -34,9 +34,7 @@ async def hold_seat(uow: UnitOfWork, instance_id: int, seat_id: int, holder: int
     raise NotImplementedError
 
 
-async def hold_places(
-    uow: UnitOfWork, instance_id: int, area_id: int, quantity: int
-) -> bool:
+async def hold_places(uow: UnitOfWork, instance_id: int, area_id: int, quantity: int) -> bool:
     """Hold ``quantity`` places of an unreserved area; False when fewer are left."""
     raise NotImplementedError
 
@@ -45,9 +43,7 @@ async def release_seat(uow: UnitOfWork, instance_id: int, seat_id: int, holder: 
     raise NotImplementedError
 
 
-async def release_places(
-    uow: UnitOfWork, instance_id: int, area_id: int, quantity: int
-) -> bool:
+async def release_places(uow: UnitOfWork, instance_id: int, area_id: int, quantity: int) -> bool:
     raise NotImplementedError
 
 
