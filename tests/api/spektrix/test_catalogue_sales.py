@@ -1,0 +1,530 @@
+"""What a venue sells, on the Spektrix wire (issue 17): events, instances, price lists, plans,
+availability, venues, ticket types, bands, funds, stock items and memberships, in web mode
+(unsigned) and System Owner mode (signed), against the demo box office."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from boxoffice.bootstrap import Core
+from boxoffice.domain.ids import resource_code
+from tests.api.spektrix.support import RESOURCE_ID, RESOURCE_ID_LENGTH, UNAUTHORIZED
+from tests.conftest import Signer, make_tenant
+
+LONDON = ZoneInfo("Europe/London")
+LOCAL = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+EVENT_KEYS = [
+    "description",
+    "htmlDescription",
+    "duration",
+    "imageUrl",
+    "isOnSale",
+    "name",
+    "instanceDates",
+    "thumbnailUrl",
+    "webEventId",
+    "id",
+    "firstInstanceDateTime",
+    "lastInstanceDateTime",
+    "firstInstanceDateTimeUtc",
+    "lastInstanceDateTimeUtc",
+]
+INSTANCE_KEYS = [
+    "isOnSale",
+    "planId",
+    "priceList",
+    "event",
+    "start",
+    "startUtc",
+    "startSellingAtWeb",
+    "startSellingAtWebUtc",
+    "stopSellingAtWeb",
+    "stopSellingAtWebUtc",
+    "webInstanceId",
+    "cancelled",
+    "id",
+    "hasBestAvailableOverlay",
+]
+WEB_STATUS_KEYS = [
+    "name",
+    "available",
+    "wheelchairAvailable",
+    "specialAvailable",
+    "capacity",
+    "inBasket",
+    "unavailable",
+    "lockInfoAvailable",
+    "lockInfoSpecialAvailable",
+]
+OWNER_STATUS_KEYS = [
+    *WEB_STATUS_KEYS,
+    "inOtherBasket",
+    "locked",
+    "reserved",
+    "sold",
+    "scanned",
+    "masked",
+    "lockInformation",
+]
+SEAT_KEYS = ["id", "name", "row", "number", "priceBand", "wheelchair", "special", "x", "y"]
+AREA_KEYS = ["id", "name", "type", "capacity", "priceBand", "areas", "seats"]
+PLAN_KEYS = ["id", "name", "type", "backgroundImageUrl", "capacity", "areas", "venue"]
+#: The demo box office's prices: band -> (Adult, Concession, Under 18).
+HAMLET_PRICES = {"A": (35, 30, 15), "B": (25, 20, 10), "C": (18, 15, 8)}
+
+
+def _today() -> date:
+    return datetime.now(LONDON).date()
+
+
+def _day(offset: int) -> str:
+    return (_today() + timedelta(days=offset)).isoformat()
+
+
+def _short(code: str) -> str:
+    return re.split(r"[A-Za-z]", code, maxsplit=1)[0]
+
+
+def _assert_id(value: str) -> None:
+    assert len(value) == RESOURCE_ID_LENGTH and RESOURCE_ID.match(value), value
+
+
+async def _web(http: httpx.AsyncClient, tenant: str, path: str, status: int = 200) -> Any:
+    response = await http.get(f"/{tenant}/api/v3/{path}")
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def _owner(api: Signer, path: str, status: int = 200) -> Any:
+    response = await api.get(path)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _attribute_keys(body: dict[str, Any]) -> list[str]:
+    return [k for k in body if k.startswith("attribute_")]
+
+
+def _assert_event(event: dict[str, Any], *, expanded: bool = False) -> None:
+    keys = list(event)
+    attributes = _attribute_keys(event)
+    expected = EVENT_KEYS + (["instances"] if expanded else [])
+    assert keys == expected + attributes, keys  # attribute_* last
+    _assert_id(event["id"])
+    assert isinstance(event["duration"], int)
+    for key in ("firstInstanceDateTime", "lastInstanceDateTime"):
+        assert event[key] is None or LOCAL.match(event[key]), event[key]
+    for key in ("firstInstanceDateTimeUtc", "lastInstanceDateTimeUtc"):
+        assert event[key] is None or UTC_Z.match(event[key]), event[key]
+    if expanded:
+        for instance in event["instances"]:
+            _assert_instance(instance)
+            assert instance["event"] == {"id": event["id"]}
+
+
+def _assert_instance(instance: dict[str, Any]) -> None:
+    keys = list(instance)
+    assert keys == INSTANCE_KEYS + _attribute_keys(instance), keys
+    for key in ("start", "startUtc", "startSellingAtWeb", "stopSellingAtWeb"):
+        assert LOCAL.match(instance[key]), (key, instance[key])  # startUtc: no Z
+    for key in ("startSellingAtWebUtc", "stopSellingAtWebUtc"):
+        assert UTC_Z.match(instance[key]), (key, instance[key])
+    for key in ("planId", "id"):
+        _assert_id(instance[key])
+    assert list(instance["priceList"]) == ["id"] and list(instance["event"]) == ["id"]
+    # The local times and their UTC twins are the same instants in Europe/London.
+    for local, utc in (
+        ("start", "startUtc"),
+        ("startSellingAtWeb", "startSellingAtWebUtc"),
+        ("stopSellingAtWeb", "stopSellingAtWebUtc"),
+    ):
+        wall = datetime.fromisoformat(instance[local]).replace(tzinfo=LONDON)
+        assert wall.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") == instance[utc].rstrip("Z")
+
+
+async def _events(api: Signer, query: str = "") -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in await _owner(api, f"events{query}")}
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+async def test_events_in_the_vendors_key_order_and_formats(
+    http: httpx.AsyncClient, owner_api: Signer
+) -> None:
+    owner = await _owner(owner_api, "events")
+    web = await _web(http, owner_api.tenant, "events")
+
+    assert {"Hamlet", "The Little Prince", "Jazz Night"} <= {e["name"] for e in owner}
+    for event in owner + web:
+        _assert_event(event)
+    hamlet = next(e for e in owner if e["name"] == "Hamlet")
+    assert hamlet["duration"] == 180
+    assert hamlet["firstInstanceDateTime"] == f"{_day(14)}T19:30:00"
+    first_utc = datetime(*map(int, _day(14).split("-")), 19, 30, tzinfo=LONDON).astimezone(UTC)
+    assert hamlet["firstInstanceDateTimeUtc"] == first_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert hamlet["isOnSale"] is True
+    # Every attribute the tenant defines for events is on every event (null when unset).
+    assert len({tuple(_attribute_keys(e)) for e in owner}) == 1
+
+
+async def test_events_expand_instances(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    for events in (
+        await _owner(owner_api, "events?$expand=instances"),
+        await _web(http, owner_api.tenant, "events?$expand=Instances"),
+    ):
+        for event in events:
+            _assert_event(event, expanded=True)
+        hamlet = next(e for e in events if e["name"] == "Hamlet")
+        assert [i["start"] for i in hamlet["instances"]] == [
+            f"{_day(d)}T19:30:00" for d in (14, 15, 16)
+        ]
+    without = await _owner(owner_api, "events")
+    assert all("instances" not in e for e in without)
+
+
+async def test_one_event_by_long_and_short_id(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    hamlet = (await _events(owner_api))["Hamlet"]
+
+    assert await _owner(owner_api, f"events/{hamlet['id']}") == hamlet
+    assert await _web(http, owner_api.tenant, f"events/{_short(hamlet['id'])}") == hamlet
+    expanded = await _owner(owner_api, f"events/{hamlet['id']}?$expand=instances")
+    _assert_event(expanded, expanded=True)
+    assert len(expanded["instances"]) == 3
+
+
+async def test_event_filters(owner_api: Signer) -> None:
+    everything = await _events(owner_api)
+    on_day_15 = await _events(
+        owner_api, f"?instanceStart_from={_day(15)}&instanceStart_to={_day(15)}"
+    )
+    assert set(on_day_15) == {"Hamlet"}
+    # A date and time, as firstInstanceDateTime shows it, is accepted too.
+    hamlet = everything["Hamlet"]
+    from_first = await _events(owner_api, f"?instanceStart_from={hamlet['firstInstanceDateTime']}")
+    assert "Hamlet" in from_first and "Winter Gala" not in from_first
+    # Without instanceStart_from, past events come too.
+    assert "Winter Gala" in everything
+    assert set(await _events(owner_api, "?name=Hamlet")) == {"Hamlet"}
+    on_sale = await _events(owner_api, "?onSale=true")
+    assert "Hamlet" in on_sale and all(e["isOnSale"] for e in on_sale.values())
+    off_sale = await _events(owner_api, "?onSale=false")
+    assert all(not e["isOnSale"] for e in off_sale.values())
+    assert set(on_sale) | set(off_sale) == set(everything)
+    # Filters combine, in any order.
+    both = await _events(owner_api, f"?name=Hamlet&instanceStart_from={_day(17)}")
+    assert both == {}
+
+
+async def test_unknown_parameters_are_ignored(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    assert await _owner(owner_api, "events?colour=blue&page=2") == await _owner(owner_api, "events")
+    # ``start_from`` is not a filter of ``instances`` (the vendor returns everything).
+    everything = await _owner(owner_api, "instances")
+    assert await _owner(owner_api, f"instances?start_from={_day(100)}") == everything
+    assert await _owner(owner_api, f"instances?instanceStart_from={_day(100)}") == everything
+    assert everything
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("events?instanceStart_from=notadate", "instanceStart_from"),
+        ("events?instanceStart_to=2026-13-01", "instanceStart_to"),
+        ("events?onSale=maybe", "onSale"),
+        ("instances?startFrom=tomorrow", "startFrom"),
+        ("instances?startTo=0000-01-01", "startTo"),
+        ("instances?eventName=a%00b", "eventName"),
+        ("instances/{instance}/status?includeLockInformation=perhaps", "includeLockInformation"),
+        ("instances/{instance}/status?includeChildPlans=2", "includeChildPlans"),
+    ],
+)
+async def test_bad_filter_values_are_400_naming_the_parameter(
+    http: httpx.AsyncClient, owner_api: Signer, path: str, parameter: str
+) -> None:
+    instance = (await _owner(owner_api, "instances"))[0]["id"]
+    path = path.replace("{instance}", instance)
+    for response in (
+        await owner_api.get(path),
+        await http.get(f"/{owner_api.tenant}/api/v3/{path}"),
+    ):
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["message"].startswith(f"{parameter}: "), body
+        assert list(body["modelState"]) == [parameter]
+
+
+async def test_bad_snake_case_window_of_an_events_instances(owner_api: Signer) -> None:
+    hamlet = (await _events(owner_api))["Hamlet"]
+    response = await owner_api.get(f"events/{hamlet['id']}/instances?start_from=x")
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("start_from: ")
+
+
+# --- instances ------------------------------------------------------------------------------
+
+
+async def test_instances_key_order_formats_and_filters(
+    http: httpx.AsyncClient, owner_api: Signer
+) -> None:
+    instances = await _owner(owner_api, "instances")
+    for instance in instances + await _web(http, owner_api.tenant, "instances"):
+        _assert_instance(instance)
+    hamlet = (await _events(owner_api))["Hamlet"]
+    # startFrom inclusive, startTo exclusive.
+    window = await _owner(owner_api, f"instances?startFrom={_day(14)}&startTo={_day(16)}")
+    assert [i["start"] for i in window if i["event"]["id"] == hamlet["id"]] == [
+        f"{_day(14)}T19:30:00",
+        f"{_day(15)}T19:30:00",
+    ]
+    # eventName matches part of the name.
+    named = await _owner(owner_api, "instances?eventName=amle")
+    assert len(named) == 3 and {i["event"]["id"] for i in named} == {hamlet["id"]}
+    assert await _owner(owner_api, "instances?eventName=No Such Show") == []
+
+
+async def test_an_events_instances_with_the_snake_case_window(owner_api: Signer) -> None:
+    hamlet = (await _events(owner_api))["Hamlet"]
+    all_three = await _owner(owner_api, f"events/{hamlet['id']}/instances")
+    assert [i["start"][:10] for i in all_three] == [_day(14), _day(15), _day(16)]
+    later = await _owner(owner_api, f"events/{hamlet['id']}/instances?start_from={_day(15)}")
+    assert [i["start"][:10] for i in later] == [_day(15), _day(16)]
+    # The camelCase spelling is not this endpoint's: ignored.
+    assert await _owner(owner_api, f"events/{hamlet['id']}/instances?startFrom={_day(15)}") == (
+        all_three
+    )
+
+
+async def test_one_instance_by_long_and_short_id(
+    http: httpx.AsyncClient, owner_api: Signer
+) -> None:
+    instance = (await _owner(owner_api, "instances"))[0]
+    assert await _owner(owner_api, f"instances/{instance['id']}") == instance
+    assert await _web(http, owner_api.tenant, f"instances/{_short(instance['id'])}") == instance
+
+
+# --- prices, plans, venues ------------------------------------------------------------------
+
+
+async def _hamlet_instance(api: Signer) -> dict[str, Any]:
+    hamlet = (await _events(api))["Hamlet"]
+    instances: list[dict[str, Any]] = await _owner(api, f"events/{hamlet['id']}/instances")
+    return instances[0]
+
+
+async def test_price_list(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    instance = await _hamlet_instance(owner_api)
+    response = await owner_api.get(f"instances/{instance['id']}/price-list")
+    assert response.status_code == 200
+    price_list = response.json()
+
+    assert list(price_list) == ["id", "prices"]
+    assert price_list["id"] == instance["priceList"]["id"]
+    found = {}
+    for price in price_list["prices"]:
+        assert list(price) == ["id", "isBandDefault", "amount", "ticketType", "priceBand"]
+        assert list(price["ticketType"])[:2] == ["id", "name"]
+        assert list(price["priceBand"]) == ["id", "name"]
+        found[(price["priceBand"]["name"], price["ticketType"]["name"])] = price["amount"]
+    for band, amounts in HAMLET_PRICES.items():
+        for name, amount in zip(("Adult", "Concession", "Under 18"), amounts, strict=True):
+            assert found[(band, name)] == amount
+    assert '"amount":35.00' in response.text  # two decimals
+    assert await _web(http, owner_api.tenant, f"instances/{instance['id']}/price-list") == (
+        price_list
+    )
+
+
+async def test_plan_of_an_instance_and_by_id(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    instance = await _hamlet_instance(owner_api)
+    plan = await _owner(owner_api, f"instances/{instance['id']}/plan")
+
+    assert list(plan) == PLAN_KEYS
+    assert plan["id"] == instance["planId"]
+    assert plan["name"] == "Main House" and plan["capacity"] == 260
+    areas = {a["name"]: a for a in plan["areas"]}
+    assert set(areas) == {"Stalls", "Circle"}
+    assert (areas["Stalls"]["capacity"], areas["Circle"]["capacity"]) == (200, 60)
+    for area in plan["areas"]:
+        assert list(area) == AREA_KEYS and area["type"] == "Reserved"
+        for seat in area["seats"]:
+            assert list(seat) == SEAT_KEYS
+            _assert_id(seat["id"])
+    seats = {s["name"]: s for s in areas["Stalls"]["seats"]}
+    assert len(seats) == 200 and seats["A1"]["row"] == "A" and seats["A1"]["number"] == "1"
+    bands = {b["id"]: b["name"] for b in await _owner(owner_api, "bands")}
+    assert bands[seats["A1"]["priceBand"]["id"]] == "A"
+    assert bands[seats["J20"]["priceBand"]["id"]] == "B"
+    assert await _owner(owner_api, f"plans/{plan['id']}") == plan
+    assert await _web(http, owner_api.tenant, f"plans/{_short(plan['id'])}") == plan
+    venues = await _owner(owner_api, "venues")
+    assert plan["venue"]["id"] in {v["id"] for v in venues}
+
+
+async def test_plans_venues_ticket_types_bands(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    plans = await _owner(owner_api, "plans")
+    assert {"Main House", "Studio"} <= {p["name"] for p in plans}
+    studio = next(p for p in plans if p["name"] == "Studio")
+    assert studio["capacity"] == 60 and studio["type"] == "Unreserved"
+
+    venues = await _web(http, owner_api.tenant, "venues")
+    assert [v["name"] for v in venues] == ["Demo Theatre"]
+    assert list(venues[0]) == ["id", "name", "address"]
+    assert await _owner(owner_api, f"venues/{venues[0]['id']}") == venues[0]
+
+    types = await _web(http, owner_api.tenant, "ticket-types")
+    assert [t["name"] for t in types] == ["Adult", "Concession", "Under 18"]
+    assert all(list(t)[:2] == ["id", "name"] for t in types)
+    bands = await _web(http, owner_api.tenant, "bands")
+    assert [b["name"] for b in bands] == ["A", "B", "C"]
+    assert all(list(b) == ["id", "name"] for b in bands)
+
+
+# --- availability ---------------------------------------------------------------------------
+
+
+async def test_status_web_and_owner_field_sets(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    instance = await _hamlet_instance(owner_api)
+    path = f"instances/{instance['id']}/status"
+
+    web = await _web(http, owner_api.tenant, path)
+    owner = await _owner(owner_api, path)
+
+    assert list(web) == WEB_STATUS_KEYS
+    assert list(owner) == OWNER_STATUS_KEYS
+    assert web == {k: owner[k] for k in WEB_STATUS_KEYS}
+    assert owner["capacity"] == 260
+    assert owner["capacity"] == (
+        owner["available"]
+        + owner["inBasket"]
+        + owner["inOtherBasket"]
+        + owner["sold"]
+        + owner["locked"]
+        + owner["reserved"]
+    )
+    assert owner["unavailable"] == owner["capacity"] - owner["available"]
+    assert web["lockInfoAvailable"] is None and web["lockInfoSpecialAvailable"] is None
+    assert owner["lockInformation"] is None
+
+
+async def test_status_with_lock_information_and_child_plans(
+    http: httpx.AsyncClient, owner_api: Signer
+) -> None:
+    instance = await _hamlet_instance(owner_api)
+    path = f"instances/{instance['id']}/status?includeLockInformation=true&includeChildPlans=true"
+
+    web = await _web(http, owner_api.tenant, path)
+    owner = await _owner(owner_api, path)
+
+    assert list(web) == [*WEB_STATUS_KEYS, "areas"]
+    assert list(owner) == [*OWNER_STATUS_KEYS, "areas"]
+    assert isinstance(web["lockInfoAvailable"], list)
+    for lock in owner["lockInformation"]:
+        assert list(lock) == ["quantity", "lockType"]
+    areas = {a["name"]: a for a in web["areas"]}
+    assert set(areas) == {"Stalls", "Circle"}
+    assert list(areas["Stalls"]) == ["id", *WEB_STATUS_KEYS, "areas"]
+    assert areas["Stalls"]["capacity"] == 200
+    assert sum(a["available"] for a in web["areas"]) == web["available"]
+    # One area's status, by its id (long or short).
+    stalls = areas["Stalls"]["id"]
+    one = await _owner(owner_api, f"instances/{instance['id']}/status/areas/{stalls}")
+    assert list(one) == OWNER_STATUS_KEYS
+    assert one["capacity"] == 200 and one["name"] == "Stalls"
+    short = await _web(
+        http, owner_api.tenant, f"instances/{instance['id']}/status/areas/{_short(stalls)}"
+    )
+    assert list(short) == WEB_STATUS_KEYS and short["capacity"] == 200
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+async def test_funds_stock_items_memberships(http: httpx.AsyncClient, owner_api: Signer) -> None:
+    funds = await _web(http, owner_api.tenant, "funds")
+    assert [f["name"] for f in funds] == ["Annual Fund", "Education Programme"]
+    assert all(
+        list(f) == ["id", "name", "description", "code", "defaultDonationAmount"] for f in funds
+    )
+    response = await http.get(f"/{owner_api.tenant}/api/v3/stock-items")
+    items = {i["name"]: i for i in response.json()}
+    assert (items["Programme"]["price"], items["Programme"]["stockLevel"]) == (5, 500)
+    assert (items["Tote Bag"]["price"], items["Tote Bag"]["stockLevel"]) == (12, 50)
+    assert '"price":5.00' in response.text
+    memberships = {m["name"]: m for m in await _owner(owner_api, "memberships")}
+    assert (memberships["Friends"]["price"], memberships["Patrons"]["price"]) == (60, 250)
+    friends = memberships["Friends"]
+    assert await _web(http, owner_api.tenant, f"memberships/{friends['id']}") == friends
+
+
+# --- not found ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "events/{other}",
+        "events/999999999",
+        "events/{other}/instances",
+        "instances/{other}",
+        "instances/{other}/price-list",
+        "instances/{other}/plan",
+        "instances/{other}/status",
+        "instances/{instance}/status/areas/{other}",
+        "plans/{other}",
+        "venues/{other}",
+        "memberships/{other}",
+        "events/not-an-id",
+        "instances/-1",
+        "instances/1.5",
+    ],
+)
+async def test_unknown_ids_are_404(http: httpx.AsyncClient, owner_api: Signer, path: str) -> None:
+    instance = (await _owner(owner_api, "instances"))[0]["id"]
+    # A well-formed id of another kind (a tag's) never resolves.
+    other = resource_code("tag", int(_short(instance)))
+    path = path.format(other=other, instance=instance)
+    for response in (
+        await owner_api.get(path),
+        await http.get(f"/{owner_api.tenant}/api/v3/{path}"),
+    ):
+        assert response.status_code == 404, response.text
+        assert response.json()["message"].endswith("not found")
+
+
+async def test_a_bad_signature_is_401_not_web_mode(
+    http: httpx.AsyncClient, owner_api: Signer
+) -> None:
+    response = await http.get(
+        f"/{owner_api.tenant}/api/v3/events",
+        headers={"Authorization": "SpektrixAPI3 test-user:AAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+    )
+    assert response.status_code == 401 and response.json() == UNAUTHORIZED
+
+
+async def test_another_tenants_catalogue_is_not_seen(
+    http: httpx.AsyncClient, core: Core, owner_api: Signer
+) -> None:
+    """A tenant without a box office lists nothing and finds none of this one's ids.
+    (Catalogue keys are small and per tenant: two tenants with the same catalogue may show the
+    same ids, each naming its own records.)"""
+    bare, _ = await make_tenant(core, catalogue=False)
+    instance = await _hamlet_instance(owner_api)
+    for path in ("events", "instances", "plans", "venues", "funds", "stock-items"):
+        assert await _web(http, bare, path) == [], path
+    for path in (
+        f"instances/{instance['id']}",
+        f"instances/{_short(instance['id'])}",
+        f"instances/{instance['id']}/status",
+        f"instances/{instance['id']}/price-list",
+        f"events/{instance['event']['id']}",
+        f"plans/{instance['planId']}",
+    ):
+        response = await http.get(f"/{bare}/api/v3/{path}")
+        assert response.status_code == 404, (path, response.text)
