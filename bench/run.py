@@ -588,6 +588,18 @@ def bench_catalogue(workdir: Path) -> Path:
     return path
 
 
+def hamlet_instance(base: str) -> str:
+    """The id of the first instance of the demo box office's Hamlet (its 260-seat Main House),
+    read in web mode: the instance whose ``status`` the benchmark reads."""
+    with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+        response = client.get(f"/{TENANT}/api/v3/instances?eventName=Hamlet")
+        response.raise_for_status()
+        instances = response.json()
+    if not instances:
+        raise SystemExit("the benchmark's tenant has no Hamlet instance (the demo box office)")
+    return str(instances[0]["id"])
+
+
 def web_session(base: str, email: str) -> tuple[str, str]:
     """Sign up a customer with a password in web mode; returns (cookie header, email)."""
     with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
@@ -769,6 +781,7 @@ def bench_database(
         with server(command, env, port, workdir / f"server-{kind}.log") as process:
             cookie, login_email = web_session(base, f"web-{secrets.token_hex(4)}@example.org")
             token, carecloud_customer = carecloud_token(base, user, login_email)
+            instance_id = hamlet_instance(base)
             common = {
                 "host": "127.0.0.1",
                 "port": port,
@@ -787,6 +800,7 @@ def bench_database(
                 "carecloud_customer": carecloud_customer,
                 "api_key": api_key,
                 "origin": ORIGIN,
+                "instance_id": instance_id,
             }
             scenarios: dict[str, Any] = {}
             for name in (
@@ -797,6 +811,8 @@ def bench_database(
                 "web_get",
                 "carecloud_get",
                 "brand_index",
+                "events_expand",
+                "instance_status",
             ):
                 log(f"{kind}: {name} for {args.duration}s at {args.connections} connections")
                 scenarios[name] = run_load_measured(
