@@ -45,6 +45,7 @@ from boxoffice import serving
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEMO = ROOT / "src" / "boxoffice" / "catalogs" / "demo.yaml"
+DEMO_BOX_OFFICE = DEMO.with_name("demo_box_office.yaml")
 TENANT, CEILING = "bench", "ceiling"
 ORIGIN = "http://localhost:8080"
 PASSWORD = "Bench-password-1"
@@ -578,7 +579,10 @@ def environment(url: str, secret: str) -> dict[str, str]:
 
 
 def bench_catalogue(workdir: Path) -> Path:
+    """The demo catalogue and the demo box office (what ``boxoffice demo`` loads), with the
+    web-mode rate limits raised."""
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    data.update(yaml.safe_load(DEMO_BOX_OFFICE.read_text(encoding="utf-8")))
     data.setdefault("settings", {})["rate_limits"] = {
         "signup_per_ip": "100000000/minute",
         "login_per_ip": "100000000/minute",

@@ -53,6 +53,7 @@ from boxoffice.services import customers as svc
 from boxoffice.services import products, programme, seating
 from boxoffice.services import tenants as tenant_service
 from boxoffice.settings import Settings
+from tests.api.spektrix.support import load_box_office
 from tests.conftest import SECRET, Signer, make_tenant
 
 #: The one table: (application, method, path template) -> the kind of caller it admits.
@@ -311,6 +312,7 @@ def _kind(method: str, template: str) -> str:
 async def _victim(core: Core) -> tuple[str, dict[str, str]]:
     """A tenant with a customer, a tag on it, an agreed statement and an address."""
     name, tenant_id = await make_tenant(core)
+    await load_box_office(core, name)
     owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
     async with core.uow(tenant_id) as uow:
         tag = (await uow.catalogue.tags())[0].id

@@ -157,10 +157,10 @@ async def _events(api: Signer, query: str = "") -> dict[str, dict[str, Any]]:
 
 
 async def test_events_in_the_vendors_key_order_and_formats(
-    http: httpx.AsyncClient, owner_api: Signer
+    http: httpx.AsyncClient, box_office: Signer
 ) -> None:
-    owner = await _owner(owner_api, "events")
-    web = await _web(http, owner_api.tenant, "events")
+    owner = await _owner(box_office, "events")
+    web = await _web(http, box_office.tenant, "events")
 
     assert {"Hamlet", "The Little Prince", "Jazz Night"} <= {e["name"] for e in owner}
     for event in owner + web:
@@ -175,10 +175,10 @@ async def test_events_in_the_vendors_key_order_and_formats(
     assert len({tuple(_attribute_keys(e)) for e in owner}) == 1
 
 
-async def test_events_expand_instances(http: httpx.AsyncClient, owner_api: Signer) -> None:
+async def test_events_expand_instances(http: httpx.AsyncClient, box_office: Signer) -> None:
     for events in (
-        await _owner(owner_api, "events?$expand=instances"),
-        await _web(http, owner_api.tenant, "events?$expand=Instances"),
+        await _owner(box_office, "events?$expand=instances"),
+        await _web(http, box_office.tenant, "events?$expand=Instances"),
     ):
         for event in events:
             _assert_event(event, expanded=True)
@@ -186,49 +186,51 @@ async def test_events_expand_instances(http: httpx.AsyncClient, owner_api: Signe
         assert [i["start"] for i in hamlet["instances"]] == [
             f"{_day(d)}T19:30:00" for d in (14, 15, 16)
         ]
-    without = await _owner(owner_api, "events")
+    without = await _owner(box_office, "events")
     assert all("instances" not in e for e in without)
 
 
-async def test_one_event_by_long_and_short_id(http: httpx.AsyncClient, owner_api: Signer) -> None:
-    hamlet = (await _events(owner_api))["Hamlet"]
+async def test_one_event_by_long_and_short_id(http: httpx.AsyncClient, box_office: Signer) -> None:
+    hamlet = (await _events(box_office))["Hamlet"]
 
-    assert await _owner(owner_api, f"events/{hamlet['id']}") == hamlet
-    assert await _web(http, owner_api.tenant, f"events/{_short(hamlet['id'])}") == hamlet
-    expanded = await _owner(owner_api, f"events/{hamlet['id']}?$expand=instances")
+    assert await _owner(box_office, f"events/{hamlet['id']}") == hamlet
+    assert await _web(http, box_office.tenant, f"events/{_short(hamlet['id'])}") == hamlet
+    expanded = await _owner(box_office, f"events/{hamlet['id']}?$expand=instances")
     _assert_event(expanded, expanded=True)
     assert len(expanded["instances"]) == 3
 
 
-async def test_event_filters(owner_api: Signer) -> None:
-    everything = await _events(owner_api)
+async def test_event_filters(box_office: Signer) -> None:
+    everything = await _events(box_office)
     on_day_15 = await _events(
-        owner_api, f"?instanceStart_from={_day(15)}&instanceStart_to={_day(15)}"
+        box_office, f"?instanceStart_from={_day(15)}&instanceStart_to={_day(15)}"
     )
     assert set(on_day_15) == {"Hamlet"}
     # A date and time, as firstInstanceDateTime shows it, is accepted too.
     hamlet = everything["Hamlet"]
-    from_first = await _events(owner_api, f"?instanceStart_from={hamlet['firstInstanceDateTime']}")
+    from_first = await _events(box_office, f"?instanceStart_from={hamlet['firstInstanceDateTime']}")
     assert "Hamlet" in from_first and "Winter Gala" not in from_first
     # Without instanceStart_from, past events come too.
     assert "Winter Gala" in everything
-    assert set(await _events(owner_api, "?name=Hamlet")) == {"Hamlet"}
-    on_sale = await _events(owner_api, "?onSale=true")
+    assert set(await _events(box_office, "?name=Hamlet")) == {"Hamlet"}
+    on_sale = await _events(box_office, "?onSale=true")
     assert "Hamlet" in on_sale and all(e["isOnSale"] for e in on_sale.values())
-    off_sale = await _events(owner_api, "?onSale=false")
+    off_sale = await _events(box_office, "?onSale=false")
     assert all(not e["isOnSale"] for e in off_sale.values())
     assert set(on_sale) | set(off_sale) == set(everything)
     # Filters combine, in any order.
-    both = await _events(owner_api, f"?name=Hamlet&instanceStart_from={_day(17)}")
+    both = await _events(box_office, f"?name=Hamlet&instanceStart_from={_day(17)}")
     assert both == {}
 
 
-async def test_unknown_parameters_are_ignored(http: httpx.AsyncClient, owner_api: Signer) -> None:
-    assert await _owner(owner_api, "events?colour=blue&page=2") == await _owner(owner_api, "events")
+async def test_unknown_parameters_are_ignored(http: httpx.AsyncClient, box_office: Signer) -> None:
+    assert await _owner(box_office, "events?colour=blue&page=2") == await _owner(
+        box_office, "events"
+    )
     # ``start_from`` is not a filter of ``instances`` (the vendor returns everything).
-    everything = await _owner(owner_api, "instances")
-    assert await _owner(owner_api, f"instances?start_from={_day(100)}") == everything
-    assert await _owner(owner_api, f"instances?instanceStart_from={_day(100)}") == everything
+    everything = await _owner(box_office, "instances")
+    assert await _owner(box_office, f"instances?start_from={_day(100)}") == everything
+    assert await _owner(box_office, f"instances?instanceStart_from={_day(100)}") == everything
     assert everything
 
 
@@ -246,13 +248,13 @@ async def test_unknown_parameters_are_ignored(http: httpx.AsyncClient, owner_api
     ],
 )
 async def test_bad_filter_values_are_400_naming_the_parameter(
-    http: httpx.AsyncClient, owner_api: Signer, path: str, parameter: str
+    http: httpx.AsyncClient, box_office: Signer, path: str, parameter: str
 ) -> None:
-    instance = (await _owner(owner_api, "instances"))[0]["id"]
+    instance = (await _owner(box_office, "instances"))[0]["id"]
     path = path.replace("{instance}", instance)
     for response in (
-        await owner_api.get(path),
-        await http.get(f"/{owner_api.tenant}/api/v3/{path}"),
+        await box_office.get(path),
+        await http.get(f"/{box_office.tenant}/api/v3/{path}"),
     ):
         assert response.status_code == 400, response.text
         body = response.json()
@@ -260,9 +262,9 @@ async def test_bad_filter_values_are_400_naming_the_parameter(
         assert list(body["modelState"]) == [parameter]
 
 
-async def test_bad_snake_case_window_of_an_events_instances(owner_api: Signer) -> None:
-    hamlet = (await _events(owner_api))["Hamlet"]
-    response = await owner_api.get(f"events/{hamlet['id']}/instances?start_from=x")
+async def test_bad_snake_case_window_of_an_events_instances(box_office: Signer) -> None:
+    hamlet = (await _events(box_office))["Hamlet"]
+    response = await box_office.get(f"events/{hamlet['id']}/instances?start_from=x")
     assert response.status_code == 400
     assert response.json()["message"].startswith("start_from: ")
 
@@ -271,42 +273,42 @@ async def test_bad_snake_case_window_of_an_events_instances(owner_api: Signer) -
 
 
 async def test_instances_key_order_formats_and_filters(
-    http: httpx.AsyncClient, owner_api: Signer
+    http: httpx.AsyncClient, box_office: Signer
 ) -> None:
-    instances = await _owner(owner_api, "instances")
-    for instance in instances + await _web(http, owner_api.tenant, "instances"):
+    instances = await _owner(box_office, "instances")
+    for instance in instances + await _web(http, box_office.tenant, "instances"):
         _assert_instance(instance)
-    hamlet = (await _events(owner_api))["Hamlet"]
+    hamlet = (await _events(box_office))["Hamlet"]
     # startFrom inclusive, startTo exclusive.
-    window = await _owner(owner_api, f"instances?startFrom={_day(14)}&startTo={_day(16)}")
+    window = await _owner(box_office, f"instances?startFrom={_day(14)}&startTo={_day(16)}")
     assert [i["start"] for i in window if i["event"]["id"] == hamlet["id"]] == [
         f"{_day(14)}T19:30:00",
         f"{_day(15)}T19:30:00",
     ]
     # eventName matches part of the name.
-    named = await _owner(owner_api, "instances?eventName=amle")
+    named = await _owner(box_office, "instances?eventName=amle")
     assert len(named) == 3 and {i["event"]["id"] for i in named} == {hamlet["id"]}
-    assert await _owner(owner_api, "instances?eventName=No Such Show") == []
+    assert await _owner(box_office, "instances?eventName=No Such Show") == []
 
 
-async def test_an_events_instances_with_the_snake_case_window(owner_api: Signer) -> None:
-    hamlet = (await _events(owner_api))["Hamlet"]
-    all_three = await _owner(owner_api, f"events/{hamlet['id']}/instances")
+async def test_an_events_instances_with_the_snake_case_window(box_office: Signer) -> None:
+    hamlet = (await _events(box_office))["Hamlet"]
+    all_three = await _owner(box_office, f"events/{hamlet['id']}/instances")
     assert [i["start"][:10] for i in all_three] == [_day(14), _day(15), _day(16)]
-    later = await _owner(owner_api, f"events/{hamlet['id']}/instances?start_from={_day(15)}")
+    later = await _owner(box_office, f"events/{hamlet['id']}/instances?start_from={_day(15)}")
     assert [i["start"][:10] for i in later] == [_day(15), _day(16)]
     # The camelCase spelling is not this endpoint's: ignored.
-    assert await _owner(owner_api, f"events/{hamlet['id']}/instances?startFrom={_day(15)}") == (
+    assert await _owner(box_office, f"events/{hamlet['id']}/instances?startFrom={_day(15)}") == (
         all_three
     )
 
 
 async def test_one_instance_by_long_and_short_id(
-    http: httpx.AsyncClient, owner_api: Signer
+    http: httpx.AsyncClient, box_office: Signer
 ) -> None:
-    instance = (await _owner(owner_api, "instances"))[0]
-    assert await _owner(owner_api, f"instances/{instance['id']}") == instance
-    assert await _web(http, owner_api.tenant, f"instances/{_short(instance['id'])}") == instance
+    instance = (await _owner(box_office, "instances"))[0]
+    assert await _owner(box_office, f"instances/{instance['id']}") == instance
+    assert await _web(http, box_office.tenant, f"instances/{_short(instance['id'])}") == instance
 
 
 # --- prices, plans, venues ------------------------------------------------------------------
@@ -318,9 +320,9 @@ async def _hamlet_instance(api: Signer) -> dict[str, Any]:
     return instances[0]
 
 
-async def test_price_list(http: httpx.AsyncClient, owner_api: Signer) -> None:
-    instance = await _hamlet_instance(owner_api)
-    response = await owner_api.get(f"instances/{instance['id']}/price-list")
+async def test_price_list(http: httpx.AsyncClient, box_office: Signer) -> None:
+    instance = await _hamlet_instance(box_office)
+    response = await box_office.get(f"instances/{instance['id']}/price-list")
     assert response.status_code == 200
     price_list = response.json()
 
@@ -336,14 +338,14 @@ async def test_price_list(http: httpx.AsyncClient, owner_api: Signer) -> None:
         for name, amount in zip(("Adult", "Concession", "Under 18"), amounts, strict=True):
             assert found[(band, name)] == amount
     assert '"amount":35.00' in response.text  # two decimals
-    assert await _web(http, owner_api.tenant, f"instances/{instance['id']}/price-list") == (
+    assert await _web(http, box_office.tenant, f"instances/{instance['id']}/price-list") == (
         price_list
     )
 
 
-async def test_plan_of_an_instance_and_by_id(http: httpx.AsyncClient, owner_api: Signer) -> None:
-    instance = await _hamlet_instance(owner_api)
-    plan = await _owner(owner_api, f"instances/{instance['id']}/plan")
+async def test_plan_of_an_instance_and_by_id(http: httpx.AsyncClient, box_office: Signer) -> None:
+    instance = await _hamlet_instance(box_office)
+    plan = await _owner(box_office, f"instances/{instance['id']}/plan")
 
     assert list(plan) == PLAN_KEYS
     assert plan["id"] == instance["planId"]
@@ -358,30 +360,30 @@ async def test_plan_of_an_instance_and_by_id(http: httpx.AsyncClient, owner_api:
             _assert_id(seat["id"])
     seats = {s["name"]: s for s in areas["Stalls"]["seats"]}
     assert len(seats) == 200 and seats["A1"]["row"] == "A" and seats["A1"]["number"] == "1"
-    bands = {b["id"]: b["name"] for b in await _owner(owner_api, "bands")}
+    bands = {b["id"]: b["name"] for b in await _owner(box_office, "bands")}
     assert bands[seats["A1"]["priceBand"]["id"]] == "A"
     assert bands[seats["J20"]["priceBand"]["id"]] == "B"
-    assert await _owner(owner_api, f"plans/{plan['id']}") == plan
-    assert await _web(http, owner_api.tenant, f"plans/{_short(plan['id'])}") == plan
-    venues = await _owner(owner_api, "venues")
+    assert await _owner(box_office, f"plans/{plan['id']}") == plan
+    assert await _web(http, box_office.tenant, f"plans/{_short(plan['id'])}") == plan
+    venues = await _owner(box_office, "venues")
     assert plan["venue"]["id"] in {v["id"] for v in venues}
 
 
-async def test_plans_venues_ticket_types_bands(http: httpx.AsyncClient, owner_api: Signer) -> None:
-    plans = await _owner(owner_api, "plans")
+async def test_plans_venues_ticket_types_bands(http: httpx.AsyncClient, box_office: Signer) -> None:
+    plans = await _owner(box_office, "plans")
     assert {"Main House", "Studio"} <= {p["name"] for p in plans}
     studio = next(p for p in plans if p["name"] == "Studio")
     assert studio["capacity"] == 60 and studio["type"] == "Unreserved"
 
-    venues = await _web(http, owner_api.tenant, "venues")
+    venues = await _web(http, box_office.tenant, "venues")
     assert [v["name"] for v in venues] == ["Demo Theatre"]
     assert list(venues[0]) == ["id", "name", "address"]
-    assert await _owner(owner_api, f"venues/{venues[0]['id']}") == venues[0]
+    assert await _owner(box_office, f"venues/{venues[0]['id']}") == venues[0]
 
-    types = await _web(http, owner_api.tenant, "ticket-types")
+    types = await _web(http, box_office.tenant, "ticket-types")
     assert [t["name"] for t in types] == ["Adult", "Concession", "Under 18"]
     assert all(list(t)[:2] == ["id", "name"] for t in types)
-    bands = await _web(http, owner_api.tenant, "bands")
+    bands = await _web(http, box_office.tenant, "bands")
     assert [b["name"] for b in bands] == ["A", "B", "C"]
     assert all(list(b) == ["id", "name"] for b in bands)
 
@@ -389,12 +391,12 @@ async def test_plans_venues_ticket_types_bands(http: httpx.AsyncClient, owner_ap
 # --- availability ---------------------------------------------------------------------------
 
 
-async def test_status_web_and_owner_field_sets(http: httpx.AsyncClient, owner_api: Signer) -> None:
-    instance = await _hamlet_instance(owner_api)
+async def test_status_web_and_owner_field_sets(http: httpx.AsyncClient, box_office: Signer) -> None:
+    instance = await _hamlet_instance(box_office)
     path = f"instances/{instance['id']}/status"
 
-    web = await _web(http, owner_api.tenant, path)
-    owner = await _owner(owner_api, path)
+    web = await _web(http, box_office.tenant, path)
+    owner = await _owner(box_office, path)
 
     assert list(web) == WEB_STATUS_KEYS
     assert list(owner) == OWNER_STATUS_KEYS
@@ -414,13 +416,13 @@ async def test_status_web_and_owner_field_sets(http: httpx.AsyncClient, owner_ap
 
 
 async def test_status_with_lock_information_and_child_plans(
-    http: httpx.AsyncClient, owner_api: Signer
+    http: httpx.AsyncClient, box_office: Signer
 ) -> None:
-    instance = await _hamlet_instance(owner_api)
+    instance = await _hamlet_instance(box_office)
     path = f"instances/{instance['id']}/status?includeLockInformation=true&includeChildPlans=true"
 
-    web = await _web(http, owner_api.tenant, path)
-    owner = await _owner(owner_api, path)
+    web = await _web(http, box_office.tenant, path)
+    owner = await _owner(box_office, path)
 
     assert list(web) == [*WEB_STATUS_KEYS, "areas"]
     assert list(owner) == [*OWNER_STATUS_KEYS, "areas"]
@@ -434,11 +436,11 @@ async def test_status_with_lock_information_and_child_plans(
     assert sum(a["available"] for a in web["areas"]) == web["available"]
     # One area's status, by its id (long or short).
     stalls = areas["Stalls"]["id"]
-    one = await _owner(owner_api, f"instances/{instance['id']}/status/areas/{stalls}")
+    one = await _owner(box_office, f"instances/{instance['id']}/status/areas/{stalls}")
     assert list(one) == OWNER_STATUS_KEYS
     assert one["capacity"] == 200 and one["name"] == "Stalls"
     short = await _web(
-        http, owner_api.tenant, f"instances/{instance['id']}/status/areas/{_short(stalls)}"
+        http, box_office.tenant, f"instances/{instance['id']}/status/areas/{_short(stalls)}"
     )
     assert list(short) == WEB_STATUS_KEYS and short["capacity"] == 200
 
@@ -446,21 +448,21 @@ async def test_status_with_lock_information_and_child_plans(
 # --- products -------------------------------------------------------------------------------
 
 
-async def test_funds_stock_items_memberships(http: httpx.AsyncClient, owner_api: Signer) -> None:
-    funds = await _web(http, owner_api.tenant, "funds")
+async def test_funds_stock_items_memberships(http: httpx.AsyncClient, box_office: Signer) -> None:
+    funds = await _web(http, box_office.tenant, "funds")
     assert [f["name"] for f in funds] == ["Annual Fund", "Education Programme"]
     assert all(
         list(f) == ["id", "name", "description", "code", "defaultDonationAmount"] for f in funds
     )
-    response = await http.get(f"/{owner_api.tenant}/api/v3/stock-items")
+    response = await http.get(f"/{box_office.tenant}/api/v3/stock-items")
     items = {i["name"]: i for i in response.json()}
     assert (items["Programme"]["price"], items["Programme"]["stockLevel"]) == (5, 500)
     assert (items["Tote Bag"]["price"], items["Tote Bag"]["stockLevel"]) == (12, 50)
     assert '"price":5.00' in response.text
-    memberships = {m["name"]: m for m in await _owner(owner_api, "memberships")}
+    memberships = {m["name"]: m for m in await _owner(box_office, "memberships")}
     assert (memberships["Friends"]["price"], memberships["Patrons"]["price"]) == (60, 250)
     friends = memberships["Friends"]
-    assert await _web(http, owner_api.tenant, f"memberships/{friends['id']}") == friends
+    assert await _web(http, box_office.tenant, f"memberships/{friends['id']}") == friends
 
 
 # --- not found ------------------------------------------------------------------------------
@@ -485,37 +487,37 @@ async def test_funds_stock_items_memberships(http: httpx.AsyncClient, owner_api:
         "instances/1.5",
     ],
 )
-async def test_unknown_ids_are_404(http: httpx.AsyncClient, owner_api: Signer, path: str) -> None:
-    instance = (await _owner(owner_api, "instances"))[0]["id"]
+async def test_unknown_ids_are_404(http: httpx.AsyncClient, box_office: Signer, path: str) -> None:
+    instance = (await _owner(box_office, "instances"))[0]["id"]
     # A well-formed id of another kind (a tag's) never resolves.
     other = resource_code("tag", int(_short(instance)))
     path = path.format(other=other, instance=instance)
     for response in (
-        await owner_api.get(path),
-        await http.get(f"/{owner_api.tenant}/api/v3/{path}"),
+        await box_office.get(path),
+        await http.get(f"/{box_office.tenant}/api/v3/{path}"),
     ):
         assert response.status_code == 404, response.text
         assert response.json()["message"].endswith("not found")
 
 
 async def test_a_bad_signature_is_401_not_web_mode(
-    http: httpx.AsyncClient, owner_api: Signer
+    http: httpx.AsyncClient, box_office: Signer
 ) -> None:
     response = await http.get(
-        f"/{owner_api.tenant}/api/v3/events",
+        f"/{box_office.tenant}/api/v3/events",
         headers={"Authorization": "SpektrixAPI3 test-user:AAAAAAAAAAAAAAAAAAAAAAAAAAA="},
     )
     assert response.status_code == 401 and response.json() == UNAUTHORIZED
 
 
 async def test_another_tenants_catalogue_is_not_seen(
-    http: httpx.AsyncClient, core: Core, owner_api: Signer
+    http: httpx.AsyncClient, core: Core, box_office: Signer
 ) -> None:
     """A tenant without a box office lists nothing and finds none of this one's ids.
     (Catalogue keys are small and per tenant: two tenants with the same catalogue may show the
     same ids, each naming its own records.)"""
     bare, _ = await make_tenant(core, catalogue=False)
-    instance = await _hamlet_instance(owner_api)
+    instance = await _hamlet_instance(box_office)
     for path in ("events", "instances", "plans", "venues", "funds", "stock-items"):
         assert await _web(http, bare, path) == [], path
     for path in (
