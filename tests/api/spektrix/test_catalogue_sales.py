@@ -14,6 +14,7 @@ import pytest
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.ids import resource_code
+from boxoffice.services import catalogue as catalogue_service
 from tests.api.spektrix.support import RESOURCE_ID, RESOURCE_ID_LENGTH, UNAUTHORIZED
 from tests.conftest import Signer, make_tenant
 
@@ -530,3 +531,78 @@ async def test_another_tenants_catalogue_is_not_seen(
     ):
         response = await http.get(f"/{bare}/api/v3/{path}")
         assert response.status_code == 404, (path, response.text)
+
+
+# --- web visibility -------------------------------------------------------------------------
+
+HIDDEN = {
+    "events": [
+        {
+            "name": "Dress Rehearsal",
+            "duration": 180,
+            "instances": [
+                {
+                    "plan": "Main House",
+                    "price_list": "Hamlet",
+                    "start": {"day": 12, "time": "19:30"},
+                },
+                {
+                    "plan": "Main House",
+                    "price_list": "Hamlet",
+                    "start": {"day": 13, "time": "19:30"},
+                    "web_visible": False,
+                },
+            ],
+        },
+        {
+            "name": "Closed Rehearsal",
+            "duration": 60,
+            "instances": [
+                {
+                    "plan": "Studio",
+                    "price_list": "Studio",
+                    "start": {"day": 11, "time": "10:00"},
+                    "web_visible": False,
+                }
+            ],
+        },
+    ]
+}
+
+
+async def test_web_mode_sees_only_web_visible_instances(
+    http: httpx.AsyncClient, core: Core, box_office: Signer
+) -> None:
+    await catalogue_service.load_catalogue(core, box_office.tenant, HIDDEN)
+    tenant = box_office.tenant
+
+    owner_events = await _events(box_office, "?$expand=instances")
+    web_events = {e["name"]: e for e in await _web(http, tenant, "events?$expand=instances")}
+
+    assert {"Dress Rehearsal", "Closed Rehearsal"} <= set(owner_events)
+    assert "Closed Rehearsal" not in web_events  # no web-visible instance
+    owner_dress = owner_events["Dress Rehearsal"]["instances"]
+    web_dress = web_events["Dress Rehearsal"]["instances"]
+    assert [i["start"][:10] for i in owner_dress] == [_day(12), _day(13)]
+    assert [i["start"][:10] for i in web_dress] == [_day(12)]
+    hidden = owner_dress[1]["id"]
+    closed = owner_events["Closed Rehearsal"]
+    for path in (
+        f"instances/{hidden}",
+        f"instances/{_short(hidden)}",
+        f"instances/{hidden}/status",
+        f"instances/{hidden}/price-list",
+        f"instances/{hidden}/plan",
+        f"events/{closed['id']}",
+    ):
+        response = await http.get(f"/{tenant}/api/v3/{path}")
+        assert response.status_code == 404, (path, response.text)
+        assert (await box_office.get(path)).status_code == 200, path
+    web_instances = {i["id"] for i in await _web(http, tenant, "instances")}
+    owner_instances = {i["id"] for i in await _owner(box_office, "instances")}
+    assert hidden in owner_instances and hidden not in web_instances
+    assert owner_instances - web_instances == {hidden, closed["instances"][0]["id"]}
+    dress = owner_events["Dress Rehearsal"]["id"]
+    assert [i["id"] for i in await _web(http, tenant, f"events/{dress}/instances")] == [
+        owner_dress[0]["id"]
+    ]
