@@ -11,10 +11,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.ids import resource_code
+from boxoffice.domain.principal import Principal
 from boxoffice.services import catalogue as catalogue_service
+from boxoffice.services import inventory
+from boxoffice.store.models import LockType
 from tests.api.spektrix.support import RESOURCE_ID, RESOURCE_ID_LENGTH, UNAUTHORIZED
 from tests.conftest import Signer, make_tenant
 
@@ -606,3 +610,47 @@ async def test_web_mode_sees_only_web_visible_instances(
     assert [i["id"] for i in await _web(http, tenant, f"events/{dress}/instances")] == [
         owner_dress[0]["id"]
     ]
+
+
+# --- availability as seats change -----------------------------------------------------------
+
+
+async def test_status_follows_the_seats(
+    http: httpx.AsyncClient, core: Core, tenant: tuple[str, int], box_office: Signer
+) -> None:
+    """Seats held by a basket, sold, locked (with a lock type) and reserved: each mode's
+    counts follow, and web mode never shows whose."""
+    instance = await _hamlet_instance(box_office)
+    key = int(_short(instance["id"]))
+    owner = Principal(tenant_id=tenant[1], actor="test", full_access=True)
+    seats = [s.seat_id for s in await inventory.seat_states(core, owner, key)][:6]
+    async with core.uow(tenant[1], write=True) as uow:
+        lock_type = (
+            await uow.session.execute(select(LockType.id).where(LockType.name == "House Seats"))
+        ).scalar_one()
+        assert await inventory.hold_seat(uow, key, seats[0], holder=1)
+        assert await inventory.hold_seat(uow, key, seats[1], holder=1)
+        assert await inventory.sell_seat(uow, key, seats[1], holder=1)
+        assert await inventory.lock_seat(uow, key, seats[2], lock_type)
+        assert await inventory.lock_seat(uow, key, seats[3], lock_type)
+        assert await inventory.reserve_seat(uow, key, seats[4])
+        assert not await inventory.hold_seat(uow, key, seats[2], holder=2)  # locked: refused
+        await uow.commit()
+    path = f"instances/{instance['id']}/status?includeLockInformation=true"
+
+    owner_status = await _owner(box_office, path)
+    web_status = await _web(http, tenant[0], path)
+
+    assert owner_status["capacity"] == 260
+    assert (owner_status["inOtherBasket"], owner_status["sold"]) == (1, 1)
+    assert (owner_status["locked"], owner_status["reserved"]) == (2, 1)
+    assert owner_status["available"] == 255 and owner_status["unavailable"] == 5
+    assert owner_status["lockInformation"] == [
+        {
+            "quantity": 2,
+            "lockType": {"id": resource_code("lock-type", lock_type), "name": "House Seats"},
+        }
+    ]
+    assert (web_status["available"], web_status["unavailable"]) == (255, 5)
+    assert web_status["inBasket"] == 0
+    assert list(web_status) == WEB_STATUS_KEYS
