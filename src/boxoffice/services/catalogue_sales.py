@@ -515,7 +515,6 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
                             for index, n in enumerate(numbers):
                                 if len(r) > 20 or len(n) > 20:
                                     raise InvalidInput(f"{field}.seats", "labels of 20 at most")
-                                wanted.pop((r, n), None)
                                 wanted[(r, n)] = {
                                     "row": r,
                                     "number": n,

@@ -1,0 +1,159 @@
+"""The catalogue YAML of what a venue sells (``services/catalogue_sales.py``): compact seat
+ranges, relative dates, idempotent loads that never drop inventory, dumps that load back, and
+clear refusals. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from boxoffice.bootstrap import Core
+from boxoffice.domain.errors import InvalidInput
+from boxoffice.domain.principal import Principal
+from boxoffice.services import catalogue, catalogue_sales, inventory, programme
+from tests.conftest import make_tenant
+from tests.services.box_office import box_office_tenant, demo_box_office
+
+SALES = catalogue_sales.SECTIONS
+
+
+def _sales(dump: dict[str, Any]) -> dict[str, Any]:
+    return {k: dump[k] for k in SALES}
+
+
+async def test_loading_again_changes_nothing_and_keeps_held_seats(core: Core) -> None:
+    name, tenant_id = await box_office_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    first = await catalogue.dump_catalogue(core, name)
+    hamlet = (await programme.list_instances(core, owner, event_name="Hamlet"))[0]
+    seat = (await inventory.seat_states(core, owner, hamlet.id))[0].seat_id
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seat(uow, hamlet.id, seat, holder=5)
+        await uow.commit()
+    await catalogue.load_catalogue(core, name, demo_box_office())
+    assert await catalogue.dump_catalogue(core, name) == first
+    status = await inventory.instance_status(core, owner, hamlet.id)
+    assert (status.in_other_basket, status.available) == (1, 259)
+    assert len(await programme.list_instances(core, owner)) == 7
+
+
+async def test_a_later_day_moves_the_same_instances(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Relative dates: loading on another day moves the instances, never duplicates them."""
+    name, tenant_id = await box_office_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    before = await programme.list_instances(core, owner)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Later:  # type: ignore[override]
+            moment = datetime.now(UTC) + timedelta(days=3)
+            return cls.fromtimestamp(moment.timestamp(), tz)
+
+    monkeypatch.setattr(catalogue, "datetime", Later)
+    await catalogue.load_catalogue(core, name, demo_box_office())
+    after = await programme.list_instances(core, owner)
+    assert [i.id for i in after] == [i.id for i in before]
+    assert [i.start_utc - b.start_utc for i, b in zip(after, before, strict=True)] == [
+        timedelta(days=3)
+    ] * 7 or all(  # a clock change between the two dates moves UTC by an hour more or less
+        abs((i.start_utc - b.start_utc) - timedelta(days=3)) <= timedelta(hours=1)
+        for i, b in zip(after, before, strict=True)
+    )
+
+
+async def test_seats_are_dumped_compactly_and_load_back_into_another_tenant(core: Core) -> None:
+    name, _ = await box_office_tenant(core)
+    dump = await catalogue.dump_catalogue(core, name)
+    main = dump["venues"][0]["plans"][0]
+    stalls = main["areas"][0]
+    assert stalls["seats"] == [
+        {"rows": "A-E", "seats": "1-20", "band": "A"},
+        {"rows": "F-I", "seats": "1-20", "band": "B"},
+        {"rows": "J", "seats": "1-2", "band": "B", "wheelchair": True},
+        {"rows": "J", "seats": "3-20", "band": "B"},
+    ]
+    other, _ = await make_tenant(core)
+    await catalogue.load_catalogue(core, other, copy.deepcopy(dump))
+    assert _sales(await catalogue.dump_catalogue(core, other)) == _sales(dump)
+
+
+async def test_seats_off_the_grid_keep_their_names_and_places(core: Core) -> None:
+    name, _tenant_id = await make_tenant(core)
+    data = {
+        "bands": ["Z"],
+        "venues": [
+            {
+                "name": "Odd Hall",
+                "plans": [
+                    {
+                        "name": "Odd",
+                        "areas": [
+                            {
+                                "name": "Box",
+                                "seats": [
+                                    {"rows": "AA-AB", "seats": "01-03", "band": "Z"},
+                                    {
+                                        "rows": "AB",
+                                        "seats": "2",
+                                        "band": "Z",
+                                        "name": "Royal",
+                                        "x": 50,
+                                        "y": 9,
+                                        "special": True,
+                                    },
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    await catalogue.load_catalogue(core, name, data)
+    dump = await catalogue.dump_catalogue(core, name)
+    other, _ = await make_tenant(core)
+    await catalogue.load_catalogue(core, other, copy.deepcopy(dump))
+    again = await catalogue.dump_catalogue(core, other)
+    assert again["venues"] == dump["venues"]
+    seats = dump["venues"][0]["plans"][0]["areas"][0]["seats"]
+    assert {
+        "rows": "AB",
+        "seats": "2",
+        "band": "Z",
+        "special": True,
+        "name": "Royal",
+        "x": 50,
+        "y": 9,
+    } in seats
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["venues"][0]["plans"][0]["areas"][0]["seats"][0].update(band="Q"), "band"),
+        (lambda d: d["venues"][0]["plans"][0]["areas"][0]["seats"][0].update(rows="E-A"), "rows"),
+        (lambda d: d["events"][0].update(attributes={"Nope": 1}), "Nope"),
+        (lambda d: d["events"][0].update(attributes={"Gala Event": "yes"}), "Gala Event"),
+        (lambda d: d["events"][0]["instances"][0].update(plan="Nowhere"), "plan"),
+        (lambda d: d["gift_vouchers"][0].update(min_amount=5), "gift_vouchers"),
+        (lambda d: d["price_lists"][0]["bands"]["A"].update(Adult="3.999"), "price_lists"),
+        (lambda d: d["offers"][0].update(events=["Macbeth"]), "events"),
+        (lambda d: d.update(time_zone="Mars/Olympus"), "time_zone"),
+    ],
+)
+async def test_bad_files_are_refused_and_change_nothing(
+    core: Core, change: Any, field: str
+) -> None:
+    name, _ = await make_tenant(core)
+    data = demo_box_office()
+    change(data)
+    with pytest.raises(InvalidInput) as refused:
+        await catalogue.load_catalogue(core, name, data)
+    assert field in f"{refused.value.field} {refused.value.reason}"
+    dump = await catalogue.dump_catalogue(core, name)
+    assert dump["events"] == [] and dump["venues"] == []

@@ -1,0 +1,213 @@
+"""Inventory (``services/inventory.py``): seat states and area counts change together, by
+conditional updates that let exactly one of two racing baskets win. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from boxoffice.bootstrap import Core
+from boxoffice.domain.errors import NotFound
+from boxoffice.domain.principal import Principal
+from boxoffice.services import catalogue, inventory, programme, seating
+from boxoffice.store.models import LockType
+from tests.services.box_office import box_office_tenant, demo_box_office, statements
+
+
+async def _hamlet(core: Core, tenant_id: int) -> tuple[Principal, int, list[int]]:
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    instances = await programme.list_instances(core, owner, event_name="Hamlet")
+    instance = instances[0]
+    plan = await seating.instance_plan(core, owner, instance.id)
+    seats = [s.id for area in plan.areas for s in area.seats]
+    return owner, instance.id, seats
+
+
+async def _lock_type(core: Core, tenant_id: int) -> int:
+    async with core.uow(tenant_id) as uow:
+        found = (
+            await uow.session.execute(select(LockType.id).where(LockType.name == "House Seats"))
+        ).scalar_one()
+    return int(found)
+
+
+async def test_a_new_instance_has_every_seat_available(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    assert len(seats) == 260
+    status = await inventory.instance_status(core, owner, instance_id, include_child_plans=True)
+    assert (status.capacity, status.available, status.unavailable) == (260, 260, 0)
+    assert status.name == "Main House"
+    assert status.wheelchair_available == 2
+    assert [(a.name, a.capacity) for a in status.areas] == [("Stalls", 200), ("Circle", 60)]
+    states = await inventory.seat_states(core, owner, instance_id)
+    assert {s.state for s in states} == {"available"} and len(states) == 260
+
+
+async def test_hold_release_sell_lock_move_seats_and_counts_together(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    lock = await _lock_type(core, tenant_id)
+    a, b, c, d = seats[:4]
+    wheelchair = seats[180]  # J1
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seat(uow, instance_id, a, holder=7)
+        assert not await inventory.hold_seat(uow, instance_id, a, holder=8)
+        assert await inventory.hold_seat(uow, instance_id, b, holder=7)
+        assert await inventory.sell_seat(uow, instance_id, b, holder=7)
+        assert not await inventory.sell_seat(uow, instance_id, a, holder=8)
+        assert await inventory.hold_seat(uow, instance_id, c, holder=7)
+        assert await inventory.release_seat(uow, instance_id, c, holder=7)
+        assert not await inventory.release_seat(uow, instance_id, c, holder=7)
+        assert await inventory.lock_seat(uow, instance_id, d, lock)
+        assert not await inventory.hold_seat(uow, instance_id, d, holder=7)
+        assert await inventory.lock_seat(uow, instance_id, wheelchair, lock)
+        assert await inventory.unlock_seat(uow, instance_id, wheelchair)
+        assert not await inventory.unlock_seat(uow, instance_id, wheelchair)
+        assert await inventory.hold_seat(uow, instance_id, wheelchair, holder=9)
+        await uow.commit()
+    status = await inventory.instance_status(
+        core, owner, instance_id, include_lock_information=True
+    )
+    assert (status.available, status.in_other_basket, status.sold, status.locked) == (
+        256,
+        2,
+        1,
+        1,
+    )
+    assert status.wheelchair_available == 1
+    assert [(q.lock_type_name, q.quantity) for q in status.lock_info_available] == [
+        ("House Seats", 1)
+    ]
+    states = {s.seat_id: s for s in await inventory.seat_states(core, owner, instance_id)}
+    assert (states[a].state, states[a].holder) == ("held", 7)
+    assert (states[b].state, states[c].state, states[d].state) == ("sold", "available", "locked")
+    assert states[d].lock_type_id == lock
+    # The counts are the seats' own: refreshing them from the seats changes nothing.
+    async with core.uow(tenant_id, write=True) as uow:
+        await inventory.refresh_instance(
+            uow, instance_id, (await _plan_id(core, owner, instance_id))
+        )
+        await uow.commit()
+    assert (
+        await inventory.instance_status(core, owner, instance_id, include_lock_information=True)
+        == status
+    )
+
+
+async def _plan_id(core: Core, owner: Principal, instance_id: int) -> int:
+    return (await programme.get_instance(core, owner, instance_id)).plan_id
+
+
+async def test_places_of_an_unreserved_area_are_held_only_while_some_are_left(
+    core: Core,
+) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    jazz = (await programme.list_instances(core, owner, event_name="Jazz"))[0]
+    plan = await seating.instance_plan(core, owner, jazz.id)
+    area = plan.areas[0].id
+    lock = await _lock_type(core, tenant_id)
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_places(uow, jazz.id, area, 50)
+        assert not await inventory.hold_places(uow, jazz.id, area, 11)
+        assert await inventory.lock_places(uow, jazz.id, area, lock, 4)
+        assert await inventory.sell_places(uow, jazz.id, area, 20)
+        assert not await inventory.sell_places(uow, jazz.id, area, 31)
+        assert await inventory.release_places(uow, jazz.id, area, 10)
+        assert await inventory.unlock_places(uow, jazz.id, area, lock, 1)
+        assert not await inventory.unlock_places(uow, jazz.id, area, lock, 4)
+        await uow.commit()
+    status = await inventory.instance_status(
+        core, owner, jazz.id, area_id=area, include_lock_information=True
+    )
+    assert (status.capacity, status.in_other_basket, status.sold, status.locked) == (60, 20, 20, 3)
+    assert status.available == 17
+    assert [(q.lock_type_name, q.quantity) for q in status.lock_info_available] == [
+        ("House Seats", 3)
+    ]
+    with pytest.raises(NotFound):
+        await inventory.instance_status(core, owner, jazz.id, area_id=area + 10_000)
+
+
+async def test_status_is_one_statement_whatever_the_seats(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, _ = await _hamlet(core, tenant_id)
+    with statements(core) as sent:
+        await inventory.instance_status(core, owner, instance_id, include_child_plans=True)
+    assert len(sent) == 1
+
+
+async def test_web_mode_and_other_tenants_do_not_see_an_invisible_instance(core: Core) -> None:
+    name, tenant_id = await box_office_tenant(core)
+    owner, instance_id, _ = await _hamlet(core, tenant_id)
+    data = demo_box_office()
+    for event in data["events"]:
+        if event["name"] == "Hamlet":
+            event["instances"][0]["web_visible"] = False
+    await catalogue.load_catalogue(core, name, data)
+    web = Principal(tenant_id=tenant_id, actor="web", full_access=False)
+    with pytest.raises(NotFound):
+        await inventory.instance_status(core, web, instance_id)
+    with pytest.raises(NotFound):
+        await inventory.seat_states(core, web, instance_id)
+    assert (await inventory.instance_status(core, owner, instance_id)).capacity == 260
+    _, other_id = await box_office_tenant(core)
+    other = Principal(tenant_id=other_id, actor="test", full_access=True)
+    other_hamlet = (await programme.list_instances(core, other, event_name="Hamlet"))[0].id
+    stranger = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    if other_hamlet != instance_id:  # the keys are per tenant: the same small numbers
+        with pytest.raises(NotFound):
+            await inventory.instance_status(core, stranger, other_hamlet + 10_000)
+
+
+async def test_two_baskets_racing_for_one_seat_exactly_one_wins(core: Core) -> None:
+    """Two writing units of work (two connections) hold the same seat. On PostgreSQL the
+    second's UPDATE waits for the first's row lock and then finds the seat taken; on SQLite the
+    second writer waits for the first to end. Whichever order the database picks, one wins."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    seat = seats[42]
+
+    async def basket(holder: int) -> bool:
+        async with core.uow(tenant_id, write=True) as uow:
+            won = await inventory.hold_seat(uow, instance_id, seat, holder=holder)
+            await uow.commit()
+            return won
+
+    results = await asyncio.gather(*(basket(h) for h in (1, 2, 3, 4)))
+    assert sorted(results) == [False, False, False, True]
+    status = await inventory.instance_status(core, owner, instance_id)
+    assert (status.in_other_basket, status.available) == (1, 259)
+
+
+async def test_the_second_holder_waits_for_the_first_and_then_loses(core: Core) -> None:
+    """The first unit of work holds the seat and stays open; the second's hold is started and
+    must wait, whatever the timing (PostgreSQL: for the first's row lock, then it re-checks
+    ``state = 'available'``; SQLite: for the one writer's turn); the first commits; the second
+    then answers False. No sleeps."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    seat = seats[7]
+    first = core.uow(tenant_id, write=True)
+    await first.__aenter__()
+    try:
+        assert await inventory.hold_seat(first, instance_id, seat, holder=1)
+
+        async def second() -> bool:
+            async with core.uow(tenant_id, write=True) as uow:
+                won = await inventory.hold_seat(uow, instance_id, seat, holder=2)
+                await uow.commit()
+                return won
+
+        task = asyncio.create_task(second())
+        await first.commit()
+    finally:
+        await first.__aexit__(None, None, None)
+    assert await task is False
+    states = {s.seat_id: s for s in await inventory.seat_states(core, owner, instance_id)}
+    assert (states[seat].state, states[seat].holder) == ("held", 1)
+    status = await inventory.instance_status(core, owner, instance_id)
+    assert status.in_other_basket == 1
