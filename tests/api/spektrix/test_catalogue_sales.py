@@ -293,7 +293,7 @@ async def test_instances_key_order_formats_and_filters(
     # eventName matches part of the name.
     named = await _owner(box_office, "instances?eventName=amle")
     assert len(named) == 3 and {i["event"]["id"] for i in named} == {hamlet["id"]}
-    assert await _owner(box_office, "instances?eventName=No Such Show") == []
+    assert await _owner(box_office, "instances?eventName=No%20Such%20Show") == []
 
 
 async def test_an_events_instances_with_the_snake_case_window(box_office: Signer) -> None:
