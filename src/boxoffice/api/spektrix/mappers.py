@@ -487,16 +487,18 @@ def expand_names(value: str | None) -> frozenset[str]:
 
 def _local(value: datetime | None) -> str | None:
     """A wall-clock time as the vendor shows it: ``2025-10-24T19:30:00``, no offset."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value is None:
+        return None
+    return value.replace(microsecond=0, tzinfo=None).isoformat()
 
 
 def _utc(value: datetime | None, *, z: bool) -> str | None:
     """A UTC time: ``startUtc`` has no ``Z``, the sale window's and the event's have one."""
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.tzinfo is not None and value.utcoffset():
+        value = value.astimezone(UTC)
+    text = value.replace(microsecond=0, tzinfo=None).isoformat()
     return text + "Z" if z else text
 
 
