@@ -5,10 +5,13 @@ clear refusals. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.errors import InvalidInput
@@ -18,6 +21,7 @@ from tests.conftest import make_tenant
 from tests.services.box_office import box_office_tenant, demo_box_office
 
 SALES = catalogue_sales.SECTIONS
+OPERATING = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
 
 
 def _sales(dump: dict[str, Any]) -> dict[str, Any]:
@@ -157,3 +161,23 @@ async def test_bad_files_are_refused_and_change_nothing(
     assert field in f"{refused.value.field} {refused.value.reason}"
     dump = await catalogue.dump_catalogue(core, name)
     assert dump["events"] == [] and dump["venues"] == []
+
+
+def _operators_example() -> dict[str, Any]:
+    text = OPERATING.read_text(encoding="utf-8")
+    section = text[text.index("#### What the venue sells") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    data: dict[str, Any] = yaml.safe_load(block.group(1))
+    return data
+
+
+async def test_the_operators_example_loads(core: Core) -> None:
+    """The YAML example of docs/operating.md ("What the venue sells") loads as written."""
+    name, tenant_id = await make_tenant(core)
+    await catalogue.load_catalogue(core, name, _operators_example())
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    instances = await programme.list_instances(core, owner, event_name="Hamlet")
+    assert [i.start_local.time().isoformat() for i in instances] == ["19:30:00", "19:30:00"]
+    status = await inventory.instance_status(core, owner, instances[0].id)
+    assert (status.capacity, status.wheelchair_available) == (200, 2)
