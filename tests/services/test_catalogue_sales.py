@@ -47,7 +47,8 @@ async def test_loading_again_changes_nothing_and_keeps_held_seats(core: Core) ->
 async def test_a_later_day_moves_the_same_instances(
     core: Core, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Relative dates: loading on another day moves the instances, never duplicates them."""
+    """Relative dates: loading on the next day moves the instances (Hamlet's second onto its
+    first's day, one by one), never duplicates them."""
     name, tenant_id = await box_office_tenant(core)
     owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
     before = await programme.list_instances(core, owner)
@@ -55,7 +56,7 @@ async def test_a_later_day_moves_the_same_instances(
     class Later(datetime):
         @classmethod
         def now(cls, tz: Any = None) -> Later:  # type: ignore[override]
-            moment = datetime.now(UTC) + timedelta(days=3)
+            moment = datetime.now(UTC) + timedelta(days=1)
             return cls.fromtimestamp(moment.timestamp(), tz)
 
     monkeypatch.setattr(catalogue, "datetime", Later)
@@ -63,9 +64,9 @@ async def test_a_later_day_moves_the_same_instances(
     after = await programme.list_instances(core, owner)
     assert [i.id for i in after] == [i.id for i in before]
     assert [i.start_utc - b.start_utc for i, b in zip(after, before, strict=True)] == [
-        timedelta(days=3)
+        timedelta(days=1)
     ] * 7 or all(  # a clock change between the two dates moves UTC by an hour more or less
-        abs((i.start_utc - b.start_utc) - timedelta(days=3)) <= timedelta(hours=1)
+        abs((i.start_utc - b.start_utc) - timedelta(days=1)) <= timedelta(hours=1)
         for i, b in zip(after, before, strict=True)
     )
 
@@ -181,3 +182,26 @@ async def test_the_operators_example_loads(core: Core) -> None:
     assert [i.start_local.time().isoformat() for i in instances] == ["19:30:00", "19:30:00"]
     status = await inventory.instance_status(core, owner, instances[0].id)
     assert (status.capacity, status.wheelchair_available) == (200, 2)
+
+
+async def test_an_instance_moves_to_another_plan_only_while_nothing_of_it_is_taken(
+    core: Core,
+) -> None:
+    name, tenant_id = await box_office_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    data = demo_box_office()
+    jazz = next(e for e in data["events"] if e["name"] == "Jazz Night")
+    jazz["instances"][0].update(plan="Main House", price_list="Hamlet")
+    await catalogue.load_catalogue(core, name, copy.deepcopy(data))
+    instance = (await programme.list_instances(core, owner, event_name="Jazz"))[0]
+    status = await inventory.instance_status(core, owner, instance.id)
+    assert (status.name, status.capacity) == ("Main House", 260)
+    seat = (await inventory.seat_states(core, owner, instance.id))[0].seat_id
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seat(uow, instance.id, seat, holder=3)
+        await uow.commit()
+    jazz["instances"][0].update(plan="Studio", price_list="Studio")
+    with pytest.raises(InvalidInput):
+        await catalogue.load_catalogue(core, name, data)
+    status = await inventory.instance_status(core, owner, instance.id)
+    assert (status.name, status.in_other_basket) == ("Main House", 1)

@@ -807,12 +807,12 @@ async def _replan(uow: UnitOfWork, instance: Instance) -> None:
         raise InvalidInput(
             "events.instances.plan", f"instance {instance.id} has seats held, sold or locked"
         )
-    await uow.session.execute(
-        inventory._IA.delete().where(
-            inventory._IA.c.tenant_id == uow.tenant_id,
-            inventory._IA.c.instance_id == instance.id,
+    for table in (inventory._LOCKS, inventory._IS, inventory._IA):
+        await uow.session.execute(
+            table.delete().where(
+                table.c.tenant_id == uow.tenant_id, table.c.instance_id == instance.id
+            )
         )
-    )
 
 
 # --- dump -------------------------------------------------------------------------------------
