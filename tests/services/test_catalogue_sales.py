@@ -149,6 +149,7 @@ async def test_seats_off_the_grid_keep_their_names_and_places(core: Core) -> Non
         (lambda d: d["price_lists"][0]["bands"]["A"].update(Adult="3.999"), "price_lists"),
         (lambda d: d["offers"][0].update(events=["Macbeth"]), "events"),
         (lambda d: d.update(time_zone="Mars/Olympus"), "time_zone"),
+        (lambda d: [e["instances"][0].update(id=1) for e in d["events"][:2]], "another event"),
     ],
 )
 async def test_bad_files_are_refused_and_change_nothing(
