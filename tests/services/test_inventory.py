@@ -252,3 +252,18 @@ async def test_a_status_read_while_seats_change_is_always_consistent(core: Core)
     assert together[: len(more)] == [True] * len(more)
     assert all(20 <= r[0] <= 40 for r in together[len(more) :])  # type: ignore[index]
     assert await read() == (40, 220)
+
+
+async def test_a_hold_is_in_the_audit_log_by_table(core: Core) -> None:
+    from boxoffice.services import audit
+
+    name, tenant_id = await box_office_tenant(core)
+    _, instance_id, seats = await _hamlet(core, tenant_id)
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seat(uow, instance_id, seats[0], holder=1)
+        await uow.commit()
+    last = (await audit.list_entries(core, name))[-1]
+    assert [(c["table"], c["op"]) for c in last.changes] == [
+        ("instance_seats", "bulk-update"),
+        ("instance_areas", "bulk-update"),
+    ]
