@@ -206,3 +206,64 @@ async def test_an_instance_moves_to_another_plan_only_while_nothing_of_it_is_tak
         await catalogue.load_catalogue(core, name, data)
     status = await inventory.instance_status(core, owner, instance.id)
     assert (status.name, status.in_other_basket) == ("Main House", 1)
+
+
+async def test_two_loads_at_once_both_succeed_and_add_each_row_once(
+    core: Core, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two operators load the same file into one tenant at the same moment. The first stops
+    in the middle (its new rows written, not committed) until the second has started and is
+    waiting; then it commits. The second must then see the first's rows (no second Hamlet, no
+    key picked twice as ``max + 1``), not fail on a key. No sleeps decide the outcome: on
+    PostgreSQL the test waits until the second's backend waits for a lock; on SQLite the second
+    cannot begin while the first writes."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from boxoffice.store.db import create_engine
+
+    name, tenant_id = await make_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    reached, gate = asyncio.Event(), asyncio.Event()
+    original = inventory.refresh_instance
+    paused = False
+
+    async def refresh(uow: Any, instance_id: int, plan_id: int) -> None:
+        nonlocal paused
+        if not paused:
+            paused = True
+            reached.set()
+            await gate.wait()
+        await original(uow, instance_id, plan_id)
+
+    monkeypatch.setattr(inventory, "refresh_instance", refresh)
+    first = asyncio.create_task(catalogue.load_catalogue(core, name, demo_box_office()))
+    await reached.wait()
+    second = asyncio.create_task(catalogue.load_catalogue(core, name, demo_box_office()))
+    url = str(settings.database_url)
+    if url.startswith("postgresql"):
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+        )
+        engine = create_engine(url, pool_size=1, role=None)
+        try:
+            for _ in range(3000):  # until the second waits (a bound, not a timing)
+                async with engine.connect() as connection:
+                    if (await connection.execute(waiting)).scalar():
+                        break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the second load never waited for the first")
+        finally:
+            await engine.dispose()
+    else:
+        for _ in range(50):
+            await asyncio.sleep(0)
+    assert not second.done()
+    gate.set()
+    await asyncio.gather(first, second)
+    assert len(await programme.list_instances(core, owner)) == 7
+    dump = await catalogue.dump_catalogue(core, name)
+    assert len(dump["venues"]) == len(demo_box_office()["venues"])
