@@ -5,10 +5,13 @@ clear refusals. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.errors import InvalidInput
@@ -18,6 +21,7 @@ from tests.conftest import make_tenant
 from tests.services.box_office import box_office_tenant, demo_box_office
 
 SALES = catalogue_sales.SECTIONS
+OPERATING = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
 
 
 def _sales(dump: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +47,8 @@ async def test_loading_again_changes_nothing_and_keeps_held_seats(core: Core) ->
 async def test_a_later_day_moves_the_same_instances(
     core: Core, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Relative dates: loading on another day moves the instances, never duplicates them."""
+    """Relative dates: loading on the next day moves the instances (Hamlet's second onto its
+    first's day, one by one), never duplicates them."""
     name, tenant_id = await box_office_tenant(core)
     owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
     before = await programme.list_instances(core, owner)
@@ -51,7 +56,7 @@ async def test_a_later_day_moves_the_same_instances(
     class Later(datetime):
         @classmethod
         def now(cls, tz: Any = None) -> Later:  # type: ignore[override]
-            moment = datetime.now(UTC) + timedelta(days=3)
+            moment = datetime.now(UTC) + timedelta(days=1)
             return cls.fromtimestamp(moment.timestamp(), tz)
 
     monkeypatch.setattr(catalogue, "datetime", Later)
@@ -59,9 +64,9 @@ async def test_a_later_day_moves_the_same_instances(
     after = await programme.list_instances(core, owner)
     assert [i.id for i in after] == [i.id for i in before]
     assert [i.start_utc - b.start_utc for i, b in zip(after, before, strict=True)] == [
-        timedelta(days=3)
+        timedelta(days=1)
     ] * 7 or all(  # a clock change between the two dates moves UTC by an hour more or less
-        abs((i.start_utc - b.start_utc) - timedelta(days=3)) <= timedelta(hours=1)
+        abs((i.start_utc - b.start_utc) - timedelta(days=1)) <= timedelta(hours=1)
         for i, b in zip(after, before, strict=True)
     )
 
@@ -144,6 +149,7 @@ async def test_seats_off_the_grid_keep_their_names_and_places(core: Core) -> Non
         (lambda d: d["price_lists"][0]["bands"]["A"].update(Adult="3.999"), "price_lists"),
         (lambda d: d["offers"][0].update(events=["Macbeth"]), "events"),
         (lambda d: d.update(time_zone="Mars/Olympus"), "time_zone"),
+        (lambda d: [e["instances"][0].update(id=1) for e in d["events"][:2]], "another event"),
     ],
 )
 async def test_bad_files_are_refused_and_change_nothing(
@@ -157,3 +163,107 @@ async def test_bad_files_are_refused_and_change_nothing(
     assert field in f"{refused.value.field} {refused.value.reason}"
     dump = await catalogue.dump_catalogue(core, name)
     assert dump["events"] == [] and dump["venues"] == []
+
+
+def _operators_example() -> dict[str, Any]:
+    text = OPERATING.read_text(encoding="utf-8")
+    section = text[text.index("#### What the venue sells") :]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert block is not None
+    data: dict[str, Any] = yaml.safe_load(block.group(1))
+    return data
+
+
+async def test_the_operators_example_loads(core: Core) -> None:
+    """The YAML example of docs/operating.md ("What the venue sells") loads as written."""
+    name, tenant_id = await make_tenant(core)
+    await catalogue.load_catalogue(core, name, _operators_example())
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    instances = await programme.list_instances(core, owner, event_name="Hamlet")
+    assert [i.start_local.time().isoformat() for i in instances] == ["19:30:00", "19:30:00"]
+    status = await inventory.instance_status(core, owner, instances[0].id)
+    assert (status.capacity, status.wheelchair_available) == (200, 2)
+
+
+async def test_an_instance_moves_to_another_plan_only_while_nothing_of_it_is_taken(
+    core: Core,
+) -> None:
+    name, tenant_id = await box_office_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    data = demo_box_office()
+    jazz = next(e for e in data["events"] if e["name"] == "Jazz Night")
+    jazz["instances"][0].update(plan="Main House", price_list="Hamlet")
+    await catalogue.load_catalogue(core, name, copy.deepcopy(data))
+    instance = (await programme.list_instances(core, owner, event_name="Jazz"))[0]
+    status = await inventory.instance_status(core, owner, instance.id)
+    assert (status.name, status.capacity) == ("Main House", 260)
+    seat = (await inventory.seat_states(core, owner, instance.id))[0].seat_id
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seat(uow, instance.id, seat, holder=3)
+        await uow.commit()
+    jazz["instances"][0].update(plan="Studio", price_list="Studio")
+    with pytest.raises(InvalidInput):
+        await catalogue.load_catalogue(core, name, data)
+    status = await inventory.instance_status(core, owner, instance.id)
+    assert (status.name, status.in_other_basket) == ("Main House", 1)
+
+
+async def test_two_loads_at_once_both_succeed_and_add_each_row_once(
+    core: Core, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two operators load the same file into one tenant at the same moment. The first stops
+    in the middle (its new rows written, not committed) until the second has started and is
+    waiting; then it commits. The second must then see the first's rows (no second Hamlet, no
+    key picked twice as ``max + 1``), not fail on a key. No sleeps decide the outcome: on
+    PostgreSQL the test waits until the second's backend waits for a lock; on SQLite the second
+    cannot begin while the first writes."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from boxoffice.store.db import create_engine
+
+    name, tenant_id = await make_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    reached, gate = asyncio.Event(), asyncio.Event()
+    original = inventory.refresh_instance
+    paused = False
+
+    async def refresh(uow: Any, instance_id: int, plan_id: int) -> None:
+        nonlocal paused
+        if not paused:
+            paused = True
+            reached.set()
+            await gate.wait()
+        await original(uow, instance_id, plan_id)
+
+    monkeypatch.setattr(inventory, "refresh_instance", refresh)
+    first = asyncio.create_task(catalogue.load_catalogue(core, name, demo_box_office()))
+    await reached.wait()
+    second = asyncio.create_task(catalogue.load_catalogue(core, name, demo_box_office()))
+    url = str(settings.database_url)
+    if url.startswith("postgresql"):
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+        )
+        engine = create_engine(url, pool_size=1, role=None)
+        try:
+            for _ in range(3000):  # until the second waits (a bound, not a timing)
+                async with engine.connect() as connection:
+                    if (await connection.execute(waiting)).scalar():
+                        break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the second load never waited for the first")
+        finally:
+            await engine.dispose()
+    else:
+        for _ in range(50):
+            await asyncio.sleep(0)
+    assert not second.done()
+    gate.set()
+    await asyncio.gather(first, second)
+    assert len(await programme.list_instances(core, owner)) == 7
+    dump = await catalogue.dump_catalogue(core, name)
+    assert len(dump["venues"]) == len(demo_box_office()["venues"])

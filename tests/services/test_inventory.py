@@ -211,3 +211,59 @@ async def test_the_second_holder_waits_for_the_first_and_then_loses(core: Core) 
     assert (states[seat].state, states[seat].holder) == ("held", 1)
     status = await inventory.instance_status(core, owner, instance_id)
     assert status.in_other_basket == 1
+
+
+async def test_a_status_read_while_seats_change_is_always_consistent(core: Core) -> None:
+    """Baskets hold seats (one unit of work each) while statuses are read: every status adds
+    up (capacity 260 = available + held), never goes back, and the last one counts every hold.
+    Nothing depends on the interleaving the event loop and the database choose."""
+    _, tenant_id = await box_office_tenant(core)
+    _, instance_id, seats = await _hamlet(core, tenant_id)
+    web = Principal(tenant_id=tenant_id, actor="web", full_access=False)
+    chosen = seats[::13]  # 20 seats across both areas
+
+    async def hold(seat: int) -> bool:
+        async with core.uow(tenant_id, write=True) as uow:
+            won = await inventory.hold_seat(uow, instance_id, seat, holder=seat)
+            await uow.commit()
+            return won
+
+    async def read() -> tuple[int, int]:
+        status = await inventory.instance_status(core, web, instance_id, include_child_plans=True)
+        assert status.capacity == 260
+        assert status.available + status.in_other_basket == 260
+        assert sum(a.in_other_basket for a in status.areas) == status.in_other_basket
+        return status.in_other_basket, status.available
+
+    tasks = [hold(s) for s in chosen]
+    readings: list[tuple[int, int]] = []
+    for index, task in enumerate(tasks):
+        results = await asyncio.gather(task, read())
+        assert results[0] is True
+        readings.append(results[1])
+        if index % 5 == 0:
+            readings.append(await read())
+    held = [r[0] for r in readings]
+    assert held == sorted(held)
+    assert await read() == (20, 240)
+    # All at once: twenty more holders and twenty readers in flight together.
+    more = seats[1::13]
+    together = await asyncio.gather(*(hold(s) for s in more), *(read() for _ in more))
+    assert together[: len(more)] == [True] * len(more)
+    assert all(20 <= r[0] <= 40 for r in together[len(more) :])  # type: ignore[index]
+    assert await read() == (40, 220)
+
+
+async def test_a_hold_is_in_the_audit_log_by_table(core: Core) -> None:
+    from boxoffice.services import audit
+
+    name, tenant_id = await box_office_tenant(core)
+    _, instance_id, seats = await _hamlet(core, tenant_id)
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seat(uow, instance_id, seats[0], holder=1)
+        await uow.commit()
+    last = (await audit.list_entries(core, name))[-1]
+    assert [(c["table"], c["op"]) for c in last.changes] == [
+        ("instance_seats", "bulk-update"),
+        ("instance_areas", "bulk-update"),
+    ]

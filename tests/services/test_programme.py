@@ -292,3 +292,18 @@ async def test_times_around_a_daylight_saving_change(core: Core) -> None:
         core, owner, event_name="Clock", start_from=date(2027, 3, 28), start_to=date(2027, 3, 29)
     )
     assert len(window) == 2
+
+
+async def test_stock_is_taken_only_while_some_is_left(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    _, web = _principals(tenant_id)
+    bag = next(s for s in await products.list_stock_items(core, web) if s.name == "Tote Bag")
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await products.take_stock(uow, bag.id, 45)
+        assert not await products.take_stock(uow, bag.id, 6)
+        assert await products.return_stock(uow, bag.id, 1)
+        assert await products.take_stock(uow, bag.id, 6)
+        assert not await products.take_stock(uow, 10**9, 1)
+        await uow.commit()
+    levels = {s.name: s.stock_level for s in await products.list_stock_items(core, web)}
+    assert levels["Tote Bag"] == 0

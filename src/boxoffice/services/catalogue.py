@@ -261,7 +261,11 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
     tenant = await get_tenant(core, tenant_name)
     async with core.uow(tenant.id, write=True) as uow:
         cat = uow.catalogue
-        row = await uow.session.get(Tenant, tenant.id)
+        # Loads of one tenant take turns (PostgreSQL: the tenant's row is locked first, FOR NO
+        # KEY UPDATE so that inserts referring to the tenant do not wait; SQLite: one writer),
+        # so a second load reads the first's rows and keys (``next_id`` is ``max + 1``) rather
+        # than picking the same ones.
+        row = await uow.session.get(Tenant, tenant.id, with_for_update={"key_share": True})
         assert row is not None
         if doc.display_name is not None:
             row.display_name = doc.display_name

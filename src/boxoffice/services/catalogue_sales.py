@@ -595,6 +595,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
     for inst in await cat.all(Instance):
         instances_of.setdefault(inst.event_id, []).append(inst)
     next_instance = await cat.next_id(Instance)
+    taken_ids = {i.id for insts in instances_of.values() for i in insts}
     refresh: dict[int, int] = {}
     for e in data.events:
         event = await _upsert(
@@ -646,8 +647,11 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
                 "attributes": _typed(d.attributes, defined("instance"), f"{field}.attributes"),
             }
             row = by_id.get(d.id) if d.id is not None else next(unclaimed, None)
+            if row is None and d.id is not None and d.id in taken_ids:
+                raise InvalidInput(f"{field}.id", f"instance {d.id} is another event's")
             if row is None:
                 row = Instance(id=d.id or next_instance, **values)
+                taken_ids.add(row.id)
                 next_instance = max(next_instance, row.id) + 1
                 uow.session.add(row)
                 instances_of.setdefault(event.id, []).append(row)
@@ -807,12 +811,12 @@ async def _replan(uow: UnitOfWork, instance: Instance) -> None:
         raise InvalidInput(
             "events.instances.plan", f"instance {instance.id} has seats held, sold or locked"
         )
-    await uow.session.execute(
-        inventory._IA.delete().where(
-            inventory._IA.c.tenant_id == uow.tenant_id,
-            inventory._IA.c.instance_id == instance.id,
+    for table in (inventory._LOCKS, inventory._IS, inventory._IA):
+        await uow.session.execute(
+            table.delete().where(
+                table.c.tenant_id == uow.tenant_id, table.c.instance_id == instance.id
+            )
         )
-    )
 
 
 # --- dump -------------------------------------------------------------------------------------

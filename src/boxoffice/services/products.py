@@ -4,11 +4,11 @@ codes. Amounts are kept in minor units and shown as ``Decimal``."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Table, and_, bindparam, select, update
 
-from boxoffice.domain.errors import NotFound, PermissionDenied
+from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import (
     FundView,
@@ -31,6 +31,7 @@ from boxoffice.store.models import (
     StockItem,
 )
 from boxoffice.store.scoping import of_tenant
+from boxoffice.store.uow import UnitOfWork
 
 _FUNDS: Any = (
     select(Fund.id, Fund.name, Fund.description, Fund.code, Fund.default_amount_minor)
@@ -222,3 +223,39 @@ async def offer_for_promo_code(core: Core, principal: Principal, code: str) -> O
         if offer.id == found.offer_id:
             return offer
     raise NotFound("promo code", code)
+
+
+# --- stock, inside the caller's writing unit of work (the basket's) ----------------------------
+
+_STOCK_TABLE = cast(Table, StockItem.__table__)
+
+
+async def _change_stock(uow: UnitOfWork, stock_item_id: int, change: int) -> bool:
+    if type(uow.tenant_id) is not int:
+        raise InvalidInput("tenant", "a unit of work of one tenant")
+    stmt = (
+        update(_STOCK_TABLE)
+        .where(
+            _STOCK_TABLE.c.tenant_id == uow.tenant_id,
+            _STOCK_TABLE.c.id == stock_item_id,
+            _STOCK_TABLE.c.stock_level + change >= 0,
+        )
+        .values(stock_level=_STOCK_TABLE.c.stock_level + change)
+    )
+    result: Any = await uow.session.execute(stmt)
+    return bool(result.rowcount == 1)
+
+
+async def take_stock(uow: UnitOfWork, stock_item_id: int, quantity: int) -> bool:
+    """Take ``quantity`` units of a stock item (a conditional ``UPDATE``, as seats are held:
+    decision 0120); False when fewer are left or the item is unknown."""
+    if type(quantity) is not int or quantity < 1:
+        raise InvalidInput("quantity", "a whole number of at least 1")
+    return await _change_stock(uow, stock_item_id, -quantity)
+
+
+async def return_stock(uow: UnitOfWork, stock_item_id: int, quantity: int) -> bool:
+    """Put ``quantity`` units back (a released basket); False for an unknown item."""
+    if type(quantity) is not int or quantity < 1:
+        raise InvalidInput("quantity", "a whole number of at least 1")
+    return await _change_stock(uow, stock_item_id, quantity)

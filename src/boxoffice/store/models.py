@@ -819,7 +819,9 @@ class Instance(TenantScoped, Base):
         _fk(["event_id"], "events", ["id"], ondelete="CASCADE"),
         _fk(["plan_id"], "seating_plans", ["id"]),
         _fk(["price_list_id"], "price_lists", ["id"]),
-        UniqueConstraint("tenant_id", "event_id", "start_utc"),
+        # Not unique: an event may play twice at once (two rooms), and a reload moves
+        # instances one by one (decision 0121).
+        Index(None, "tenant_id", "event_id", "start_utc"),
         Index(None, "tenant_id", "start_utc"),
     )
 

@@ -563,17 +563,15 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_instances")),
-        sa.UniqueConstraint(
-            "tenant_id",
-            "event_id",
-            "start_utc",
-            name=op.f("uq_instances_tenant_id_event_id_start_utc"),
-        ),
     )
-    with op.batch_alter_table("instances", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_instances_tenant_id_start_utc"), ["tenant_id", "start_utc"], unique=False
-        )
+    op.create_index(
+        op.f("ix_instances_tenant_id_start_utc"), "instances", ["tenant_id", "start_utc"]
+    )
+    op.create_index(
+        op.f("ix_instances_tenant_id_event_id_start_utc"),
+        "instances",
+        ["tenant_id", "event_id", "start_utc"],
+    )
 
     op.create_table(
         "plan_areas",
@@ -863,8 +861,8 @@ def downgrade() -> None:
     op.drop_table("seats")
     op.drop_table("instance_areas")
     op.drop_table("plan_areas")
-    with op.batch_alter_table("instances", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_instances_tenant_id_start_utc"))
+    op.drop_index(op.f("ix_instances_tenant_id_event_id_start_utc"), "instances")
+    op.drop_index(op.f("ix_instances_tenant_id_start_utc"), "instances")
 
     op.drop_table("instances")
     op.drop_table("seating_plans")
