@@ -728,6 +728,17 @@ async def unlock_places(
             _LOCKS.c.area_id == area_id,
             _LOCKS.c.lock_type_id == lock_type_id,
             _LOCKS.c.quantity >= n,
+            # Only an unreserved area's (a reserved area's locks are its seats'): the area's
+            # count below then changes too (it is at least the sum of its locks), so a False
+            # has changed nothing.
+            select(_IA.c.area_id)
+            .where(
+                _IA.c.tenant_id == tenant,
+                _IA.c.instance_id == instance_id,
+                _IA.c.area_id == area_id,
+                _IA.c.seated.is_(False),
+            )
+            .exists(),
         )
         .values(quantity=_LOCKS.c.quantity - n)
     )
