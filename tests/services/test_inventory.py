@@ -289,3 +289,30 @@ async def test_unlocking_places_of_a_reserved_area_changes_nothing(core: Core) -
     assert [(q.lock_type_name, q.quantity) for q in status.lock_info_available] == [
         ("House Seats", 1)
     ]
+
+
+async def test_locking_with_a_lock_type_the_tenant_lacks_is_refused(core: Core) -> None:
+    """An unknown lock type (another tenant's, say) is a clear refusal before anything
+    changes, not a foreign-key failure of the database (a 500)."""
+    from boxoffice.domain.errors import InvalidInput
+
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    _, other_id = await box_office_tenant(core)
+    foreign = await _lock_type(core, other_id) + 1000
+    jazz = (await programme.list_instances(core, owner, event_name="Jazz"))[0]
+    area = (await seating.instance_plan(core, owner, jazz.id)).areas[0].id
+    for lock in (foreign, 0):
+        async with core.uow(tenant_id, write=True) as uow:
+            with pytest.raises(InvalidInput):
+                await inventory.lock_seat(uow, instance_id, seats[0], lock)
+            with pytest.raises(InvalidInput):
+                await inventory.lock_places(uow, jazz.id, area, lock, 2)
+            assert await inventory.hold_seat(uow, instance_id, seats[1], holder=1)
+            await uow.commit()
+        async with core.uow(tenant_id, write=True) as uow:
+            assert await inventory.release_seat(uow, instance_id, seats[1], holder=1)
+            await uow.commit()
+    status = await inventory.instance_status(core, owner, instance_id)
+    assert (status.locked, status.available) == (0, 260)
+    assert (await inventory.instance_status(core, owner, jazz.id)).locked == 0

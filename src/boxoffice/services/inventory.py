@@ -530,6 +530,17 @@ async def _move_seat(
     return True
 
 
+async def _check_lock_type(uow: UnitOfWork, lock_type_id: int) -> None:
+    """``InvalidInput`` unless the tenant has that lock type (before anything changes)."""
+    found = is_key(lock_type_id) and await uow.first(
+        select(LockType.id).where(
+            LockType.tenant_id == bindparam(TENANT_PARAM), LockType.id == lock_type_id
+        )
+    )
+    if not found:
+        raise InvalidInput("lock_type_id", "an unknown lock type")
+
+
 async def _add_lock(
     uow: UnitOfWork, instance_id: int, area_id: int, lock_type_id: int, quantity: int, special: int
 ) -> None:
@@ -582,7 +593,9 @@ async def sell_seat(uow: UnitOfWork, instance_id: int, seat_id: int, holder: int
 
 
 async def lock_seat(uow: UnitOfWork, instance_id: int, seat_id: int, lock_type_id: int) -> bool:
-    """Lock an available seat with a lock type; False when it is not available."""
+    """Lock an available seat with a lock type; False when it is not available
+    (``InvalidInput`` for a lock type the tenant lacks)."""
+    await _check_lock_type(uow, lock_type_id)
     return await _move_seat(
         uow,
         instance_id,
@@ -699,9 +712,10 @@ async def lock_places(
     uow: UnitOfWork, instance_id: int, area_id: int, lock_type_id: int, quantity: int
 ) -> bool:
     """Lock available places of an unreserved area with a lock type; False when fewer are
-    left."""
+    left (``InvalidInput`` for a lock type the tenant lacks)."""
     n = checked_quantity(quantity)
-    if not _keys(instance_id, area_id, lock_type_id):
+    await _check_lock_type(uow, lock_type_id)
+    if not _keys(instance_id, area_id):
         return False
     stmt = (
         _place_update(uow, instance_id, area_id).where(n <= _FREE).values(locked=_IA.c.locked + n)
