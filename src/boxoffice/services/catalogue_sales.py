@@ -21,7 +21,7 @@ is in the currency's units (``35`` or ``12.50``), kept in minor units.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -275,6 +275,17 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
 def utc_to_local(moment: datetime, zone: ZoneInfo) -> datetime:
     """UTC as the tenant's wall clock, naive."""
     return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def file_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """UTC as a file writes it: the tenant's wall clock, naive, unless that loads back as
+    another moment (the second time of an hour the clock repeats, which :func:`local_to_utc`
+    reads as the first): then with its offset (``01:30:00+00:00``)."""
+    local = utc_to_local(moment, zone).replace(fold=0)  # as text, a time has no fold
+    if local_to_utc(local, zone) == moment:
+        return local
+    aware = moment.astimezone(zone)
+    return aware.replace(tzinfo=timezone(aware.utcoffset() or timedelta()))
 
 
 def _resolve(when: When, zone: ZoneInfo, today: date) -> datetime:
@@ -1002,9 +1013,9 @@ async def dump_sales(uow: UnitOfWork, zone_name: str) -> dict[str, Any]:
                         "id": i.id,
                         "plan": plan_names[i.plan_id],
                         "price_list": list_names[i.price_list_id],
-                        "start": utc_to_local(i.start_utc, zone),
-                        "sale_start": utc_to_local(i.sale_start_utc, zone),
-                        "sale_stop": utc_to_local(i.sale_stop_utc, zone),
+                        "start": file_time(i.start_utc, zone),
+                        "sale_start": file_time(i.sale_start_utc, zone),
+                        "sale_stop": file_time(i.sale_stop_utc, zone),
                         "web_instance_id": i.web_instance_id,
                         "cancelled": i.cancelled,
                         "on_sale": i.on_sale,
