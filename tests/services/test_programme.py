@@ -342,3 +342,20 @@ async def test_an_id_no_database_can_hold_is_not_found(core: Core) -> None:
             await inventory.hold_places(uow, 1, 1, 2**63)
         with pytest.raises(InvalidInput):
             await products.take_stock(uow, 1, 2**63)
+
+
+async def test_the_widest_windows_list_everything(core: Core) -> None:
+    """``instanceStart_to=9999-12-31`` (a date: its whole day) is a window up to the end of
+    time, not an overflow computing the next day (a 500)."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, _ = _principals(tenant_id)
+    everything = await programme.list_events(core, owner)
+    assert (
+        await programme.list_events(
+            core, owner, instance_start_from=date.min, instance_start_to=date.max
+        )
+        == everything
+    )
+    assert len(
+        await programme.list_instances(core, owner, start_from=date.min, start_to=date.max)
+    ) == len(await programme.list_instances(core, owner))

@@ -208,7 +208,10 @@ def _bound(value: date | datetime | None, *, end: bool, inclusive_day: bool) -> 
     if isinstance(value, datetime):
         return value.replace(tzinfo=None) if value.tzinfo is None else value
     moment = datetime.combine(value, time())
-    return moment + timedelta(days=1) if end and inclusive_day else moment
+    if end and inclusive_day:
+        # The last day there is ends no instance's window: no bound (not an overflow).
+        return None if value == date.max else moment + timedelta(days=1)
+    return moment
 
 
 def _in_window(
