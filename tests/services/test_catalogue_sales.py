@@ -150,6 +150,23 @@ async def test_seats_off_the_grid_keep_their_names_and_places(core: Core) -> Non
         (lambda d: d["offers"][0].update(events=["Macbeth"]), "events"),
         (lambda d: d.update(time_zone="Mars/Olympus"), "time_zone"),
         (lambda d: [e["instances"][0].update(id=1) for e in d["events"][:2]], "another event"),
+        # Beyond what the database holds, or not exact: refused, not a 500 (or rounded).
+        (lambda d: d["events"][0]["instances"][0].update(id=2**63), "id"),
+        (lambda d: d["events"][0].update(id=2**63), "id"),
+        (
+            lambda d: d["venues"][0]["plans"][0]["areas"][0]["seats"][0].update(
+                rows="A", seats="1", x=2**40
+            ),
+            "x",
+        ),
+        (lambda d: d["offers"][0].update(percent_off="12.345"), "percent_off"),
+        (
+            lambda d: (
+                d["item_attributes"].append({"kind": "event", "name": "Rank", "type": "number"}),
+                d["events"][0].update(attributes={"Rank": float("inf")}),
+            ),
+            "Rank",
+        ),
     ],
 )
 async def test_bad_files_are_refused_and_change_nothing(
