@@ -150,6 +150,23 @@ async def test_seats_off_the_grid_keep_their_names_and_places(core: Core) -> Non
         (lambda d: d["offers"][0].update(events=["Macbeth"]), "events"),
         (lambda d: d.update(time_zone="Mars/Olympus"), "time_zone"),
         (lambda d: [e["instances"][0].update(id=1) for e in d["events"][:2]], "another event"),
+        # Beyond what the database holds, or not exact: refused, not a 500 (or rounded).
+        (lambda d: d["events"][0]["instances"][0].update(id=2**63), "id"),
+        (lambda d: d["events"][0].update(id=2**63), "id"),
+        (
+            lambda d: d["venues"][0]["plans"][0]["areas"][0]["seats"][0].update(
+                rows="A", seats="1", x=2**40
+            ),
+            "x",
+        ),
+        (lambda d: d["offers"][0].update(percent_off="12.345"), "percent_off"),
+        (
+            lambda d: (
+                d["item_attributes"].append({"kind": "event", "name": "Rank", "type": "number"}),
+                d["events"][0].update(attributes={"Rank": float("inf")}),
+            ),
+            "Rank",
+        ),
     ],
 )
 async def test_bad_files_are_refused_and_change_nothing(
@@ -267,3 +284,47 @@ async def test_two_loads_at_once_both_succeed_and_add_each_row_once(
     assert len(await programme.list_instances(core, owner)) == 7
     dump = await catalogue.dump_catalogue(core, name)
     assert len(dump["venues"]) == len(demo_box_office()["venues"])
+
+
+async def test_the_second_of_a_repeated_hour_dumps_and_loads_back_to_the_same_moment(
+    core: Core,
+) -> None:
+    """At the end of British Summer Time (25 October 2026) 01:00-02:00 happens twice. An
+    instance at the second 01:30 (GMT: 01:30 UTC, given with its offset) is dumped so that it
+    loads back to the same moment, not to the first 01:30 (00:30 UTC); every other time stays
+    a plain wall-clock time."""
+    name, tenant_id = await box_office_tenant(core)
+    data = demo_box_office()
+    data["events"] = [
+        {
+            "name": "Twice Past One",
+            "instances": [
+                {
+                    "plan": "Studio",
+                    "price_list": "Studio",
+                    "start": datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+                    "sale_stop": datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+                },
+            ],
+        }
+    ]
+    await catalogue.load_catalogue(core, name, data)
+    dump = await catalogue.dump_catalogue(core, name)
+    other, other_id = await make_tenant(core)
+    await catalogue.load_catalogue(core, other, yaml.safe_load(yaml.safe_dump(dump)))
+
+    async def moments(tenant: int) -> list[tuple[datetime, datetime, datetime]]:
+        owner = Principal(tenant_id=tenant, actor="test", full_access=True)
+        found = await programme.list_instances(core, owner, event_name="Twice Past One")
+        return [(i.start_utc, i.sale_stop_utc, i.sale_start_utc) for i in found]
+
+    assert await moments(other_id) == await moments(tenant_id)
+    (start, stop, _), *_ = await moments(tenant_id)
+    assert (start, stop) == (
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+    )
+    twice = next(e for e in dump["events"] if e["name"] == "Twice Past One")["instances"][0]
+    assert twice["sale_stop"] == datetime(2026, 10, 25, 1, 30)  # the first 01:30: plain
+    hamlet = next(e for e in dump["events"] if e["name"] == "Hamlet")["instances"][0]
+    assert hamlet["start"].tzinfo is None

@@ -267,3 +267,52 @@ async def test_a_hold_is_in_the_audit_log_by_table(core: Core) -> None:
         ("instance_seats", "bulk-update"),
         ("instance_areas", "bulk-update"),
     ]
+
+
+async def test_unlocking_places_of_a_reserved_area_changes_nothing(core: Core) -> None:
+    """``unlock_places`` is for unreserved areas; given a reserved area whose seat is locked it
+    answers False and, as every False of this module, has changed nothing (the lock counts
+    still say one seat is locked with House Seats)."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    lock = await _lock_type(core, tenant_id)
+    plan = await seating.instance_plan(core, owner, instance_id)
+    stalls = plan.areas[0].id
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.lock_seat(uow, instance_id, seats[0], lock)
+        assert not await inventory.unlock_places(uow, instance_id, stalls, lock, 1)
+        await uow.commit()
+    status = await inventory.instance_status(
+        core, owner, instance_id, area_id=stalls, include_lock_information=True
+    )
+    assert status.locked == 1
+    assert [(q.lock_type_name, q.quantity) for q in status.lock_info_available] == [
+        ("House Seats", 1)
+    ]
+
+
+async def test_locking_with_a_lock_type_the_tenant_lacks_is_refused(core: Core) -> None:
+    """An unknown lock type (another tenant's, say) is a clear refusal before anything
+    changes, not a foreign-key failure of the database (a 500)."""
+    from boxoffice.domain.errors import InvalidInput
+
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    _, other_id = await box_office_tenant(core)
+    foreign = await _lock_type(core, other_id) + 1000
+    jazz = (await programme.list_instances(core, owner, event_name="Jazz"))[0]
+    area = (await seating.instance_plan(core, owner, jazz.id)).areas[0].id
+    for lock in (foreign, 0):
+        async with core.uow(tenant_id, write=True) as uow:
+            with pytest.raises(InvalidInput):
+                await inventory.lock_seat(uow, instance_id, seats[0], lock)
+            with pytest.raises(InvalidInput):
+                await inventory.lock_places(uow, jazz.id, area, lock, 2)
+            assert await inventory.hold_seat(uow, instance_id, seats[1], holder=1)
+            await uow.commit()
+        async with core.uow(tenant_id, write=True) as uow:
+            assert await inventory.release_seat(uow, instance_id, seats[1], holder=1)
+            await uow.commit()
+    status = await inventory.instance_status(core, owner, instance_id)
+    assert (status.locked, status.available) == (0, 260)
+    assert (await inventory.instance_status(core, owner, jazz.id)).locked == 0

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from boxoffice.bootstrap import Core
-from boxoffice.domain.errors import NotFound, PermissionDenied
+from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied
 from boxoffice.domain.principal import Principal
 from boxoffice.services import catalogue, pricing, products, programme, seating
 from tests.conftest import make_tenant
@@ -307,3 +307,55 @@ async def test_stock_is_taken_only_while_some_is_left(core: Core) -> None:
         await uow.commit()
     levels = {s.name: s.stock_level for s in await products.list_stock_items(core, web)}
     assert levels["Tote Bag"] == 0
+
+
+async def test_an_id_no_database_can_hold_is_not_found(core: Core) -> None:
+    """A short id from an iframe URL is any number a visitor types: one beyond what SQLite and
+    PostgreSQL store (``2**63`` and up) is a missing id, not an overflow (a 500)."""
+    from boxoffice.services import inventory
+
+    _, tenant_id = await box_office_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    by_id = (
+        programme.get_event,
+        programme.get_instance,
+        pricing.instance_price_list,
+        seating.get_venue,
+        seating.get_plan,
+        seating.instance_plan,
+        inventory.instance_status,
+        inventory.seat_states,
+        products.get_membership_for_sale,
+    )
+    for key in (2**63, 2**70):
+        for read in by_id:
+            with pytest.raises(NotFound):
+                await read(core, owner, key)
+        with pytest.raises(NotFound):
+            await programme.list_instances(core, owner, event_id=key)
+    async with core.uow(tenant_id, write=True) as uow:
+        assert not await inventory.hold_seat(uow, 2**63, 1, holder=1)
+        assert not await inventory.hold_seat(uow, 1, 2**64, holder=1)
+        assert not await inventory.hold_places(uow, 2**63, 1, 1)
+        assert not await products.take_stock(uow, 2**63, 1)
+        with pytest.raises(InvalidInput):
+            await inventory.hold_places(uow, 1, 1, 2**63)
+        with pytest.raises(InvalidInput):
+            await products.take_stock(uow, 1, 2**63)
+
+
+async def test_the_widest_windows_list_everything(core: Core) -> None:
+    """``instanceStart_to=9999-12-31`` (a date: its whole day) is a window up to the end of
+    time, not an overflow computing the next day (a 500)."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, _ = _principals(tenant_id)
+    everything = await programme.list_events(core, owner)
+    assert (
+        await programme.list_events(
+            core, owner, instance_start_from=date.min, instance_start_to=date.max
+        )
+        == everything
+    )
+    assert len(
+        await programme.list_instances(core, owner, start_from=date.min, start_to=date.max)
+    ) == len(await programme.list_instances(core, owner))

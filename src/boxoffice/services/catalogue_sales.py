@@ -20,8 +20,9 @@ is in the currency's units (``35`` or ``12.50``), kept in minor units.
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 
 from boxoffice.domain.errors import InvalidInput
+from boxoffice.domain.ids import MAX_INTEGER
 from boxoffice.services import inventory
 from boxoffice.store.models import (
     Event,
@@ -63,7 +65,7 @@ AttributeValue = str | int | float | bool | None
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: int | None = Field(default=None, ge=1)
+    id: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
 
 
 class ItemAttributeDoc(_Doc):
@@ -93,8 +95,8 @@ class SeatsDoc(BaseModel):
     special: bool = False
     #: One seat only: its name (default row + number) and where it is drawn.
     name: str | None = Field(default=None, max_length=50)
-    x: int | None = None
-    y: int | None = None
+    x: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
+    y: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1)
 
 
 class AreaDoc(BaseModel):
@@ -196,7 +198,7 @@ class GiftVoucherDoc(_Doc):
 class OfferDoc(_Doc):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
-    percent_off: Decimal | None = Field(default=None, gt=0, le=100)
+    percent_off: Decimal | None = Field(default=None, gt=0, le=100, decimal_places=2)
     amount_off: Decimal | None = None
     #: The events and ticket types it applies to (none listed: all).
     events: list[str] = []
@@ -275,6 +277,17 @@ def local_to_utc(local: datetime, zone: ZoneInfo) -> datetime:
 def utc_to_local(moment: datetime, zone: ZoneInfo) -> datetime:
     """UTC as the tenant's wall clock, naive."""
     return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def file_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """UTC as a file writes it: the tenant's wall clock, naive, unless that loads back as
+    another moment (the second time of an hour the clock repeats, which :func:`local_to_utc`
+    reads as the first): then with its offset (``01:30:00+00:00``)."""
+    local = utc_to_local(moment, zone).replace(fold=0)  # as text, a time has no fold
+    if local_to_utc(local, zone) == moment:
+        return local
+    aware = moment.astimezone(zone)
+    return aware.replace(tzinfo=timezone(aware.utcoffset() or timedelta()))
 
 
 def _resolve(when: When, zone: ZoneInfo, today: date) -> datetime:
@@ -366,6 +379,8 @@ def _typed(
                 definition.type == "number"
                 and isinstance(value, int | float)
                 and not isinstance(value, bool)
+                and math.isfinite(value)
+                and abs(value) <= MAX_INTEGER
             )
             or (definition.type == "text" and isinstance(value, str))
         )
@@ -1002,9 +1017,9 @@ async def dump_sales(uow: UnitOfWork, zone_name: str) -> dict[str, Any]:
                         "id": i.id,
                         "plan": plan_names[i.plan_id],
                         "price_list": list_names[i.price_list_id],
-                        "start": utc_to_local(i.start_utc, zone),
-                        "sale_start": utc_to_local(i.sale_start_utc, zone),
-                        "sale_stop": utc_to_local(i.sale_stop_utc, zone),
+                        "start": file_time(i.start_utc, zone),
+                        "sale_start": file_time(i.sale_start_utc, zone),
+                        "sale_stop": file_time(i.sale_stop_utc, zone),
                         "web_instance_id": i.web_instance_id,
                         "cancelled": i.cancelled,
                         "on_sale": i.on_sale,

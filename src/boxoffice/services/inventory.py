@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from boxoffice.domain.errors import InvalidInput, NotFound
+from boxoffice.domain.ids import is_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import AreaStatusView, LockQuantityView, SeatStateView
 from boxoffice.services.core import Core
@@ -264,6 +265,8 @@ async def instance_status(
     plan's status carries the plan's id and name (as ``area_id`` and ``name``). One statement; two
     with the lock information. ``NotFound``: an instance the principal cannot see, or an area
     that is not in its plan."""
+    if not is_key(instance_id):  # no row has it (nor could the database hold it)
+        raise NotFound("instance", instance_id)
     async with core.read(principal.tenant_id) as uow:
         rows = await uow.rows(
             _STATUS, {"instance_id": instance_id, "all_instances": principal.full_access}
@@ -287,6 +290,8 @@ async def seat_states(
 ) -> tuple[SeatStateView, ...]:
     """Every seat of the instance with its state, in seat order (none for an unreserved plan).
     Web mode sees no holder. ``NotFound``: an instance the principal cannot see."""
+    if not is_key(instance_id):
+        raise NotFound("instance", instance_id)
     async with core.read(principal.tenant_id) as uow:
         rows = await uow.rows(
             _SEAT_STATES, {"instance_id": instance_id, "all_instances": principal.full_access}
@@ -475,6 +480,8 @@ async def _move_seat(
     match_lock_type: int | None = None,
 ) -> bool:
     tenant = _tenant(uow)
+    if not _keys(instance_id, seat_id):  # no seat has them
+        return False
     conditions = [
         _IS.c.tenant_id == tenant,
         _IS.c.instance_id == instance_id,
@@ -521,6 +528,17 @@ async def _move_seat(
     if from_state == LOCKED and match_lock_type is not None:
         await _add_lock(uow, instance_id, area_id, match_lock_type, -1, -1 if special else 0)
     return True
+
+
+async def _check_lock_type(uow: UnitOfWork, lock_type_id: int) -> None:
+    """``InvalidInput`` unless the tenant has that lock type (before anything changes)."""
+    found = is_key(lock_type_id) and await uow.first(
+        select(LockType.id).where(
+            LockType.tenant_id == bindparam(TENANT_PARAM), LockType.id == lock_type_id
+        )
+    )
+    if not found:
+        raise InvalidInput("lock_type_id", "an unknown lock type")
 
 
 async def _add_lock(
@@ -575,7 +593,9 @@ async def sell_seat(uow: UnitOfWork, instance_id: int, seat_id: int, holder: int
 
 
 async def lock_seat(uow: UnitOfWork, instance_id: int, seat_id: int, lock_type_id: int) -> bool:
-    """Lock an available seat with a lock type; False when it is not available."""
+    """Lock an available seat with a lock type; False when it is not available
+    (``InvalidInput`` for a lock type the tenant lacks)."""
+    await _check_lock_type(uow, lock_type_id)
     return await _move_seat(
         uow,
         instance_id,
@@ -632,9 +652,21 @@ def _place_update(uow: UnitOfWork, instance_id: int, area_id: int) -> Any:
 _FREE = _IA.c.capacity - _IA.c.held - _IA.c.sold - _IA.c.locked - _IA.c.reserved
 
 
-def _quantity(quantity: int) -> int:
-    if type(quantity) is not int or quantity < 1:
-        raise InvalidInput("quantity", "a whole number of at least 1")
+#: The most places (or stock units) one change may name: far beyond any venue, and small enough
+#: that no count it is added to can overflow a database integer.
+MAX_QUANTITY = 1_000_000
+
+
+def _keys(*ids: int) -> bool:
+    """Whether every id can be a key (a larger one names no row: False, not an overflow)."""
+    return all(is_key(i) for i in ids)
+
+
+def checked_quantity(quantity: int) -> int:
+    """``quantity`` when it is a whole number from 1 to :data:`MAX_QUANTITY`, else
+    ``InvalidInput``."""
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput("quantity", f"a whole number from 1 to {MAX_QUANTITY}")
     return quantity
 
 
@@ -645,14 +677,18 @@ async def _rowcount(uow: UnitOfWork, stmt: Any) -> bool:
 
 async def hold_places(uow: UnitOfWork, instance_id: int, area_id: int, quantity: int) -> bool:
     """Hold ``quantity`` places of an unreserved area; False when fewer are left."""
-    n = _quantity(quantity)
+    n = checked_quantity(quantity)
+    if not _keys(instance_id, area_id):
+        return False
     stmt = _place_update(uow, instance_id, area_id).where(n <= _FREE).values(held=_IA.c.held + n)
     return await _rowcount(uow, stmt)
 
 
 async def release_places(uow: UnitOfWork, instance_id: int, area_id: int, quantity: int) -> bool:
     """Give back held places; False when fewer are held."""
-    n = _quantity(quantity)
+    n = checked_quantity(quantity)
+    if not _keys(instance_id, area_id):
+        return False
     stmt = (
         _place_update(uow, instance_id, area_id).where(_IA.c.held >= n).values(held=_IA.c.held - n)
     )
@@ -661,7 +697,9 @@ async def release_places(uow: UnitOfWork, instance_id: int, area_id: int, quanti
 
 async def sell_places(uow: UnitOfWork, instance_id: int, area_id: int, quantity: int) -> bool:
     """Held places become sold; False unless that many are held."""
-    n = _quantity(quantity)
+    n = checked_quantity(quantity)
+    if not _keys(instance_id, area_id):
+        return False
     stmt = (
         _place_update(uow, instance_id, area_id)
         .where(_IA.c.held >= n)
@@ -674,8 +712,11 @@ async def lock_places(
     uow: UnitOfWork, instance_id: int, area_id: int, lock_type_id: int, quantity: int
 ) -> bool:
     """Lock available places of an unreserved area with a lock type; False when fewer are
-    left."""
-    n = _quantity(quantity)
+    left (``InvalidInput`` for a lock type the tenant lacks)."""
+    n = checked_quantity(quantity)
+    await _check_lock_type(uow, lock_type_id)
+    if not _keys(instance_id, area_id):
+        return False
     stmt = (
         _place_update(uow, instance_id, area_id).where(n <= _FREE).values(locked=_IA.c.locked + n)
     )
@@ -689,7 +730,9 @@ async def unlock_places(
     uow: UnitOfWork, instance_id: int, area_id: int, lock_type_id: int, quantity: int
 ) -> bool:
     """Unlock places locked with that lock type; False when fewer are locked with it."""
-    n = _quantity(quantity)
+    n = checked_quantity(quantity)
+    if not _keys(instance_id, area_id, lock_type_id):
+        return False
     tenant = _tenant(uow)
     result: Any = await uow.session.execute(
         update(_LOCKS)
@@ -699,6 +742,17 @@ async def unlock_places(
             _LOCKS.c.area_id == area_id,
             _LOCKS.c.lock_type_id == lock_type_id,
             _LOCKS.c.quantity >= n,
+            # Only an unreserved area's (a reserved area's locks are its seats'): the area's
+            # count below then changes too (it is at least the sum of its locks), so a False
+            # has changed nothing.
+            select(_IA.c.area_id)
+            .where(
+                _IA.c.tenant_id == tenant,
+                _IA.c.instance_id == instance_id,
+                _IA.c.area_id == area_id,
+                _IA.c.seated.is_(False),
+            )
+            .exists(),
         )
         .values(quantity=_LOCKS.c.quantity - n)
     )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Boolean, and_, bindparam, select
 
 from boxoffice.domain.errors import NotFound
+from boxoffice.domain.ids import is_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import BandView, PriceListView, PriceView, TicketTypeView
 from boxoffice.services.catalogue_sales import money
@@ -74,6 +75,8 @@ def _ticket_type(type_id: int, name: str, attributes: Any, defs: Definitions) ->
 async def instance_price_list(core: Core, principal: Principal, instance_id: int) -> PriceListView:
     """The price list of an instance the principal sees (``NotFound`` otherwise). Three
     statements: the attribute definitions, the list, its prices."""
+    if not is_key(instance_id):  # no row has it (nor could the database hold it)
+        raise NotFound("instance", instance_id)
     async with core.read(principal.tenant_id) as uow:
         found = await uow.first(
             _INSTANCE_LIST, {"instance_id": instance_id, "all_instances": principal.full_access}

@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, select, update
 
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied
+from boxoffice.domain.ids import is_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import (
     FundView,
@@ -20,6 +21,7 @@ from boxoffice.domain.views import (
 )
 from boxoffice.services.catalogue_sales import money
 from boxoffice.services.core import Core
+from boxoffice.services.inventory import checked_quantity
 from boxoffice.store.models import (
     Fund,
     GiftVoucherType,
@@ -160,6 +162,8 @@ async def list_memberships_for_sale(
 async def get_membership_for_sale(
     core: Core, principal: Principal, membership_id: int
 ) -> MembershipForSaleView:
+    if not is_key(membership_id):  # no row has it (nor could the database hold it)
+        raise NotFound("membership", membership_id)
     async with core.read(principal.tenant_id) as uow:
         row = await uow.first(_MEMBERSHIP, {"membership_id": membership_id})
     if row is None:
@@ -233,6 +237,8 @@ _STOCK_TABLE = cast(Table, StockItem.__table__)
 async def _change_stock(uow: UnitOfWork, stock_item_id: int, change: int) -> bool:
     if type(uow.tenant_id) is not int:
         raise InvalidInput("tenant", "a unit of work of one tenant")
+    if not is_key(stock_item_id):
+        return False
     stmt = (
         update(_STOCK_TABLE)
         .where(
@@ -249,13 +255,11 @@ async def _change_stock(uow: UnitOfWork, stock_item_id: int, change: int) -> boo
 async def take_stock(uow: UnitOfWork, stock_item_id: int, quantity: int) -> bool:
     """Take ``quantity`` units of a stock item (a conditional ``UPDATE``, as seats are held:
     decision 0120); False when fewer are left or the item is unknown."""
-    if type(quantity) is not int or quantity < 1:
-        raise InvalidInput("quantity", "a whole number of at least 1")
+    checked_quantity(quantity)
     return await _change_stock(uow, stock_item_id, -quantity)
 
 
 async def return_stock(uow: UnitOfWork, stock_item_id: int, quantity: int) -> bool:
     """Put ``quantity`` units back (a released basket); False for an unknown item."""
-    if type(quantity) is not int or quantity < 1:
-        raise InvalidInput("quantity", "a whole number of at least 1")
+    checked_quantity(quantity)
     return await _change_stock(uow, stock_item_id, quantity)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Boolean, and_, bindparam, select
 
 from boxoffice.domain.errors import NotFound
+from boxoffice.domain.ids import is_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import attribute_lookup_key
 from boxoffice.domain.views import AttributeValue, EventView, InstanceView
@@ -207,7 +208,10 @@ def _bound(value: date | datetime | None, *, end: bool, inclusive_day: bool) -> 
     if isinstance(value, datetime):
         return value.replace(tzinfo=None) if value.tzinfo is None else value
     moment = datetime.combine(value, time())
-    return moment + timedelta(days=1) if end and inclusive_day else moment
+    if end and inclusive_day:
+        # The last day there is ends no instance's window: no bound (not an overflow).
+        return None if value == date.max else moment + timedelta(days=1)
+    return moment
 
 
 def _in_window(
@@ -282,6 +286,8 @@ async def get_event(
 ) -> EventView:
     """One event; ``NotFound`` for another tenant's, a missing one, or (Web mode) one without
     a web-visible instance. Three statements."""
+    if not is_key(event_id):  # no row has it (nor could the database hold it)
+        raise NotFound("event", event_id)
     async with core.read(principal.tenant_id) as uow:
         defs = await definitions(uow)
         row = await uow.first(_EVENT, {"event_id": event_id})
@@ -339,6 +345,8 @@ async def list_instances(
 async def get_instance(core: Core, principal: Principal, instance_id: int) -> InstanceView:
     """One instance; ``NotFound`` for another tenant's, a missing one, or (Web mode) one that
     is not web-visible. Two statements."""
+    if not is_key(instance_id):
+        raise NotFound("instance", instance_id)
     async with core.read(principal.tenant_id) as uow:
         defs = await definitions(uow)
         row = await uow.first(

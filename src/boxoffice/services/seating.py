@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Boolean, and_, bindparam, select
 
 from boxoffice.domain.errors import NotFound
+from boxoffice.domain.ids import is_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import AreaView, PlanView, SeatView, VenueView
 from boxoffice.services.core import Core
@@ -155,6 +156,8 @@ async def list_venues(core: Core, principal: Principal) -> tuple[VenueView, ...]
 
 
 async def get_venue(core: Core, principal: Principal, venue_id: int) -> VenueView:
+    if not is_key(venue_id):  # no row has it (nor could the database hold it)
+        raise NotFound("venue", venue_id)
     async with core.read(principal.tenant_id) as uow:
         row = await uow.first(_VENUE, {"venue_id": venue_id})
     if row is None:
@@ -172,6 +175,8 @@ async def list_plans(core: Core, principal: Principal) -> tuple[PlanView, ...]:
 
 
 async def get_plan(core: Core, principal: Principal, plan_id: int) -> PlanView:
+    if not is_key(plan_id):
+        raise NotFound("plan", plan_id)
     async with core.read(principal.tenant_id) as uow:
         plan = await uow.first(_PLAN, {"plan_id": plan_id})
         if plan is None:
@@ -183,6 +188,8 @@ async def get_plan(core: Core, principal: Principal, plan_id: int) -> PlanView:
 
 async def instance_plan(core: Core, principal: Principal, instance_id: int) -> PlanView:
     """The plan of an instance the principal sees (``NotFound`` otherwise)."""
+    if not is_key(instance_id):
+        raise NotFound("instance", instance_id)
     async with core.read(principal.tenant_id) as uow:
         plan = await uow.first(
             _INSTANCE_PLAN, {"instance_id": instance_id, "all_instances": principal.full_access}
