@@ -654,3 +654,51 @@ async def test_status_follows_the_seats(
     assert (web_status["available"], web_status["unavailable"]) == (255, 5)
     assert web_status["inBasket"] == 0
     assert list(web_status) == WEB_STATUS_KEYS
+
+
+# --- the tenant's time zone across a daylight-saving change ---------------------------------
+
+AROUND_THE_CHANGE = {
+    "events": [
+        {
+            "name": "Clocks Go Forward",
+            "duration": 90,
+            "instances": [
+                # Europe/London: GMT on 27 March 2027, BST (UTC+1) from 01:00 UTC on the 28th.
+                {"plan": "Studio", "price_list": "Studio", "start": "2027-03-27T19:30:00"},
+                {"plan": "Studio", "price_list": "Studio", "start": "2027-03-28T19:30:00"},
+                {"plan": "Studio", "price_list": "Studio", "start": "2027-03-28T00:30:00"},
+            ],
+        }
+    ]
+}
+
+
+async def test_local_and_utc_times_across_a_daylight_saving_change(
+    http: httpx.AsyncClient, core: Core, box_office: Signer
+) -> None:
+    await catalogue_service.load_catalogue(core, box_office.tenant, AROUND_THE_CHANGE)
+    event = (await _events(box_office))["Clocks Go Forward"]
+
+    instances = await _web(http, box_office.tenant, f"events/{event['id']}/instances")
+
+    assert [(i["start"], i["startUtc"]) for i in instances] == [
+        ("2027-03-27T19:30:00", "2027-03-27T19:30:00"),
+        ("2027-03-28T00:30:00", "2027-03-28T00:30:00"),
+        ("2027-03-28T19:30:00", "2027-03-28T18:30:00"),
+    ]
+    assert event["firstInstanceDateTime"] == "2027-03-27T19:30:00"
+    assert event["firstInstanceDateTimeUtc"] == "2027-03-27T19:30:00Z"
+    # A day is a day of the tenant's wall clock: the 28th has two of them.
+    on_the_28th = await _owner(
+        box_office, "instances?eventName=Clocks&startFrom=2027-03-28&startTo=2027-03-29"
+    )
+    assert [i["start"] for i in on_the_28th] == ["2027-03-28T00:30:00", "2027-03-28T19:30:00"]
+    events = await _events(
+        box_office,
+        "?instanceStart_from=2027-03-28&instanceStart_to=2027-03-28&name=Clocks%20Go%20Forward",
+    )
+    assert list(events) == ["Clocks Go Forward"]
+    # A date and time with Z is that instant: 18:30 UTC on the 28th is 19:30 in London.
+    later = await _owner(box_office, "instances?eventName=Clocks&startFrom=2027-03-28T18:30:00Z")
+    assert [i["start"] for i in later] == ["2027-03-28T19:30:00"]
