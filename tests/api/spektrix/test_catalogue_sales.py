@@ -702,3 +702,35 @@ async def test_local_and_utc_times_across_a_daylight_saving_change(
     # A date and time with Z is that instant: 18:30 UTC on the 28th is 19:30 in London.
     later = await _owner(box_office, "instances?eventName=Clocks&startFrom=2027-03-28T18:30:00Z")
     assert [i["start"] for i in later] == ["2027-03-28T19:30:00"]
+
+
+# --- attributes -----------------------------------------------------------------------------
+
+
+async def test_attributes_on_the_wire_and_their_filters(
+    http: httpx.AsyncClient, box_office: Signer
+) -> None:
+    events = await _events(box_office, "?$expand=instances")
+    hamlet, prince = events["Hamlet"], events["The Little Prince"]
+
+    assert _attribute_keys(hamlet) == ["attribute_Genre", "attribute_GalaEvent"]
+    assert (hamlet["attribute_Genre"], hamlet["attribute_GalaEvent"]) == ("Drama", False)
+    assert [i["attribute_RelaxedPerformance"] for i in prince["instances"]] == [None, True]
+    assert all(
+        _attribute_keys(i) == ["attribute_RelaxedPerformance"]
+        for e in events.values()
+        for i in e["instances"]
+    )
+    assert set(await _events(box_office, "?attribute_Genre=Drama")) == {"Hamlet"}
+    assert set(await _events(box_office, "?Attribute_GalaEvent=true")) == {"Winter Gala"}
+    relaxed = await _events(box_office, "?instanceattribute_RelaxedPerformance=true")
+    assert set(relaxed) == {"The Little Prince"}
+    both = await _events(box_office, "?attribute_Genre=Music&attribute_GalaEvent=false")
+    assert set(both) == {"Jazz Night"}
+    instances = await _web(http, box_office.tenant, "instances?attribute_RelaxedPerformance=true")
+    assert [i["id"] for i in instances] == [prince["instances"][1]["id"]]
+    music = await _owner(box_office, "instances?eventattribute_Genre=Music")
+    assert {i["event"]["id"] for i in music} == {
+        events["Jazz Night"]["id"],
+        events["Winter Gala"]["id"],
+    }
