@@ -734,3 +734,16 @@ async def test_attributes_on_the_wire_and_their_filters(
         events["Jazz Night"]["id"],
         events["Winter Gala"]["id"],
     }
+
+
+async def test_an_area_of_another_plan_is_not_found(
+    http: httpx.AsyncClient, box_office: Signer
+) -> None:
+    instance = await _hamlet_instance(box_office)  # Main House
+    studio = next(p for p in await _owner(box_office, "plans") if p["name"] == "Studio")
+    area = studio["areas"][0]["id"]
+    path = f"instances/{instance['id']}/status/areas/{area}"
+
+    assert (await box_office.get(path)).status_code == 404
+    response = await http.get(f"/{box_office.tenant}/api/v3/{path}")
+    assert response.status_code == 404 and response.json() == {"message": "Area not found"}

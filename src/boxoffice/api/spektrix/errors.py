@@ -28,7 +28,9 @@ def _body(status: int, message: str, **extra: Any) -> JSON:
 
 
 def _not_found(exc: e.NotFound) -> JSON:
-    return _body(404, f"{exc.kind} not found")
+    """``Instance not found``: the kind capitalised, as every service names it or not."""
+    kind = exc.kind[:1].upper() + exc.kind[1:]
+    return _body(404, f"{kind} not found")
 
 
 def _already_exists(exc: e.AlreadyExists) -> JSON:
