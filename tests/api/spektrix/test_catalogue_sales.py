@@ -468,6 +468,7 @@ async def test_funds_stock_items_memberships(http: httpx.AsyncClient, box_office
     assert (memberships["Friends"]["price"], memberships["Patrons"]["price"]) == (60, 250)
     friends = memberships["Friends"]
     assert await _web(http, box_office.tenant, f"memberships/{friends['id']}") == friends
+    assert await _owner(box_office, f"memberships/{_short(friends['id'])}") == friends
 
 
 # --- not found ------------------------------------------------------------------------------

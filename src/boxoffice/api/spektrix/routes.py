@@ -388,7 +388,7 @@ async def get_memberships(principal: AnyPrincipal, core: CoreDep) -> Response:
     responses=_ERRORS,
 )
 async def get_membership(membership_id: str, principal: AnyPrincipal, core: CoreDep) -> Response:
-    key = m.resource_id(m.MEMBERSHIP, membership_id, "Membership")
+    key = m.catalogue_id(m.MEMBERSHIP, membership_id, "Membership")
     return JSON(m.membership_for_sale(await products.get_membership_for_sale(core, principal, key)))
 
 
