@@ -395,6 +395,7 @@ FUND, STOCK_ITEM = "fund", "stock-item"
 AREA_TYPES = {"group": "Group", "reserved": "Reserved", "unreserved": "Unreserved"}
 #: Dates a filter may name: a day's UTC equivalent stays within what ``datetime`` holds.
 _FIRST_DAY, _LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def catalogue_id(kind: str, code: str, label: str) -> int:
@@ -408,17 +409,6 @@ def catalogue_id(kind: str, code: str, label: str) -> int:
             return key
         raise NotFound(label, code)
     return resource_id(kind, code, label)
-
-
-def _text_filter(name: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    if _CONTROL.search(value):
-        raise InvalidInput(as_sent(name), "must not contain control characters")
-    return value
-
-
-_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def as_sent(name: str) -> str:
@@ -460,7 +450,12 @@ def filter_bool(name: str, value: str | None) -> bool | None:
 
 
 def filter_text(name: str, value: str | None) -> str | None:
-    return _text_filter(name, value)
+    """A text filter (a name, part of one, an attribute's value): no control characters."""
+    if value is None:
+        return None
+    if _CONTROL.search(value):
+        raise InvalidInput(as_sent(name), "must not contain control characters")
+    return value
 
 
 def attribute_filters(query: list[tuple[str, str]], prefix: str) -> dict[str, str]:
@@ -471,7 +466,7 @@ def attribute_filters(query: list[tuple[str, str]], prefix: str) -> dict[str, st
     for key, value in query:
         if key.lower().startswith(prefix) and len(key) > len(prefix):
             name = key[len(prefix) :]
-            found[name] = _text_filter(key, value) or ""
+            found[name] = filter_text(key, value) or ""
     return found
 
 
