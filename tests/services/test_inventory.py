@@ -316,3 +316,29 @@ async def test_locking_with_a_lock_type_the_tenant_lacks_is_refused(core: Core) 
     status = await inventory.instance_status(core, owner, instance_id)
     assert (status.locked, status.available) == (0, 260)
     assert (await inventory.instance_status(core, owner, jazz.id)).locked == 0
+
+
+
+async def test_seat_locks_keep_no_statement_per_call(core: Core) -> None:
+    """The tenant guard remembers every Core read it has checked (for good: prebuilt
+    statements). Locking and unlocking seats reads with prebuilt statements too, so a
+    long-running server's memory does not grow with every lock."""
+    from boxoffice.store import scoping
+
+    _, tenant_id = await box_office_tenant(core)
+    _, instance_id, seats = await _hamlet(core, tenant_id)
+    lock = await _lock_type(core, tenant_id)
+
+    async def lock_and_unlock(seat: int) -> None:
+        async with core.uow(tenant_id, write=True) as uow:
+            assert await inventory.lock_seat(uow, instance_id, seat, lock)
+            assert await inventory.unlock_seat(uow, instance_id, seat)
+            await uow.commit()
+
+    await lock_and_unlock(seats[0])
+    checked = len(scoping._checked)
+    for seat in seats[1:4]:
+        await lock_and_unlock(seat)
+    assert len(scoping._checked) == checked
+    async with core.uow(tenant_id, write=True) as uow:
+        assert not await inventory.unlock_seat(uow, 2**63, seats[0])

@@ -530,13 +530,20 @@ async def _move_seat(
     return True
 
 
+_LOCK_TYPE: Any = select(LockType.id).where(
+    LockType.tenant_id == bindparam(TENANT_PARAM), LockType.id == bindparam("lock_type_id")
+)
+_SEAT_LOCK_TYPE: Any = select(InstanceSeat.lock_type_id).where(
+    InstanceSeat.tenant_id == bindparam(TENANT_PARAM),
+    InstanceSeat.instance_id == bindparam("instance_id"),
+    InstanceSeat.seat_id == bindparam("seat_id"),
+    InstanceSeat.state == LOCKED,
+)
+
+
 async def _check_lock_type(uow: UnitOfWork, lock_type_id: int) -> None:
     """``InvalidInput`` unless the tenant has that lock type (before anything changes)."""
-    found = is_key(lock_type_id) and await uow.first(
-        select(LockType.id).where(
-            LockType.tenant_id == bindparam(TENANT_PARAM), LockType.id == lock_type_id
-        )
-    )
+    found = is_key(lock_type_id) and await uow.first(_LOCK_TYPE, {"lock_type_id": lock_type_id})
     if not found:
         raise InvalidInput("lock_type_id", "an unknown lock type")
 
@@ -609,14 +616,9 @@ async def lock_seat(uow: UnitOfWork, instance_id: int, seat_id: int, lock_type_i
 async def unlock_seat(uow: UnitOfWork, instance_id: int, seat_id: int) -> bool:
     """Make a locked seat available again; False when it is not locked."""
     tenant = _tenant(uow)
-    found = await uow.first(
-        select(InstanceSeat.lock_type_id).where(
-            InstanceSeat.tenant_id == bindparam(TENANT_PARAM),
-            InstanceSeat.instance_id == instance_id,
-            InstanceSeat.seat_id == seat_id,
-            InstanceSeat.state == LOCKED,
-        )
-    )
+    if not _keys(instance_id, seat_id):  # no seat has them
+        return False
+    found = await uow.first(_SEAT_LOCK_TYPE, {"instance_id": instance_id, "seat_id": seat_id})
     if found is None or found.lock_type_id is None:
         return False
     assert tenant
