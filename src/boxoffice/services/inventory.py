@@ -316,11 +316,21 @@ async def seat_states(
 # --- creating and refreshing an instance's inventory -----------------------------------------
 
 
+_LOCK_AREAS: Any = (
+    select(_IA.c.area_id)
+    .where(
+        _IA.c.tenant_id == bindparam(TENANT_PARAM), _IA.c.instance_id == bindparam("instance_id")
+    )
+    .order_by(_IA.c.area_id)
+    .with_for_update()
+)
+
+
 async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> None:
     """Give an instance its inventory: a row per area and per seat of its plan that it lacks
     (a new instance, or seats added to its plan since), then its areas' counts again from its
     seats (reserved areas) and the plan (unreserved capacities). Never drops a row: a seat's
-    state and an area's held, sold and locked places stay as they are. Five statements."""
+    state and an area's held, sold and locked places stay as they are. Seven statements."""
     tenant = uow.tenant_id
     assert tenant is not None
     session = uow.session
@@ -374,6 +384,12 @@ async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> N
             seats,
         )
     )
+
+    # The instance's area rows first, locked (PostgreSQL; SQLite has one writer): a basket
+    # that has changed a seat and its area's count commits before the counts below are read,
+    # so they include its change rather than writing a count from before it over it; one
+    # that has not yet reached its area waits and adds its change to the new count.
+    await uow.rows(_LOCK_AREAS, {"instance_id": instance_id})
 
     def seat_count(*conditions: Any) -> Any:
         return (
