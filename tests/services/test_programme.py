@@ -256,6 +256,8 @@ async def test_products(core: Core) -> None:
     )
     with pytest.raises(NotFound):
         await products.offer_for_promo_code(core, web, "NOPE")
+    with pytest.raises(NotFound):  # no code holds a NUL (PostgreSQL refuses one: not a 500)
+        await products.offer_for_promo_code(core, web, "PREVIEW\x0010")
 
 
 async def test_times_around_a_daylight_saving_change(core: Core) -> None:
