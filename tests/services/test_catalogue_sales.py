@@ -150,6 +150,15 @@ async def test_seats_off_the_grid_keep_their_names_and_places(core: Core) -> Non
         (lambda d: d["offers"][0].update(events=["Macbeth"]), "events"),
         (lambda d: d.update(time_zone="Mars/Olympus"), "time_zone"),
         (lambda d: [e["instances"][0].update(id=1) for e in d["events"][:2]], "another event"),
+        # An area name twice in a plan (areas are matched by plan and name): refused, not
+        # merged into one area, nor made its own parent (the plan then showed no areas).
+        (lambda d: d["venues"][0]["plans"][0]["areas"][1].update(name="Stalls"), "twice"),
+        (
+            lambda d: d["venues"][0]["plans"][1]["areas"].__setitem__(
+                0, {"name": "Studio", "areas": [{"name": "Studio", "capacity": 5, "band": "A"}]}
+            ),
+            "twice",
+        ),
         # Beyond what the database holds, or not exact: refused, not a 500 (or rounded).
         (lambda d: d["events"][0]["instances"][0].update(id=2**63), "id"),
         (lambda d: d["events"][0].update(id=2**63), "id"),

@@ -316,3 +316,84 @@ async def test_locking_with_a_lock_type_the_tenant_lacks_is_refused(core: Core) 
     status = await inventory.instance_status(core, owner, instance_id)
     assert (status.locked, status.available) == (0, 260)
     assert (await inventory.instance_status(core, owner, jazz.id)).locked == 0
+
+
+
+async def test_seat_locks_keep_no_statement_per_call(core: Core) -> None:
+    """The tenant guard remembers every Core read it has checked (for good: prebuilt
+    statements). Locking and unlocking seats reads with prebuilt statements too, so a
+    long-running server's memory does not grow with every lock."""
+    from boxoffice.store import scoping
+
+    _, tenant_id = await box_office_tenant(core)
+    _, instance_id, seats = await _hamlet(core, tenant_id)
+    lock = await _lock_type(core, tenant_id)
+
+    async def lock_and_unlock(seat: int) -> None:
+        async with core.uow(tenant_id, write=True) as uow:
+            assert await inventory.lock_seat(uow, instance_id, seat, lock)
+            assert await inventory.unlock_seat(uow, instance_id, seat)
+            await uow.commit()
+
+    await lock_and_unlock(seats[0])
+    checked = len(scoping._checked)
+    for seat in seats[1:4]:
+        await lock_and_unlock(seat)
+    assert len(scoping._checked) == checked
+    async with core.uow(tenant_id, write=True) as uow:
+        assert not await inventory.unlock_seat(uow, 2**63, seats[0])
+
+
+async def test_a_refresh_waiting_for_a_hold_counts_it(
+    core: Core, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catalogue load refreshes an instance's counts from its seats while a basket holds a
+    seat of it. The basket's unit of work has changed the seat and the area's count and stays
+    open; the refresh starts and must wait (PostgreSQL: for the area's row; SQLite: for the one
+    writer); the basket commits. The refresh must then count that seat: the area says one held,
+    not zero (a count from before the hold, written over it). No sleeps decide the outcome."""
+    from sqlalchemy import text
+
+    from boxoffice.store.db import create_engine
+
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    plan_id = await _plan_id(core, owner, instance_id)
+    basket = core.uow(tenant_id, write=True)
+    await basket.__aenter__()
+    try:
+        assert await inventory.hold_seat(basket, instance_id, seats[3], holder=1)
+
+        async def refresh() -> None:
+            async with core.uow(tenant_id, write=True) as uow:
+                await inventory.refresh_instance(uow, instance_id, plan_id)
+                await uow.commit()
+
+        task = asyncio.create_task(refresh())
+        url = str(getattr(settings, "database_url", ""))
+        if url.startswith("postgresql"):
+            waiting = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            )
+            engine = create_engine(url, pool_size=1, role=None)
+            try:
+                for _ in range(3000):  # until the refresh waits (a bound, not a timing)
+                    async with engine.connect() as connection:
+                        if (await connection.execute(waiting)).scalar():
+                            break
+                    await asyncio.sleep(0.01)
+                else:
+                    raise AssertionError("the refresh never waited for the basket")
+            finally:
+                await engine.dispose()
+        else:
+            for _ in range(50):
+                await asyncio.sleep(0)
+        assert not task.done()
+        await basket.commit()
+    finally:
+        await basket.__aexit__(None, None, None)
+    await task
+    status = await inventory.instance_status(core, owner, instance_id)
+    assert (status.in_other_basket, status.available) == (1, 259)

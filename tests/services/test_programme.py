@@ -175,6 +175,10 @@ async def test_lists_are_a_few_statements_whatever_the_events(core: Core) -> Non
     with statements(core) as sent:
         await programme.list_instances(core, owner)
     assert len(sent) == 2
+    hamlet = (await programme.list_events(core, owner, name="Hamlet"))[0].id
+    with statements(core) as sent:  # an event's instances: its row, then only its instances
+        assert len(await programme.list_instances(core, web, event_id=hamlet)) == 3
+    assert len(sent) == 3
 
 
 async def test_price_lists_plans_and_venues(core: Core) -> None:
@@ -256,6 +260,8 @@ async def test_products(core: Core) -> None:
     )
     with pytest.raises(NotFound):
         await products.offer_for_promo_code(core, web, "NOPE")
+    with pytest.raises(NotFound):  # no code holds a NUL (PostgreSQL refuses one: not a 500)
+        await products.offer_for_promo_code(core, web, "PREVIEW\x0010")
 
 
 async def test_times_around_a_daylight_saving_change(core: Core) -> None:

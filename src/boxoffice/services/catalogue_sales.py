@@ -466,6 +466,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
     seats = {(s.area_id, s.row, s.number): s for s in await cat.all(Seat)}
     next_seat = await cat.next_id(Seat)
     changed_plans: set[int] = set()
+    area_names: dict[int, set[str]] = {}
     for v in data.venues:
         venue = await _upsert(uow, Venue, venues, v.name, {"name": v.name, "address": v.address})
         for p in v.plans:
@@ -487,6 +488,10 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
             ) -> None:
                 nonlocal position, next_seat
                 field = f"venues.plans.{plan_name}.areas.{doc.name}"
+                named = area_names.setdefault(plan_id, set())
+                if doc.name in named:  # areas are matched by plan and name
+                    raise InvalidInput(field, "an area name used twice in the plan")
+                named.add(doc.name)
                 kind = doc.kind or (
                     "group" if doc.areas else "reserved" if doc.seats else "unreserved"
                 )

@@ -316,11 +316,21 @@ async def seat_states(
 # --- creating and refreshing an instance's inventory -----------------------------------------
 
 
+_LOCK_AREAS: Any = (
+    select(_IA.c.area_id)
+    .where(
+        _IA.c.tenant_id == bindparam(TENANT_PARAM), _IA.c.instance_id == bindparam("instance_id")
+    )
+    .order_by(_IA.c.area_id)
+    .with_for_update()
+)
+
+
 async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> None:
     """Give an instance its inventory: a row per area and per seat of its plan that it lacks
     (a new instance, or seats added to its plan since), then its areas' counts again from its
     seats (reserved areas) and the plan (unreserved capacities). Never drops a row: a seat's
-    state and an area's held, sold and locked places stay as they are. Five statements."""
+    state and an area's held, sold and locked places stay as they are. Seven statements."""
     tenant = uow.tenant_id
     assert tenant is not None
     session = uow.session
@@ -374,6 +384,12 @@ async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> N
             seats,
         )
     )
+
+    # The instance's area rows first, locked (PostgreSQL; SQLite has one writer): a basket
+    # that has changed a seat and its area's count commits before the counts below are read,
+    # so they include its change rather than writing a count from before it over it; one
+    # that has not yet reached its area waits and adds its change to the new count.
+    await uow.rows(_LOCK_AREAS, {"instance_id": instance_id})
 
     def seat_count(*conditions: Any) -> Any:
         return (
@@ -530,13 +546,20 @@ async def _move_seat(
     return True
 
 
+_LOCK_TYPE: Any = select(LockType.id).where(
+    LockType.tenant_id == bindparam(TENANT_PARAM), LockType.id == bindparam("lock_type_id")
+)
+_SEAT_LOCK_TYPE: Any = select(InstanceSeat.lock_type_id).where(
+    InstanceSeat.tenant_id == bindparam(TENANT_PARAM),
+    InstanceSeat.instance_id == bindparam("instance_id"),
+    InstanceSeat.seat_id == bindparam("seat_id"),
+    InstanceSeat.state == LOCKED,
+)
+
+
 async def _check_lock_type(uow: UnitOfWork, lock_type_id: int) -> None:
     """``InvalidInput`` unless the tenant has that lock type (before anything changes)."""
-    found = is_key(lock_type_id) and await uow.first(
-        select(LockType.id).where(
-            LockType.tenant_id == bindparam(TENANT_PARAM), LockType.id == lock_type_id
-        )
-    )
+    found = is_key(lock_type_id) and await uow.first(_LOCK_TYPE, {"lock_type_id": lock_type_id})
     if not found:
         raise InvalidInput("lock_type_id", "an unknown lock type")
 
@@ -609,14 +632,9 @@ async def lock_seat(uow: UnitOfWork, instance_id: int, seat_id: int, lock_type_i
 async def unlock_seat(uow: UnitOfWork, instance_id: int, seat_id: int) -> bool:
     """Make a locked seat available again; False when it is not locked."""
     tenant = _tenant(uow)
-    found = await uow.first(
-        select(InstanceSeat.lock_type_id).where(
-            InstanceSeat.tenant_id == bindparam(TENANT_PARAM),
-            InstanceSeat.instance_id == instance_id,
-            InstanceSeat.seat_id == seat_id,
-            InstanceSeat.state == LOCKED,
-        )
-    )
+    if not _keys(instance_id, seat_id):  # no seat has them
+        return False
+    found = await uow.first(_SEAT_LOCK_TYPE, {"instance_id": instance_id, "seat_id": seat_id})
     if found is None or found.lock_type_id is None:
         return False
     assert tenant

@@ -32,6 +32,7 @@ from boxoffice.store.models import (
     PromoCode,
     StockItem,
 )
+from boxoffice.store.repositories import storable
 from boxoffice.store.scoping import of_tenant
 from boxoffice.store.uow import UnitOfWork
 
@@ -219,7 +220,11 @@ async def offer_for_promo_code(core: Core, principal: Principal, code: str) -> O
     spaces); ``NotFound`` otherwise. For the basket, in any mode."""
     clean = code.strip().upper()
     async with core.read(principal.tenant_id) as uow:
-        found = await uow.first(_CODE, {"code": clean}) if 0 < len(clean) <= 100 else None
+        found = (
+            await uow.first(_CODE, {"code": clean})
+            if 0 < len(clean) <= 100 and storable(clean)
+            else None
+        )
     if found is None:
         raise NotFound("promo code", code)
     owner = Principal(tenant_id=principal.tenant_id, actor=principal.actor, full_access=True)

@@ -86,6 +86,8 @@ _INSTANCES_WITH_EVENT: Any = (
     .where(of_tenant(Instance, Event), _VISIBLE)
     .order_by(Instance.start_utc, Instance.id)
 )
+#: The same, of one event only.
+_ONE_EVENTS_INSTANCES: Any = _INSTANCES_WITH_EVENT.where(Instance.event_id == bindparam("event_id"))
 _INSTANCE: Any = select(*_INSTANCE_COLUMNS).where(
     of_tenant(Instance), _VISIBLE, Instance.id == bindparam("instance_id")
 )
@@ -317,11 +319,19 @@ async def list_instances(
     a date: its first moment), of one event (``NotFound`` when the principal cannot see it),
     whose event's name contains ``event_name`` (without regard to case), with the attributes
     and event attributes given. Two statements (three for one event's)."""
-    if event_id is not None:
-        await get_event(core, principal, event_id)
+    if event_id is not None and not is_key(event_id):
+        raise NotFound("event", event_id)
+    visible = {"all_instances": principal.full_access}
     async with core.read(principal.tenant_id) as uow:
         defs = await definitions(uow)
-        rows = await uow.rows(_INSTANCES_WITH_EVENT, {"all_instances": principal.full_access})
+        if event_id is None:
+            rows = await uow.rows(_INSTANCES_WITH_EVENT, visible)
+        else:
+            if await uow.first(_EVENT, {"event_id": event_id}) is None:
+                raise NotFound("event", event_id)
+            rows = await uow.rows(_ONE_EVENTS_INSTANCES, {**visible, "event_id": event_id})
+            if not rows and not principal.full_access:  # Web mode: an event it cannot see
+                raise NotFound("event", event_id)
     start = _bound(start_from, end=False, inclusive_day=False)
     stop = _bound(start_to, end=True, inclusive_day=False)
     needle = event_name.strip().casefold() if event_name else None
