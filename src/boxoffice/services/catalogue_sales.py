@@ -59,6 +59,8 @@ from boxoffice.store.uow import UnitOfWork
 DEFAULT_TIME_ZONE = "Europe/London"
 #: A new instance goes on sale this long before it starts, unless the file says otherwise.
 DEFAULT_SALE_LEAD = timedelta(days=365)
+#: The largest stock level (the column's integer), in a file and after units are returned.
+MAX_STOCK_LEVEL = 2**31 - 1
 ItemKind = Literal["event", "instance", "ticket_type", "stock_item"]
 AttributeValue = str | int | float | bool | None
 
@@ -180,7 +182,7 @@ class StockItemDoc(_Doc):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     price: Decimal = Decimal(0)
-    stock_level: int = Field(default=0, ge=0, le=2**31 - 1)
+    stock_level: int = Field(default=0, ge=0, le=MAX_STOCK_LEVEL)
     image_url: str = ""
     thumbnail_url: str = ""
     attributes: dict[str, AttributeValue] = {}
