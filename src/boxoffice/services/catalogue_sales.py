@@ -28,6 +28,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import bindparam, select
 
 from boxoffice.domain.errors import InvalidInput
 from boxoffice.domain.ids import MAX_INTEGER
@@ -54,6 +55,7 @@ from boxoffice.store.models import (
     TicketType,
     Venue,
 )
+from boxoffice.store.scoping import TENANT_PARAM
 from boxoffice.store.uow import UnitOfWork
 
 DEFAULT_TIME_ZONE = "Europe/London"
@@ -411,6 +413,17 @@ async def _upsert(
     return row
 
 
+#: Whether an area has instances (their inventory is by its kind).
+_AREA_IN_USE: Any = (
+    select(inventory._IA.c.area_id)
+    .where(
+        inventory._IA.c.tenant_id == bindparam(TENANT_PARAM),
+        inventory._IA.c.area_id == bindparam("area_id"),
+    )
+    .limit(1)
+)
+
+
 async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: datetime) -> None:
     """Load the sales sections of a catalogue into ``uow`` (its tenant's), without commit.
     ``tenant_zone``: the tenant's current time zone (the file's ``time_zone`` replaces it)."""
@@ -504,6 +517,15 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
                 if kind == "unreserved" and (doc.areas or doc.seats or doc.capacity is None):
                     raise InvalidInput(field, "an unreserved area has a capacity and a band")
                 area_band = band_id(doc.band, f"{field}.band") if kind == "unreserved" else None
+                known = areas.get((plan_id, doc.name))
+                if (
+                    known is not None
+                    and known.kind != kind
+                    and await uow.first(_AREA_IN_USE, {"area_id": known.id}) is not None
+                ):
+                    raise InvalidInput(
+                        f"{field}.kind", f"an area of instances stays {known.kind} (add a new one)"
+                    )
                 area = await _upsert(
                     uow,
                     PlanArea,
