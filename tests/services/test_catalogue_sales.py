@@ -337,3 +337,24 @@ async def test_the_second_of_a_repeated_hour_dumps_and_loads_back_to_the_same_mo
     assert twice["sale_stop"] == datetime(2026, 10, 25, 1, 30)  # the first 01:30: plain
     hamlet = next(e for e in dump["events"] if e["name"] == "Hamlet")["instances"][0]
     assert hamlet["start"].tzinfo is None
+
+
+async def test_an_area_with_instances_keeps_its_kind(core: Core) -> None:
+    """Stalls (reserved, with Hamlet's seats in its instances) written as an unreserved area is
+    refused and changes nothing: the instances' inventory is by seat, and an area that said
+    unreserved but sold by seat could sell neither places nor keep its plan true."""
+    name, tenant_id = await box_office_tenant(core)
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    data = demo_box_office()
+    data["venues"][0]["plans"][0]["areas"][0] = {"name": "Stalls", "capacity": 200, "band": "A"}
+    with pytest.raises(InvalidInput) as refused:
+        await catalogue.load_catalogue(core, name, data)
+    assert "Stalls" in refused.value.field
+    hamlet = (await programme.list_instances(core, owner, event_name="Hamlet"))[0]
+    from boxoffice.services import seating
+
+    plan = await seating.instance_plan(core, owner, hamlet.id)
+    assert [(a.name, a.kind) for a in plan.areas] == [
+        ("Stalls", "reserved"),
+        ("Circle", "reserved"),
+    ]

@@ -315,6 +315,26 @@ async def test_stock_is_taken_only_while_some_is_left(core: Core) -> None:
     assert levels["Tote Bag"] == 0
 
 
+async def test_stock_at_the_largest_level_is_not_an_overflow(core: Core) -> None:
+    """A stock level as large as the file allows (2**31 - 1): taking and returning units
+    compares without adding to it first (PostgreSQL's integer overflowed: a 500), and a
+    return beyond the largest level answers False."""
+    name, tenant_id = await box_office_tenant(core)
+    _, web = _principals(tenant_id)
+    data = demo_box_office()
+    data["stock_items"] = [{"name": "Badge", "price": 1, "stock_level": 2**31 - 1}]
+    await catalogue.load_catalogue(core, name, data)
+    badge = next(s for s in await products.list_stock_items(core, web) if s.name == "Badge")
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await products.take_stock(uow, badge.id, 1)
+        assert not await products.return_stock(uow, badge.id, 2)
+        assert await products.return_stock(uow, badge.id, 1)
+        assert not await products.return_stock(uow, badge.id, 1)
+        await uow.commit()
+    levels = {s.name: s.stock_level for s in await products.list_stock_items(core, web)}
+    assert levels["Badge"] == 2**31 - 1
+
+
 async def test_an_id_no_database_can_hold_is_not_found(core: Core) -> None:
     """A short id from an iframe URL is any number a visitor types: one beyond what SQLite and
     PostgreSQL store (``2**63`` and up) is a missing id, not an overflow (a 500)."""

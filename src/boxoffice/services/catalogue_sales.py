@@ -28,6 +28,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import bindparam, select
 
 from boxoffice.domain.errors import InvalidInput
 from boxoffice.domain.ids import MAX_INTEGER
@@ -54,11 +55,14 @@ from boxoffice.store.models import (
     TicketType,
     Venue,
 )
+from boxoffice.store.scoping import TENANT_PARAM
 from boxoffice.store.uow import UnitOfWork
 
 DEFAULT_TIME_ZONE = "Europe/London"
 #: A new instance goes on sale this long before it starts, unless the file says otherwise.
 DEFAULT_SALE_LEAD = timedelta(days=365)
+#: The largest stock level (the column's integer), in a file and after units are returned.
+MAX_STOCK_LEVEL = 2**31 - 1
 ItemKind = Literal["event", "instance", "ticket_type", "stock_item"]
 AttributeValue = str | int | float | bool | None
 
@@ -180,7 +184,7 @@ class StockItemDoc(_Doc):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     price: Decimal = Decimal(0)
-    stock_level: int = Field(default=0, ge=0, le=2**31 - 1)
+    stock_level: int = Field(default=0, ge=0, le=MAX_STOCK_LEVEL)
     image_url: str = ""
     thumbnail_url: str = ""
     attributes: dict[str, AttributeValue] = {}
@@ -409,6 +413,17 @@ async def _upsert(
     return row
 
 
+#: Whether an area has instances (their inventory is by its kind).
+_AREA_IN_USE: Any = (
+    select(inventory._IA.c.area_id)
+    .where(
+        inventory._IA.c.tenant_id == bindparam(TENANT_PARAM),
+        inventory._IA.c.area_id == bindparam("area_id"),
+    )
+    .limit(1)
+)
+
+
 async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: datetime) -> None:
     """Load the sales sections of a catalogue into ``uow`` (its tenant's), without commit.
     ``tenant_zone``: the tenant's current time zone (the file's ``time_zone`` replaces it)."""
@@ -502,6 +517,15 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
                 if kind == "unreserved" and (doc.areas or doc.seats or doc.capacity is None):
                     raise InvalidInput(field, "an unreserved area has a capacity and a band")
                 area_band = band_id(doc.band, f"{field}.band") if kind == "unreserved" else None
+                known = areas.get((plan_id, doc.name))
+                if (
+                    known is not None
+                    and known.kind != kind
+                    and await uow.first(_AREA_IN_USE, {"area_id": known.id}) is not None
+                ):
+                    raise InvalidInput(
+                        f"{field}.kind", f"an area of instances stays {known.kind} (add a new one)"
+                    )
                 area = await _upsert(
                     uow,
                     PlanArea,

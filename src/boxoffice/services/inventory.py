@@ -14,8 +14,10 @@ then changes nothing), SQLite lets one writer at a time. The loser sees a row co
 the function answers False; nothing was changed. The status of an instance is then one
 statement over its areas' counts, whatever the number of seats.
 
-A basket holding several seats holds them in seat-id order (and their areas' counts follow in
-the same order), so two baskets never wait for each other in a cycle.
+Each change locks its seat row, then its area's row, until commit: a transaction that changes
+several seats one call at a time can wait in a cycle with another (X: seat 5 and the area;
+Y: seat 7, waiting for the area; X then waits for seat 7). Several seats at once need every
+seat row first (seat-id order), then the areas' counts (area-id order): decision 0120.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from boxoffice.domain.views import (
     OfferView,
     StockItemView,
 )
-from boxoffice.services.catalogue_sales import money
+from boxoffice.services.catalogue_sales import MAX_STOCK_LEVEL, money
 from boxoffice.services.core import Core
 from boxoffice.services.inventory import checked_quantity
 from boxoffice.store.models import (
@@ -249,7 +249,10 @@ async def _change_stock(uow: UnitOfWork, stock_item_id: int, change: int) -> boo
         .where(
             _STOCK_TABLE.c.tenant_id == uow.tenant_id,
             _STOCK_TABLE.c.id == stock_item_id,
-            _STOCK_TABLE.c.stock_level + change >= 0,
+            # Compared without adding to the level first (no integer overflow).
+            _STOCK_TABLE.c.stock_level >= -change
+            if change < 0
+            else _STOCK_TABLE.c.stock_level <= MAX_STOCK_LEVEL - change,
         )
         .values(stock_level=_STOCK_TABLE.c.stock_level + change)
     )
@@ -265,6 +268,7 @@ async def take_stock(uow: UnitOfWork, stock_item_id: int, quantity: int) -> bool
 
 
 async def return_stock(uow: UnitOfWork, stock_item_id: int, quantity: int) -> bool:
-    """Put ``quantity`` units back (a released basket); False for an unknown item."""
+    """Put ``quantity`` units back (a released basket); False for an unknown item (or one
+    whose level would pass ``MAX_STOCK_LEVEL``)."""
     checked_quantity(quantity)
     return await _change_stock(uow, stock_item_id, quantity)
