@@ -110,6 +110,11 @@ class Scenario:
             )
             headers = {"Authorization": f"Bearer {self.spec['token']}"}
             return self.raw("GET", path, headers), {200}
+        if name == "events_expand":  # a venue website's programme page: web mode, unsigned
+            return self.raw("GET", f"{spektrix}/events?$expand=instances", origin), {200}
+        if name == "instance_status":  # its seat counts on an on-sale morning: web mode
+            path = f"{spektrix}/instances/{self.spec['instance_id']}/status"
+            return self.raw("GET", path, origin), {200}
         if name == "brand_index":
             start = self.rng.randrange(0, 100)
             path = f"/api/v2/customer?itemStart={start}&itemLimit=15"
@@ -153,7 +158,16 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 #: Scenarios whose requests may be sent more than once: built before the clock starts.
 REPEATABLE = frozenset(
-    {"bare", "owner_get", "owner_email", "web_get", "carecloud_get", "brand_index"}
+    {
+        "bare",
+        "owner_get",
+        "owner_email",
+        "web_get",
+        "carecloud_get",
+        "brand_index",
+        "events_expand",
+        "instance_status",
+    }
 )
 #: How many such requests are built (and sent in turn): each a random customer as before.
 PREBUILT = 4096

@@ -88,6 +88,8 @@ SCENARIOS = (
     "brand_index_deep",
     "brand_index_brand",
     "brand_index_search",
+    "events_expand",
+    "instance_status",
     "bare_404",
 )
 DEFAULT = ("owner_get", "owner_email", "web_get", "carecloud_get", "brand_index")
@@ -363,6 +365,15 @@ async def _login(app: Any, user: str) -> dict[str, Any]:
     return {"cookie": cookie, "token": token, "carecloud_customer": customer}
 
 
+async def _hamlet_instance(app: Any) -> str:
+    """The first instance of the demo box office's Hamlet (its 260-seat Main House)."""
+    answer = await send(app, Request("GET", f"/{TENANT}/api/v3/instances?eventName=Hamlet", {}))
+    instances = answer.json()
+    if not instances:
+        raise SystemExit("the tenant has no Hamlet instance (the demo box office)")
+    return str(instances[0]["id"])
+
+
 def _signed(spec: dict[str, Any], method: str, target: str, body: bytes | None) -> Request:
     from boxoffice.security import signatures
 
@@ -425,6 +436,11 @@ def _request(name: str, spec: dict[str, Any], rng: random.Random) -> Request:
         # A search matching one customer in ~1,000 (a raw seed's last names are Last0..Last996).
         target = f"/api/v2/customer?search=Last{rng.randrange(100, 997)}&itemStart=0&itemLimit=15"
         return Request("GET", target, {"apiKey": spec["api_key"]})
+    if name == "events_expand":  # a venue website's programme page (web mode)
+        return Request("GET", f"/{TENANT}/api/v3/events?$expand=instances", {"Origin": ORIGIN})
+    if name == "instance_status":  # a 260-seat instance's counts (web mode)
+        target = f"/{TENANT}/api/v3/instances/{spec['instance_id']}/status"
+        return Request("GET", target, {"Origin": ORIGIN})
     if name == "bare_404":
         return Request("GET", "/nothing-here", {})
     raise SystemExit(f"unknown scenario {name}")
@@ -567,6 +583,8 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
     try:
         if {"web_get", "carecloud_get"} & set(args.scenario):
             spec.update(await _login(app, spec["interface_user"]))
+        if "instance_status" in args.scenario:
+            spec["instance_id"] = await _hamlet_instance(app)
         for name in args.scenario:
             if args.warmup:
                 await _drive(app, name, _prepare(name, spec, rng, args.warmup), Counter())

@@ -45,6 +45,7 @@ from boxoffice import serving
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEMO = ROOT / "src" / "boxoffice" / "catalogs" / "demo.yaml"
+DEMO_BOX_OFFICE = DEMO.with_name("demo_box_office.yaml")
 TENANT, CEILING = "bench", "ceiling"
 ORIGIN = "http://localhost:8080"
 PASSWORD = "Bench-password-1"
@@ -578,7 +579,10 @@ def environment(url: str, secret: str) -> dict[str, str]:
 
 
 def bench_catalogue(workdir: Path) -> Path:
+    """The demo catalogue and the demo box office (what ``boxoffice demo`` loads), with the
+    web-mode rate limits raised."""
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    data.update(yaml.safe_load(DEMO_BOX_OFFICE.read_text(encoding="utf-8")))
     data.setdefault("settings", {})["rate_limits"] = {
         "signup_per_ip": "100000000/minute",
         "login_per_ip": "100000000/minute",
@@ -586,6 +590,18 @@ def bench_catalogue(workdir: Path) -> Path:
     path = workdir / "catalogue.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def hamlet_instance(base: str) -> str:
+    """The id of the first instance of the demo box office's Hamlet (its 260-seat Main House),
+    read in web mode: the instance whose ``status`` the benchmark reads."""
+    with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+        response = client.get(f"/{TENANT}/api/v3/instances?eventName=Hamlet")
+        response.raise_for_status()
+        instances = response.json()
+    if not instances:
+        raise SystemExit("the benchmark's tenant has no Hamlet instance (the demo box office)")
+    return str(instances[0]["id"])
 
 
 def web_session(base: str, email: str) -> tuple[str, str]:
@@ -769,6 +785,7 @@ def bench_database(
         with server(command, env, port, workdir / f"server-{kind}.log") as process:
             cookie, login_email = web_session(base, f"web-{secrets.token_hex(4)}@example.org")
             token, carecloud_customer = carecloud_token(base, user, login_email)
+            instance_id = hamlet_instance(base)
             common = {
                 "host": "127.0.0.1",
                 "port": port,
@@ -787,6 +804,7 @@ def bench_database(
                 "carecloud_customer": carecloud_customer,
                 "api_key": api_key,
                 "origin": ORIGIN,
+                "instance_id": instance_id,
             }
             scenarios: dict[str, Any] = {}
             for name in (
@@ -797,6 +815,8 @@ def bench_database(
                 "web_get",
                 "carecloud_get",
                 "brand_index",
+                "events_expand",
+                "instance_status",
             ):
                 log(f"{kind}: {name} for {args.duration}s at {args.connections} connections")
                 scenarios[name] = run_load_measured(

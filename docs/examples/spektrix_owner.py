@@ -1,4 +1,5 @@
-"""System Owner mode against a running boxoffice: sign, create, find, tag, consent.
+"""System Owner mode against a running boxoffice: sign, create, find, tag, consent, and read
+an instance's availability.
 
 .venv/bin/boxoffice api-user create demo example-user --json   # -> {"login": ..., "secret_key": ...}
 .venv/bin/python docs/examples/spektrix_owner.py http://localhost:8000 demo example-user <secret_key>
@@ -97,6 +98,20 @@ def main(base: str, client_name: str, login: str, secret: str) -> None:
             {"firstName": "A", "lastName": "L", "email": email},
         )
         print(duplicate.json())
+
+        # What the venue sells: an instance's availability, with the counts only the
+        # venue sees (sold, locked, reserved...) because the request is signed.
+        instances = client.get(f"{api}/instances").json()  # web mode
+        if instances:
+            status = call(
+                client,
+                "GET",
+                f"{api}/instances/{instances[0]['id']}/status?includeLockInformation=true",
+                login,
+                secret,
+            )
+            status.raise_for_status()
+            print(json.dumps(status.json(), indent=2))
 
 
 if __name__ == "__main__":

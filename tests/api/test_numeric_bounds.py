@@ -56,7 +56,17 @@ BAD_NUMBERS = (
 EDGE_NUMBERS = ("9223372036854775807", "4294967296", "2147483648")
 #: Path ids that are well formed (their check letters or digits are right) for keys beyond
 #: the databases' integers: anybody can make them.
-SPEKTRIX_KINDS = {"address_id": "address", "statement_id": "statement", "tag_id": "tag"}
+SPEKTRIX_KINDS = {
+    "address_id": "address",
+    "statement_id": "statement",
+    "tag_id": "tag",
+    "event_id": "event",
+    "instance_id": "instance",
+    "plan_id": "plan",
+    "area_id": "area",
+    "venue_id": "venue",
+    "membership_id": "membership",
+}
 
 
 def _crafted(app: str, where: str, name: str) -> tuple[str, ...]:

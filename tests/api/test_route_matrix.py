@@ -50,8 +50,10 @@ from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import ApiKeyCaller
 from boxoffice.services import brandchannel as brandchannel_service
 from boxoffice.services import customers as svc
+from boxoffice.services import products, programme, seating
 from boxoffice.services import tenants as tenant_service
 from boxoffice.settings import Settings
+from tests.api.spektrix.support import load_box_office
 from tests.conftest import SECRET, Signer, make_tenant
 
 #: The one table: (application, method, path template) -> the kind of caller it admits.
@@ -67,6 +69,28 @@ MATRIX: dict[tuple[str, str, str], str] = {
         "/{client}/api/v3/customers/{id}/agreed-statements/{statement_id}",
     ): "owner",
     ("spektrix", "DELETE", "/{client}/api/v3/customers/{id}/tags/{tag_id}"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/bands"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/events"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/events/{event_id}"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/events/{event_id}/instances"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/funds"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/instances"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/instances/{instance_id}"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/instances/{instance_id}/plan"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/instances/{instance_id}/price-list"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/instances/{instance_id}/status"): "public",
+    (
+        "spektrix",
+        "GET",
+        "/{client}/api/v3/instances/{instance_id}/status/areas/{area_id}",
+    ): "public",
+    ("spektrix", "GET", "/{client}/api/v3/memberships/{membership_id}"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/plans"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/plans/{plan_id}"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/stock-items"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/ticket-types"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/venues"): "public",
+    ("spektrix", "GET", "/{client}/api/v3/venues/{venue_id}"): "public",
     ("spektrix", "GET", "/{client}/api/v3/countries"): "public",
     ("spektrix", "GET", "/{client}/api/v3/countries/{iso_code}"): "public",
     ("spektrix", "GET", "/{client}/api/v3/customer"): "session",
@@ -272,6 +296,8 @@ def _rows(app: str, *kinds: str) -> list[tuple[str, str]]:
 
 
 V3 = "/{client}/api/v3"
+#: The path ids of what a tenant sells (``_box_office_ids``).
+BOX_OFFICE_IDS = ("event_id", "instance_id", "plan_id", "area_id", "venue_id", "membership_id")
 ROUTES = _rows("spektrix")
 #: Routes that answer in web mode (no credentials) with 200.
 PUBLIC = set(_rows("spektrix", "public"))
@@ -286,6 +312,7 @@ def _kind(method: str, template: str) -> str:
 async def _victim(core: Core) -> tuple[str, dict[str, str]]:
     """A tenant with a customer, a tag on it, an agreed statement and an address."""
     name, tenant_id = await make_tenant(core)
+    await load_box_office(core, name)
     owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
     async with core.uow(tenant_id) as uow:
         tag = (await uow.catalogue.tags())[0].id
@@ -308,6 +335,23 @@ async def _victim(core: Core) -> tuple[str, dict[str, str]]:
         "statement_id": resource_code("statement", statement),
         "address_id": resource_code("address", view.addresses[0].id),
         "iso_code": "GB",
+        **await _box_office_ids(core, owner),
+    }
+
+
+async def _box_office_ids(core: Core, owner: Principal) -> dict[str, str]:
+    """The path ids of the tenant's catalogue of what it sells: an event, one of its
+    instances, its plan and first area, the venue, a membership."""
+    instance = (await programme.list_instances(core, owner))[0]
+    plan = await seating.instance_plan(core, owner, instance.id)
+    membership = (await products.list_memberships_for_sale(core, owner))[0].membership
+    return {
+        "event_id": resource_code("event", instance.event_id),
+        "instance_id": resource_code("instance", instance.id),
+        "plan_id": resource_code("plan", plan.id),
+        "area_id": resource_code("area", plan.areas[0].id),
+        "venue_id": resource_code("venue", plan.venue_id),
+        "membership_id": resource_code("membership", membership.id),
     }
 
 
@@ -414,6 +458,66 @@ async def test_another_tenants_ids_look_missing(
         return
     assert response.status_code == 404, response.text
     assert "victim" not in response.text.lower()
+
+
+#: The public routes of what a tenant sells (issue 17): lists, and those naming its ids.
+SALES_LISTS = (
+    "/events",
+    "/instances",
+    "/plans",
+    "/venues",
+    "/ticket-types",
+    "/bands",
+    "/funds",
+    "/stock-items",
+    "/memberships",
+)
+SALES_ROUTES = [
+    r
+    for r in ROUTES
+    if _kind(*r) == "public"
+    and (
+        r[1].removeprefix(V3) in SALES_LISTS
+        or any("{" + key + "}" in r[1] for key in BOX_OFFICE_IDS)
+    )
+]
+
+
+def test_the_sales_routes_are_all_there() -> None:
+    assert len(SALES_ROUTES) == 19
+
+
+@pytest.mark.parametrize(("method", "template"), SALES_ROUTES)
+async def test_another_tenants_catalogue_is_not_seen(
+    matrix: tuple[str, dict[str, str], Signer, Signer],
+    http: httpx.AsyncClient,
+    core: Core,
+    method: str,
+    template: str,
+) -> None:
+    """A public route of a tenant whose catalogue sells nothing, named with the victim's ids
+    (each kind's, long and short): not found, or an empty list, in web mode and signed. (Two
+    tenants selling the same things may show the same catalogue ids, each its own records:
+    catalogue keys are small and per tenant.)"""
+    _, ids, _, _ = matrix
+    bare, _ = await make_tenant(core, catalogue=False)
+    secret = await tenant_service.create_api_user(core, bare, "bare-user")
+    signer = Signer(http, bare, "bare-user", secret)
+    short = {k: re.split(r"[A-Z]", v, maxsplit=1)[0] for k, v in ids.items()}
+    for values in (ids, short):
+        path = _path(template, bare, values)
+        for response in (
+            await http.get(f"/{bare}/api/v3/{path}"),
+            await signer.get(path),
+        ):
+            if "{" in template.removeprefix("/{client}"):
+                assert response.status_code == 404, (path, response.text)
+                assert set(response.json()) == {"message"}
+            else:
+                assert response.status_code == 200, (path, response.text)
+                for key in BOX_OFFICE_IDS:
+                    assert ids[key] not in response.text, (path, key)
+            assert "victim" not in response.text.lower()
 
 
 # --- brand/channel (apiKey header; the tenant comes from the key) -----------------------------

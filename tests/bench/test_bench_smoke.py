@@ -27,6 +27,8 @@ SCENARIOS = {
     "web_get",
     "carecloud_get",
     "brand_index",
+    "events_expand",
+    "instance_status",
     "login_storm_logins",
     "owner_get_before_login_storm",
     "owner_get_during_login_storm",

@@ -20,7 +20,7 @@ from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["owner_get", "owner_email", "owner_post", "web_signup", "brand_post", "web_get"]
 SCENARIOS += ["carecloud_get", "brand_index", "brand_index_deep", "brand_index_brand"]
-SCENARIOS += ["brand_index_search", "bare_404"]
+SCENARIOS += ["brand_index_search", "events_expand", "instance_status", "bare_404"]
 STATUSES = {"bare_404": "404", "web_signup": "201"}
 
 
@@ -63,3 +63,5 @@ def test_per_request_measures_every_scenario(database: str) -> None:
         assert measured[name]["writes"] >= 1, name
         assert measured[name]["by_engine"]["core"] >= 1, name
     assert measured["bare_404"]["statements"] == 0
+    for name in ("events_expand", "instance_status"):  # catalogue reads write nothing
+        assert measured[name]["writes"] == 0, name

@@ -122,6 +122,44 @@ def test_demo_no_serve_is_idempotent(cli: Invoke) -> None:
     assert "http://localhost:8080" in after["origins"]
 
 
+def test_demo_loads_the_box_office_of_the_spec(cli: Invoke) -> None:
+    ok(cli("demo", "--no-serve"))
+    data = dump(cli, "demo")
+    assert data["time_zone"] == "Europe/London"
+    assert data["settings"]["basket_hold_minutes"] == 15
+    venue = data["venues"][0]
+    assert venue["name"] == "Demo Theatre"
+    main, studio = venue["plans"]
+    assert (main["name"], [a["name"] for a in main["areas"]]) == (
+        "Main House",
+        ["Stalls", "Circle"],
+    )
+    assert main["areas"][1]["seats"] == [{"rows": "K-M", "seats": "1-20", "band": "C"}]
+    assert studio["areas"] == [
+        {"name": "Studio", "kind": "unreserved", "capacity": 60, "band": "A"}
+    ]
+    assert [t["name"] for t in data["ticket_types"]] == ["Adult", "Concession", "Under 18"]
+    events = {e["name"]: e for e in data["events"]}
+    assert [len(events[n]["instances"]) for n in ("Hamlet", "The Little Prince", "Jazz Night")] == [
+        3,
+        2,
+        1,
+    ]
+    assert events["Winter Gala"]["on_sale"] is False
+    prices = {p["name"]: p["bands"] for p in data["price_lists"]}
+    assert prices["Hamlet"]["C"] == {"Adult": 18, "Concession": 15, "Under 18": 8}
+    assert prices["Studio"] == {"A": {"Adult": 15, "Concession": 12, "Under 18": 8}}
+    assert [(f["name"]) for f in data["funds"]] == ["Annual Fund", "Education Programme"]
+    assert [(s["name"], s["price"], s["stock_level"]) for s in data["stock_items"]] == [
+        ("Programme", 5, 500),
+        ("Tote Bag", 12, 50),
+    ]
+    memberships = {m["name"]: m["price"] for m in data["memberships"]}
+    assert memberships == {"Friends": 60, "Patrons": 250}
+    assert [o["promo_codes"] for o in data["offers"]] == [["PREVIEW10"]]
+    assert data["offers"][0]["events"] == ["Hamlet"] and data["offers"][0]["percent_off"] == 10
+
+
 def test_demo_on_a_fresh_machine_makes_its_own_database_and_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

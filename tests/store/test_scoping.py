@@ -120,3 +120,35 @@ async def test_leaving_without_commit_writes_nothing(core: Core) -> None:
         await uow.flush()
     async with core.uow(a) as uow:
         assert await uow.customers.by_email_key("gone@example.org") is None
+
+
+async def test_a_core_update_or_delete_must_name_the_unit_of_works_tenant(core: Core) -> None:
+    """An UPDATE or DELETE written on a table (SQLAlchemy Core, as the inventory's conditional
+    updates are) gets no ORM criteria: the guard refuses one whose WHERE does not require the
+    unit of work's own tenant (SQLite would change every tenant's rows), and lets the others
+    through."""
+    a, b = await _two_tenants_with_customers(core)
+    table = Customer.__table__
+    for stmt in (
+        update(table).values(first_name="Changed"),
+        update(table).where(table.c.tenant_id == b).values(first_name="Changed"),
+        update(table)
+        .where((table.c.tenant_id == a) | (table.c.tenant_id == b))
+        .values(first_name="Changed"),
+        table.delete().where(table.c.email == "b@example.org"),
+    ):
+        async with core.uow(a, write=True) as uow:
+            with pytest.raises(UnscopedQueryError):
+                await uow.session.execute(stmt)
+    async with core.uow(a, write=True) as uow:
+        await uow.session.execute(
+            update(table).where(table.c.tenant_id == a).values(first_name="Mine")
+        )
+        await uow.commit()
+    async with core.uow(None) as uow:
+        rows = await uow.session.execute(
+            select(Customer.tenant_id, Customer.first_name)
+            .where(Customer.tenant_id.in_([a, b]))
+            .execution_options(unscoped=True)
+        )
+        assert dict(rows.all()) == {a: "Mine", b: "A"}

@@ -37,6 +37,8 @@ from boxoffice.settings import Settings
 
 T = TypeVar("T")
 DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "catalogs" / "demo.yaml"
+#: What the demo tenant sells (its dates relative to the day ``demo`` runs).
+DEMO_BOX_OFFICE = DEMO_CATALOGUE.with_name("demo_box_office.yaml")
 #: Connections waiting to be accepted (uvicorn's default).
 BACKLOG = 2048
 #: Addresses the demo names ``localhost`` (the host name its pages use).
@@ -287,6 +289,7 @@ def demo(
             )
     migrate_database(settings)
     data = yaml.safe_load(DEMO_CATALOGUE.read_text(encoding="utf-8"))
+    data.update(yaml.safe_load(DEMO_BOX_OFFICE.read_text(encoding="utf-8")))
     data["origins"] = list(dict.fromkeys([*data.get("origins", []), venue]))
 
     async def work(core: Core) -> demo_service.SeedSummary:

@@ -388,3 +388,251 @@ class AuditEntryView:
     target_id: str | None
     customer_id: int | None
     changes: tuple[dict[str, object], ...]
+
+
+# --- what a venue sells: seating, pricing, programme, inventory, products (issue 17) ---------
+
+#: A typed attribute's value as the core holds it: text, a number, a boolean, or None (unset).
+AttributeValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueView:
+    id: int
+    name: str
+    #: One line (the vendor's venue address is one string).
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeatView:
+    id: int
+    area_id: int
+    row: str
+    number: str
+    #: The seat's name as printed ("A1" unless the plan names it otherwise).
+    name: str
+    band_id: int
+    wheelchair: bool
+    special: bool
+    x: int
+    y: int
+
+
+@dataclass(frozen=True, slots=True)
+class AreaView:
+    """An area of a seating plan: a ``group`` of areas, ``reserved`` (with seats) or
+    ``unreserved`` (a capacity and one band)."""
+
+    id: int
+    name: str
+    kind: str
+    #: Seats of a reserved area, places of an unreserved one, the sum for a group.
+    capacity: int
+    #: The band of an unreserved area (None for the others: their seats carry one).
+    band_id: int | None
+    areas: tuple[AreaView, ...]
+    seats: tuple[SeatView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    id: int
+    name: str
+    venue_id: int
+    background_image_url: str
+    #: The root's kind: ``group`` (several areas), ``reserved`` or ``unreserved``.
+    kind: str
+    areas: tuple[AreaView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketTypeView:
+    id: int
+    name: str
+    #: Every ticket-type attribute of the tenant, in definition order (None when unset).
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BandView:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PriceView:
+    id: int
+    amount: Decimal
+    is_band_default: bool
+    ticket_type: TicketTypeView
+    band: BandView
+
+
+@dataclass(frozen=True, slots=True)
+class PriceListView:
+    id: int
+    name: str
+    prices: tuple[PriceView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceView:
+    id: int
+    event_id: int
+    plan_id: int
+    price_list_id: int
+    #: Wall-clock time in the tenant's time zone (naive) and UTC (aware).
+    start_local: datetime
+    start_utc: datetime
+    sale_start_local: datetime
+    sale_start_utc: datetime
+    sale_stop_local: datetime
+    sale_stop_utc: datetime
+    web_instance_id: str | None
+    cancelled: bool
+    on_sale: bool
+    web_visible: bool
+    has_best_available_overlay: bool
+    #: Every instance attribute of the tenant, in definition order (None when unset).
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    id: int
+    name: str
+    description: str
+    html_description: str
+    duration_minutes: int
+    image_url: str
+    thumbnail_url: str
+    on_sale: bool
+    web_event_id: str | None
+    #: The first and last instance the principal may see (None: none).
+    first_instance_local: datetime | None
+    first_instance_utc: datetime | None
+    last_instance_local: datetime | None
+    last_instance_utc: datetime | None
+    #: "24 October-26 October" (day and month name, no year; "" without instances).
+    instance_dates: str
+    #: Every event attribute of the tenant, in definition order (None when unset).
+    attributes: tuple[tuple[str, AttributeValue], ...] = ()
+    #: The instances the principal may see, in start order; None unless asked for.
+    instances: tuple[InstanceView, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockTypeView:
+    id: int
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class LockQuantityView:
+    quantity: int
+    lock_type_id: int
+    lock_type_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AreaStatusView:
+    """Counts of one area of an instance's plan (or of the whole plan: its root), all computed;
+    each dialect shows the fields its mode shows.
+
+    ``capacity = available + in_basket + in_other_basket + sold + locked + reserved``;
+    ``unavailable = capacity - available``. ``in_basket`` counts the caller's basket (none yet:
+    0), ``in_other_basket`` everyone else's holds."""
+
+    area_id: int
+    name: str
+    capacity: int
+    available: int
+    wheelchair_available: int
+    special_available: int
+    in_basket: int
+    in_other_basket: int
+    unavailable: int
+    sold: int
+    locked: int
+    reserved: int
+    #: Locked places by lock type (only when asked for; else empty).
+    lock_info_available: tuple[LockQuantityView, ...] = ()
+    lock_info_special_available: tuple[LockQuantityView, ...] = ()
+    #: Child areas' counts (only when asked for; else empty).
+    areas: tuple[AreaStatusView, ...] = ()
+
+
+#: The status of a whole instance is the status of its plan's root area.
+InstanceStatusView = AreaStatusView
+
+
+@dataclass(frozen=True, slots=True)
+class SeatStateView:
+    """One seat of an instance: ``available``, ``held``, ``sold``, ``locked`` or ``reserved``."""
+
+    seat_id: int
+    state: str
+    lock_type_id: int | None
+    #: The basket holding it (``held``), else None.
+    holder: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FundView:
+    id: int
+    name: str
+    description: str
+    code: str
+    default_amount: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class StockItemView:
+    id: int
+    name: str
+    description: str
+    price: Decimal
+    stock_level: int
+    image_url: str
+    thumbnail_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class GiftVoucherTypeView:
+    """A fixed amount (``amount``) or a custom one between ``min_amount`` and ``max_amount``."""
+
+    id: int
+    name: str
+    amount: Decimal | None
+    min_amount: Decimal | None
+    max_amount: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipForSaleView:
+    """A membership with what it costs (None: not for sale)."""
+
+    membership: MembershipView
+    price: Decimal | None
+    renewal_price: Decimal | None
+    duration_months: int
+    auto_renew_available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    """A rule the basket applies: ``percent_off`` (or ``amount_off`` per ticket) of the tickets
+    of ``event_ids`` (empty: every event) and ``ticket_type_ids`` (empty: every type); with
+    ``promo_codes`` it applies only when one of them is given."""
+
+    id: int
+    name: str
+    description: str
+    percent_off: Decimal | None
+    amount_off: Decimal | None
+    event_ids: tuple[int, ...]
+    ticket_type_ids: tuple[int, ...]
+    promo_codes: tuple[str, ...]
+    active: bool

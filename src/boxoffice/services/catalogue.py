@@ -7,6 +7,8 @@ re-loading a file is idempotent and never drops customer data attached to an ite
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,6 +26,16 @@ from boxoffice.domain.views import (
     TagView,
 )
 from boxoffice.security.captcha import CaptchaConfig
+from boxoffice.services.catalogue_sales import (
+    SalesDoc,
+    dump_sales,
+    load_sales,
+    minor_units,
+    time_zone,
+)
+from boxoffice.services.catalogue_sales import (
+    plain_money as _plain_money,
+)
 from boxoffice.services.core import Core
 from boxoffice.services.tenants import forget_tenant, get_tenant, normalise_origin
 from boxoffice.store.models import (
@@ -90,6 +102,11 @@ class MembershipDoc(_Item):
     html_description: str = ""
     image_url: str = ""
     thumbnail_url: str = ""
+    #: What it costs (none: not for sale), for ``duration_months``.
+    price: Decimal | None = None
+    renewal_price: Decimal | None = None
+    duration_months: int = Field(default=12, ge=1, le=1200)
+    auto_renew_available: bool = True
 
 
 class AttributeDoc(_Item):
@@ -154,7 +171,10 @@ class LanguageDoc(_Item):
     default: bool = False
 
 
-class CatalogueDoc(_Item):
+class CatalogueDoc(_Item, SalesDoc):
+    """The whole file: these sections, and what a venue sells (``catalogue_sales.SalesDoc``)."""
+
+    model_config = ConfigDict(extra="forbid")
     display_name: str | None = None
     origins: list[str] = []
     settings: dict[str, Any] = {}
@@ -241,12 +261,19 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
     tenant = await get_tenant(core, tenant_name)
     async with core.uow(tenant.id, write=True) as uow:
         cat = uow.catalogue
-        row = await uow.session.get(Tenant, tenant.id)
+        # Loads of one tenant take turns (PostgreSQL: the tenant's row is locked first, FOR NO
+        # KEY UPDATE so that inserts referring to the tenant do not wait; SQLite: one writer),
+        # so a second load reads the first's rows and keys (``next_id`` is ``max + 1``) rather
+        # than picking the same ones.
+        row = await uow.session.get(Tenant, tenant.id, with_for_update={"key_share": True})
         assert row is not None
         if doc.display_name is not None:
             row.display_name = doc.display_name
         if doc.settings:
             row.settings = {**row.settings, **_protect_settings(core, row.settings, doc.settings)}
+        if doc.time_zone is not None:
+            time_zone(doc.time_zone)  # refused when unknown
+            row.time_zone = doc.time_zone
         known_origins = set(tenant.origins)
         for origin in doc.origins:
             clean = normalise_origin(origin)
@@ -295,7 +322,13 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         memberships = {m.name: m for m in await cat.memberships()}
         for m in doc.memberships:
-            await _upsert(uow, Membership, memberships, m.name, m.model_dump(exclude={"id"}))
+            values = m.model_dump(exclude={"id", "price", "renewal_price"})
+            for name in ("price", "renewal_price"):
+                amount = getattr(m, name)
+                values[f"{name}_minor"] = (
+                    None if amount is None else minor_units(amount, f"memberships.{name}")
+                )
+            await _upsert(uow, Membership, memberships, m.name, values)
         attributes = {a.lookup_key: a for a in await cat.attributes()}
         for pos, a in enumerate(doc.attributes):
             key = attribute_lookup_key(a.name)
@@ -406,6 +439,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
                 cat.add(Language(code=lang.code, name=lang.name, is_default=lang.default))
             else:
                 row_l.name, row_l.is_default = lang.name, lang.default
+        await load_sales(uow, doc, row.time_zone, datetime.now(UTC))
         await _load_translations(
             uow,
             doc,
@@ -457,6 +491,10 @@ async def dump_catalogue(core: Core, tenant_name: str) -> dict[str, Any]:
                     "html_description": m.html_description,
                     "image_url": m.image_url,
                     "thumbnail_url": m.thumbnail_url,
+                    "price": _plain_money(m.price_minor),
+                    "renewal_price": _plain_money(m.renewal_price_minor),
+                    "duration_months": m.duration_months,
+                    "auto_renew_available": m.auto_renew_available,
                 }
                 for m in await cat.memberships()
             ],
@@ -521,6 +559,9 @@ async def dump_catalogue(core: Core, tenant_name: str) -> dict[str, Any]:
                 for lang in await cat.all(Language)
             ],
         }
+        zone = await uow.session.get(Tenant, tenant.id)
+        assert zone is not None
+        out.update(await dump_sales(uow, zone.time_zone))
         await _dump_translations(uow, out)
         return out
 

@@ -166,7 +166,11 @@ def _collect_bulk(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     op = "insert" if state.is_insert else "update" if state.is_update else "delete"
-    tables = [str(getattr(m.local_table, "name", "?")) for m in state.all_mappers] or ["?"]
+    # An ORM statement names its mapped classes; a Core one (the inventory's conditional
+    # updates) its table.
+    tables = [str(getattr(m.local_table, "name", "?")) for m in state.all_mappers] or [
+        str(getattr(getattr(state.statement, "table", None), "name", "?"))
+    ]
     tenant_id = state.session.info.get(TENANT_KEY)
     changes: list[_Change] = state.session.info.setdefault(_CHANGES_KEY, [])
     changes.append(_Change(tenant_id, None, None, {"table": tables[0], "op": f"bulk-{op}"}))

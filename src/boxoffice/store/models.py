@@ -30,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -100,6 +101,10 @@ class Tenant(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+    #: The IANA time zone of the tenant's wall clock (instances' local times).
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default="Europe/London", server_default="Europe/London"
+    )
 
 
 class TenantOrigin(TenantScoped, Base):
@@ -218,6 +223,11 @@ class Membership(TenantScoped, Base):
     html_description: Mapped[str] = mapped_column(Text, default="")
     image_url: Mapped[str] = mapped_column(String(500), default="")
     thumbnail_url: Mapped[str] = mapped_column(String(500), default="")
+    #: What it costs, in minor units (None: not for sale).
+    price_minor: Mapped[int | None] = mapped_column(Key)
+    renewal_price_minor: Mapped[int | None] = mapped_column(Key)
+    duration_months: Mapped[int] = mapped_column(default=12, server_default="12")
+    auto_renew_available: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
 
@@ -636,3 +646,331 @@ class AuditEntry(TenantScoped, Base):
         Index(None, "tenant_id", "occurred_at"),
         Index(None, "tenant_id", "customer_id", "occurred_at"),
     )
+
+
+# --- what a venue sells (issue 17): seating, pricing, programme, inventory, products -------
+#
+# Catalogue keys are small integers allocated per tenant (``services/catalogue.py``): they are
+# the short ids of iframe URLs. Money is stored in minor units (pence). Typed attributes of
+# events, instances, ticket types and stock items are defined in ``item_attributes`` and their
+# values kept in each row's ``attributes`` (a JSON object by attribute name).
+
+
+class ItemAttribute(TenantScoped, Base):
+    """A typed attribute of events, instances, ticket types or stock items (``kind``)."""
+
+    __tablename__ = "item_attributes"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    #: ``text``, ``number`` or ``boolean``.
+    type: Mapped[str] = mapped_column(String(20), default="text")
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "name"),)
+
+
+class Venue(TenantScoped, Base):
+    __tablename__ = "venues"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500), default="")
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class PriceBand(TenantScoped, Base):
+    __tablename__ = "price_bands"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class TicketType(TenantScoped, Base):
+    __tablename__ = "ticket_types"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class LockType(TenantScoped, Base):
+    """Why the venue keeps seats off sale (house seats, wheelchair spaces...)."""
+
+    __tablename__ = "lock_types"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class SeatingPlan(TenantScoped, Base):
+    __tablename__ = "seating_plans"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    venue_id: Mapped[int] = mapped_column(Key)
+    name: Mapped[str] = mapped_column(String(200))
+    background_image_url: Mapped[str] = mapped_column(String(500), default="")
+    __table_args__ = (
+        _fk(["venue_id"], "venues", ["id"]),
+        UniqueConstraint("tenant_id", "name"),
+    )
+
+
+class PlanArea(TenantScoped, Base):
+    """An area of a plan: ``group`` (of child areas), ``reserved`` (seats) or ``unreserved``
+    (a capacity and one band). Top-level areas have no parent."""
+
+    __tablename__ = "plan_areas"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    plan_id: Mapped[int] = mapped_column(Key)
+    parent_id: Mapped[int | None] = mapped_column(Key)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Places of an unreserved area (reserved: its seats' count, kept here too).
+    capacity: Mapped[int] = mapped_column(default=0)
+    band_id: Mapped[int | None] = mapped_column(Key)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _fk(["plan_id"], "seating_plans", ["id"], ondelete="CASCADE"),
+        _fk(["parent_id"], "plan_areas", ["id"]),
+        _fk(["band_id"], "price_bands", ["id"]),
+        UniqueConstraint("tenant_id", "plan_id", "name"),
+    )
+
+
+class Seat(TenantScoped, Base):
+    __tablename__ = "seats"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    area_id: Mapped[int] = mapped_column(Key)
+    row: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(50))
+    band_id: Mapped[int] = mapped_column(Key)
+    wheelchair: Mapped[bool] = mapped_column(default=False)
+    special: Mapped[bool] = mapped_column(default=False)
+    x: Mapped[int] = mapped_column(default=0)
+    y: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _fk(["area_id"], "plan_areas", ["id"], ondelete="CASCADE"),
+        _fk(["band_id"], "price_bands", ["id"]),
+        UniqueConstraint("tenant_id", "area_id", "row", "number"),
+    )
+
+
+class PriceList(TenantScoped, Base):
+    __tablename__ = "price_lists"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class Price(TenantScoped, Base):
+    """A price list's amount for one ticket type in one band."""
+
+    __tablename__ = "prices"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    price_list_id: Mapped[int] = mapped_column(Key)
+    ticket_type_id: Mapped[int] = mapped_column(Key)
+    band_id: Mapped[int] = mapped_column(Key)
+    amount_minor: Mapped[int] = mapped_column(Key)
+    is_band_default: Mapped[bool] = mapped_column(default=False)
+    __table_args__ = (
+        _fk(["price_list_id"], "price_lists", ["id"], ondelete="CASCADE"),
+        _fk(["ticket_type_id"], "ticket_types", ["id"]),
+        _fk(["band_id"], "price_bands", ["id"]),
+        UniqueConstraint("tenant_id", "price_list_id", "ticket_type_id", "band_id"),
+    )
+
+
+class Event(TenantScoped, Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    html_description: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(default=0)
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    thumbnail_url: Mapped[str] = mapped_column(String(500), default="")
+    on_sale: Mapped[bool] = mapped_column(default=True)
+    web_event_id: Mapped[str | None] = mapped_column(String(100))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class Instance(TenantScoped, Base):
+    """A performance of an event: its start (UTC), plan, price list and web sale window."""
+
+    __tablename__ = "instances"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Key)
+    plan_id: Mapped[int] = mapped_column(Key)
+    price_list_id: Mapped[int] = mapped_column(Key)
+    start_utc: Mapped[datetime]
+    sale_start_utc: Mapped[datetime]
+    sale_stop_utc: Mapped[datetime]
+    web_instance_id: Mapped[str | None] = mapped_column(String(100))
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    on_sale: Mapped[bool] = mapped_column(default=True)
+    web_visible: Mapped[bool] = mapped_column(default=True)
+    has_best_available_overlay: Mapped[bool] = mapped_column(default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (
+        _fk(["event_id"], "events", ["id"], ondelete="CASCADE"),
+        _fk(["plan_id"], "seating_plans", ["id"]),
+        _fk(["price_list_id"], "price_lists", ["id"]),
+        # Not unique: an event may play twice at once (two rooms), and a reload moves
+        # instances one by one (decision 0121).
+        Index(None, "tenant_id", "event_id", "start_utc"),
+        Index(None, "tenant_id", "start_utc"),
+    )
+
+
+class InstanceArea(TenantScoped, Base):
+    """Counts of one leaf area of an instance's plan, changed in the transaction that changes
+    a seat or a place (``services/inventory.py``, decision 0120).
+
+    ``available = capacity - held - sold - locked - reserved``; ``wheelchair_available`` and
+    ``special_available`` count the available seats with those flags."""
+
+    __tablename__ = "instance_areas"
+    instance_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    area_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    seated: Mapped[bool] = mapped_column(default=False)
+    capacity: Mapped[int] = mapped_column(default=0)
+    held: Mapped[int] = mapped_column(default=0)
+    sold: Mapped[int] = mapped_column(default=0)
+    locked: Mapped[int] = mapped_column(default=0)
+    reserved: Mapped[int] = mapped_column(default=0)
+    wheelchair_available: Mapped[int] = mapped_column(default=0)
+    special_available: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _fk(["instance_id"], "instances", ["id"], ondelete="CASCADE"),
+        _fk(["area_id"], "plan_areas", ["id"]),
+    )
+
+
+class InstanceAreaLock(TenantScoped, Base):
+    """Locked places of an instance's area by lock type (``special``: of special seats)."""
+
+    __tablename__ = "instance_area_locks"
+    instance_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    area_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    lock_type_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    quantity: Mapped[int] = mapped_column(default=0)
+    special: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _fk(
+            ["instance_id", "area_id"],
+            "instance_areas",
+            ["instance_id", "area_id"],
+            ondelete="CASCADE",
+        ),
+        _fk(["lock_type_id"], "lock_types", ["id"]),
+    )
+
+
+class InstanceSeat(TenantScoped, Base):
+    """One seat of one instance: ``available``, ``held`` (by basket ``holder``), ``sold``,
+    ``locked`` (with a lock type) or ``reserved``. Created with the instance; changed only
+    by a conditional ``UPDATE`` (decision 0120)."""
+
+    __tablename__ = "instance_seats"
+    instance_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    seat_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    area_id: Mapped[int] = mapped_column(Key)
+    state: Mapped[str] = mapped_column(String(10), default="available")
+    holder: Mapped[int | None] = mapped_column(Key)
+    lock_type_id: Mapped[int | None] = mapped_column(Key)
+    #: The seat's flags, copied: a change knows which counts it moves without a join.
+    wheelchair: Mapped[bool] = mapped_column(default=False)
+    special: Mapped[bool] = mapped_column(default=False)
+    __table_args__ = (
+        _fk(
+            ["instance_id", "area_id"],
+            "instance_areas",
+            ["instance_id", "area_id"],
+            ondelete="CASCADE",
+        ),
+        _fk(["seat_id"], "seats", ["id"]),
+        _fk(["lock_type_id"], "lock_types", ["id"]),
+    )
+
+
+class Fund(TenantScoped, Base):
+    __tablename__ = "funds"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    code: Mapped[str] = mapped_column(String(100), default="")
+    default_amount_minor: Mapped[int | None] = mapped_column(Key)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class StockItem(TenantScoped, Base):
+    __tablename__ = "stock_items"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price_minor: Mapped[int] = mapped_column(Key, default=0)
+    #: Units left; a sale takes them with a conditional ``UPDATE`` (``stock_level >= n``).
+    stock_level: Mapped[int] = mapped_column(default=0)
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    thumbnail_url: Mapped[str] = mapped_column(String(500), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class GiftVoucherType(TenantScoped, Base):
+    """A fixed amount (``amount_minor``) or a custom one from ``min_minor`` to ``max_minor``."""
+
+    __tablename__ = "gift_voucher_types"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int | None] = mapped_column(Key)
+    min_minor: Mapped[int | None] = mapped_column(Key)
+    max_minor: Mapped[int | None] = mapped_column(Key)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class Offer(TenantScoped, Base):
+    """A discount the basket applies: ``percent_off`` or ``amount_off_minor`` per ticket of
+    the offer's events (none listed: every event) and ticket types (none: every type)."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    percent_off: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    amount_off_minor: Mapped[int | None] = mapped_column(Key)
+    active: Mapped[bool] = mapped_column(default=True)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+
+class OfferEvent(TenantScoped, Base):
+    __tablename__ = "offer_events"
+    offer_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    __table_args__ = (
+        _fk(["offer_id"], "offers", ["id"], ondelete="CASCADE"),
+        _fk(["event_id"], "events", ["id"], ondelete="CASCADE"),
+    )
+
+
+class OfferTicketType(TenantScoped, Base):
+    __tablename__ = "offer_ticket_types"
+    offer_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    ticket_type_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    __table_args__ = (
+        _fk(["offer_id"], "offers", ["id"], ondelete="CASCADE"),
+        _fk(["ticket_type_id"], "ticket_types", ["id"], ondelete="CASCADE"),
+    )
+
+
+class PromoCode(TenantScoped, Base):
+    """A code (kept in capitals; matched without regard to case) that unlocks an offer."""
+
+    __tablename__ = "promo_codes"
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    offer_id: Mapped[int] = mapped_column(Key)
+    __table_args__ = (_fk(["offer_id"], "offers", ["id"], ondelete="CASCADE"),)

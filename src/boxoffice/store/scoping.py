@@ -17,7 +17,10 @@ Statements written with SQLAlchemy Core (the key lookups of ``store/lookups.py``
 ORM, so the hook above never sees them: a unit of work runs them through
 :func:`scoped_parameters`, which refuses any statement that reads a tenant-owned table without
 filtering it by :data:`TENANT_PARAM` (in the ``SELECT`` that reads it, subqueries included),
-and binds that parameter to the unit of work's tenant itself. A read-only unit of work on
+and binds that parameter to the unit of work's tenant itself. A Core ``UPDATE`` or ``DELETE``
+sent through a session (the inventory's conditional updates) does reach the hook, which gets no
+ORM criteria into it: the hook refuses one whose ``WHERE`` does not require the session's own
+tenant of the table it changes (:func:`_check_core_write`). A read-only unit of work on
 PostgreSQL runs each statement alone, outside a transaction, on connections of its own, so its
 row-level security tenant is a session setting instead (:func:`bind_session_tenant`,
 decision 0080).
@@ -74,12 +77,42 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
                 "use execution_options(unscoped=True) where that is intended"
             )
         return
+    if not state.all_mappers and (state.is_update or state.is_delete):
+        params = state.parameters if isinstance(state.parameters, Mapping) else {}
+        _check_core_write(state.statement, tenant_id, params)
+        return
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped,
             lambda cls: cls.tenant_id == tenant_id,
             include_aliases=True,
         )
+    )
+
+
+def _check_core_write(stmt: Any, tenant_id: int, params: Mapping[str, Any]) -> None:
+    """An ``UPDATE`` or ``DELETE`` written on a table (Core: no ORM criteria are added to it)
+    must require, through ``AND``, ``tenant_id`` = the session's tenant (a bound value, or
+    :data:`TENANT_PARAM` given as it) of the tenant-owned table it changes; refused otherwise."""
+    table: Any = stmt.table
+    if not _tenant_owned(table):
+        return
+    where = getattr(stmt, "whereclause", None)
+    for element in _conjuncts(where) if where is not None else ():
+        if not isinstance(element, BinaryExpression) or element.operator is not operators.eq:
+            continue
+        left, right = element.left, element.right
+        if isinstance(left, BindParameter):
+            left, right = right, left
+        if (
+            isinstance(right, BindParameter)
+            and params.get(right.key, right.value) == tenant_id
+            and getattr(left, "name", None) == "tenant_id"
+            and getattr(left, "table", None) is table
+        ):
+            return
+    raise UnscopedQueryError(
+        f"{'update' if stmt.is_update else 'delete'} of {table.name} without its tenant"
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from boxoffice.bootstrap import Core
 from boxoffice.services import tenants as tenant_service
+from tests.api.spektrix.support import load_box_office
 from tests.conftest import Signer, make_tenant
 
 
@@ -48,3 +49,10 @@ async def other_api(
     """A System Owner client of the second tenant; same login as ``owner_api``, own secret."""
     secret = await tenant_service.create_api_user(core, other_tenant[0], owner_api.login)
     return Signer(http, other_tenant[0], owner_api.login, secret)
+
+
+@pytest.fixture
+async def box_office(core: Core, owner_api: Signer) -> Signer:
+    """``owner_api``'s tenant, selling the demo box office."""
+    await load_box_office(core, owner_api.tenant)
+    return owner_api

@@ -6,15 +6,30 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from sqlalchemy import select
 
 from boxoffice.bootstrap import Core
 from boxoffice.security import signatures
+from boxoffice.services import catalogue as catalogue_service
 from boxoffice.store.models import Customer
 from tests.conftest import Signer
+
+#: What the demo tenant sells (``boxoffice demo`` loads it beside the demo catalogue).
+DEMO_BOX_OFFICE = (
+    Path(__file__).resolve().parents[3] / "src" / "boxoffice" / "catalogs" / "demo_box_office.yaml"
+)
+
+
+async def load_box_office(core: Core, tenant: str) -> None:
+    """Give ``tenant`` the demo box office (venue, plans, events dated from today...)."""
+    data = yaml.safe_load(DEMO_BOX_OFFICE.read_text(encoding="utf-8"))
+    await catalogue_service.load_catalogue(core, tenant, data)
+
 
 CUSTOMER_ID = re.compile(r"^I-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 RESOURCE_ID = re.compile(r"^[1-9][0-9]*A[A-Z]+$")

@@ -99,10 +99,14 @@ async def test_memberships_owner_and_web(http: httpx.AsyncClient, owner_api: Sig
             "imageUrl",
             "name",
             "thumbnailUrl",
+            "price",
+            "renewalPrice",
         ]
         _assert_id(membership["id"])
-        assert all(isinstance(v, str) for v in membership.values())
+        assert all(isinstance(v, str) for k, v in membership.items() if "rice" not in k)
     assert memberships[0]["description"] == "Priority booking and a newsletter"
+    # The demo catalogue's prices (what a membership costs a year, and to renew).
+    assert [(m["price"], m["renewalPrice"]) for m in memberships] == [(60, 60), (250, 250)]
     assert await _web_get(http, owner_api.tenant, "memberships") == memberships
 
 

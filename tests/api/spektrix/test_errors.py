@@ -221,7 +221,7 @@ async def test_streamed_body_without_content_length_is_limited(
         "nope",
         "customers/I-AAAA-AAAA/nope",
         "customers/I-AAAA-AAAA/tags/x/y",
-        "events",
+        "events/1/nope",
         "",
         "Customers/I-AAAA-AAAA/orders/1/2",
     ],

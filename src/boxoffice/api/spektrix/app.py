@@ -16,7 +16,7 @@ from boxoffice.api.spektrix.auth import is_signed
 
 TITLE = "boxoffice: Spektrix API v3 dialect"
 DESCRIPTION = (
-    "Customer endpoints of Spektrix API v3 at `/{client}/api/v3/`. Without an `Authorization` "
+    "Customer and catalogue endpoints of Spektrix API v3 at `/{client}/api/v3/`. Without an `Authorization` "
     "header a request is in web mode; with `Authorization: SpektrixAPI3 <login>:<signature>` "
     "it is in System Owner mode (HMAC-SHA1 over method, full URL, Date and body MD5)."
 )

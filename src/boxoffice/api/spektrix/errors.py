@@ -28,7 +28,9 @@ def _body(status: int, message: str, **extra: Any) -> JSON:
 
 
 def _not_found(exc: e.NotFound) -> JSON:
-    return _body(404, f"{exc.kind} not found")
+    """``Instance not found``: the kind capitalised, as every service names it or not."""
+    kind = exc.kind[:1].upper() + exc.kind[1:]
+    return _body(404, f"{kind} not found")
 
 
 def _already_exists(exc: e.AlreadyExists) -> JSON:
@@ -45,11 +47,16 @@ def _already_exists(exc: e.AlreadyExists) -> JSON:
 
 #: Core field names the vendor names otherwise (beyond camelCase).
 FIELD_NAMES = {"statements": "agreedStatements"}
+#: A field named with this prefix is already in the vendor's words (a query parameter as the
+#: client sent it: ``instanceStart_from``, ``start_from``), shown without it.
+AS_SENT = "as-sent:"
 
 
 def wire_field(field: str) -> str:
     """Core field names in the vendor's words: ``first_name`` -> ``firstName``,
     ``attribute:Favourite Genre`` -> ``Attribute_Favourite Genre``."""
+    if field.startswith(AS_SENT):
+        return field.removeprefix(AS_SENT)
     if field.startswith(ATTRIBUTE_FIELD_PREFIX):
         return f"Attribute_{field.removeprefix(ATTRIBUTE_FIELD_PREFIX)}"
     if field in FIELD_NAMES:

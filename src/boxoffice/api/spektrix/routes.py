@@ -26,7 +26,7 @@ from boxoffice.api.spektrix.auth import (
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import TenantView
-from boxoffice.services import accounts, bots
+from boxoffice.services import accounts, bots, inventory, pricing, products, programme, seating
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as svc
 from boxoffice.services import orders as orders_service
@@ -372,11 +372,309 @@ async def get_statements(principal: AnyPrincipal, core: CoreDep) -> Response:
 
 
 @router.get(
-    "/memberships", summary="Memberships", response_model=list[s.Membership], responses=_ERRORS
+    "/memberships",
+    summary="Memberships, with their price and renewal price (null: not for sale)",
+    response_model=list[s.Membership],
+    responses=_ERRORS,
 )
 async def get_memberships(principal: AnyPrincipal, core: CoreDep) -> Response:
-    catalogue = await catalogue_service.get_catalogue(core, principal)
-    return JSON([m.membership(ms) for ms in catalogue.memberships])
+    memberships = await products.list_memberships_for_sale(core, principal)
+    return JSON([m.membership_for_sale(ms) for ms in memberships])
+
+
+@router.get(
+    "/memberships/{membership_id}",
+    summary="A membership",
+    response_model=s.Membership,
+    responses=_ERRORS,
+)
+async def get_membership(membership_id: str, principal: AnyPrincipal, core: CoreDep) -> Response:
+    key = m.catalogue_id(m.MEMBERSHIP, membership_id, "Membership")
+    return JSON(m.membership_for_sale(await products.get_membership_for_sale(core, principal, key)))
+
+
+# --- what a venue sells (issue 17): web mode sees web-visible instances only ---------------
+#
+# Known filters are declared (documented, each parsed by a mapper: a bad value is a 400 naming
+# it); ``attribute_<Name>`` filters are read from the query string; any other parameter is
+# ignored, as the vendor ignores it (``start_from`` on ``instances`` filters nothing).
+
+_ATTRIBUTE_FILTERS = (
+    "Also `attribute_<Name>=<value>` filters (one per attribute; the name matched regardless "
+    "of case and spaces). Unknown parameters are ignored, as the vendor does."
+)
+
+
+def _query(request: Request) -> list[tuple[str, str]]:
+    return request.query_params.multi_items()
+
+
+def _q(alias: str, description: str) -> Any:
+    return Query(alias=alias, description=description)
+
+
+_DATE = "YYYY-MM-DD (a day in the venue's time zone) or a date and time (2025-10-24T19:30:00)"
+
+
+@router.get(
+    "/events",
+    summary="Events (web mode: those with a web-visible instance)",
+    description="An event is listed when any of its instances is in the window. "
+    + _ATTRIBUTE_FILTERS
+    + " `instanceattribute_<Name>=<value>` filters on the instances' attributes.",
+    response_model=list[s.Event],
+    responses=_ERRORS,
+)
+async def get_events(
+    request: Request,
+    principal: AnyPrincipal,
+    core: CoreDep,
+    instance_start_from: Annotated[str | None, _q("instanceStart_from", _DATE)] = None,
+    instance_start_to: Annotated[str | None, _q("instanceStart_to", _DATE)] = None,
+    on_sale: Annotated[str | None, _q("onSale", "true or false")] = None,
+    name: Annotated[str | None, _q("name", "The event's name")] = None,
+    expand: Annotated[str | None, _q("$expand", "instances")] = None,
+) -> Response:
+    query = _query(request)
+    expansions = m.expand_names(expand)
+    events = await programme.list_events(
+        core,
+        principal,
+        instance_start_from=m.filter_date("instanceStart_from", instance_start_from),
+        instance_start_to=m.filter_date("instanceStart_to", instance_start_to),
+        on_sale=m.filter_bool("onSale", on_sale),
+        name=m.filter_text("name", name),
+        attributes=m.attribute_filters(query, "attribute_"),
+        instance_attributes=m.attribute_filters(query, "instanceattribute_"),
+        with_instances="instances" in expansions,
+    )
+    return JSON([m.event(e) for e in events])
+
+
+@router.get(
+    "/events/{event_id}",
+    summary="An event (its 33-character id, or the short numeric id)",
+    response_model=s.Event,
+    responses=_ERRORS,
+)
+async def get_event(
+    event_id: str,
+    principal: AnyPrincipal,
+    core: CoreDep,
+    expand: Annotated[str | None, _q("$expand", "instances")] = None,
+) -> Response:
+    key = m.catalogue_id(m.EVENT, event_id, "Event")
+    with_instances = "instances" in m.expand_names(expand)
+    view = await programme.get_event(core, principal, key, with_instances=with_instances)
+    return JSON(m.event(view))
+
+
+@router.get(
+    "/events/{event_id}/instances",
+    summary="An event's instances",
+    response_model=list[s.Instance],
+    responses=_ERRORS,
+)
+async def get_event_instances(
+    event_id: str,
+    principal: AnyPrincipal,
+    core: CoreDep,
+    start_from: Annotated[str | None, _q("start_from", _DATE + "; inclusive")] = None,
+    start_to: Annotated[str | None, _q("start_to", _DATE + "; exclusive")] = None,
+) -> Response:
+    key = m.catalogue_id(m.EVENT, event_id, "Event")
+    window_from = m.filter_date("start_from", start_from)
+    window_to = m.filter_date("start_to", start_to)
+    await programme.get_event(core, principal, key)  # an unknown event is a 404, not []
+    instances = await programme.list_instances(
+        core, principal, event_id=key, start_from=window_from, start_to=window_to
+    )
+    return JSON([m.instance(i) for i in instances])
+
+
+@router.get(
+    "/instances",
+    summary="Instances (web mode: web-visible ones)",
+    description="`startFrom` inclusive, `startTo` exclusive; `eventName` matches part of the "
+    "event's name. "
+    + _ATTRIBUTE_FILTERS
+    + " `eventattribute_<Name>=<value>` filters on the event's attributes.",
+    response_model=list[s.Instance],
+    responses=_ERRORS,
+)
+async def get_instances(
+    request: Request,
+    principal: AnyPrincipal,
+    core: CoreDep,
+    start_from: Annotated[str | None, _q("startFrom", _DATE + "; inclusive")] = None,
+    start_to: Annotated[str | None, _q("startTo", _DATE + "; exclusive")] = None,
+    event_name: Annotated[str | None, _q("eventName", "Part of the event's name")] = None,
+) -> Response:
+    query = _query(request)
+    instances = await programme.list_instances(
+        core,
+        principal,
+        start_from=m.filter_date("startFrom", start_from),
+        start_to=m.filter_date("startTo", start_to),
+        event_name=m.filter_text("eventName", event_name),
+        attributes=m.attribute_filters(query, "attribute_"),
+        event_attributes=m.attribute_filters(query, "eventattribute_"),
+    )
+    return JSON([m.instance(i) for i in instances])
+
+
+@router.get(
+    "/instances/{instance_id}",
+    summary="An instance (its 33-character id, or the short numeric id)",
+    response_model=s.Instance,
+    responses=_ERRORS,
+)
+async def get_instance(instance_id: str, principal: AnyPrincipal, core: CoreDep) -> Response:
+    key = m.catalogue_id(m.INSTANCE, instance_id, "Instance")
+    return JSON(m.instance(await programme.get_instance(core, principal, key)))
+
+
+@router.get(
+    "/instances/{instance_id}/price-list",
+    summary="An instance's price list (an amount per ticket type and price band)",
+    response_model=s.PriceList,
+    responses=_ERRORS,
+)
+async def get_instance_price_list(
+    instance_id: str, principal: AnyPrincipal, core: CoreDep
+) -> Response:
+    key = m.catalogue_id(m.INSTANCE, instance_id, "Instance")
+    return JSON(m.price_list(await pricing.instance_price_list(core, principal, key)))
+
+
+@router.get(
+    "/instances/{instance_id}/plan",
+    summary="An instance's seating plan, with its areas and seats",
+    response_model=s.Plan,
+    responses=_ERRORS,
+)
+async def get_instance_plan(instance_id: str, principal: AnyPrincipal, core: CoreDep) -> Response:
+    key = m.catalogue_id(m.INSTANCE, instance_id, "Instance")
+    return JSON(m.plan(await seating.instance_plan(core, principal, key)))
+
+
+_LOCKS = "Include the counts of locked places by lock type (default false)"
+_CHILDREN = "Include each child area's status in `areas` (default false)"
+
+
+async def _status(
+    core: Core,
+    principal: Principal,
+    instance_id: str,
+    area_id: str | None,
+    include_lock_information: str | None,
+    include_child_plans: str | None,
+) -> Response:
+    key = m.catalogue_id(m.INSTANCE, instance_id, "Instance")
+    area = None if area_id is None else m.catalogue_id(m.AREA, area_id, "Area")
+    locks = bool(m.filter_bool("includeLockInformation", include_lock_information))
+    children = bool(m.filter_bool("includeChildPlans", include_child_plans))
+    view = await inventory.instance_status(
+        core,
+        principal,
+        key,
+        area_id=area,
+        include_lock_information=locks,
+        include_child_plans=children,
+    )
+    owner = principal.full_access
+    return JSON(m.status(view, owner=owner, lock_information=locks, child_plans=children))
+
+
+@router.get(
+    "/instances/{instance_id}/status",
+    summary="How many places are left (System Owner mode adds sold, locked, reserved...)",
+    response_model=s.InstancePlanStatus,
+    responses=_ERRORS,
+)
+async def get_instance_status(
+    instance_id: str,
+    principal: AnyPrincipal,
+    core: CoreDep,
+    include_lock_information: Annotated[str | None, _q("includeLockInformation", _LOCKS)] = None,
+    include_child_plans: Annotated[str | None, _q("includeChildPlans", _CHILDREN)] = None,
+) -> Response:
+    return await _status(
+        core, principal, instance_id, None, include_lock_information, include_child_plans
+    )
+
+
+@router.get(
+    "/instances/{instance_id}/status/areas/{area_id}",
+    summary="How many places are left in one area of the instance's plan",
+    response_model=s.InstancePlanStatus,
+    responses=_ERRORS,
+)
+async def get_instance_area_status(
+    instance_id: str,
+    area_id: str,
+    principal: AnyPrincipal,
+    core: CoreDep,
+    include_lock_information: Annotated[str | None, _q("includeLockInformation", _LOCKS)] = None,
+    include_child_plans: Annotated[str | None, _q("includeChildPlans", _CHILDREN)] = None,
+) -> Response:
+    return await _status(
+        core, principal, instance_id, area_id, include_lock_information, include_child_plans
+    )
+
+
+@router.get(
+    "/plans",
+    summary="Every seating plan, with its areas and seats",
+    response_model=list[s.Plan],
+    responses=_ERRORS,
+)
+async def get_plans(principal: AnyPrincipal, core: CoreDep) -> Response:
+    return JSON([m.plan(p) for p in await seating.list_plans(core, principal)])
+
+
+@router.get("/plans/{plan_id}", summary="A seating plan", response_model=s.Plan, responses=_ERRORS)
+async def get_plan(plan_id: str, principal: AnyPrincipal, core: CoreDep) -> Response:
+    key = m.catalogue_id(m.PLAN, plan_id, "Plan")
+    return JSON(m.plan(await seating.get_plan(core, principal, key)))
+
+
+@router.get("/venues", summary="Venues", response_model=list[s.Venue], responses=_ERRORS)
+async def get_venues(principal: AnyPrincipal, core: CoreDep) -> Response:
+    return JSON([m.venue(v) for v in await seating.list_venues(core, principal)])
+
+
+@router.get("/venues/{venue_id}", summary="A venue", response_model=s.Venue, responses=_ERRORS)
+async def get_venue(venue_id: str, principal: AnyPrincipal, core: CoreDep) -> Response:
+    key = m.catalogue_id(m.VENUE, venue_id, "Venue")
+    return JSON(m.venue(await seating.get_venue(core, principal, key)))
+
+
+@router.get(
+    "/ticket-types", summary="Ticket types", response_model=list[s.TicketType], responses=_ERRORS
+)
+async def get_ticket_types(principal: AnyPrincipal, core: CoreDep) -> Response:
+    return JSON([m.ticket_type(t) for t in await pricing.list_ticket_types(core, principal)])
+
+
+@router.get("/bands", summary="Price bands", response_model=list[s.PriceBand], responses=_ERRORS)
+async def get_bands(principal: AnyPrincipal, core: CoreDep) -> Response:
+    return JSON([m.band(b) for b in await pricing.list_bands(core, principal)])
+
+
+@router.get("/funds", summary="Funds (donations)", response_model=list[s.Fund], responses=_ERRORS)
+async def get_funds(principal: AnyPrincipal, core: CoreDep) -> Response:
+    return JSON([m.fund(f) for f in await products.list_funds(core, principal)])
+
+
+@router.get(
+    "/stock-items",
+    summary="Stock items (merchandise) with their stock level",
+    response_model=list[s.StockItem],
+    responses=_ERRORS,
+)
+async def get_stock_items(principal: AnyPrincipal, core: CoreDep) -> Response:
+    return JSON([m.stock_item(i) for i in await products.list_stock_items(core, principal)])
 
 
 # --- web mode: the logged-in customer -------------------------------------------------------

@@ -116,6 +116,9 @@ class Membership(_Out):
     image_url: str
     name: str
     thumbnail_url: str
+    #: Null when the membership is not for sale.
+    price: float | None
+    renewal_price: float | None
 
 
 class CustomerAddress(_Out):
@@ -135,6 +138,12 @@ class CustomerAddress(_Out):
 
 
 class MembershipRef(_Out):
+    id: str
+
+
+class IdOut(_Out):
+    """A reference to another resource: ``{"id": ...}``."""
+
     id: str
 
 
@@ -174,6 +183,168 @@ class Country(_Out):
     postcode_required: bool
     display_priority: int
     administrative_divisions: list[str]
+
+
+# --- what a venue sells (issue 17) ----------------------------------------------------------
+
+
+class _WithAttributes(_Out):
+    """``attribute_<Name>`` keys follow, one per attribute the tenant defines (null when
+    unset)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+
+class Instance(_WithAttributes):
+    is_on_sale: bool
+    plan_id: str
+    price_list: IdOut
+    event: IdOut
+    start: str = Field(description="Local wall-clock time, no offset: 2025-10-24T19:30:00")
+    start_utc: str = Field(description="UTC, without Z: 2025-10-25T02:30:00")
+    start_selling_at_web: str
+    start_selling_at_web_utc: str = Field(description="UTC with Z: 2025-09-24T19:06:00Z")
+    stop_selling_at_web: str
+    stop_selling_at_web_utc: str = Field(description="UTC with Z")
+    web_instance_id: str | None
+    cancelled: bool
+    id: str
+    has_best_available_overlay: bool
+
+
+class Event(_WithAttributes):
+    description: str
+    html_description: str
+    duration: int = Field(description="Minutes")
+    image_url: str
+    is_on_sale: bool
+    name: str
+    instance_dates: str
+    thumbnail_url: str
+    web_event_id: str | None
+    id: str
+    first_instance_date_time: str | None
+    last_instance_date_time: str | None
+    first_instance_date_time_utc: str | None
+    last_instance_date_time_utc: str | None
+    instances: list[Instance] | None = Field(default=None, description="With $expand=instances")
+
+
+class TicketType(_WithAttributes):
+    id: str
+    name: str
+
+
+class PriceBand(_Out):
+    id: str
+    name: str
+
+
+class Price(_Out):
+    id: str
+    is_band_default: bool
+    amount: float
+    ticket_type: TicketType
+    price_band: PriceBand
+
+
+class PriceList(_Out):
+    id: str
+    prices: list[Price]
+
+
+class Venue(_Out):
+    id: str
+    name: str
+    address: str
+
+
+class Seat(_Out):
+    """Decision 0122: the vendor's seat fields are unknown; these are ours."""
+
+    id: str
+    name: str
+    row: str
+    number: str
+    price_band: IdOut
+    wheelchair: bool
+    special: bool
+    x: int
+    y: int
+
+
+class Area(_Out):
+    id: str
+    name: str
+    type: str = Field(description="Group, Reserved or Unreserved")
+    capacity: int
+    price_band: IdOut | None = Field(description="An unreserved area's band")
+    areas: list[Area]
+    seats: list[Seat]
+
+
+class Plan(_Out):
+    id: str
+    name: str
+    type: str = Field(description="Group, Reserved or Unreserved")
+    background_image_url: str
+    capacity: int
+    areas: list[Area]
+    venue: IdOut
+
+
+class LockType(_Out):
+    id: str
+    name: str
+
+
+class LockedSeatQuantity(_Out):
+    quantity: int
+    lock_type: LockType
+
+
+class InstancePlanStatus(_Out):
+    """Web mode shows the first fields; System Owner mode adds ``inOtherBasket`` to
+    ``lockInformation``. ``areas`` (each with its ``id``) only with ``includeChildPlans=true``;
+    the lock lists are null without ``includeLockInformation=true``."""
+
+    id: str | None = Field(default=None, description="Child areas only")
+    name: str
+    available: int
+    wheelchair_available: int
+    special_available: int
+    capacity: int
+    in_basket: int
+    unavailable: int
+    lock_info_available: list[LockedSeatQuantity] | None
+    lock_info_special_available: list[LockedSeatQuantity] | None
+    in_other_basket: int | None = None
+    locked: int | None = None
+    reserved: int | None = None
+    sold: int | None = None
+    scanned: int | None = None
+    masked: int | None = None
+    lock_information: list[LockedSeatQuantity] | None = None
+    areas: list[InstancePlanStatus] | None = None
+
+
+class Fund(_Out):
+    id: str
+    name: str
+    description: str
+    code: str
+    default_donation_amount: float | None
+
+
+class StockItem(_Out):
+    id: str
+    name: str
+    description: str
+    price: float
+    postage_and_packing: float
+    stock_level: int
+    image_url: str
+    thumbnail_url: str
 
 
 class Error(_Out):
