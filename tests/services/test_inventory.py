@@ -318,7 +318,6 @@ async def test_locking_with_a_lock_type_the_tenant_lacks_is_refused(core: Core) 
     assert (await inventory.instance_status(core, owner, jazz.id)).locked == 0
 
 
-
 async def test_seat_locks_keep_no_statement_per_call(core: Core) -> None:
     """The tenant guard remembers every Core read it has checked (for good: prebuilt
     statements). Locking and unlocking seats reads with prebuilt statements too, so a
