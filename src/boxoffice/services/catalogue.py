@@ -241,21 +241,6 @@ def _public_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _upsert(
-    uow: UnitOfWork, model: type[Any], existing: dict[Any, Any], key: Any, values: dict[str, Any]
-) -> Any:
-    row = existing.get(key)
-    if row is None:
-        row = model(id=await uow.catalogue.next_id(model), **values)
-        uow.catalogue.add(row)
-        await uow.flush()
-        existing[key] = row
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-    return row
-
-
 async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
     doc = parse_catalogue(data)
     tenant = await get_tenant(core, tenant_name)
@@ -285,8 +270,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
         tags = {(t.group_id, t.name): t for t in await cat.tags()}
         tag_by_path: dict[str, Tag] = {}
         for gpos, g in enumerate(doc.tag_groups):
-            group = await _upsert(
-                uow,
+            group = await uow.catalogue.upsert(
                 TagGroup,
                 groups,
                 g.name,
@@ -298,8 +282,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
                 },
             )
             for tpos, tag_name in enumerate(g.tags):
-                tag = await _upsert(
-                    uow,
+                tag = await uow.catalogue.upsert(
                     Tag,
                     tags,
                     (group.id, tag_name),
@@ -313,8 +296,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
 
         statements = {s.text: s for s in await cat.statements()}
         for pos, s in enumerate(doc.statements):
-            await _upsert(
-                uow,
+            await uow.catalogue.upsert(
                 Statement,
                 statements,
                 s.text,
@@ -328,14 +310,13 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
                 values[f"{name}_minor"] = (
                     None if amount is None else minor_units(amount, f"memberships.{name}")
                 )
-            await _upsert(uow, Membership, memberships, m.name, values)
+            await uow.catalogue.upsert(Membership, memberships, m.name, values)
         attributes = {a.lookup_key: a for a in await cat.attributes()}
         for pos, a in enumerate(doc.attributes):
             key = attribute_lookup_key(a.name)
             if not key:
                 raise InvalidInput("attributes.name", f"no letters or digits in {a.name!r}")
-            await _upsert(
-                uow,
+            await uow.catalogue.upsert(
                 AttributeDefinition,
                 attributes,
                 key,
@@ -349,8 +330,8 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         stores = {s.name: s for s in await cat.all(Store)}
         for st in doc.stores:
-            await _upsert(
-                uow, Store, stores, st.name, st.model_dump(exclude={"id", "translations"})
+            await uow.catalogue.upsert(
+                Store, stores, st.name, st.model_dump(exclude={"id", "translations"})
             )
         interests = {i.name: i for i in await cat.all(Interest)}
         for i in doc.interests:
@@ -359,15 +340,16 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
                 if i.tag not in tag_by_path:
                     raise InvalidInput("interests.tag", f"unknown tag {i.tag!r} (use Group/Tag)")
                 tag_id = tag_by_path[i.tag].id
-            await _upsert(uow, Interest, interests, i.name, {"name": i.name, "tag_id": tag_id})
+            await uow.catalogue.upsert(
+                Interest, interests, i.name, {"name": i.name, "tag_id": tag_id}
+            )
         properties = {p.code: p for p in await cat.all(CustomerProperty)}
         for p in doc.customer_properties:
             attr_name = p.attribute or p.name
             key = attribute_lookup_key(attr_name)
             attr = attributes.get(key)
             if attr is None:
-                attr = await _upsert(
-                    uow,
+                attr = await uow.catalogue.upsert(
                     AttributeDefinition,
                     attributes,
                     key,
@@ -379,8 +361,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
                         "position": len(attributes),
                     },
                 )
-            await _upsert(
-                uow,
+            await uow.catalogue.upsert(
                 CustomerProperty,
                 properties,
                 p.code,
@@ -388,13 +369,12 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         rewards = {r.code: r for r in await cat.all(Reward)}
         for r in doc.rewards:
-            await _upsert(
-                uow, Reward, rewards, r.code, r.model_dump(exclude={"id", "translations"})
+            await uow.catalogue.upsert(
+                Reward, rewards, r.code, r.model_dump(exclude={"id", "translations"})
             )
         sources = {s.code: s for s in await cat.all(CustomerSource)}
         for cs in doc.customer_sources:
-            await _upsert(
-                uow,
+            await uow.catalogue.upsert(
                 CustomerSource,
                 sources,
                 cs.code,
@@ -402,8 +382,7 @@ async def load_catalogue(core: Core, tenant_name: str, data: object) -> None:
             )
         channel_types = {c.code: c for c in await cat.all(ChannelType)}
         for c in doc.channel_types:
-            await _upsert(
-                uow,
+            await uow.catalogue.upsert(
                 ChannelType,
                 channel_types,
                 c.code,

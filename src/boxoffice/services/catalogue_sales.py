@@ -397,22 +397,6 @@ def _typed(
 # --- load -------------------------------------------------------------------------------------
 
 
-async def _upsert(
-    uow: UnitOfWork, model: type[Any], existing: dict[Any, Any], key: Any, values: dict[str, Any]
-) -> Any:
-    row = existing.get(key)
-    if row is None:
-        row = model(id=await uow.catalogue.next_id(model), **values)
-        uow.session.add(row)
-        await uow.flush()
-        existing[key] = row
-    else:
-        for name, value in values.items():
-            if getattr(row, name) != value:
-                setattr(row, name, value)
-    return row
-
-
 #: Whether an area has instances (their inventory is by its kind).
 _AREA_IN_USE: Any = (
     select(inventory._IA.c.area_id)
@@ -433,8 +417,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
 
     attrs = {(a.kind, a.name): a for a in await cat.all(ItemAttribute)}
     for pos, a in enumerate(data.item_attributes):
-        await _upsert(
-            uow,
+        await uow.catalogue.upsert(
             ItemAttribute,
             attrs,
             (a.kind, a.name),
@@ -446,12 +429,12 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
 
     lock_types = {t.name: t for t in await cat.all(LockType)}
     for t in data.lock_types:
-        await _upsert(
-            uow, LockType, lock_types, t.name, {"name": t.name, "description": t.description}
+        await uow.catalogue.upsert(
+            LockType, lock_types, t.name, {"name": t.name, "description": t.description}
         )
     bands = {b.name: b for b in await cat.all(PriceBand)}
     for pos, name in enumerate(data.bands):
-        await _upsert(uow, PriceBand, bands, name, {"name": name, "position": pos})
+        await uow.catalogue.upsert(PriceBand, bands, name, {"name": name, "position": pos})
 
     def band_id(name: str | None, field: str) -> int:
         if name is None or name not in bands:
@@ -460,8 +443,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
 
     ticket_types = {t.name: t for t in await cat.all(TicketType)}
     for pos, tt in enumerate(data.ticket_types):
-        await _upsert(
-            uow,
+        await uow.catalogue.upsert(
             TicketType,
             ticket_types,
             tt.name,
@@ -483,10 +465,11 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
     changed_plans: set[int] = set()
     area_names: dict[int, set[str]] = {}
     for v in data.venues:
-        venue = await _upsert(uow, Venue, venues, v.name, {"name": v.name, "address": v.address})
+        venue = await uow.catalogue.upsert(
+            Venue, venues, v.name, {"name": v.name, "address": v.address}
+        )
         for p in v.plans:
-            plan = await _upsert(
-                uow,
+            plan = await uow.catalogue.upsert(
                 SeatingPlan,
                 plans,
                 p.name,
@@ -526,8 +509,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
                     raise InvalidInput(
                         f"{field}.kind", f"an area of instances stays {known.kind} (add a new one)"
                     )
-                area = await _upsert(
-                    uow,
+                area = await uow.catalogue.upsert(
                     PlanArea,
                     areas,
                     (plan_id, doc.name),
@@ -603,7 +585,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
     prices = {(p.price_list_id, p.ticket_type_id, p.band_id): p for p in await cat.all(Price)}
     next_price = await cat.next_id(Price)
     for pl in data.price_lists:
-        price_list = await _upsert(uow, PriceList, price_lists, pl.name, {"name": pl.name})
+        price_list = await uow.catalogue.upsert(PriceList, price_lists, pl.name, {"name": pl.name})
         for band_name, amounts in pl.bands.items():
             b = band_id(band_name, f"price_lists.{pl.name}.bands")
             default = pl.default or next(iter(amounts), None)
@@ -642,8 +624,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
     taken_ids = {i.id for insts in instances_of.values() for i in insts}
     refresh: dict[int, int] = {}
     for e in data.events:
-        event = await _upsert(
-            uow,
+        event = await uow.catalogue.upsert(
             Event,
             events,
             e.name,
@@ -719,8 +700,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
     # Products.
     funds = {f.name: f for f in await cat.all(Fund)}
     for f in data.funds:
-        await _upsert(
-            uow,
+        await uow.catalogue.upsert(
             Fund,
             funds,
             f.name,
@@ -735,8 +715,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
         )
     stock = {s.name: s for s in await cat.all(StockItem)}
     for s in data.stock_items:
-        await _upsert(
-            uow,
+        await uow.catalogue.upsert(
             StockItem,
             stock,
             s.name,
@@ -762,8 +741,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
         high = None if g.max_amount is None else minor_units(g.max_amount, field)
         if low is not None and high is not None and low > high:
             raise InvalidInput(field, "min_amount above max_amount")
-        await _upsert(
-            uow,
+        await uow.catalogue.upsert(
             GiftVoucherType,
             vouchers,
             g.name,
@@ -782,8 +760,7 @@ async def load_sales(uow: UnitOfWork, data: SalesDoc, tenant_zone: str, now: dat
         field = f"offers.{o.name}"
         if (o.percent_off is None) == (o.amount_off is None):
             raise InvalidInput(field, "a percent_off or an amount_off")
-        offer = await _upsert(
-            uow,
+        offer = await uow.catalogue.upsert(
             Offer,
             offers,
             o.name,

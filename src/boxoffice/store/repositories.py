@@ -560,6 +560,24 @@ class Catalogue(_Repository):
         value = (await self.session.execute(select(func.max(model.id)))).scalar()
         return int(value or 0) + 1
 
+    async def upsert(
+        self, model: type[Any], existing: dict[Any, Any], key: Any, values: dict[str, Any]
+    ) -> Any:
+        """A catalogue load's add-or-update by natural key: ``existing[key]`` updated with
+        ``values`` (only what differs is set), else a new row with the next id, flushed and
+        added to ``existing``."""
+        row = existing.get(key)
+        if row is None:
+            row = model(id=await self.next_id(model), **values)
+            self.session.add(row)
+            await self.session.flush()
+            existing[key] = row
+        else:
+            for name, value in values.items():
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+        return row
+
 
 class Operators(_Repository):
     """Lookups across tenants: tenant resolution and credentials (explicitly unscoped)."""

@@ -97,19 +97,8 @@ def _check_core_write(stmt: Any, tenant_id: int, params: Mapping[str, Any]) -> N
     table: Any = stmt.table
     if not _tenant_owned(table):
         return
-    where = getattr(stmt, "whereclause", None)
-    for element in _conjuncts(where) if where is not None else ():
-        if not isinstance(element, BinaryExpression) or element.operator is not operators.eq:
-            continue
-        left, right = element.left, element.right
-        if isinstance(left, BindParameter):
-            left, right = right, left
-        if (
-            isinstance(right, BindParameter)
-            and params.get(right.key, right.value) == tenant_id
-            and getattr(left, "name", None) == "tenant_id"
-            and getattr(left, "table", None) is table
-        ):
+    for column, bound in _tenant_equalities(getattr(stmt, "whereclause", None)):
+        if column.table is table and params.get(bound.key, bound.value) == tenant_id:
             return
     raise UnscopedQueryError(
         f"{'update' if stmt.is_update else 'delete'} of {table.name} without its tenant"
@@ -228,10 +217,19 @@ def _conjuncts(clause: Any) -> Iterator[Any]:
 def _filtered_tables(stmt: Select[Any]) -> set[Any]:
     """The tables whose ``tenant_id`` the statement's own WHERE clause requires to equal
     :data:`TENANT_PARAM`."""
-    found: set[Any] = set()
-    if stmt.whereclause is None:
-        return found
-    for element in _conjuncts(stmt.whereclause):
+    return {
+        column.table
+        for column, bound in _tenant_equalities(stmt.whereclause)
+        if bound.key == TENANT_PARAM
+    }
+
+
+def _tenant_equalities(where: Any) -> Iterator[tuple[Any, BindParameter[Any]]]:
+    """Each ``<table>.tenant_id = <bound value>`` that a WHERE clause requires (through
+    ``AND``), as (the column, the bound parameter)."""
+    if where is None:
+        return
+    for element in _conjuncts(where):
         if not isinstance(element, BinaryExpression) or element.operator is not operators.eq:
             continue
         left, right = element.left, element.right
@@ -239,12 +237,10 @@ def _filtered_tables(stmt: Select[Any]) -> set[Any]:
             left, right = right, left
         if (
             isinstance(right, BindParameter)
-            and right.key == TENANT_PARAM
             and getattr(left, "name", None) == "tenant_id"
             and getattr(left, "table", None) is not None
         ):
-            found.add(left.table)
-    return found
+            yield left, right
 
 
 def _is_text(element: Any) -> bool:
