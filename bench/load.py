@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote
@@ -115,6 +116,9 @@ class Scenario:
         if name == "instance_status":  # its seat counts on an on-sale morning: web mode
             path = f"{spektrix}/instances/{self.spec['instance_id']}/status"
             return self.raw("GET", path, origin), {200}
+        if name == "instance_status_changing":  # the venue's counts while seats change
+            path = f"{spektrix}/instances/{self.spec['instance_id']}/status"
+            return self.signed("GET", path), {200}
         if name == "brand_index":
             start = self.rng.randrange(0, 100)
             path = f"/api/v2/customer?itemStart={start}&itemLimit=15"
@@ -122,9 +126,25 @@ class Scenario:
         raise SystemExit(f"unknown scenario {name}")
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Read one response; returns its status and whether the connection stays open. The head
-    is read in one call (one await, not one per header line)."""
+def _counts_add_up(body: bytes) -> bool:
+    """A System Owner instance status whose counts add up: every place of the plan is
+    available, in a basket, sold, locked or reserved."""
+    status = json.loads(body)
+    parts = ("available", "inBasket", "inOtherBasket", "sold", "locked", "reserved")
+    return sum(int(status[p]) for p in parts) == int(status["capacity"])
+
+
+#: Scenarios whose answers are checked, not only their status codes: an answer that fails its
+#: check counts as an error (and as ``inconsistent``).
+CHECKS = {"instance_status_changing": _counts_add_up}
+
+
+async def _read_response(
+    reader: asyncio.StreamReader, keep_body: bool = False
+) -> tuple[int, bool, bytes]:
+    """Read one response; returns its status, whether the connection stays open and (when
+    ``keep_body``) its body. The head is read in one call (one await, not one per header
+    line)."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as exc:
@@ -145,15 +165,20 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
             chunked = True
         elif lowered == b"connection" and b"close" in value.lower():
             keep = False
+    body = b""
     if chunked:
         while True:
             size = int((await reader.readline()).split(b";")[0].strip(), 16)
-            await reader.readexactly(size + 2)
+            chunk = await reader.readexactly(size + 2)
+            if keep_body:
+                body += chunk[:-2]
             if size == 0:
                 break
     elif length:
-        await reader.readexactly(length)
-    return status, keep
+        data = await reader.readexactly(length)
+        if keep_body:
+            body = data
+    return status, keep, body
 
 
 #: Scenarios whose requests may be sent more than once: built before the clock starts.
@@ -167,6 +192,7 @@ REPEATABLE = frozenset(
         "brand_index",
         "events_expand",
         "instance_status",
+        "instance_status_changing",
     }
 )
 #: How many such requests are built (and sent in turn): each a random customer as before.
@@ -204,6 +230,8 @@ async def _connection(
     latencies: list[float],
     statuses: Counter[int],
     errors: list[int],
+    check: Callable[[bytes], bool] | None = None,
+    inconsistent: list[int] | None = None,
 ) -> None:
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
@@ -216,13 +244,17 @@ async def _connection(
             data, ok = scenario.next()
             started = time.perf_counter()
             writer.write(data)
-            status, keep = await asyncio.wait_for(
-                _read_response(reader), max(0.1, deadline + 30 - time.monotonic())
+            status, keep, body = await asyncio.wait_for(
+                _read_response(reader, check is not None),
+                max(0.1, deadline + 30 - time.monotonic()),
             )
             latencies.append(time.perf_counter() - started)
             statuses[status] += 1
             if status not in ok:
                 errors[0] += 1
+            elif check is not None and inconsistent is not None and not check(body):
+                errors[0] += 1
+                inconsistent[0] += 1
             if not keep:
                 writer.close()
                 reader = writer = None
@@ -248,13 +280,17 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors = [0]
+    inconsistent = [0]
+    check = CHECKS.get(spec["scenario"])
     budget = [int(spec.get("max_requests", 10**9))]
     started = time.monotonic()
     cpu_started = time.process_time()
     deadline = started + float(spec["duration"])
     await asyncio.gather(
         *(
-            _connection(scenario, deadline, budget, latencies, statuses, errors)
+            _connection(
+                scenario, deadline, budget, latencies, statuses, errors, check, inconsistent
+            )
             for _ in range(int(spec["connections"]))
         )
     )
@@ -267,6 +303,8 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "seconds": round(elapsed, 3),
         "requests": len(latencies),
         "errors": errors[0],
+        # Answers that came back 200 but failed the scenario's check (``CHECKS``).
+        "inconsistent": inconsistent[0],
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "rps": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
         "p50_ms": round(_percentile(latencies, 0.50) * 1000, 3),

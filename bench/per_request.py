@@ -625,7 +625,9 @@ async def _measure(url: str, args: argparse.Namespace, spec: dict[str, Any]) -> 
                 report = (
                     profiler.output_html()
                     if path.suffix == ".html"
-                    else profiler.output_text(color=False, unicode=False, show_all=bool(os.environ.get("PROFILE_ALL")))
+                    else profiler.output_text(
+                        color=False, unicode=False, show_all=bool(os.environ.get("PROFILE_ALL"))
+                    )
                 )
                 path.write_text(report, encoding="utf-8")
                 results[name]["profile"] = str(path)  # the profiler's cost is in cpu_ms

@@ -236,7 +236,9 @@ def load(spec: dict[str, Any], timeout: float) -> subprocess.Popen[str]:
     )
 
 
-def finish(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+def finish(
+    process: subprocess.Popen[str], timeout: float, what: str = "load generator"
+) -> dict[str, Any]:
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -244,7 +246,7 @@ def finish(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
         process.communicate(timeout=15)
         raise
     if process.returncode != 0:
-        raise RuntimeError(f"load generator failed: {err[-2000:]}")
+        raise RuntimeError(f"{what} failed: {err[-2000:]}")
     result: dict[str, Any] = json.loads(out)
     return result
 
@@ -604,6 +606,12 @@ def hamlet_instance(base: str) -> str:
     return str(instances[0]["id"])
 
 
+def short_id(api_id: str) -> int:
+    """The integer key an API id starts with (the short id iframes use)."""
+    digits = api_id[: len(api_id) - len(api_id.lstrip("0123456789"))]
+    return int(digits)
+
+
 def web_session(base: str, email: str) -> tuple[str, str]:
     """Sign up a customer with a password in web mode; returns (cookie header, email)."""
     with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
@@ -822,6 +830,35 @@ def bench_database(
                 scenarios[name] = run_load_measured(
                     {**common, "scenario": name}, process.pid, postgresql=kind == "postgresql"
                 )
+            # The same instance's status (System Owner: every count) while another process
+            # holds and releases its seats through the inventory service: each answer's counts
+            # must add up (load.py's check), whatever is changing.
+            log(f"{kind}: instance_status_changing for {args.duration}s beside seat changes")
+            churn = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "seat_churn.py"),
+                    json.dumps(
+                        {
+                            "tenant": TENANT,
+                            "instance": short_id(instance_id),
+                            "duration": args.duration,
+                        }
+                    ),
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            changing = run_load_measured(
+                {**common, "scenario": "instance_status_changing"},
+                process.pid,
+                postgresql=kind == "postgresql",
+            )
+            changing["seat_changes"] = finish(churn, args.duration + 60, "seat churn")
+            scenarios["instance_status_changing"] = changing
             # The storm's control: the same requests just before it, in the same state of the
             # database (after the writes above) and of the machine.
             log(f"{kind}: owner_get again, just before the login storm")
@@ -932,6 +969,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
         out.append(_import_target(db))
+        changing = s.get("instance_status_changing")
+        if changing is not None:
+            churned = changing.get("seat_changes", {})
+            out.append(
+                {
+                    "target": f"{kind}: a 260-seat instance's status adds up while its seats change",
+                    "measured": f"{changing['inconsistent']} of {changing['requests']} answers did not add up, {changing['errors']} errors, while {churned.get('changes', 0)} seat holds and releases were made",
+                    "met": changing["errors"] == 0 and churned.get("changes", 0) > 0,
+                }
+            )
         control = s.get("owner_get_before_login_storm", s["owner_get"])
         base_p99, storm_p99 = control["p99_ms"], s["owner_get_during_login_storm"]["p99_ms"]
         out.append(

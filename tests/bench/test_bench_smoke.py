@@ -29,6 +29,7 @@ SCENARIOS = {
     "brand_index",
     "events_expand",
     "instance_status",
+    "instance_status_changing",
     "login_storm_logins",
     "owner_get_before_login_storm",
     "owner_get_during_login_storm",
@@ -77,6 +78,33 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
     assert get["cpu_bound_rps"] == pytest.approx(
         1000 * os.cpu_count() / get["total_cpu_ms_per_request"], rel=0.01
     )
+    # The status read while another process held and released seats: every answer's counts
+    # added up (load.py checks each body), and seats did change meanwhile.
+    changing = sqlite["scenarios"]["instance_status_changing"]
+    assert changing["inconsistent"] == 0
+    assert changing["seat_changes"]["changes"] > 0
     assert sqlite["worker_peak_rss_mb"]
-    assert len(results["targets"]) == 6
+    assert len(results["targets"]) == 7
     assert "| target | measured | met |" in (tmp_path / "results.md").read_text()
+
+
+def test_the_status_check_refuses_counts_that_do_not_add_up() -> None:
+    """``load.py``'s check of ``instance_status_changing``'s answers (run as the load generator
+    runs: a script beside the package)."""
+    program = (
+        "import json, sys; sys.path.insert(0, 'bench'); import load;"
+        "good = dict(available=250, inBasket=0, inOtherBasket=6, sold=3, locked=1, reserved=0,"
+        " capacity=260);"
+        "bad = dict(good, available=251);"
+        "print(json.dumps([load.CHECKS['instance_status_changing'](json.dumps(b).encode())"
+        " for b in (good, bad)]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=ROOT,
+    )
+    assert json.loads(result.stdout) == [True, False]
