@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,3 +47,31 @@ def statements(core: Core) -> Iterator[list[str]]:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+async def until_another_waits_for_a_lock(url: str, what: str) -> None:
+    """Return once another connection of this database waits for a lock (PostgreSQL: bounded
+    by a count of polls, not a time); elsewhere (SQLite: one process, one writer) let the
+    event loop run other tasks a while. ``what``: for the failure message."""
+    if not url.startswith("postgresql"):
+        for _ in range(50):
+            await asyncio.sleep(0)
+        return
+    from sqlalchemy import text
+
+    from boxoffice.store.db import create_engine
+
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock'"
+    )
+    engine = create_engine(url, pool_size=1, role=None)
+    try:
+        for _ in range(3000):  # a bound, not a timing
+            async with engine.connect() as connection:
+                if (await connection.execute(waiting)).scalar():
+                    return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{what} never waited")
+    finally:
+        await engine.dispose()

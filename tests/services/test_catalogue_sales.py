@@ -18,7 +18,11 @@ from boxoffice.domain.errors import InvalidInput
 from boxoffice.domain.principal import Principal
 from boxoffice.services import catalogue, catalogue_sales, inventory, programme
 from tests.conftest import make_tenant
-from tests.services.box_office import box_office_tenant, demo_box_office
+from tests.services.box_office import (
+    box_office_tenant,
+    demo_box_office,
+    until_another_waits_for_a_lock,
+)
 
 SALES = catalogue_sales.SECTIONS
 OPERATING = Path(__file__).resolve().parents[2] / "docs" / "operating.md"
@@ -245,10 +249,6 @@ async def test_two_loads_at_once_both_succeed_and_add_each_row_once(
     cannot begin while the first writes."""
     import asyncio
 
-    from sqlalchemy import text
-
-    from boxoffice.store.db import create_engine
-
     name, tenant_id = await make_tenant(core)
     owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
     reached, gate = asyncio.Event(), asyncio.Event()
@@ -268,25 +268,7 @@ async def test_two_loads_at_once_both_succeed_and_add_each_row_once(
     await reached.wait()
     second = asyncio.create_task(catalogue.load_catalogue(core, name, demo_box_office()))
     url = str(settings.database_url)
-    if url.startswith("postgresql"):
-        waiting = text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock'"
-        )
-        engine = create_engine(url, pool_size=1, role=None)
-        try:
-            for _ in range(3000):  # until the second waits (a bound, not a timing)
-                async with engine.connect() as connection:
-                    if (await connection.execute(waiting)).scalar():
-                        break
-                await asyncio.sleep(0.01)
-            else:
-                raise AssertionError("the second load never waited for the first")
-        finally:
-            await engine.dispose()
-    else:
-        for _ in range(50):
-            await asyncio.sleep(0)
+    await until_another_waits_for_a_lock(url, "the second load")
     assert not second.done()
     gate.set()
     await asyncio.gather(first, second)

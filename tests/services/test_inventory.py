@@ -13,7 +13,12 @@ from boxoffice.domain.errors import NotFound
 from boxoffice.domain.principal import Principal
 from boxoffice.services import catalogue, inventory, programme, seating
 from boxoffice.store.models import LockType
-from tests.services.box_office import box_office_tenant, demo_box_office, statements
+from tests.services.box_office import (
+    box_office_tenant,
+    demo_box_office,
+    statements,
+    until_another_waits_for_a_lock,
+)
 
 
 async def _hamlet(core: Core, tenant_id: int) -> tuple[Principal, int, list[int]]:
@@ -351,9 +356,6 @@ async def test_a_refresh_waiting_for_a_hold_counts_it(
     open; the refresh starts and must wait (PostgreSQL: for the area's row; SQLite: for the one
     writer); the basket commits. The refresh must then count that seat: the area says one held,
     not zero (a count from before the hold, written over it). No sleeps decide the outcome."""
-    from sqlalchemy import text
-
-    from boxoffice.store.db import create_engine
 
     _, tenant_id = await box_office_tenant(core)
     owner, instance_id, seats = await _hamlet(core, tenant_id)
@@ -370,25 +372,7 @@ async def test_a_refresh_waiting_for_a_hold_counts_it(
 
         task = asyncio.create_task(refresh())
         url = str(getattr(settings, "database_url", ""))
-        if url.startswith("postgresql"):
-            waiting = text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock'"
-            )
-            engine = create_engine(url, pool_size=1, role=None)
-            try:
-                for _ in range(3000):  # until the refresh waits (a bound, not a timing)
-                    async with engine.connect() as connection:
-                        if (await connection.execute(waiting)).scalar():
-                            break
-                    await asyncio.sleep(0.01)
-                else:
-                    raise AssertionError("the refresh never waited for the basket")
-            finally:
-                await engine.dispose()
-        else:
-            for _ in range(50):
-                await asyncio.sleep(0)
+        await until_another_waits_for_a_lock(url, "the refresh")
         assert not task.done()
         await basket.commit()
     finally:
