@@ -21,6 +21,10 @@ from boxoffice.services.accounts import Client
 from boxoffice.settings import Settings, host_name
 
 SESSION_COOKIE = "boxoffice_session"
+#: The web basket's cookie (web mode's ``v3/basket``, the booking pages): a random token whose
+#: hash finds the basket. Apart from the login so that a visitor has a basket before logging in,
+#: and keeps it across logging in; same path and attributes as the session cookie.
+BASKET_COOKIE = "boxoffice_basket"
 
 
 def is_https(request: Request) -> bool:
@@ -61,9 +65,21 @@ def base_url(scope: Scope, settings: Settings) -> str:
 def set_session_cookie(
     response: Response, request: Request, state: AppState, client: str, token: str
 ) -> None:
+    _set_cookie(response, request, state, client, SESSION_COOKIE, token)
+
+
+def set_basket_cookie(
+    response: Response, request: Request, state: AppState, client: str, token: str
+) -> None:
+    _set_cookie(response, request, state, client, BASKET_COOKIE, token)
+
+
+def _set_cookie(
+    response: Response, request: Request, state: AppState, client: str, name: str, token: str
+) -> None:
     secure = is_https(request)
     response.set_cookie(
-        SESSION_COOKIE,
+        name,
         token,
         max_age=state.settings.session_absolute_seconds,
         path=f"/{client}/",
@@ -89,3 +105,7 @@ def clear_session_cookie(
 
 def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE)
+
+
+def basket_token(request: Request) -> str | None:
+    return request.cookies.get(BASKET_COOKIE)

@@ -358,6 +358,282 @@ class DuplicateEntry(_Out):
     message: str
 
 
+# --- baskets and orders (issue 18) ----------------------------------------------------------
+#
+# Request bodies. References to catalogue items come as an id string or as ``{"id": ...}``
+# (clients send both); ``attribute_<Name>`` keys are split off before validation.
+
+Ref = str | IdRef
+
+
+class NewTicket(_In):
+    """One ticket (one array element per ticket): ``seat`` for a reserved area, or
+    ``seatingPlan`` (the instance's plan for a one-area plan, or the area) for an unreserved
+    one; never both. ``type`` (or its older twin ``ticketType``) defaults to the price list's
+    band default."""
+
+    instance: Ref
+    seat: Ref | None = None
+    seating_plan: Ref | None = None
+    type: Ref | None = None
+    ticket_type: Ref | None = None
+
+
+class TicketPatch(_In):
+    type: Ref | None = None
+    ticket_type: Ref | None = None
+
+
+class BestAvailable(_In):
+    instance: Ref
+    quantity: int = Field(ge=1, le=100)
+    seating_plan: Ref | None = None
+    type: Ref | None = None
+    ticket_type: Ref | None = None
+
+
+class NewMerchandiseItem(_In):
+    stock_item: Ref
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class NewDonation(_In):
+    amount: float
+    fund: Ref | None = None
+    fund_id: Ref | None = None
+    recognition_name: str | None = Field(default=None, max_length=200)
+    is_anonymous: StrictBool | None = None
+    tribute_type_id: str | None = Field(default=None, max_length=64)
+    tribute_name: str | None = Field(default=None, max_length=200)
+
+
+class DonationPatch(_In):
+    amount: float | None = None
+    recognition_name: str | None = Field(default=None, max_length=200)
+    is_anonymous: StrictBool | None = None
+
+
+class NewGiftVoucher(_In):
+    amount: float
+    to_name: str | None = Field(default=None, max_length=200)
+    from_name: str | None = Field(default=None, max_length=200)
+    message: str | None = Field(default=None, max_length=1000)
+    send_date: str | None = Field(default=None, max_length=64)
+    delivery_type: str | None = Field(default=None, max_length=40)
+    delivery_email_address: str | None = Field(default=None, max_length=320)
+
+
+class GiftVoucherPatch(_In):
+    amount: float | None = None
+    to_name: str | None = Field(default=None, max_length=200)
+    from_name: str | None = Field(default=None, max_length=200)
+    message: str | None = Field(default=None, max_length=1000)
+    send_date: str | None = Field(default=None, max_length=64)
+    delivery_type: str | None = Field(default=None, max_length=40)
+    delivery_email_address: str | None = Field(default=None, max_length=320)
+
+
+class NewMembershipSubscription(_In):
+    membership: Ref
+    auto_renew: StrictBool | None = None
+
+
+class MembershipSubscriptionPatch(_In):
+    auto_renew: StrictBool | None = None
+    overridden_price: float | None = None
+
+
+class NewDelivery(_In):
+    type: int
+    address: Ref | None = None
+
+
+class BasketPatch(_In):
+    ticket_delivery: NewDelivery | None = None
+    merchandise_delivery: NewDelivery | None = None
+    promo_code: str | None = Field(default=None, max_length=100)
+
+
+class NewCustomPayment(_In):
+    amount: float
+    payment_type_id: str | None = Field(default=None, max_length=64)
+    payment_attributes: list[dict[str, Any]] | None = None
+
+
+class NewBasket(_In):
+    """System Owner mode: a basket, optionally with its customer and first items."""
+
+    customer: Ref | None = None
+    ticket_delivery: NewDelivery | None = None
+    merchandise_delivery: NewDelivery | None = None
+    promo_code: str | None = Field(default=None, max_length=100)
+    waive_transaction_commission: StrictBool | None = None
+
+
+class OrderConfirmation(_In):
+    send_confirmation_email: StrictBool | None = None
+    payment_channel: str | None = Field(default=None, max_length=40)
+
+
+class Offer(_Out):
+    id: str
+    name: str
+
+
+class Commission(_Out):
+    amount: float
+    waived: bool
+
+
+class Delivery(_Out):
+    type: int
+
+
+class BasketTicket(_WithAttributes):
+    """A ticket in a basket or an order. References are ``{"id"}`` stubs unless expanded
+    (``$expand=tickets/event,tickets/instance``). ``barcode`` is null until the order."""
+
+    band: IdOut
+    event: IdOut | Event
+    instance: IdOut | Instance
+    plan_id: str
+    seat: IdOut | None
+    seat_name: str | None
+    plan_name: str
+    voucher_redemption_info: None
+    type: IdOut
+    ticket_type: IdOut
+    delivered: bool
+    barcode: str | None
+    offer: Offer | None
+    custom_items: list[Any]
+    discount: float
+    price: float
+    total: float
+    id: str
+
+
+class MerchandiseItem(_Out):
+    barcode: str | None
+    stock_item: IdOut
+    delivered: bool
+    offer: Offer | None
+    custom_items: list[Any]
+    discount: float
+    price: float
+    total: float
+    id: str
+
+
+class Donation(_Out):
+    amount: float
+    fund: IdOut
+    recognition_name: str | None
+    is_anonymous: bool
+    tribute_type_id: str | None
+    tribute_name: str | None
+    id: str
+
+
+class GiftVoucher(_Out):
+    to_name: str | None
+    message: str | None
+    from_name: str | None
+    amount: float
+    send_date: str | None
+    delivery_type: str
+    delivery_email_address: str | None
+    id: str
+
+
+class MembershipSubscription(_Out):
+    auto_renew: bool
+    membership: IdOut
+    start_date: str | None
+    expiry_date: str | None
+    is_renewal: bool
+    related_donation_id: str | None
+    custom_items: list[Any]
+    discount: float
+    price: float
+    total: float
+    id: str
+
+
+class CustomPaymentAttribute(_Out):
+    name: str
+    value: str | None
+
+
+class CustomPayment(_Out):
+    name: str
+    amount: float
+    attributes: list[CustomPaymentAttribute]
+
+
+class Basket(_WithAttributes):
+    """The basket, keys in the vendor's order; System Owner mode adds ``agentCustomer``."""
+
+    multibuy_offers: list[Offer]
+    total_discount: float
+    merchandise_delivery_options: list[Any]
+    default_card_payment_fee: float
+    potential_offers: list[Offer]
+    ticket_delivery_options: list[Any]
+    promo_code: str | None
+    id: str
+    basket_id: str
+    merchandise_delivery: Delivery | None
+    transaction_commission: Commission
+    offers: list[Offer]
+    ticket_delivery: Delivery | None
+    ticket_subscriptions: list[Any]
+    disable_web_components: bool
+    hash: str
+    agent_customer: IdOut | None = None
+    custom_payments: list[CustomPayment]
+    customer: dict[str, Any] | None = Field(description="The Customer object, or null")
+    merchandise_items: list[MerchandiseItem]
+    donations: list[Donation]
+    notes: str | None
+    tickets: list[BasketTicket]
+    membership_subscriptions: list[MembershipSubscription]
+    gift_vouchers: list[GiftVoucher]
+    total: float
+    charges: list[Any]
+
+
+class Payment(_Out):
+    amount: float
+    name: str
+    date: str
+    date_utc: str
+
+
+class Order(_WithAttributes):
+    deliveries: list[Any]
+    ticket_subscriptions: list[Any]
+    first_transaction_date: str
+    first_transaction_date_utc: str
+    last_transaction_date: str
+    last_transaction_date_utc: str
+    total_payment_charges: float
+    total_delivery_charges: float
+    total_transaction_charges: float
+    payments: list[Payment]
+    refunds: list[Payment]
+    print_at_home_documents: list[Any]
+    id: str
+    total: float
+    customer: IdOut | None
+    merchandise_items: list[MerchandiseItem]
+    donations: list[Donation]
+    notes: str | None
+    tickets: list[BasketTicket]
+    membership_subscriptions: list[MembershipSubscription]
+    gift_vouchers: list[GiftVoucher]
+
+
 # --- parsing ----------------------------------------------------------------------------------
 
 
@@ -425,7 +701,27 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
 #: Folded input keys (``firstname``) -> the vendor's spelling (``firstName``), for messages.
 _WIRE_NAMES: dict[str, str] = {
     _lower_alias(name): to_camel(name)
-    for model in (NewCustomer, CustomerPatch, NewCustomerAddress, IdRef)
+    for model in (
+        NewCustomer,
+        CustomerPatch,
+        NewCustomerAddress,
+        IdRef,
+        NewTicket,
+        TicketPatch,
+        BestAvailable,
+        NewMerchandiseItem,
+        NewDonation,
+        DonationPatch,
+        NewGiftVoucher,
+        GiftVoucherPatch,
+        NewMembershipSubscription,
+        MembershipSubscriptionPatch,
+        NewDelivery,
+        BasketPatch,
+        NewCustomPayment,
+        NewBasket,
+        OrderConfirmation,
+    )
     for name in model.model_fields
 }
 
