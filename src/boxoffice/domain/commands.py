@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import Enum
 from typing import Final, TypeAlias, TypeVar, Union
 
@@ -261,3 +262,169 @@ class CustomerFilter:
     source_id: int | None = None
     emails: tuple[str, ...] = ()
     customer_ids: tuple[int, ...] = ()
+
+
+# --- baskets (issue 18, decision 0124) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BasketRef:
+    """Which basket: a web basket by its session's token (the cookie's random value; only its
+    hash is stored), or an Owner basket by id. Use :meth:`web` or :meth:`owner`."""
+
+    basket_id: int | None = None
+    session_token: str | None = None
+
+    @classmethod
+    def web(cls, session_token: str) -> BasketRef:
+        return cls(session_token=session_token)
+
+    @classmethod
+    def owner(cls, basket_id: int) -> BasketRef:
+        return cls(basket_id=basket_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTicket:
+    """A ticket to add: a seat of a reserved area (``seat_id``) or a place of an unreserved
+    area (``area_id``), exactly one of them. ``ticket_type_id`` None: the band's default price.
+    ``attributes``: the ticket's own values (name -> text)."""
+
+    instance_id: int
+    seat_id: int | None = None
+    area_id: int | None = None
+    ticket_type_id: int | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketPatch:
+    ticket_type_id: Maybe[int] = UNSET
+    #: Merged into the ticket's attributes (a value of "" removes one).
+    attributes: Maybe[Mapping[str, str]] = UNSET
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMerchandise:
+    """One unit of a stock item."""
+
+    stock_item_id: int
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewDonation:
+    fund_id: int
+    amount: Decimal
+    recognition_name: str | None = None
+    is_anonymous: bool = False
+    tribute_type_id: int | None = None
+    tribute_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DonationPatch:
+    amount: Maybe[Decimal] = UNSET
+    recognition_name: Maybe[str | None] = UNSET
+    is_anonymous: Maybe[bool] = UNSET
+    tribute_type_id: Maybe[int | None] = UNSET
+    tribute_name: Maybe[str | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewGiftVoucher:
+    """A gift voucher of ``amount`` (within the type's bounds when ``gift_voucher_type_id`` is
+    given; any amount from 0.01 up to the tenant's maximum otherwise). ``delivery_type``:
+    ``CustomerEmail`` or ``OtherEmail`` (then ``delivery_email_address`` is required)."""
+
+    amount: Decimal
+    gift_voucher_type_id: int | None = None
+    to_name: str | None = None
+    from_name: str | None = None
+    message: str | None = None
+    send_date: date | None = None
+    delivery_type: str = "CustomerEmail"
+    delivery_email_address: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GiftVoucherPatch:
+    amount: Maybe[Decimal] = UNSET
+    to_name: Maybe[str | None] = UNSET
+    from_name: Maybe[str | None] = UNSET
+    message: Maybe[str | None] = UNSET
+    send_date: Maybe[date | None] = UNSET
+    delivery_type: Maybe[str] = UNSET
+    delivery_email_address: Maybe[str | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMembershipSubscription:
+    """A membership for the basket's customer. ``overridden_price``: System Owner only."""
+
+    membership_id: int
+    auto_renew: bool = False
+    overridden_price: Decimal | None = None
+    related_donation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MembershipSubscriptionPatch:
+    auto_renew: Maybe[bool] = UNSET
+    #: System Owner only; None: back to the membership's price.
+    overridden_price: Maybe[Decimal | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewCustomPayment:
+    """Money taken elsewhere (System Owner): its payment type (the caller's name or id for
+    it) and attributes (name -> text)."""
+
+    amount: Decimal
+    payment_type: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewDelivery:
+    """How items reach the customer: ``type`` as the vendor numbers it (1: collect), and an
+    address of the customer's for a posted delivery."""
+
+    type: int
+    address_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewBasket:
+    """An Owner basket, created with its first items (all-or-nothing)."""
+
+    customer_id: int | None = None
+    tickets: tuple[NewTicket, ...] = ()
+    merchandise: tuple[NewMerchandise, ...] = ()
+    donations: tuple[NewDonation, ...] = ()
+    gift_vouchers: tuple[NewGiftVoucher, ...] = ()
+    membership_subscriptions: tuple[NewMembershipSubscription, ...] = ()
+    custom_payments: tuple[NewCustomPayment, ...] = ()
+    ticket_delivery: NewDelivery | None = None
+    merchandise_delivery: NewDelivery | None = None
+    promo_code: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BasketPatch:
+    """``promo_code`` None or "": remove it (an unknown code is refused). ``customer_id``: a
+    customer session may set only its own customer."""
+
+    promo_code: Maybe[str | None] = UNSET
+    ticket_delivery: Maybe[NewDelivery | None] = UNSET
+    merchandise_delivery: Maybe[NewDelivery | None] = UNSET
+    #: Merged into the basket's attributes (a value of "" removes one).
+    attributes: Maybe[Mapping[str, str]] = UNSET
+    customer_id: Maybe[int | None] = UNSET
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Confirmation:
+    #: Mail the order's confirmation to the customer's stored address (needs a customer).
+    send_confirmation_email: bool = False

@@ -7,6 +7,9 @@
      ├── AlreadyExists(kind, key)     a unique value already taken (e.g. a customer's email)
      ├── InvalidInput(field, reason)  a value that breaks a rule
      ├── Conflict(reason)             a state that does not allow the change
+     │    ├── NotAvailable(kind, key, reason)  a seat, place or item that cannot be had
+     │    ├── PaymentRequired(outstanding)     a basket that still owes money
+     │    └── MembershipHeld(membership_id)    a membership the customer holds already
      ├── PermissionDenied(reason)     a known caller without the right
      ├── Unauthenticated(reason)      no caller, or credentials that do not verify
      ├── RateLimited(retry_after)     too many requests; try again later
@@ -59,6 +62,43 @@ class Conflict(DomainError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+#: Reasons something cannot be put in a basket (:class:`NotAvailable`).
+SEAT_TAKEN = "seat taken"  # held by another basket, sold, locked or reserved
+SOLD_OUT = "sold out"  # too few places (or seats together) left
+OFF_SALE = "off sale"  # outside the sale window, or the event or instance is not on sale
+CANCELLED = "cancelled"  # the instance is cancelled
+STOCK_EXHAUSTED = "stock exhausted"  # too few units of a stock item left
+TOO_MANY = "too many"  # more than a basket may hold
+NO_BEST_AVAILABLE = "best available not possible"  # an unreserved area, or no seats that way
+
+
+class NotAvailable(Conflict):
+    """``kind`` (``seat``, ``area``, ``instance``, ``stock item``, ``basket``) ``key`` cannot be
+    had, for ``reason`` (one of the reasons above). Nothing was changed."""
+
+    def __init__(self, kind: str, key: object, reason: str) -> None:
+        super().__init__(f"{kind} {key!r}: {reason}")
+        self.kind = kind
+        self.key = key
+        self.reason = reason
+
+
+class PaymentRequired(Conflict):
+    """A System Owner basket confirmed before its payments cover its total."""
+
+    def __init__(self, outstanding: object) -> None:
+        super().__init__(f"payment required: {outstanding} outstanding")
+        self.outstanding = outstanding
+
+
+class MembershipHeld(Conflict):
+    """The customer holds the membership already, outside its renewal window."""
+
+    def __init__(self, membership_id: int) -> None:
+        super().__init__(f"membership {membership_id!r} is held already")
+        self.membership_id = membership_id
 
 
 class PermissionDenied(DomainError):

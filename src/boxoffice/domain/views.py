@@ -636,3 +636,193 @@ class OfferView:
     ticket_type_ids: tuple[int, ...]
     promo_codes: tuple[str, ...]
     active: bool
+
+
+# --- baskets and orders (issue 18, decision 0124) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedOfferView:
+    """An offer applied to a basket's items (by its promo code)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """How items reach the customer: ``type`` as the vendor numbers it (1: collect at the box
+    office), and the customer's address for a posted delivery (None otherwise)."""
+
+    type: int
+    address_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BasketTicketView:
+    """A ticket in a basket (or an order). ``price`` is the price list's amount (nominal),
+    ``discount`` what offers take off, ``total = price - discount``. A reserved seat has
+    ``seat_id``/``seat_name``; a place of an unreserved area has neither. ``barcode`` is set when
+    the order is confirmed. ``attributes`` are the ticket's own values (name -> text)."""
+
+    id: int
+    instance_id: int
+    event_id: int
+    plan_id: int
+    plan_name: str
+    area_id: int
+    area_name: str
+    seat_id: int | None
+    seat_name: str | None
+    band_id: int
+    band_name: str
+    ticket_type_id: int
+    ticket_type_name: str
+    price: Decimal
+    discount: Decimal
+    total: Decimal
+    offer: AppliedOfferView | None
+    barcode: str | None
+    attributes: tuple[tuple[str, str], ...] = ()
+    delivered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BasketMerchandiseView:
+    """One unit of a stock item (its stock is taken when added, given back if the basket goes)."""
+
+    id: int
+    stock_item_id: int
+    stock_item_name: str
+    reference: str | None
+    price: Decimal
+    discount: Decimal
+    total: Decimal
+    offer: AppliedOfferView | None
+    barcode: str | None
+    delivered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BasketDonationView:
+    id: int
+    fund_id: int
+    amount: Decimal
+    recognition_name: str | None
+    is_anonymous: bool
+    tribute_type_id: int | None
+    tribute_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BasketGiftVoucherView:
+    """A gift voucher bought. ``delivery_type`` is ``CustomerEmail`` or ``OtherEmail``.
+    ``code`` and ``balance`` exist once the order is confirmed (None in an open basket)."""
+
+    id: int
+    gift_voucher_type_id: int | None
+    amount: Decimal
+    to_name: str | None
+    from_name: str | None
+    message: str | None
+    send_date: date | None
+    delivery_type: str
+    delivery_email_address: str | None
+    code: str | None = None
+    balance: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BasketMembershipSubscriptionView:
+    """A membership bought for the basket's customer. ``original_price`` is the membership's
+    price (its renewal price for a renewal), ``price`` what the basket charges (an overridden
+    price when ``price_overridden``). ``start_date``/``expiry_date`` are those the subscription
+    will have if confirmed now; ``subscription_id`` is set by confirmation."""
+
+    id: int
+    membership_id: int
+    membership_name: str
+    auto_renew: bool
+    start_date: date
+    expiry_date: date
+    is_renewal: bool
+    related_donation_id: int | None
+    price: Decimal
+    discount: Decimal
+    total: Decimal
+    original_price: Decimal
+    price_overridden: bool
+    subscription_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomPaymentView:
+    """Money taken elsewhere and recorded on the basket (System Owner)."""
+
+    id: int
+    payment_type: str
+    amount: Decimal
+    attributes: tuple[tuple[str, str], ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BasketView:
+    """A basket: ``state`` ``open``, ``confirmed`` or ``expired``; ``channel`` ``web`` (found by
+    its session) or ``owner`` (by id). ``hash`` changes on every write to the basket and when
+    its customer changes. ``expires_at`` (UTC) is when its holds go; None: never (it holds a
+    payment, or it is no longer open). Money: ``total`` is what the items cost after offers,
+    ``total_discount`` what offers took off, ``paid`` the payments recorded,
+    ``outstanding = total - paid`` (never below 0)."""
+
+    id: int
+    state: str
+    channel: str
+    hash: str
+    customer_id: int | None
+    promo_code: str | None
+    offers: tuple[AppliedOfferView, ...]
+    ticket_delivery: DeliveryView | None
+    merchandise_delivery: DeliveryView | None
+    attributes: tuple[tuple[str, str], ...]
+    tickets: tuple[BasketTicketView, ...]
+    merchandise_items: tuple[BasketMerchandiseView, ...]
+    donations: tuple[BasketDonationView, ...]
+    gift_vouchers: tuple[BasketGiftVoucherView, ...]
+    membership_subscriptions: tuple[BasketMembershipSubscriptionView, ...]
+    custom_payments: tuple[CustomPaymentView, ...]
+    total: Decimal
+    total_discount: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """A confirmed basket (same id). ``confirmed_at`` is UTC, ``confirmed_local`` the tenant's
+    wall clock (naive). Tickets carry their barcodes, gift vouchers their codes and balances,
+    membership subscriptions the subscriptions created; ``payments`` are the custom payments."""
+
+    id: int
+    customer_id: int | None
+    channel: str
+    promo_code: str | None
+    offers: tuple[AppliedOfferView, ...]
+    ticket_delivery: DeliveryView | None
+    merchandise_delivery: DeliveryView | None
+    attributes: tuple[tuple[str, str], ...]
+    tickets: tuple[BasketTicketView, ...]
+    merchandise_items: tuple[BasketMerchandiseView, ...]
+    donations: tuple[BasketDonationView, ...]
+    gift_vouchers: tuple[BasketGiftVoucherView, ...]
+    membership_subscriptions: tuple[BasketMembershipSubscriptionView, ...]
+    payments: tuple[CustomPaymentView, ...]
+    total: Decimal
+    total_discount: Decimal
+    paid: Decimal
+    created_at: datetime
+    confirmed_at: datetime
+    confirmed_local: datetime
