@@ -61,6 +61,7 @@ __all__ = [
     "REDIS_RETRY_INTERVAL_SECONDS",
     "RESET_PER_ACCOUNT",
     "SIGNUP_PER_IP",
+    "BASKET_WRITES_PER_IP",
     "RateLimiter",
     "validate_rule",
 ]
@@ -70,6 +71,9 @@ LOGIN_PER_IP: Final = "20/minute"
 RESET_PER_ACCOUNT: Final = "3/10 minutes"
 MAGIC_LINK_PER_ACCOUNT: Final = "3/10 minutes"
 NEWSLETTER_PER_IP: Final = "10/10 minutes"
+#: Web-mode basket writes (adds, changes, removals) from one address: a buyer makes a few a
+#: minute; a script holding every seat of a show makes hundreds.
+BASKET_WRITES_PER_IP: Final = "120/minute"
 #: Confirmation mails to one address (nobody's inbox is flooded by strangers' sign-ups).
 NEWSLETTER_PER_ADDRESS: Final = "3/hour"
 

@@ -51,6 +51,8 @@ class Action:
 SIGN_UP: Final = Action("signup", "signup_per_ip", ratelimit.SIGNUP_PER_IP)
 #: A newsletter sign-up (a pending request and a confirmation mail).
 NEWSLETTER: Final = Action("newsletter", "newsletter_per_ip", ratelimit.NEWSLETTER_PER_IP)
+#: A web-mode basket write (seats held for a visitor: ``v3/basket/...``, the booking pages).
+BASKET: Final = Action("basket", "basket_writes_per_ip", ratelimit.BASKET_WRITES_PER_IP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Scope
 from boxoffice.api.common.browser import BrowserPolicy
 from boxoffice.api.common.limits import BodyLimit
 from boxoffice.api.common.state import AppState, tenant_origins
-from boxoffice.api.spektrix import errors, routes
+from boxoffice.api.spektrix import basket_routes, errors, routes
 from boxoffice.api.spektrix.auth import is_signed
 
 TITLE = "boxoffice: Spektrix API v3 dialect"
@@ -34,6 +34,7 @@ def create_app(state: AppState) -> tuple[FastAPI, ASGIApp]:
     app.state.boxoffice = state
     errors.add_exception_handlers(app)
     app.include_router(routes.router)
+    app.include_router(basket_routes.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -81,11 +81,46 @@ def _unavailable(exc: e.Unavailable) -> JSON:
     return response
 
 
+#: ``errorCode`` of a basket's refusals. 11 and 18 are the vendor's (documented); the vendor's
+#: codes for the others are unknown, so ours are numbered apart from theirs (1001...).
+PAYMENT_REQUIRED = 11
+MEMBERSHIP_HELD = 18
+NOT_AVAILABLE_CODES: dict[str, tuple[int, str]] = {
+    e.SEAT_TAKEN: (1001, "That seat is no longer available."),
+    e.SOLD_OUT: (1002, "There are not enough places left."),
+    e.OFF_SALE: (1003, "This is not on sale."),
+    e.CANCELLED: (1004, "This performance has been cancelled."),
+    e.STOCK_EXHAUSTED: (1005, "There is not enough of this item left."),
+    e.TOO_MANY: (1006, "The basket cannot hold that many items."),
+    e.NO_BEST_AVAILABLE: (1007, "Best Available Seats not possible for this event instance"),
+}
+
+
+def _not_available(exc: e.NotAvailable) -> JSON:
+    code, message = NOT_AVAILABLE_CODES.get(exc.reason, (1000, "This is not available."))
+    return _body(409, message, errorCode=code)
+
+
+def _payment_required(exc: e.PaymentRequired) -> JSON:
+    return _body(409, "The basket requires payment to complete.", errorCode=PAYMENT_REQUIRED)
+
+
+def _membership_held(exc: e.MembershipHeld) -> JSON:
+    return _body(
+        409,
+        "The customer already holds this membership outside its renewal period.",
+        errorCode=MEMBERSHIP_HELD,
+    )
+
+
 ERROR_TABLE: dict[type[e.DomainError], Callable[[Any], JSON]] = {
     e.NotFound: _not_found,
     e.AlreadyExists: _already_exists,
     e.InvalidInput: _invalid,
     e.Conflict: lambda exc: _body(409, exc.reason),
+    e.NotAvailable: _not_available,
+    e.PaymentRequired: _payment_required,
+    e.MembershipHeld: _membership_held,
     e.PermissionDenied: lambda exc: _body(403, "You do not have permission to do this."),
     e.Unauthenticated: lambda exc: _body(401, UNAUTHORIZED),
     e.RateLimited: _rate_limited,

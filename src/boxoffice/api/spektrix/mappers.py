@@ -24,20 +24,30 @@ from boxoffice.domain.ids import (
 from boxoffice.domain.rules import age_on, full_name, pascal_case
 from boxoffice.domain.views import (
     AddressView,
+    AppliedOfferView,
     AreaStatusView,
     AreaView,
     AttributeValue,
     BandView,
+    BasketDonationView,
+    BasketGiftVoucherView,
+    BasketMembershipSubscriptionView,
+    BasketMerchandiseView,
+    BasketTicketView,
+    BasketView,
     CatalogueView,
     ConsentView,
     CountryView,
     CustomerView,
+    CustomPaymentView,
+    DeliveryView,
     EventView,
     FundView,
     InstanceView,
     LockQuantityView,
     MembershipForSaleView,
     MembershipView,
+    OrderView,
     PlanView,
     PriceListView,
     SeatView,
@@ -714,4 +724,557 @@ def membership_for_sale(view: MembershipForSaleView) -> dict[str, Any]:
     out = membership(view.membership)
     out["price"] = None if view.price is None else price_amount(view.price)
     out["renewalPrice"] = None if view.renewal_price is None else price_amount(view.renewal_price)
+    return out
+
+
+# --- baskets and orders (issue 18) ------------------------------------------------------------
+
+BASKET, TICKET, MERCHANDISE, DONATION, GIFT_VOUCHER, SUBSCRIPTION_ITEM, ORDER, PAYMENT = (
+    "basket",
+    "ticket",
+    "merchandise-item",
+    "donation",
+    "gift-voucher",
+    "membership-subscription",
+    "order",
+    "custom-payment",
+)
+#: A basket's item lists that ``$expand`` may name with their references: ``tickets/event``.
+BASKET_EXPANSIONS = frozenset({"tickets/event", "tickets/instance"})
+#: How each gift voucher reaches its recipient, in the vendor's words.
+GIFT_VOUCHER_DELIVERY = ("CustomerEmail", "OtherEmail")
+#: The most tickets (or other items) one request may add.
+MAX_ITEMS_PER_REQUEST = 100
+
+
+def basket_expansions(value: str | None) -> frozenset[str]:
+    """``$expand`` of a basket or an order: ``tickets/event,tickets/instance`` (lower case);
+    other names are ignored, as the catalogue calls ignore them."""
+    if not value:
+        return frozenset()
+    names = {item.strip().lower() for item in value.split(",") if item.strip()}
+    return frozenset(names & BASKET_EXPANSIONS)
+
+
+def ref_text(value: s.Ref | None) -> str | None:
+    if value is None:
+        return None
+    return value.id if isinstance(value, s.IdRef) else value
+
+
+def body_catalogue_id(kind: str, value: s.Ref | None, field: str) -> int | None:
+    """A catalogue id in a body (the 33-character id or its short number): None when absent;
+    a malformed one is a 400 naming the field (an unknown well-formed one is the service's
+    404)."""
+    text = ref_text(value)
+    if text is None or not text.strip():
+        return None
+    try:
+        return catalogue_id(kind, text, field)
+    except NotFound as exc:
+        raise InvalidInput(as_sent(field), f"unknown id {text!r}") from exc
+
+
+def item_ids(kind: str, values: list[str], label: str) -> tuple[int, ...]:
+    """Ids of a basket's items named in a query (``ticketIds=a,b`` or ``ticketIds[]=a``), each
+    possibly a comma list: one that is not an item of ours is not found (404)."""
+    out: list[int] = []
+    for value in values:
+        for code in value.split(","):
+            if code.strip():
+                out.append(catalogue_id(kind, code.strip(), label))
+    if len(out) > MAX_ITEMS_PER_REQUEST:
+        raise InvalidInput(as_sent(label), f"at most {MAX_ITEMS_PER_REQUEST} ids")
+    return tuple(out)
+
+
+def money(value: float | int | None, field: str) -> Decimal | None:
+    """An amount sent as a JSON number: at most two decimals, not negative."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(as_sent(field), "a number")
+    amount = Decimal(str(value))
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(_CENT):
+        raise InvalidInput(as_sent(field), "an amount of money with at most two decimals")
+    if amount > Decimal("1000000"):
+        raise InvalidInput(as_sent(field), "at most 1000000")
+    return amount
+
+
+def _day(value: str | None, field: str) -> date | None:
+    """``YYYY-MM-DD`` or an ISO 8601 date and time (its date): the send date of a voucher."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError as exc:
+        raise InvalidInput(as_sent(field), "a date (YYYY-MM-DD or ISO 8601)") from exc
+
+
+def _items(data: Any, field: str) -> list[dict[str, Any]]:
+    """An array of objects (one object alone is taken as an array of one)."""
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise InvalidInput(as_sent(field), "at least one item")
+    if len(items) > MAX_ITEMS_PER_REQUEST:
+        raise InvalidInput(as_sent(field), f"at most {MAX_ITEMS_PER_REQUEST} items")
+    if not all(isinstance(item, dict) for item in items):
+        raise InvalidInput(as_sent(field), "each item must be a JSON object")
+    return items
+
+
+def new_tickets(data: Any) -> list[tuple[s.NewTicket, dict[str, str]]]:
+    """NewTicket items with their ``attribute_*`` values (name as sent)."""
+    out = []
+    for item in _items(data, "tickets"):
+        plain, attributes = s.split_attributes(item)
+        out.append((s.validate(s.NewTicket, plain), _attribute_texts(attributes)))
+    return out
+
+
+def _attribute_texts(attributes: dict[str, str | None]) -> dict[str, str]:
+    return {name: value or "" for name, value in attributes.items()}
+
+
+def _leaves(areas: tuple[AreaView, ...]) -> list[AreaView]:
+    out: list[AreaView] = []
+    for item in areas:
+        out.extend(_leaves(item.areas) if item.kind == "group" else [item])
+    return out
+
+
+def seating_plan_area(plan: PlanView, ref: s.Ref) -> int:
+    """A ticket's ``seatingPlan``: an area of the instance's plan (its id or short number), or
+    the plan itself when it has one area (clients send the plan's id for a one-area plan)."""
+    text = (ref_text(ref) or "").strip()
+    leaves = _leaves(plan.areas)
+    for leaf in leaves:
+        if text == str(leaf.id) or text.upper() == resource_code(AREA, leaf.id):
+            return leaf.id
+    if text == str(plan.id) or text.upper() == resource_code(PLAN, plan.id):
+        if len(leaves) == 1:
+            return leaves[0].id
+        raise InvalidInput("seatingPlan", "name one area of a plan that has several")
+    raise InvalidInput("seatingPlan", f"not an area of the instance's plan: {text!r}")
+
+
+def ticket_type_ref(model: s.NewTicket | s.TicketPatch | s.BestAvailable) -> int | None:
+    ref = model.type if model.type is not None else model.ticket_type
+    return body_catalogue_id(TICKET_TYPE, ref, "type")
+
+
+def ticket_patch(data: Any) -> c.TicketPatch:
+    item = data[0] if isinstance(data, list) and len(data) == 1 else data
+    if not isinstance(item, dict):
+        raise InvalidInput("body", "a JSON object is required")
+    plain, attributes = s.split_attributes(item)
+    model = s.validate(s.TicketPatch, plain)
+    type_id = ticket_type_ref(model)
+    return c.TicketPatch(
+        ticket_type_id=c.UNSET if type_id is None else type_id,
+        attributes=_attribute_texts(attributes) if attributes else c.UNSET,
+    )
+
+
+def new_merchandise(data: Any) -> list[c.NewMerchandise]:
+    out = []
+    for item in _items(data, "merchandise"):
+        model = s.validate(s.NewMerchandiseItem, s.fold_object(item))
+        key = body_catalogue_id(STOCK_ITEM, model.stock_item, "stockItem")
+        assert key is not None
+        out.append(c.NewMerchandise(stock_item_id=key, reference=model.reference))
+    return out
+
+
+def new_donations(data: Any) -> list[c.NewDonation]:
+    out = []
+    for item in _items(data, "donations"):
+        model = s.validate(s.NewDonation, s.fold_object(item))
+        fund = body_catalogue_id(
+            FUND, model.fund if model.fund is not None else model.fund_id, "fund"
+        )
+        if fund is None:
+            raise InvalidInput("fund", "required")
+        amount = money(model.amount, "amount")
+        assert amount is not None
+        out.append(
+            c.NewDonation(
+                fund_id=fund,
+                amount=amount,
+                recognition_name=model.recognition_name,
+                is_anonymous=bool(model.is_anonymous),
+                tribute_name=model.tribute_name,
+            )
+        )
+    return out
+
+
+def donation_patch(data: Any) -> c.DonationPatch:
+    model = s.validate(s.DonationPatch, s.fold_object(s.single_object(data)))
+    amount = money(model.amount, "amount")
+    fields = model.model_fields_set
+    return c.DonationPatch(
+        amount=c.UNSET if amount is None else amount,
+        recognition_name=model.recognition_name if "recognition_name" in fields else c.UNSET,
+        is_anonymous=(
+            bool(model.is_anonymous)
+            if "is_anonymous" in fields and model.is_anonymous is not None
+            else c.UNSET
+        ),
+    )
+
+
+def _delivery_type(value: str | None) -> str:
+    if value is None or not value.strip():
+        return GIFT_VOUCHER_DELIVERY[0]
+    for known in GIFT_VOUCHER_DELIVERY:
+        if value.strip().lower() == known.lower():
+            return known
+    raise InvalidInput("deliveryType", "CustomerEmail or OtherEmail")
+
+
+def new_gift_vouchers(data: Any) -> list[c.NewGiftVoucher]:
+    out = []
+    for item in _items(data, "giftVouchers"):
+        model = s.validate(s.NewGiftVoucher, s.fold_object(item))
+        amount = money(model.amount, "amount")
+        assert amount is not None
+        out.append(
+            c.NewGiftVoucher(
+                amount=amount,
+                to_name=model.to_name,
+                from_name=model.from_name,
+                message=model.message,
+                send_date=_day(model.send_date, "sendDate"),
+                delivery_type=_delivery_type(model.delivery_type),
+                delivery_email_address=model.delivery_email_address,
+            )
+        )
+    return out
+
+
+def gift_voucher_patch(data: Any) -> c.GiftVoucherPatch:
+    model = s.validate(s.GiftVoucherPatch, s.fold_object(s.single_object(data)))
+    fields = model.model_fields_set
+    amount = money(model.amount, "amount")
+
+    def given(name: str) -> Any:
+        return getattr(model, name) if name in fields else c.UNSET
+
+    return c.GiftVoucherPatch(
+        amount=c.UNSET if amount is None else amount,
+        to_name=given("to_name"),
+        from_name=given("from_name"),
+        message=given("message"),
+        send_date=_day(model.send_date, "sendDate") if "send_date" in fields else c.UNSET,
+        delivery_type=(
+            _delivery_type(model.delivery_type) if "delivery_type" in fields else c.UNSET
+        ),
+        delivery_email_address=given("delivery_email_address"),
+    )
+
+
+def new_membership_subscriptions(data: Any) -> list[c.NewMembershipSubscription]:
+    out = []
+    for item in _items(data, "membershipSubscriptions"):
+        model = s.validate(s.NewMembershipSubscription, s.fold_object(item))
+        text = ref_text(model.membership)
+        key = parse_resource_code(MEMBERSHIP, text or "")
+        if key is None:
+            raise InvalidInput("membership", f"unknown id {text!r}")
+        out.append(
+            c.NewMembershipSubscription(membership_id=key, auto_renew=bool(model.auto_renew))
+        )
+    return out
+
+
+def membership_subscription_patch(data: Any, *, owner: bool) -> c.MembershipSubscriptionPatch:
+    model = s.validate(s.MembershipSubscriptionPatch, s.fold_object(s.single_object(data)))
+    fields = model.model_fields_set
+    price: Any = c.UNSET
+    if "overridden_price" in fields:
+        if not owner:
+            raise InvalidInput("overriddenPrice", "System Owner mode only")
+        price = money(model.overridden_price, "overriddenPrice")
+    return c.MembershipSubscriptionPatch(
+        auto_renew=(
+            bool(model.auto_renew)
+            if "auto_renew" in fields and model.auto_renew is not None
+            else c.UNSET
+        ),
+        overridden_price=price,
+    )
+
+
+def delivery(model: s.NewDelivery | None) -> c.NewDelivery | None:
+    if model is None:
+        return None
+    address = ref_text(model.address)
+    return c.NewDelivery(
+        type=model.type,
+        address_id=None if not address else body_ids(ADDRESS, [address], "address")[0],
+    )
+
+
+def basket_patch(data: Any) -> c.BasketPatch:
+    plain, attributes = s.split_attributes(s.single_object(data))
+    model = s.validate(s.BasketPatch, plain)
+    fields = model.model_fields_set
+    return c.BasketPatch(
+        promo_code=(model.promo_code or None) if "promo_code" in fields else c.UNSET,
+        ticket_delivery=delivery(model.ticket_delivery) if "ticket_delivery" in fields else c.UNSET,
+        merchandise_delivery=(
+            delivery(model.merchandise_delivery) if "merchandise_delivery" in fields else c.UNSET
+        ),
+        attributes=_attribute_texts(attributes) if attributes else c.UNSET,
+    )
+
+
+def new_custom_payment(data: Any) -> c.NewCustomPayment:
+    model = s.validate(s.NewCustomPayment, s.fold_object(s.single_object(data)))
+    amount = money(model.amount, "amount")
+    assert amount is not None
+    attributes: dict[str, str] = {}
+    for item in model.payment_attributes or ():
+        name, value = item.get("name"), item.get("value")
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput("paymentAttributes", 'each item needs a "name"')
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise InvalidInput("paymentAttributes", "each value must be a string")
+        attributes[name.strip()] = "" if value is None else str(value)
+    payment_type = (model.payment_type_id or "").strip()
+    if not payment_type:
+        raise InvalidInput("paymentTypeId", "required")
+    return c.NewCustomPayment(amount=amount, payment_type=payment_type, attributes=attributes)
+
+
+def new_basket(data: Any) -> tuple[s.NewBasket, dict[str, str], dict[str, Any]]:
+    """A NewBasket's own fields, its ``attribute_*`` values and its item lists (as sent; the
+    routes turn them into commands with :func:`new_tickets` and friends)."""
+    obj = {} if data is None else s.single_object(data)
+    plain, attributes = s.split_attributes(obj)
+    model = s.validate(s.NewBasket, plain)
+    return model, _attribute_texts(attributes), plain
+
+
+def confirmation(data: Any) -> c.Confirmation:
+    if data is None:
+        return c.Confirmation()
+    model = s.validate(s.OrderConfirmation, s.fold_object(s.single_object(data)))
+    return c.Confirmation(send_confirmation_email=bool(model.send_confirmation_email))
+
+
+# --- basket and order answers ---------------------------------------------------------------
+
+
+def _offer(view: AppliedOfferView | None) -> dict[str, Any] | None:
+    return None if view is None else {"id": resource_code("offer", view.id), "name": view.name}
+
+
+def _delivery_out(view: DeliveryView | None) -> dict[str, Any] | None:
+    return None if view is None else {"type": view.type}
+
+
+def basket_ticket(
+    view: BasketTicketView,
+    events: dict[int, dict[str, Any]] | None = None,
+    instances: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A Ticket in the vendor's key order; ``event``/``instance`` expanded when given."""
+    out: dict[str, Any] = {
+        "band": {"id": resource_code(BAND, view.band_id)},
+        "event": (events or {}).get(view.event_id) or {"id": resource_code(EVENT, view.event_id)},
+        "instance": (instances or {}).get(view.instance_id)
+        or {"id": resource_code(INSTANCE, view.instance_id)},
+        "planId": resource_code(PLAN, view.plan_id),
+        "seat": _ref(SEAT, view.seat_id),
+        "seatName": view.seat_name,
+        "planName": view.plan_name,
+        "voucherRedemptionInfo": None,
+        "type": {"id": resource_code(TICKET_TYPE, view.ticket_type_id)},
+        "ticketType": {"id": resource_code(TICKET_TYPE, view.ticket_type_id)},
+    }
+    for name, value in view.attributes:
+        out[f"attribute_{pascal_case(name)}"] = value
+    out["delivered"] = view.delivered
+    out["barcode"] = view.barcode
+    out["offer"] = _offer(view.offer)
+    out["customItems"] = []
+    out["discount"] = price_amount(view.discount)
+    out["price"] = price_amount(view.price)
+    out["total"] = price_amount(view.total)
+    out["id"] = resource_code(TICKET, view.id)
+    return out
+
+
+def merchandise_item(view: BasketMerchandiseView) -> dict[str, Any]:
+    return {
+        "barcode": view.barcode,
+        "stockItem": {"id": resource_code(STOCK_ITEM, view.stock_item_id)},
+        "delivered": view.delivered,
+        "offer": _offer(view.offer),
+        "customItems": [],
+        "discount": price_amount(view.discount),
+        "price": price_amount(view.price),
+        "total": price_amount(view.total),
+        "id": resource_code(MERCHANDISE, view.id),
+    }
+
+
+def donation(view: BasketDonationView) -> dict[str, Any]:
+    return {
+        "amount": price_amount(view.amount),
+        "fund": {"id": resource_code(FUND, view.fund_id)},
+        "recognitionName": view.recognition_name,
+        "isAnonymous": view.is_anonymous,
+        "tributeTypeId": None if view.tribute_type_id is None else str(view.tribute_type_id),
+        "tributeName": view.tribute_name,
+        "id": resource_code(DONATION, view.id),
+    }
+
+
+def gift_voucher(view: BasketGiftVoucherView) -> dict[str, Any]:
+    return {
+        "toName": view.to_name,
+        "message": view.message,
+        "fromName": view.from_name,
+        "amount": price_amount(view.amount),
+        "sendDate": None if view.send_date is None else f"{view.send_date.isoformat()}T00:00:00",
+        "deliveryType": view.delivery_type,
+        "deliveryEmailAddress": view.delivery_email_address,
+        "id": resource_code(GIFT_VOUCHER, view.id),
+    }
+
+
+def membership_subscription(
+    view: BasketMembershipSubscriptionView, *, owner: bool
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "autoRenew": view.auto_renew,
+        "membership": {"id": resource_code(MEMBERSHIP, view.membership_id)},
+        "startDate": f"{view.start_date.isoformat()}T00:00:00",
+        "expiryDate": f"{view.expiry_date.isoformat()}T00:00:00",
+        "isRenewal": view.is_renewal,
+        "relatedDonationId": (
+            None
+            if view.related_donation_id is None
+            else resource_code(DONATION, view.related_donation_id)
+        ),
+        "customItems": [],
+        "discount": price_amount(view.discount),
+        "price": price_amount(view.price),
+        "total": price_amount(view.total),
+        "id": resource_code(SUBSCRIPTION_ITEM, view.id),
+    }
+    if owner:
+        out["originalPrice"] = price_amount(view.original_price)
+        out["priceOverridden"] = view.price_overridden
+    return out
+
+
+def custom_payment(view: CustomPaymentView) -> dict[str, Any]:
+    return {
+        "name": view.payment_type,
+        "amount": price_amount(view.amount),
+        "attributes": [{"name": n, "value": v} for n, v in view.attributes],
+    }
+
+
+def basket(
+    view: BasketView,
+    *,
+    owner: bool,
+    customer: dict[str, Any] | None = None,
+    events: dict[int, dict[str, Any]] | None = None,
+    instances: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The Basket in the vendor's key order (System Owner mode adds ``agentCustomer``);
+    ``customer`` is the Customer object already mapped (None: no customer)."""
+    code = resource_code(BASKET, view.id)
+    offers = [_offer(o) for o in view.offers]
+    out: dict[str, Any] = {
+        "multibuyOffers": [],
+        "totalDiscount": price_amount(view.total_discount),
+        "merchandiseDeliveryOptions": [],
+        "defaultCardPaymentFee": price_amount(Decimal(0)),
+        "potentialOffers": [],
+        "ticketDeliveryOptions": [],
+        "promoCode": view.promo_code,
+        "id": code,
+        "basketId": code,
+        "merchandiseDelivery": _delivery_out(view.merchandise_delivery),
+        "transactionCommission": {"amount": price_amount(Decimal(0)), "waived": False},
+        "offers": offers,
+        "ticketDelivery": _delivery_out(view.ticket_delivery),
+        "ticketSubscriptions": [],
+        "disableWebComponents": False,
+        "hash": view.hash,
+    }
+    if owner:
+        out["agentCustomer"] = None
+    for name, value in view.attributes:
+        out[f"attribute_{pascal_case(name)}"] = value
+    out["customPayments"] = [custom_payment(p) for p in view.custom_payments]
+    out["customer"] = customer
+    out["merchandiseItems"] = [merchandise_item(i) for i in view.merchandise_items]
+    out["donations"] = [donation(d) for d in view.donations]
+    out["notes"] = None
+    out["tickets"] = [basket_ticket(t, events, instances) for t in view.tickets]
+    out["membershipSubscriptions"] = [
+        membership_subscription(ms, owner=owner) for ms in view.membership_subscriptions
+    ]
+    out["giftVouchers"] = [gift_voucher(g) for g in view.gift_vouchers]
+    out["total"] = price_amount(view.total)
+    out["charges"] = []
+    return out
+
+
+def order(
+    view: OrderView,
+    *,
+    owner: bool,
+    events: dict[int, dict[str, Any]] | None = None,
+    instances: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The Order in the vendor's key order. Transaction dates are the confirmation's (local
+    wall clock and UTC)."""
+    local = _local(view.confirmed_local)
+    utc = _utc(view.confirmed_at, z=False)
+    out: dict[str, Any] = {
+        "deliveries": [],
+        "ticketSubscriptions": [],
+        "firstTransactionDate": local,
+        "firstTransactionDateUtc": utc,
+        "lastTransactionDate": local,
+        "lastTransactionDateUtc": utc,
+        "totalPaymentCharges": price_amount(Decimal(0)),
+        "totalDeliveryCharges": price_amount(Decimal(0)),
+        "totalTransactionCharges": price_amount(Decimal(0)),
+        "payments": [
+            {
+                "amount": price_amount(p.amount),
+                "name": p.payment_type,
+                "date": local,
+                "dateUtc": utc,
+            }
+            for p in view.payments
+        ],
+        "refunds": [],
+        "printAtHomeDocuments": [],
+        "id": resource_code(ORDER, view.id),
+    }
+    for name, value in view.attributes:
+        out[f"attribute_{pascal_case(name)}"] = value
+    out["total"] = price_amount(view.total)
+    out["customer"] = None if view.customer_id is None else {"id": customer_code(view.customer_id)}
+    out["merchandiseItems"] = [merchandise_item(i) for i in view.merchandise_items]
+    out["donations"] = [donation(d) for d in view.donations]
+    out["notes"] = None
+    out["tickets"] = [basket_ticket(t, events, instances) for t in view.tickets]
+    out["membershipSubscriptions"] = [
+        membership_subscription(ms, owner=owner) for ms in view.membership_subscriptions
+    ]
+    out["giftVouchers"] = [gift_voucher(g) for g in view.gift_vouchers]
     return out

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from boxoffice.api.common.responses import JSON
 from boxoffice.api.common.state import AppState, CoreDep, StateDep
+from boxoffice.api.spektrix import basket_routes
 from boxoffice.api.spektrix import mappers as m
 from boxoffice.api.spektrix import schemas as s
 from boxoffice.api.spektrix.auth import (
@@ -29,7 +30,6 @@ from boxoffice.domain.views import TenantView
 from boxoffice.services import accounts, bots, inventory, pricing, products, programme, seating
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as svc
-from boxoffice.services import orders as orders_service
 from boxoffice.services.core import Core
 
 router = APIRouter(prefix="/{client}/api/v3")
@@ -327,12 +327,17 @@ async def delete_address(
 
 @router.get(
     "/customers/{id}/orders",
-    summary="A customer's orders (an empty list until orders are recorded)",
-    response_model=list[dict[str, Any]],
+    summary="A customer's orders, newest first",
+    response_model=list[s.Order],
     responses=_ERRORS,
 )
-async def get_customer_orders(id: str, principal: OwnerPrincipal, core: CoreDep) -> Response:
-    return JSON(list(await orders_service.list_customer_orders(core, principal, m.customer_id(id))))
+async def get_customer_orders(
+    id: str,
+    principal: OwnerPrincipal,
+    core: CoreDep,
+    expand: Annotated[str | None, Query(alias="$expand", description="tickets/event")] = None,
+) -> Response:
+    return await basket_routes.customer_orders(core, principal, m.customer_id(id), expand)
 
 
 # --- catalogue (web and System Owner mode) ----------------------------------------------------
@@ -1058,12 +1063,16 @@ async def delete_my_address(address_id: str, principal: WebCustomer, core: CoreD
 
 @router.get(
     "/customer/orders",
-    summary="The customer's orders (an empty list until orders are recorded)",
-    response_model=list[dict[str, Any]],
+    summary="The logged-in customer's orders, newest first",
+    response_model=list[s.Order],
     responses=_ERRORS,
 )
-async def get_my_orders(principal: WebCustomer, core: CoreDep) -> Response:
-    return JSON(list(await orders_service.list_customer_orders(core, principal, _me(principal))))
+async def get_my_orders(
+    principal: WebCustomer,
+    core: CoreDep,
+    expand: Annotated[str | None, Query(alias="$expand", description="tickets/event")] = None,
+) -> Response:
+    return await basket_routes.customer_orders(core, principal, _me(principal), expand)
 
 
 @router.get("/countries", summary="Countries", response_model=list[s.Country], responses=_ERRORS)
