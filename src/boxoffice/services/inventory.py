@@ -18,6 +18,12 @@ Each change locks its seat row, then its area's row, until commit: a transaction
 several seats one call at a time can wait in a cycle with another (X: seat 5 and the area;
 Y: seat 7, waiting for the area; X then waits for seat 7). Several seats at once need every
 seat row first (seat-id order), then the areas' counts (area-id order): decision 0120.
+:func:`hold_seats`, :func:`release_seats` and :func:`sell_seats` do so (a ``SELECT ... FOR
+UPDATE`` of the seats in seat-id order, one ``UPDATE`` of them, then one ``UPDATE`` per area
+in area-id order). A unit of work that changes several instances takes them in instance-id
+order, each instance's seats before its unreserved areas' places (in area-id order), and stock
+after every instance (decision 0124): every writer locks in the same order, so none waits in a
+cycle.
 """
 
 from __future__ import annotations
@@ -784,3 +790,134 @@ async def unlock_places(
         .values(locked=_IA.c.locked - n)
     )
     return await _rowcount(uow, stmt)
+
+
+# --- several seats at once (baskets: decision 0124) -------------------------------------------
+
+_LOCK_SEATS: Any = (
+    select(
+        _IS.c.seat_id,
+        _IS.c.area_id,
+        _IS.c.state,
+        _IS.c.holder,
+        _IS.c.wheelchair,
+        _IS.c.special,
+    )
+    .where(
+        _IS.c.tenant_id == bindparam(TENANT_PARAM),
+        _IS.c.instance_id == bindparam("instance_id"),
+        _IS.c.seat_id.in_(bindparam("seat_ids", expanding=True)),
+    )
+    .order_by(_IS.c.seat_id)
+    .with_for_update()
+)
+
+
+async def _move_seats(
+    uow: UnitOfWork,
+    instance_id: int,
+    seat_ids: Sequence[int],
+    *,
+    from_state: str,
+    to_state: str,
+    holder: int | None,
+    match_holder: int | None = None,
+) -> bool:
+    """Move every seat named from ``from_state`` to ``to_state``, or none (False: a seat is
+    unknown, named twice, not in ``from_state`` or not held by ``match_holder``)."""
+    tenant = _tenant(uow)
+    ids = sorted(seat_ids)
+    if not ids:
+        return True
+    if len(set(ids)) != len(ids) or not _keys(instance_id, *ids):
+        return False
+    rows = await uow.rows(_LOCK_SEATS, {"instance_id": instance_id, "seat_ids": ids})
+    if len(rows) != len(ids) or any(
+        r.state != from_state or (match_holder is not None and r.holder != match_holder)
+        for r in rows
+    ):
+        return False  # nothing changed (the rows stay locked until the unit of work ends)
+    conditions = [
+        _IS.c.tenant_id == tenant,
+        _IS.c.instance_id == instance_id,
+        _IS.c.seat_id.in_(ids),
+        _IS.c.state == from_state,
+    ]
+    if match_holder is not None:
+        conditions.append(_IS.c.holder == match_holder)
+    result: Any = await uow.session.execute(
+        update(_IS).where(*conditions).values(state=to_state, holder=holder)
+    )
+    if result.rowcount != len(ids):  # cannot happen: the rows are locked (or one writer)
+        raise RuntimeError("seats changed while locked")
+    by_area: dict[int, list[int]] = {}
+    for r in rows:
+        counts = by_area.setdefault(r.area_id, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += 1 if r.wheelchair else 0
+        counts[2] += 1 if r.special else 0
+    step = 1 if to_state == AVAILABLE else -1 if from_state == AVAILABLE else 0
+    for area_id in sorted(by_area):
+        n, wheelchair, special = by_area[area_id]
+        values: dict[str, Any] = {}
+        if from_state in _COUNT_OF:
+            column = _COUNT_OF[from_state]
+            values[column] = _IA.c[column] - n
+        if to_state in _COUNT_OF:
+            column = _COUNT_OF[to_state]
+            values[column] = _IA.c[column] + n
+        if step and wheelchair:
+            values["wheelchair_available"] = _IA.c.wheelchair_available + step * wheelchair
+        if step and special:
+            values["special_available"] = _IA.c.special_available + step * special
+        await uow.session.execute(
+            update(_IA)
+            .where(
+                _IA.c.tenant_id == tenant,
+                _IA.c.instance_id == instance_id,
+                _IA.c.area_id == area_id,
+            )
+            .values(**values)
+        )
+    return True
+
+
+async def hold_seats(
+    uow: UnitOfWork, instance_id: int, seat_ids: Sequence[int], holder: int
+) -> bool:
+    """Hold every seat named for ``holder`` (a basket), or none: False when one is unknown,
+    named twice or not available. The seat rows are locked in seat-id order first, then the
+    areas' counts change in area-id order. 2 + (areas) statements."""
+    return await _move_seats(
+        uow, instance_id, seat_ids, from_state=AVAILABLE, to_state=HELD, holder=holder
+    )
+
+
+async def release_seats(
+    uow: UnitOfWork, instance_id: int, seat_ids: Sequence[int], holder: int
+) -> bool:
+    """Make every seat named available again, or none: False unless ``holder`` holds each."""
+    return await _move_seats(
+        uow,
+        instance_id,
+        seat_ids,
+        from_state=HELD,
+        to_state=AVAILABLE,
+        holder=None,
+        match_holder=holder,
+    )
+
+
+async def sell_seats(
+    uow: UnitOfWork, instance_id: int, seat_ids: Sequence[int], holder: int
+) -> bool:
+    """Every seat named, held by ``holder``, becomes sold (``holder`` kept), or none."""
+    return await _move_seats(
+        uow,
+        instance_id,
+        seat_ids,
+        from_state=HELD,
+        to_state=SOLD,
+        holder=holder,
+        match_holder=holder,
+    )

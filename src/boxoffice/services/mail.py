@@ -319,7 +319,7 @@ def mailer_from_settings(smtp_url: str | None, outbox_dir: Path) -> Mailer:
 
 TEMPLATE_DIR = Path(__file__).with_name("mail_templates")
 #: The built-in templates; each has a subject, a text and an HTML part.
-TEMPLATES = ("password_reset", "magic_link", "newsletter_confirmation")
+TEMPLATES = ("password_reset", "magic_link", "newsletter_confirmation", "order_confirmation")
 #: part -> (file suffix, override key suffix).
 _PARTS = (("subject.txt", "subject"), ("txt", "text"), ("html", "html"))
 

@@ -1,38 +1,90 @@
 """Orders: what a customer bought, for every dialect.
 
-An order is a confirmed basket (same id; ``services/baskets.py``, decision 0124). Who may ask is
-checked as for every other read: an unknown order or customer, another tenant's, or one that a
-customer session does not reach is not found.
+An order is a confirmed basket (same id; ``services/baskets.py``, decision 0124): it is read as
+the basket is, with what confirmation kept (barcodes, discounts, codes, subscriptions). Who may
+ask is checked as for every other read: an unknown order or customer, another tenant's, or one
+that a customer session does not reach is not found.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from sqlalchemy import bindparam, select
+
+from boxoffice.domain.errors import NotFound, PermissionDenied
+from boxoffice.domain.ids import is_key
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import OrderView
-from boxoffice.services import customers
+from boxoffice.services import baskets, customers
 from boxoffice.services.core import Core
+from boxoffice.store.models import Basket
+from boxoffice.store.scoping import of_tenant
+
+_ORDER: Any = select(Basket.customer_id, Basket.confirmed_at).where(
+    of_tenant(Basket), Basket.id == bindparam("order_id"), Basket.state == baskets.CONFIRMED
+)
+_ON_DAY: Any = (
+    select(Basket.id)
+    .where(
+        of_tenant(Basket),
+        Basket.confirmed_on == bindparam("day"),
+        Basket.state == baskets.CONFIRMED,
+    )
+    .order_by(Basket.confirmed_at, Basket.id)
+)
+_OF_CUSTOMER: Any = (
+    select(Basket.id)
+    .where(
+        of_tenant(Basket),
+        Basket.customer_id == bindparam("customer_id"),
+        Basket.state == baskets.CONFIRMED,
+    )
+    .order_by(Basket.confirmed_at.desc(), Basket.id)
+)
+#: The most orders one listing returns.
+LIST_LIMIT = 500
+
+
+async def _orders(uow: Any, ids: list[int]) -> tuple[OrderView, ...]:
+    return tuple([await baskets.read_order(uow, order_id) for order_id in ids])
 
 
 async def get_order(core: Core, principal: Principal, order_id: int) -> OrderView:
-    """An order. ``NotFound``: unknown, another tenant's, or (a customer session) another
-    customer's."""
-    raise NotImplementedError
+    """An order. ``NotFound``: unknown, another tenant's, not confirmed, or (a customer
+    session; Web mode without one) another customer's. 9 statements or so (the basket's
+    reads)."""
+    if type(order_id) is not int or not is_key(order_id):
+        raise NotFound("order", order_id)
+    async with core.read(principal.tenant_id) as uow:
+        found = await uow.first(_ORDER, {"order_id": order_id})
+        if found is None or not (
+            principal.full_access
+            or (principal.customer_id is not None and found.customer_id == principal.customer_id)
+        ):
+            raise NotFound("order", order_id)
+        return (await _orders(uow, [order_id]))[0]
 
 
 async def list_orders_confirmed_on(
     core: Core, principal: Principal, day: date
 ) -> tuple[OrderView, ...]:
     """The orders confirmed on ``day`` (the tenant's local calendar day), in confirmation
-    order. System Owner only (``PermissionDenied``)."""
-    raise NotImplementedError
+    order (at most :data:`LIST_LIMIT`). System Owner only (``PermissionDenied``)."""
+    if not principal.full_access:
+        raise PermissionDenied("orders by day are for the System Owner")
+    async with core.read(principal.tenant_id) as uow:
+        ids = [r.id for r in await uow.rows(_ON_DAY, {"day": day})][:LIST_LIMIT]
+        return await _orders(uow, ids)
 
 
 async def list_customer_orders(
     core: Core, principal: Principal, customer_id: int
 ) -> tuple[OrderView, ...]:
-    """The customer's orders, newest first; ``NotFound`` for a customer the principal does not
-    reach."""
+    """The customer's orders, newest first (at most :data:`LIST_LIMIT`); ``NotFound`` for a
+    customer the principal does not reach."""
     await customers.get_customer(core, principal, customer_id)
-    return ()
+    async with core.read(principal.tenant_id) as uow:
+        ids = [r.id for r in await uow.rows(_OF_CUSTOMER, {"customer_id": customer_id})]
+        return await _orders(uow, ids[:LIST_LIMIT])

@@ -215,16 +215,27 @@ async def list_offers(core: Core, principal: Principal) -> tuple[OfferView, ...]
     )
 
 
+def clean_promo_code(code: str) -> str | None:
+    """A promo code as codes are kept (capitals, no surrounding spaces); None for one no code
+    can be."""
+    clean = code.strip().upper()
+    return clean if 0 < len(clean) <= 100 and storable(clean) else None
+
+
+async def promo_offer_id(uow: UnitOfWork, code: str) -> int | None:
+    """The active offer a promo code unlocks (:func:`clean_promo_code`), in the caller's unit
+    of work; None when none does. One statement."""
+    clean = clean_promo_code(code)
+    found = await uow.first(_CODE, {"code": clean}) if clean is not None else None
+    return None if found is None else int(found.offer_id)
+
+
 async def offer_for_promo_code(core: Core, principal: Principal, code: str) -> OfferView:
     """The active offer a promo code unlocks (matched without regard to case or surrounding
     spaces); ``NotFound`` otherwise. For the basket, in any mode."""
-    clean = code.strip().upper()
+    clean = clean_promo_code(code)
     async with core.read(principal.tenant_id) as uow:
-        found = (
-            await uow.first(_CODE, {"code": clean})
-            if 0 < len(clean) <= 100 and storable(clean)
-            else None
-        )
+        found = await uow.first(_CODE, {"code": clean}) if clean is not None else None
     if found is None:
         raise NotFound("promo code", code)
     owner = Principal(tenant_id=principal.tenant_id, actor=principal.actor, full_access=True)

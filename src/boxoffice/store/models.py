@@ -974,3 +974,157 @@ class PromoCode(TenantScoped, Base):
     code: Mapped[str] = mapped_column(String(100), primary_key=True)
     offer_id: Mapped[int] = mapped_column(Key)
     __table_args__ = (_fk(["offer_id"], "offers", ["id"], ondelete="CASCADE"),)
+
+
+# --- baskets and orders (issue 18, decision 0124) -------------------------------------------
+
+
+class Basket(TenantScoped, Base):
+    """A basket: ``open``, ``confirmed`` (then it is the order of the same id) or ``expired``.
+    A web basket is found by the hash of its session's token (``session_hash``, dropped when it
+    closes), an ``owner`` one by id. ``version`` goes up with every write (the ``hash``);
+    ``expires_at`` is when its holds go (None: never, or no longer open)."""
+
+    __tablename__ = "baskets"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(10), default="open")
+    channel: Mapped[str] = mapped_column(String(10))
+    session_hash: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(Key)
+    promo_code: Mapped[str | None] = mapped_column(String(100))
+    offer_id: Mapped[int | None] = mapped_column(Key)
+    ticket_delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    merchandise_delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version: Mapped[int] = mapped_column(default=1)
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    #: The tenant's local calendar day of ``confirmed_at`` (orders by day).
+    confirmed_on: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "session_hash"),
+        Index(None, "tenant_id", "customer_id"),
+        Index(None, "tenant_id", "confirmed_on"),
+        # The expiry sweep reads every tenant's open baskets by time (not a key).
+        Index(None, "state", "expires_at"),
+    )
+
+
+def _basket_fk() -> ForeignKeyConstraint:
+    return _fk(["basket_id"], "baskets", ["id"], ondelete="CASCADE")
+
+
+class BasketTicket(TenantScoped, Base):
+    """A ticket: a seat (``seat_id``) or a place of an unreserved area. ``price_minor`` is the
+    price list's; ``discount_minor`` and ``offer_id`` are kept at confirmation (an open basket's
+    are computed from its promo code). ``barcode``: given at confirmation."""
+
+    __tablename__ = "basket_tickets"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    basket_id: Mapped[int] = mapped_column(Key)
+    instance_id: Mapped[int] = mapped_column(Key)
+    area_id: Mapped[int] = mapped_column(Key)
+    seat_id: Mapped[int | None] = mapped_column(Key)
+    band_id: Mapped[int] = mapped_column(Key)
+    ticket_type_id: Mapped[int] = mapped_column(Key)
+    price_minor: Mapped[int] = mapped_column(Key)
+    discount_minor: Mapped[int] = mapped_column(Key, default=0)
+    offer_id: Mapped[int | None] = mapped_column(Key)
+    barcode: Mapped[str | None] = mapped_column(String(32))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _basket_fk(),
+        UniqueConstraint("tenant_id", "barcode"),
+        Index(None, "tenant_id", "basket_id"),
+    )
+
+
+class BasketMerchandise(TenantScoped, Base):
+    __tablename__ = "basket_merchandise"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    basket_id: Mapped[int] = mapped_column(Key)
+    stock_item_id: Mapped[int] = mapped_column(Key)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    price_minor: Mapped[int] = mapped_column(Key)
+    barcode: Mapped[str | None] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _basket_fk(),
+        UniqueConstraint("tenant_id", "barcode"),
+        Index(None, "tenant_id", "basket_id"),
+    )
+
+
+class BasketDonation(TenantScoped, Base):
+    __tablename__ = "basket_donations"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    basket_id: Mapped[int] = mapped_column(Key)
+    fund_id: Mapped[int] = mapped_column(Key)
+    amount_minor: Mapped[int] = mapped_column(Key)
+    recognition_name: Mapped[str | None] = mapped_column(String(200))
+    is_anonymous: Mapped[bool] = mapped_column(default=False)
+    tribute_type_id: Mapped[int | None] = mapped_column(Key)
+    tribute_name: Mapped[str | None] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (_basket_fk(), Index(None, "tenant_id", "basket_id"))
+
+
+class BasketGiftVoucher(TenantScoped, Base):
+    """A gift voucher bought; ``code`` and ``balance_minor`` are given at confirmation."""
+
+    __tablename__ = "basket_gift_vouchers"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    basket_id: Mapped[int] = mapped_column(Key)
+    gift_voucher_type_id: Mapped[int | None] = mapped_column(Key)
+    amount_minor: Mapped[int] = mapped_column(Key)
+    to_name: Mapped[str | None] = mapped_column(String(200))
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    send_date: Mapped[date | None] = mapped_column(Date)
+    delivery_type: Mapped[str] = mapped_column(String(20), default="CustomerEmail")
+    delivery_email_address: Mapped[str | None] = mapped_column(String(320))
+    code: Mapped[str | None] = mapped_column(String(32))
+    balance_minor: Mapped[int | None] = mapped_column(Key)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _basket_fk(),
+        UniqueConstraint("tenant_id", "code"),
+        Index(None, "tenant_id", "basket_id"),
+    )
+
+
+class BasketMembership(TenantScoped, Base):
+    """A membership subscription bought (``overridden_price_minor``: the Owner's price);
+    ``subscription_id`` is the customer's subscription created at confirmation."""
+
+    __tablename__ = "basket_memberships"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    basket_id: Mapped[int] = mapped_column(Key)
+    membership_id: Mapped[int] = mapped_column(Key)
+    auto_renew: Mapped[bool] = mapped_column(default=False)
+    overridden_price_minor: Mapped[int | None] = mapped_column(Key)
+    related_donation_id: Mapped[int | None] = mapped_column(Key)
+    #: Kept at confirmation: what was charged and the subscription's dates.
+    price_minor: Mapped[int | None] = mapped_column(Key)
+    is_renewal: Mapped[bool] = mapped_column(default=False)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    subscription_id: Mapped[int | None] = mapped_column(Key)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (_basket_fk(), Index(None, "tenant_id", "basket_id"))
+
+
+class BasketPayment(TenantScoped, Base):
+    """Money taken elsewhere and recorded on a basket (a custom payment)."""
+
+    __tablename__ = "basket_payments"
+    id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    basket_id: Mapped[int] = mapped_column(Key)
+    payment_type: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = mapped_column(Key)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    __table_args__ = (_basket_fk(), Index(None, "tenant_id", "basket_id"))
