@@ -44,13 +44,21 @@ from starlette.routing import Mount
 from boxoffice.api.app import create_app
 from boxoffice.api.carecloud.app import BASE_PATHS as CC_BASE_PATHS
 from boxoffice.bootstrap import Core
-from boxoffice.domain.commands import NewAddress, NewBrandCustomer, NewChannel, NewCustomer
+from boxoffice.domain.commands import (
+    BasketRef,
+    Confirmation,
+    NewAddress,
+    NewBasket,
+    NewBrandCustomer,
+    NewChannel,
+    NewCustomer,
+)
 from boxoffice.domain.ids import customer_code, resource_code
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.views import ApiKeyCaller
+from boxoffice.services import baskets, products, programme, seating
 from boxoffice.services import brandchannel as brandchannel_service
 from boxoffice.services import customers as svc
-from boxoffice.services import products, programme, seating
 from boxoffice.services import tenants as tenant_service
 from boxoffice.settings import Settings
 from tests.api.spektrix.support import load_box_office
@@ -126,6 +134,52 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ("spektrix", "POST", "/{client}/api/v3/customers/{id}/tags"): "owner",
     ("spektrix", "PUT", "/{client}/api/v3/customer/agreed-statements"): "session",
     ("spektrix", "PUT", "/{client}/api/v3/customers/{id}/agreed-statements"): "owner",
+    # Baskets (issue 18): web mode's is the browser's own (its cookie), open to anybody.
+    ("spektrix", "GET", "/{client}/api/v3/basket"): "open",
+    ("spektrix", "PATCH", "/{client}/api/v3/basket"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/tickets"): "open",
+    ("spektrix", "PATCH", "/{client}/api/v3/basket/tickets"): "open",
+    ("spektrix", "DELETE", "/{client}/api/v3/basket/tickets"): "open",
+    ("spektrix", "PATCH", "/{client}/api/v3/basket/tickets/{ticket_id}"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/merchandise"): "open",
+    ("spektrix", "DELETE", "/{client}/api/v3/basket/merchandise"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/donations"): "open",
+    ("spektrix", "PATCH", "/{client}/api/v3/basket/donations"): "open",
+    ("spektrix", "DELETE", "/{client}/api/v3/basket/donations"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/gift-vouchers"): "open",
+    ("spektrix", "PUT", "/{client}/api/v3/basket/gift-vouchers"): "open",
+    ("spektrix", "PATCH", "/{client}/api/v3/basket/gift-vouchers"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/membership-subscriptions"): "open",
+    ("spektrix", "PATCH", "/{client}/api/v3/basket/membership-subscriptions"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/clear"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/confirm"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/baskets"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/baskets/{basket_id}"): "owner",
+    ("spektrix", "PATCH", "/{client}/api/v3/baskets/{basket_id}"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/tickets"): "owner",
+    ("spektrix", "PATCH", "/{client}/api/v3/baskets/{basket_id}/tickets"): "owner",
+    ("spektrix", "DELETE", "/{client}/api/v3/baskets/{basket_id}/tickets"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/tickets/best-available"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/merchandise"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/donations"): "owner",
+    ("spektrix", "PATCH", "/{client}/api/v3/baskets/{basket_id}/donations"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/gift-vouchers"): "owner",
+    ("spektrix", "PUT", "/{client}/api/v3/baskets/{basket_id}/gift-vouchers"): "owner",
+    ("spektrix", "PATCH", "/{client}/api/v3/baskets/{basket_id}/gift-vouchers"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/baskets/{basket_id}/membership-subscriptions"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/membership-subscriptions"): "owner",
+    (
+        "spektrix",
+        "PATCH",
+        "/{client}/api/v3/baskets/{basket_id}/membership-subscriptions",
+    ): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/baskets/{basket_id}/custom-payments"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/custom-payments"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/clear"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/confirm"): "owner",
+    ("spektrix", "GET", "/{client}/api/v3/orders"): "owner",
+    # An order: a System Owner, or the customer logged in on the browser (their own).
+    ("spektrix", "GET", "/{client}/api/v3/orders/{order_id}"): "owner",
     ("brandchannel", "DELETE", "/api/v2/customer/{id:int}"): "cud",
     ("brandchannel", "DELETE", "/api/v2/customer/{id:int}/channel"): "cud",
     ("brandchannel", "DELETE", "/api/v2/customer/{id:int}/purgeData"): "cud",
@@ -345,7 +399,17 @@ async def _box_office_ids(core: Core, owner: Principal) -> dict[str, str]:
     instance = (await programme.list_instances(core, owner))[0]
     plan = await seating.instance_plan(core, owner, instance.id)
     membership = (await products.list_memberships_for_sale(core, owner))[0].membership
+    basket = await baskets.create_basket(core, owner, NewBasket())
+    order = await baskets.confirm(
+        core,
+        owner,
+        BasketRef.owner((await baskets.create_basket(core, owner, NewBasket())).id),
+        Confirmation(),
+    )
     return {
+        "basket_id": resource_code("basket", basket.id),
+        "order_id": resource_code("order", order.id),
+        "ticket_id": resource_code("ticket", 1),
         "event_id": resource_code("event", instance.event_id),
         "instance_id": resource_code("instance", instance.id),
         "plan_id": resource_code("plan", plan.id),
