@@ -820,3 +820,18 @@ async def test_adding_tickets_takes_few_statements(core: Core) -> None:
     with _written(core) as sent:
         await baskets.add_tickets(core, box.web, ref, [_seat(box, "A16")] * 1, now=now)
     assert len(sent) == 11, sent  # one seat: no areas read, no places
+
+
+async def test_two_first_adds_of_one_session_make_one_basket(core: Core) -> None:
+    """A browser sends two adds at once before it has a basket: both land in one basket (the
+    second's insert of the basket meets the session's unique hash and is tried again)."""
+    box = await _box(core)
+    now = box.now()
+    ref = BasketRef.web("twice")
+    views = await asyncio.gather(
+        baskets.add_tickets(core, box.web, ref, [_seat(box, "C10")], now=now),
+        baskets.add_tickets(core, box.web, ref, [_seat(box, "C11")], now=now),
+    )
+    assert views[0].id == views[1].id
+    final = await baskets.get_basket(core, box.web, ref, now=now)
+    assert sorted(t.seat_name or "" for t in final.tickets) == ["C10", "C11"]
