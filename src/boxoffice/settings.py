@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     #: Largest accepted request body, in bytes.
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    #: Every this many seconds each serving process gives back what expired baskets hold
+    #: (``services/baskets.release_expired``; several processes may: decision 0124); 0: never.
+    basket_expiry_seconds: float = Field(default=30, ge=0)
     #: Web-mode sessions end after this long without a request...
     session_idle_seconds: int = Field(default=2 * 3600, ge=60)
     #: ...and at the latest this long after login.

@@ -380,3 +380,31 @@ async def test_a_refresh_waiting_for_a_hold_counts_it(
     await task
     status = await inventory.instance_status(core, owner, instance_id)
     assert (status.in_other_basket, status.available) == (1, 259)
+
+
+async def test_seats_in_a_batch_move_together_or_not_at_all(core: Core) -> None:
+    """``hold_seats`` holds every seat named or none (one taken, unknown or named twice: False,
+    nothing changed); ``sell_seats`` and ``release_seats`` need the same holder for each; the
+    areas' counts (and wheelchair counts) follow."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    stalls, circle, wheelchair = seats[:3], seats[200:202], seats[180]
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seats(uow, instance_id, [circle[1], *stalls, circle[0]], 5)
+        assert not await inventory.hold_seats(uow, instance_id, [seats[10], stalls[0]], 6)
+        assert not await inventory.hold_seats(uow, instance_id, [seats[10], seats[10]], 6)
+        assert not await inventory.hold_seats(uow, instance_id, [seats[10], 2**62], 6)
+        assert await inventory.hold_seats(uow, instance_id, [], 6)
+        assert await inventory.hold_seats(uow, instance_id, [wheelchair], 6)
+        assert not await inventory.sell_seats(uow, instance_id, [stalls[0], wheelchair], 5)
+        assert await inventory.sell_seats(uow, instance_id, stalls[:2], 5)
+        assert not await inventory.release_seats(uow, instance_id, [stalls[2], wheelchair], 5)
+        assert await inventory.release_seats(uow, instance_id, [wheelchair], 6)
+        await uow.commit()
+    status = await inventory.instance_status(core, owner, instance_id, include_child_plans=True)
+    assert (status.available, status.in_other_basket, status.sold) == (255, 3, 2)
+    assert [(a.in_other_basket, a.sold) for a in status.areas] == [(1, 2), (2, 0)]
+    assert status.wheelchair_available == 2
+    states = {s.seat_id: s for s in await inventory.seat_states(core, owner, instance_id)}
+    assert states[seats[10]].state == "available"
+    assert (states[stalls[0]].state, states[stalls[0]].holder) == ("sold", 5)

@@ -9,6 +9,8 @@ error table and OpenAPI document.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import importlib.resources
 import re
@@ -33,7 +35,7 @@ from boxoffice.api.spektrix.app import create_app as create_spektrix_app
 from boxoffice.api.spektrix.auth import signed_for_the_vendor_host
 from boxoffice.bootstrap import build_core, check_database, configure_orm
 from boxoffice.security import passwords
-from boxoffice.services import audit
+from boxoffice.services import audit, baskets
 from boxoffice.settings import Settings
 from boxoffice.web.app import create_app as create_web_app
 from boxoffice.web.app import create_webcomponents_app
@@ -101,9 +103,21 @@ def create_app(settings: Settings | None = None) -> DialectRouter:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         state.core = build_core(settings)
+        expiry = (
+            asyncio.create_task(
+                baskets.expiry_loop(state.core, settings.basket_expiry_seconds),
+                name="basket-expiry",
+            )
+            if settings.basket_expiry_seconds
+            else None
+        )
         try:
             yield
         finally:
+            if expiry is not None:
+                expiry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await expiry
             await state.core.dispose()
             state.core = None
 

@@ -27,9 +27,10 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any, cast
 
 import structlog
@@ -255,18 +256,31 @@ _ZONE = (
     .label("zone")
 )
 _TICKET_COUNT = (
-    select(func.count())
-    .select_from(BasketTicket)
-    .where(of_tenant(BasketTicket), BasketTicket.basket_id == Basket.id)
+    select(func.count(BasketTicket.id))
+    .where(of_tenant(BasketTicket, Basket), BasketTicket.basket_id == Basket.id)
     .scalar_subquery()
     .label("ticket_count")
 )
 _PAID = (
     select(func.coalesce(func.sum(BasketPayment.amount_minor), 0))
-    .where(of_tenant(BasketPayment), BasketPayment.basket_id == Basket.id)
+    .where(of_tenant(BasketPayment, Basket), BasketPayment.basket_id == Basket.id)
     .scalar_subquery()
     .label("paid_minor")
 )
+#: Whether a basket has items of each other kind: a read skips the kinds it has none of.
+_HAS = {
+    kind: select(table.id)
+    .where(of_tenant(table, Basket), table.basket_id == Basket.id)
+    .exists()
+    .label(f"has_{kind}")
+    for kind, table in (
+        ("merchandise", BasketMerchandise),
+        ("donations", BasketDonation),
+        ("vouchers", BasketGiftVoucher),
+        ("memberships", BasketMembership),
+        ("payments", BasketPayment),
+    )
+}
 _BASKET_COLUMNS = (
     Basket.id,
     Basket.state,
@@ -284,6 +298,7 @@ _BASKET_COLUMNS = (
     Basket.confirmed_at,
     _TICKET_COUNT,
     _PAID,
+    *_HAS.values(),
     _SETTINGS,
     _ZONE,
 )
@@ -313,6 +328,10 @@ class _Basket:
     ticket_delivery: Any = None
     merchandise_delivery: Any = None
     changes: dict[str, Any] = field(default_factory=dict)
+    #: The row as read (or made), for the basket's view after the write.
+    row: dict[str, Any] = field(default_factory=dict)
+    #: The kinds of items the write added (the view reads them).
+    grown: set[str] = field(default_factory=set)
 
     @property
     def hold_minutes(self) -> int:
@@ -362,6 +381,7 @@ def _loaded(row: Any) -> _Basket:
         zone=row.zone,
         ticket_delivery=row.ticket_delivery,
         merchandise_delivery=row.merchandise_delivery,
+        row=dict(row._mapping),
     )
 
 
@@ -386,6 +406,24 @@ async def _create(
         settings=dict(settings_row.settings or {}),
         zone=settings_row.zone,
     )
+    basket.row = {
+        "id": basket.id,
+        "state": OPEN,
+        "channel": channel,
+        "customer_id": customer_id,
+        "promo_code": None,
+        "offer_id": None,
+        "ticket_delivery": None,
+        "merchandise_delivery": None,
+        "attributes": {},
+        "created_at": moment,
+        "confirmed_at": None,
+        "ticket_count": 0,
+        "paid_minor": 0,
+        **{f"has_{kind}": False for kind in _HAS},
+        "settings": basket.settings,
+        "zone": basket.zone,
+    }
     await uow.session.execute(
         insert(_BASKETS).values(
             tenant_id=uow.tenant_id,
@@ -433,15 +471,29 @@ async def _open(
     return _loaded(row)
 
 
-async def _touch(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
-    """A write: the version goes up and the hold clock restarts (never, with a payment)."""
+_TOUCHED = (
+    _BASKETS.c.version,
+    _BASKETS.c.updated_at,
+    _BASKETS.c.expires_at,
+    _BASKETS.c.customer_id,
+    _BASKETS.c.promo_code,
+    _BASKETS.c.offer_id,
+    _BASKETS.c.attributes,
+    _BASKETS.c.ticket_delivery,
+    _BASKETS.c.merchandise_delivery,
+)
+
+
+async def _touch(uow: UnitOfWork, basket: _Basket, moment: datetime) -> Any:
+    """A write: the version goes up and the hold clock restarts (never, with a payment).
+    Returns the basket's row as it now is (for :func:`_view`), without reading it again."""
     expiry = moment + timedelta(minutes=basket.hold_minutes)
     paid = (
         select(_BP.c.id)
         .where(_BP.c.tenant_id == uow.tenant_id, _BP.c.basket_id == basket.id)
         .exists()
     )
-    await uow.session.execute(
+    result = await uow.session.execute(
         update(_BASKETS)
         .where(_BASKETS.c.tenant_id == uow.tenant_id, _BASKETS.c.id == basket.id)
         .values(
@@ -450,6 +502,12 @@ async def _touch(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
             expires_at=case((paid, None), else_=expiry),
             **basket.changes,
         )
+        .returning(*_TOUCHED)
+    )
+    now_row = dict(result.one()._mapping)
+    grown = {f"has_{kind}": basket.row.get(f"has_{kind}") or kind in basket.grown for kind in _HAS}
+    return SimpleNamespace(
+        **{**basket.row, **now_row, **grown, "ticket_count": basket.ticket_count}
     )
 
 
@@ -471,8 +529,7 @@ async def _write(
             async with core.uow(principal.tenant_id, write=True) as uow:
                 basket = await _open(uow, principal, ref, moment, create=create)
                 await change(uow, basket, moment)
-                await _touch(uow, basket, moment)
-                view = await read_basket(uow, basket.id, moment)
+                view = await _view(uow, await _touch(uow, basket, moment), moment)
                 await uow.commit()
                 return view
         except IntegrityError:
@@ -485,13 +542,13 @@ async def _write(
 
 _SEAT_NAME = (
     select(Seat.name)
-    .where(of_tenant(Seat), Seat.id == BasketTicket.seat_id)
+    .where(of_tenant(Seat, BasketTicket), Seat.id == BasketTicket.seat_id)
     .scalar_subquery()
     .label("seat_name")
 )
 _TICKET_OFFER_NAME = (
     select(Offer.name)
-    .where(of_tenant(Offer), Offer.id == BasketTicket.offer_id)
+    .where(of_tenant(Offer, BasketTicket), Offer.id == BasketTicket.offer_id)
     .scalar_subquery()
     .label("offer_name")
 )
@@ -611,7 +668,7 @@ _MEMBERSHIPS: Any = (
 _PAYMENTS: Any = (
     select(BasketPayment)
     .where(of_tenant(BasketPayment), BasketPayment.basket_id == bindparam("basket_id"))
-    .order_by(BasketPayment.created_at, BasketPayment.id)
+    .order_by(BasketPayment.position, BasketPayment.id)
 )
 _OFFER: Any = select(Offer.id, Offer.name, Offer.percent_off, Offer.amount_off_minor).where(
     of_tenant(Offer), Offer.id == bindparam("offer_id"), Offer.active
@@ -722,7 +779,11 @@ async def read_basket(uow: Any, basket_id: int, moment: datetime) -> BasketView:
     return await _view(uow, row, moment)
 
 
-async def _view(uow: Any, row: Any, moment: datetime) -> BasketView:
+async def _view(
+    uow: Any, row: Any, moment: datetime, held_already: list[int] | None = None
+) -> BasketView:
+    """The basket's view from its row (:func:`read_basket`). ``held_already`` collects the
+    memberships the customer holds outside their renewal window."""
     params = {"basket_id": row.id}
     confirmed = row.state == CONFIRMED
     state = row.state
@@ -731,7 +792,7 @@ async def _view(uow: Any, row: Any, moment: datetime) -> BasketView:
     rule = None if confirmed else await _offer_rule(uow, row.offer_id)
     offers: dict[int, AppliedOfferView] = {}
     tickets: list[BasketTicketView] = []
-    for t in await uow.rows(_TICKETS, params):
+    for t in await uow.rows(_TICKETS, params) if row.ticket_count else ():
         if confirmed:
             discount = t.discount_minor
             offer = AppliedOfferView(t.offer_id, t.offer_name) if t.offer_id else None
@@ -776,7 +837,7 @@ async def _view(uow: Any, row: Any, moment: datetime) -> BasketView:
             offer=None,
             barcode=m.barcode,
         )
-        for m in await uow.rows(_MERCHANDISE, params)
+        for m in (await uow.rows(_MERCHANDISE, params) if row.has_merchandise else ())
     )
     donations = tuple(
         BasketDonationView(
@@ -788,7 +849,7 @@ async def _view(uow: Any, row: Any, moment: datetime) -> BasketView:
             tribute_type_id=d.tribute_type_id,
             tribute_name=d.tribute_name,
         )
-        for d in await uow.rows(_DONATIONS, params)
+        for d in (await uow.rows(_DONATIONS, params) if row.has_donations else ())
     )
     vouchers = tuple(
         BasketGiftVoucherView(
@@ -804,9 +865,9 @@ async def _view(uow: Any, row: Any, moment: datetime) -> BasketView:
             code=g.code,
             balance=_money(g.balance_minor) if g.balance_minor is not None else None,
         )
-        for g in await uow.rows(_VOUCHERS, params)
+        for g in (await uow.rows(_VOUCHERS, params) if row.has_vouchers else ())
     )
-    membership_rows = await uow.rows(_MEMBERSHIPS, params)
+    membership_rows = await uow.rows(_MEMBERSHIPS, params) if row.has_memberships else ()
     held: dict[int, date] = {}
     if membership_rows and not confirmed and row.customer_id is not None:
         held = {
@@ -831,6 +892,8 @@ async def _view(uow: Any, row: Any, moment: datetime) -> BasketView:
                 held.get(m.membership_id), today, m.duration_months, renewal_days
             )
             if term is None:  # held already: shown as a renewal (confirm refuses it)
+                if held_already is not None:
+                    held_already.append(m.membership_id)
                 term = _Term(True, today, _add_months(today, m.duration_months) - timedelta(days=1))
             renewal, start, expiry = term.is_renewal, term.start, term.expiry
             original = (
@@ -865,7 +928,7 @@ async def _view(uow: Any, row: Any, moment: datetime) -> BasketView:
             attributes=tuple(sorted((str(k), str(v)) for k, v in (p.attributes or {}).items())),
             created_at=p.created_at,
         )
-        for p in await uow.rows(_PAYMENTS, params)
+        for p in (await uow.rows(_PAYMENTS, params) if row.has_payments else ())
     )
     total = (
         sum((t.total for t in tickets), Decimal("0.00"))
@@ -1439,16 +1502,16 @@ def _check_count(current: int, adding: int, kind: str, basket_id: int) -> None:
         raise NotAvailable("basket", basket_id, TOO_MANY)
 
 
-async def _count(uow: UnitOfWork, table: Table, basket_id: int) -> int:
-    stmt: Any = (
-        select(func.count())
-        .select_from(table)
-        .where(
-            table.c.tenant_id == bindparam(TENANT_PARAM),
-            table.c.basket_id == bindparam("basket_id"),
-        )
+_COUNTS: dict[str, Any] = {
+    table.name: select(func.count(table.c.id)).where(
+        table.c.tenant_id == bindparam(TENANT_PARAM), table.c.basket_id == bindparam("basket_id")
     )
-    return int((await uow.first(stmt, {"basket_id": basket_id}))[0])
+    for table in (*_ITEM_TABLES, _BP)
+}
+
+
+async def _count(uow: UnitOfWork, table: Table, basket_id: int) -> int:
+    return int((await uow.first(_COUNTS[table.name], {"basket_id": basket_id}))[0])
 
 
 async def add_merchandise(
@@ -1479,6 +1542,7 @@ async def add_merchandise(
             wanted = sum(1 for item in items if item.stock_item_id == i)
             if not await products.take_stock(uow, i, wanted):
                 raise NotAvailable("stock item", i, STOCK_EXHAUSTED)
+        basket.grown.add("merchandise")
         await uow.session.execute(
             insert(_BM),
             [
@@ -1576,6 +1640,7 @@ async def add_donations(
         for i in ids:
             if i not in found:
                 raise NotFound("fund", i)
+        basket.grown.add("donations")
         await uow.session.execute(
             insert(_BD),
             [
@@ -1745,6 +1810,7 @@ async def add_gift_vouchers(
             if type_id is not None and type_id not in kinds:
                 raise NotFound("gift voucher type", type_id)
             _voucher_amount(r["amount_minor"], kinds.get(type_id) if type_id else None)
+        basket.grown.add("vouchers")
         await uow.session.execute(
             insert(_BG),
             [
@@ -1910,6 +1976,7 @@ async def add_membership_subscriptions(
             if found[i].price_minor is None:
                 raise InvalidInput("membership", "not for sale")
         await _check_not_held(uow, basket, ids, moment)
+        basket.grown.add("memberships")
         await uow.session.execute(
             insert(_BMS),
             [
@@ -1993,6 +2060,7 @@ async def add_custom_payment(
     async def change(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
         count = await _count(uow, _BP, basket.id)
         _check_count(count, 1, "payments", basket.id)
+        basket.grown.add("payments")
         await uow.session.execute(
             insert(_BP).values(
                 tenant_id=uow.tenant_id,
@@ -2002,6 +2070,7 @@ async def add_custom_payment(
                 amount_minor=amount,
                 attributes=attributes,
                 created_at=moment,
+                position=count,
             )
         )
 
@@ -2199,6 +2268,7 @@ _DUE: Any = (
     .limit(bindparam("batch"))
     .execution_options(unscoped=True)
 )
+_DUE_OF_TENANT: Any = _DUE.where(_BASKETS.c.tenant_id == bindparam("tenant"))
 _CLAIM: Any = (
     select(Basket.id)
     .where(
@@ -2212,17 +2282,21 @@ _CLAIM: Any = (
 )
 
 
-async def release_expired(core: Core, now: datetime, *, batch: int = 200) -> int:
+async def release_expired(
+    core: Core, now: datetime, *, batch: int = 200, tenant_id: int | None = None
+) -> int:
     """Release every open basket of every tenant whose ``expires_at`` has passed: its seats,
     places and stock given back, its state ``expired``. In batches of ``batch`` baskets, one
     transaction per tenant of a batch; safe to run in several processes at once: a basket is
     claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: one a request or another process has
     locked is left for later) and re-checked before it is released. Returns how many baskets
-    were released."""
+    were released. ``tenant_id``: only that tenant's."""
     released = 0
     while True:
         async with core.uow(None) as finder:
-            due = (await finder.session.execute(_DUE, {"now": now, "batch": batch})).all()
+            stmt = _DUE if tenant_id is None else _DUE_OF_TENANT
+            params = {"now": now, "batch": batch, "tenant": tenant_id}
+            due = (await finder.session.execute(stmt, params)).all()
         if not due:
             return released
         by_tenant: dict[int, list[int]] = {}
@@ -2299,15 +2373,14 @@ async def confirm(
     moment = _now(now)
     async with core.uow(principal.tenant_id, write=True) as uow:
         basket = await _open(uow, principal, ref, moment, create=False)
-        view = await read_basket(uow, basket.id, moment)
+        held: list[int] = []
+        view = await _view(uow, SimpleNamespace(**basket.row), moment, held)
         if view.paid < view.total:
             raise PaymentRequired(view.total - view.paid)
-        if view.membership_subscriptions:
-            if basket.customer_id is None:
-                raise InvalidInput("customer", REQUIRED)
-            await _check_not_held(
-                uow, basket, [m.membership_id for m in view.membership_subscriptions], moment
-            )
+        if view.membership_subscriptions and basket.customer_id is None:
+            raise InvalidInput("customer", REQUIRED)
+        if held:
+            raise MembershipHeld(held[0])
         tenant = uow.tenant_id
         assert tenant is not None
         # Seats and places: sold, in the lock order of the holds.
@@ -2326,6 +2399,10 @@ async def confirm(
             for area_id in sorted(places):
                 if not await inventory.sell_places(uow, instance_id, area_id, places[area_id]):
                     raise Conflict("the basket's places are no longer held")
+        ticket_codes = {t.id: _barcode() for t in view.tickets}
+        item_codes = {m.id: _barcode() for m in view.merchandise_items}
+        voucher_codes = {g.id: _voucher_code() for g in view.gift_vouchers}
+        subscription_ids = {m.id: new_row_key() for m in view.membership_subscriptions}
         if view.tickets:
             await uow.session.execute(
                 update(_BT)
@@ -2338,7 +2415,7 @@ async def confirm(
                 [
                     {
                         "b_id": t.id,
-                        "b_code": _barcode(),
+                        "b_code": ticket_codes[t.id],
                         "b_discount": int(t.discount * 100),
                         "b_offer": t.offer.id if t.offer else None,
                     }
@@ -2350,7 +2427,7 @@ async def confirm(
                 update(_BM)
                 .where(_BM.c.tenant_id == tenant, _BM.c.id == bindparam("b_id"))
                 .values(barcode=bindparam("b_code")),
-                [{"b_id": m.id, "b_code": _barcode()} for m in view.merchandise_items],
+                [{"b_id": m.id, "b_code": item_codes[m.id]} for m in view.merchandise_items],
             )
         if view.gift_vouchers:
             await uow.session.execute(
@@ -2358,7 +2435,7 @@ async def confirm(
                 .where(_BG.c.tenant_id == tenant, _BG.c.id == bindparam("b_id"))
                 .values(code=bindparam("b_code"), balance_minor=bindparam("b_balance")),
                 [
-                    {"b_id": g.id, "b_code": _voucher_code(), "b_balance": int(g.amount * 100)}
+                    {"b_id": g.id, "b_code": voucher_codes[g.id], "b_balance": int(g.amount * 100)}
                     for g in view.gift_vouchers
                 ],
             )
@@ -2367,7 +2444,7 @@ async def confirm(
             subscriptions = []
             kept = []
             for m in view.membership_subscriptions:
-                key = new_row_key()
+                key = subscription_ids[m.id]
                 subscriptions.append(
                     {
                         "tenant_id": tenant,
@@ -2431,7 +2508,25 @@ async def confirm(
             )
             if confirmation.send_confirmation_email:
                 customer = await uow.first(_CUSTOMER, {"customer_id": basket.customer_id})
-        order = await read_order(uow, basket.id)
+        order = order_view(
+            replace(
+                view,
+                tickets=tuple(replace(t, barcode=ticket_codes[t.id]) for t in view.tickets),
+                merchandise_items=tuple(
+                    replace(m, barcode=item_codes[m.id]) for m in view.merchandise_items
+                ),
+                gift_vouchers=tuple(
+                    replace(g, code=voucher_codes[g.id], balance=g.amount)
+                    for g in view.gift_vouchers
+                ),
+                membership_subscriptions=tuple(
+                    replace(m, subscription_id=subscription_ids[m.id])
+                    for m in view.membership_subscriptions
+                ),
+            ),
+            moment,
+            basket.zone,
+        )
         tenant_row = await uow.first(_TENANT) if customer is not None else None
         await uow.commit()
     if customer is not None and customer.email and tenant_row is not None:

@@ -1127,4 +1127,5 @@ class BasketPayment(TenantScoped, Base):
     amount_minor: Mapped[int] = mapped_column(Key)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+    position: Mapped[int] = mapped_column(default=0)
     __table_args__ = (_basket_fk(), Index(None, "tenant_id", "basket_id"))

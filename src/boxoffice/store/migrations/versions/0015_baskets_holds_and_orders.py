@@ -326,6 +326,7 @@ def upgrade() -> None:
         ),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id", "basket_id"],
             ["baskets.tenant_id", "baskets.id"],
