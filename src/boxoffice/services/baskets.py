@@ -1776,11 +1776,13 @@ async def add_gift_vouchers(
     ref: BasketRef,
     vouchers: Sequence[NewGiftVoucher],
     *,
+    replace: bool = False,
     now: datetime | None = None,
 ) -> BasketView:
-    """Add gift vouchers. ``NotFound`` for an unknown type; ``InvalidInput`` for an amount
-    outside the type's bounds, a delivery type other than ``CustomerEmail``/``OtherEmail``,
-    ``OtherEmail`` without an address."""
+    """Add gift vouchers (``replace``: in place of every voucher the basket has, in the same
+    transaction). ``NotFound`` for an unknown type; ``InvalidInput`` for an amount outside the
+    type's bounds, a delivery type other than ``CustomerEmail``/``OtherEmail``, ``OtherEmail``
+    without an address."""
     if not vouchers:
         raise InvalidInput("gift_vouchers", REQUIRED)
     rows: list[dict[str, Any]] = []
@@ -1801,7 +1803,9 @@ async def add_gift_vouchers(
         )
 
     async def change(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
-        count = await _count(uow, _BG, basket.id)
+        if replace:
+            await _delete(uow, _BG, basket.id, None)
+        count = 0 if replace else await _count(uow, _BG, basket.id)
         _check_count(count, len(rows), "gift vouchers", basket.id)
         ids = sorted({r["gift_voucher_type_id"] for r in rows if r["gift_voucher_type_id"]})
         kinds = {k.id: k for k in await uow.rows(_VOUCHER_TYPES, {"ids": ids})} if ids else {}

@@ -331,6 +331,18 @@ async def test_donations_merchandise_and_gift_vouchers(
     basket = (await browser.get("basket")).json()
     assert basket["total"] == 45.0
     assert len(basket["merchandiseItems"]) == 2 and len(basket["giftVouchers"]) == 1
+    replaced = await browser.request(
+        "PUT", "basket/gift-vouchers", [{"amount": 50, "toName": "Alan"}, {"amount": 25}]
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert [(g["amount"], g["toName"]) for g in replaced.json()] == [(50.0, "Alan"), (25.0, None)]
+    patched = await browser.request(
+        "PATCH",
+        f"basket/gift-vouchers?giftVoucherIds={replaced.json()[1]['id']}",
+        {"fromName": "Ada"},
+    )
+    assert [g["fromName"] for g in patched.json()] == [None, "Ada"]
+    assert (await browser.get("basket")).json()["total"] == 95.0
 
 
 async def test_web_confirm_needs_a_free_basket(browser: Browser, shop: dict[str, Any]) -> None:

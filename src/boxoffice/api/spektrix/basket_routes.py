@@ -409,7 +409,7 @@ async def _gift_vouchers(
         )
     vouchers = m.new_gift_vouchers(data)
     if method == "PUT":
-        return await svc.replace_gift_vouchers(core, principal, ref, vouchers)
+        return await svc.add_gift_vouchers(core, principal, ref, vouchers, replace=True)
     return await svc.add_gift_vouchers(core, principal, ref, vouchers)
 
 
