@@ -185,6 +185,23 @@ def database_cpu_seconds() -> float:
     return used
 
 
+def rush(spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """``bench/rush.py``: the on-sale rush, as a process of its own."""
+    process = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "rush.py"), json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+        check=False,
+    )
+    if process.returncode != 0:
+        return {"error": process.stderr[-2000:]}
+    result: dict[str, Any] = json.loads(process.stdout.strip().splitlines()[-1])
+    return result
+
+
 def run_load_measured(
     spec: dict[str, Any], pid: int, *, postgresql: bool = False
 ) -> dict[str, Any]:
@@ -588,22 +605,24 @@ def bench_catalogue(workdir: Path) -> Path:
     data.setdefault("settings", {})["rate_limits"] = {
         "signup_per_ip": "100000000/minute",
         "login_per_ip": "100000000/minute",
+        "basket_writes_per_ip": "100000000/minute",
     }
     path = workdir / "catalogue.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
 
-def hamlet_instance(base: str) -> str:
-    """The id of the first instance of the demo box office's Hamlet (its 260-seat Main House),
-    read in web mode: the instance whose ``status`` the benchmark reads."""
+def hamlet_instance(base: str, index: int = 0) -> str:
+    """The id of an instance of the demo box office's Hamlet (its 260-seat Main House), read
+    in web mode: the first is the instance whose ``status`` the benchmark reads, the second
+    the one the on-sale rush sells."""
     with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
         response = client.get(f"/{TENANT}/api/v3/instances?eventName=Hamlet")
         response.raise_for_status()
         instances = response.json()
     if not instances:
         raise SystemExit("the benchmark's tenant has no Hamlet instance (the demo box office)")
-    return str(instances[0]["id"])
+    return str(instances[index]["id"])
 
 
 def short_id(api_id: str) -> int:
@@ -859,6 +878,22 @@ def bench_database(
             )
             changing["seat_changes"] = finish(churn, args.duration + 60, "seat churn")
             scenarios["instance_status_changing"] = changing
+            # An on-sale rush (issue 18): buyers with baskets of their own racing for the
+            # seats of another Hamlet performance, while the status is sampled.
+            buyers = 40 if args.smoke else args.rush_buyers
+            log(f"{kind}: on-sale rush, {buyers} buyers for one performance's 260 seats")
+            out["onsale_rush"] = rush(
+                {
+                    "base": base,
+                    "tenant": TENANT,
+                    "login": owner["login"],
+                    "secret": owner["secret_key"],
+                    "instance": hamlet_instance(base, 1),
+                    "buyers": buyers,
+                    "concurrency": min(buyers, args.rush_concurrency),
+                },
+                env,
+            )
             # The storm's control: the same requests just before it, in the same state of the
             # database (after the writes above) and of the machine.
             log(f"{kind}: owner_get again, just before the login storm")
@@ -979,6 +1014,30 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "met": changing["errors"] == 0 and churned.get("changes", 0) > 0,
                 }
             )
+        sale = db.get("onsale_rush")
+        if sale is not None:
+            if "error" in sale:
+                out.append(
+                    {"target": f"{kind}: on-sale rush", "measured": sale["error"], "met": False}
+                )
+            else:
+                out.append(
+                    {
+                        "target": f"{kind}: on-sale rush ({sale['buyers']} buyers, 2-4 seats each): zero oversell, zero 5xx, status adds up at every sample",
+                        "measured": f"{sale['orders']} orders ({sale['tickets_sold']} tickets), {sale['seats_sold_twice']} seats sold twice, sold count matches orders: {sale['sold_matches_orders']}, {sale['errors']} errors, {sale['samples_not_adding_up']} of {sale['samples']} samples did not add up",
+                        "met": sale["seats_sold_twice"] == 0
+                        and sale["errors"] == 0
+                        and sale["samples_not_adding_up"] == 0
+                        and sale["sold_matches_orders"],
+                    }
+                )
+                out.append(
+                    {
+                        "target": f"{kind}: on-sale rush: >= 200 confirmed orders per second",
+                        "measured": f"{sale['orders_per_s']} orders/s; p99 ms by step {sale['p99_ms']}",
+                        "met": sale["orders_per_s"] >= 200,
+                    }
+                )
         control = s.get("owner_get_before_login_storm", s["owner_get"])
         base_p99, storm_p99 = control["p99_ms"], s["owner_get_during_login_storm"]["p99_ms"]
         out.append(
@@ -1069,6 +1128,22 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {db['database']} | {db['import']['customers_per_s']} | {db['raw_insert']['customers_per_s']} | {db['import']['ratio_to_raw']:.1%} | {', '.join(map(str, db.get('worker_peak_rss_mb', [])))} | {lookup['mean_ms']} ({'; '.join(lookup['plan'][:2]).strip()}) |"
         )
+    rushes = [
+        (db["database"], db["onsale_rush"]) for db in results["databases"] if "onsale_rush" in db
+    ]
+    if rushes:
+        lines += [
+            "",
+            "| database | on-sale rush: buyers | orders | orders/s | tickets | seats sold twice | status samples (not adding up) | errors | refusals by errorCode | p99 ms by step |",
+            "|---|---:|---:|---:|---:|---:|---|---:|---|---|",
+        ]
+        for kind, sale in rushes:
+            if "error" in sale:
+                lines.append(f"| {kind} | error | | | | | | | | |")
+                continue
+            lines.append(
+                f"| {kind} | {sale['buyers']} | {sale['orders']} | {sale['orders_per_s']} | {sale['tickets_sold']} | {sale['seats_sold_twice']} | {sale['samples']} ({sale['samples_not_adding_up']}) | {sale['errors']} | {sale['refused']} | {sale['p99_ms']} |"
+            )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for t in results["targets"]:
         met = {True: "yes", False: "**no**", None: "not measured at this size"}[t["met"]]
@@ -1144,6 +1219,10 @@ def main() -> None:
         "(no server, no load)",
     )
     parser.add_argument("--smoke", action="store_true", help="200 customers, 0.5 s per scenario")
+    parser.add_argument("--rush-buyers", type=int, default=500, help="buyers in the on-sale rush")
+    parser.add_argument(
+        "--rush-concurrency", type=int, default=500, help="buyers of the rush at once"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument(
         "--keep",

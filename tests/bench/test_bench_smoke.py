@@ -83,8 +83,16 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
     changing = sqlite["scenarios"]["instance_status_changing"]
     assert changing["inconsistent"] == 0
     assert changing["seat_changes"]["changes"] > 0
+    # The on-sale rush: buyers raced for one performance's seats; none was sold twice, the
+    # status added up at every sample, and the sold count is the orders' tickets.
+    sale = sqlite["onsale_rush"]
+    assert sale["orders"] > 0, sale
+    assert sale["seats_sold_twice"] == 0
+    assert sale["errors"] == 0, sale["statuses"]
+    assert sale["samples"] > 0 and sale["samples_not_adding_up"] == 0
+    assert sale["sold_matches_orders"], sale
     assert sqlite["worker_peak_rss_mb"]
-    assert len(results["targets"]) == 7
+    assert len(results["targets"]) == 9
     assert "| target | measured | met |" in (tmp_path / "results.md").read_text()
 
 
