@@ -625,6 +625,7 @@ async def remove_owner_tickets(
     ref = _owner_ref(basket_id)
     keys = m.item_ids(m.TICKET, _query_ids(request, "ticketIds"), "Ticket")
     if not keys:
+        await svc.get_basket(core, principal, ref)  # another tenant's basket: not found first
         raise InvalidInput(m.as_sent("ticketIds"), "required")
     view = await svc.remove_tickets(core, principal, ref, keys)
     return JSON([m.basket_ticket(t) for t in view.tickets])
