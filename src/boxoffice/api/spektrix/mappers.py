@@ -561,6 +561,12 @@ def event(view: EventView) -> dict[str, Any]:
     return out
 
 
+def events_body(views: tuple[EventView, ...]) -> orjson.Fragment:
+    """A list of events, encoded once (``programme.events`` remembers it while the catalogue
+    is unchanged)."""
+    return orjson.Fragment(orjson.dumps([event(e) for e in views]))
+
+
 def ticket_type(view: TicketTypeView) -> dict[str, Any]:
     out: dict[str, Any] = {"id": resource_code(TICKET_TYPE, view.id), "name": view.name}
     _attributes(out, view.attributes)

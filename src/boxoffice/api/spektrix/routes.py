@@ -436,19 +436,16 @@ async def get_events(
     expand: Annotated[str | None, _q("$expand", "instances")] = None,
 ) -> Response:
     query = _query(request)
-    expansions = m.expand_names(expand)
-    events = await programme.list_events(
-        core,
-        principal,
+    wanted = programme.EventQuery(
         instance_start_from=m.filter_date("instanceStart_from", instance_start_from),
         instance_start_to=m.filter_date("instanceStart_to", instance_start_to),
         on_sale=m.filter_bool("onSale", on_sale),
         name=m.filter_text("name", name),
-        attributes=m.attribute_filters(query, "attribute_"),
-        instance_attributes=m.attribute_filters(query, "instanceattribute_"),
-        with_instances="instances" in expansions,
+        attributes=tuple(m.attribute_filters(query, "attribute_").items()),
+        instance_attributes=tuple(m.attribute_filters(query, "instanceattribute_").items()),
+        with_instances="instances" in m.expand_names(expand),
     )
-    return JSON([m.event(e) for e in events])
+    return JSON(await programme.events(core, principal, wanted, m.events_body))
 
 
 @router.get(
@@ -485,7 +482,7 @@ async def get_event_instances(
     key = m.catalogue_id(m.EVENT, event_id, "Event")
     window_from = m.filter_date("start_from", start_from)
     window_to = m.filter_date("start_to", start_to)
-    await programme.get_event(core, principal, key)  # an unknown event is a 404, not []
+    # An unknown event (or one web mode may not see) is a 404, not [].
     instances = await programme.list_instances(
         core, principal, event_id=key, start_from=window_from, start_to=window_to
     )
