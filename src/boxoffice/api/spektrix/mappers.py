@@ -660,13 +660,24 @@ def status(
     with_id: bool = False,
 ) -> dict[str, Any]:
     """InstancePlanStatus: the web fields, then (System Owner) the counts only the venue sees;
-    ``areas`` (each with its ``id``) with ``includeChildPlans=true``."""
+    ``areas`` (each with its ``id``) with ``includeChildPlans=true``. ``bands``: the places
+    per price band, each the band (``id``, ``name``, as ``GET bands`` shows it) with its
+    ``available`` and ``capacity`` (decision 0122)."""
     out: dict[str, Any] = {"id": resource_code(AREA, view.area_id)} if with_id else {}
     out["name"] = view.name
     out["available"] = view.available
     out["wheelchairAvailable"] = view.wheelchair_available
     out["specialAvailable"] = view.special_available
     out["capacity"] = view.capacity
+    out["bands"] = [
+        {
+            "id": resource_code(BAND, b.band_id),
+            "name": b.name,
+            "available": b.available,
+            "capacity": b.capacity,
+        }
+        for b in view.bands
+    ]
     out["inBasket"] = view.in_basket
     out["unavailable"] = view.unavailable
     out["lockInfoAvailable"] = _locks(view.lock_info_available, lock_information)
