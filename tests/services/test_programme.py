@@ -327,6 +327,27 @@ async def test_a_tenant_with_a_catalogue_can_be_deleted(core: Core) -> None:
     assert await programme.list_events(core, web) == before
 
 
+async def test_instances_events_and_price_lists_for_their_expansion(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    owner, web = _principals(tenant_id)
+    instances = await programme.list_instances(core, web)
+    with statements(core) as sent:
+        events = await programme.events_of(core, web, instances)
+    assert len(sent) == 1
+    assert set(events) == {i.event_id for i in instances}
+    for key, view in events.items():
+        assert view == await programme.get_event(core, web, key)
+        assert view.instances is None
+    ids = {i.price_list_id for i in instances}
+    with statements(core) as sent:
+        lists = await pricing.price_lists(core, owner, ids)
+    assert len(sent) == 2 and set(lists) == ids
+    for instance in instances:
+        alone = await pricing.instance_price_list(core, web, instance.id)
+        assert lists[instance.price_list_id] == alone
+    assert await pricing.price_lists(core, owner, ()) == {}
+
+
 async def test_price_lists_plans_and_venues(core: Core) -> None:
     _, tenant_id = await box_office_tenant(core)
     owner, web = _principals(tenant_id)

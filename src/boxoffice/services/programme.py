@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -400,7 +401,7 @@ async def list_events(
 
 
 def _event(
-    found: Programme, full_access: bool, event_id: int, *, with_instances: bool
+    found: Programme, full_access: bool, event_id: int, *, with_instances: bool = False
 ) -> EventView:
     row = found.event_by_id.get(event_id) if is_key(event_id) else None
     if row is None:
@@ -503,13 +504,17 @@ async def list_instances(
     return await instances(core, principal, query, _instances_as_is)
 
 
-def event_of(found: Programme, view: InstanceView, full_access: bool) -> EventView:
-    """The event of an instance the principal sees, without its instances (an instance's
-    ``$expand=event``)."""
-    return found.answer(
-        ("event", full_access, view.event_id),
-        lambda: _event(found, full_access, view.event_id, with_instances=False),
-    )
+async def events_of(
+    core: Core, principal: Principal, instances: Sequence[InstanceView]
+) -> dict[int, EventView]:
+    """The events of instances the principal sees, by id, without their instances (an
+    instance's ``$expand=event``). One statement when the catalogue is unchanged."""
+    found = await programme(core, principal.tenant_id)
+    full = principal.full_access
+    out: dict[int, EventView] = {}
+    for key in dict.fromkeys(view.event_id for view in instances):
+        out[key] = found.answer(("event", full, key), partial(_event, found, full, key))
+    return out
 
 
 async def get_instance(core: Core, principal: Principal, instance_id: int) -> InstanceView:

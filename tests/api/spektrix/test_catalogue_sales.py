@@ -317,6 +317,59 @@ async def test_one_instance_by_long_and_short_id(
     assert await _web(http, box_office.tenant, f"instances/{_short(instance['id'])}") == instance
 
 
+def _stubbed(instance: dict[str, Any]) -> dict[str, Any]:
+    """An expanded instance with its event and price list back to ``{"id"}`` stubs."""
+    return {
+        **instance,
+        "priceList": {"id": instance["priceList"]["id"]},
+        "event": {"id": instance["event"]["id"]},
+    }
+
+
+async def test_instances_expand_their_event_and_price_list(
+    http: httpx.AsyncClient, box_office: Signer
+) -> None:
+    events = {e["id"]: e for e in await _owner(box_office, "events")}
+    web_events = {e["id"]: e for e in await _web(http, box_office.tenant, "events")}
+    hamlet = next(e for e in events.values() if e["name"] == "Hamlet")
+    plain = await _owner(box_office, "instances")
+    price_lists = {
+        i["priceList"]["id"]: await _owner(box_office, f"instances/{i['id']}/price-list")
+        for i in plain
+    }
+    paths = (
+        "instances?$expand=event,priceList",
+        "instances?$expand=PriceList,EVENT",
+        f"events/{hamlet['id']}/instances?$expand=event,priceList",
+    )
+    for path in paths:
+        for expanded, known in (
+            (await _owner(box_office, path), events),
+            (await _web(http, box_office.tenant, path), web_events),
+        ):
+            assert expanded
+            for instance in expanded:
+                assert list(instance) == INSTANCE_KEYS + _attribute_keys(instance)
+                assert instance["event"] == known[instance["event"]["id"]]
+                _assert_event(instance["event"])
+                assert instance["priceList"] == price_lists[instance["priceList"]["id"]]
+                _assert_instance(_stubbed(instance))
+    assert [_stubbed(i) for i in await _owner(box_office, paths[0])] == plain
+    # One of the two alone; the other stays a stub.
+    only_event = await _owner(box_office, "instances?$expand=event")
+    assert all(list(i["priceList"]) == ["id"] and "name" in i["event"] for i in only_event)
+    only_prices = await _owner(box_office, "instances?$expand=priceList")
+    assert all(list(i["event"]) == ["id"] and "prices" in i["priceList"] for i in only_prices)
+    # One instance, by long and short id.
+    first = plain[0]
+    for key in (first["id"], _short(first["id"])):
+        one = await _web(http, box_office.tenant, f"instances/{key}?$expand=event,priceList")
+        assert one["event"] == web_events[first["event"]["id"]]
+        assert one["priceList"] == price_lists[first["priceList"]["id"]]
+    # Unknown names are ignored, as on events.
+    assert await _owner(box_office, "instances?$expand=seats") == plain
+
+
 # --- prices, plans, venues ------------------------------------------------------------------
 
 

@@ -514,13 +514,24 @@ def _attributes(out: dict[str, Any], attributes: tuple[tuple[str, AttributeValue
         out[f"attribute_{pascal_case(name)}"] = value
 
 
-def instance(view: InstanceView) -> dict[str, Any]:
-    """The Instance resource in the vendor's key order, ``attribute_*`` last."""
+def instance(
+    view: InstanceView,
+    *,
+    of_event: EventView | None = None,
+    prices: PriceListView | None = None,
+) -> dict[str, Any]:
+    """The Instance resource in the vendor's key order, ``attribute_*`` last; ``priceList``
+    and ``event`` the whole PriceList and Event when given (``$expand=priceList,event``),
+    else ``{"id"}`` stubs."""
     out: dict[str, Any] = {
         "isOnSale": view.on_sale,
         "planId": resource_code(PLAN, view.plan_id),
-        "priceList": {"id": resource_code(PRICE_LIST, view.price_list_id)},
-        "event": {"id": resource_code(EVENT, view.event_id)},
+        "priceList": {"id": resource_code(PRICE_LIST, view.price_list_id)}
+        if prices is None
+        else price_list(prices),
+        "event": {"id": resource_code(EVENT, view.event_id)}
+        if of_event is None
+        else event(of_event),
         "start": _local(view.start_local),
         "startUtc": _utc(view.start_utc, z=False),
         "startSellingAtWeb": _local(view.sale_start_local),

@@ -198,8 +198,8 @@ class _WithAttributes(_Out):
 class Instance(_WithAttributes):
     is_on_sale: bool
     plan_id: str
-    price_list: IdOut
-    event: IdOut
+    price_list: IdOut | PriceList = Field(description="The whole PriceList with $expand=priceList")
+    event: IdOut | Event = Field(description="The whole Event with $expand=event")
     start: str = Field(description="Local wall-clock time, no offset: 2025-10-24T19:30:00")
     start_utc: str = Field(description="UTC, without Z: 2025-10-25T02:30:00")
     start_selling_at_web: str
