@@ -203,6 +203,29 @@ async def test_reads_are_one_statement_while_the_catalogue_is_unchanged(core: Co
     ) is await programme.list_events(core, web, with_instances=True)
 
 
+async def test_answers_made_up_by_a_caller_cannot_fill_a_workers_memory(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    _, web = _principals(tenant_id)
+    whole = await programme.list_events(core, web, with_instances=True)
+    found = await programme.programme(core, tenant_id)
+    _, _, budget = found.remembered
+    size = len(whole) + sum(len(e.instances or ()) for e in whole)
+    assert budget < 40 * size
+    # Every second of a window is another query whose answer is the whole programme.
+    start = datetime(2000, 1, 1)
+    for second in range(40):
+        views = await programme.list_events(
+            core, web, with_instances=True, instance_start_from=start + timedelta(seconds=second)
+        )
+        assert views == whole
+        count, weight, allowed = found.remembered
+        assert weight == count * size <= allowed == budget
+    for n in range(programme.MAX_ANSWERS + 20):  # small answers: at most MAX_ANSWERS kept
+        await programme.list_events(core, web, name=f"no such event {n}")
+    assert found.remembered[0] <= programme.MAX_ANSWERS
+    assert await programme.list_events(core, web, with_instances=True) == whole
+
+
 async def _change(core: Core, tenant_id: int, statement: Any) -> None:
     """A change written beside the services, as any writer may (the triggers see it)."""
     async with core.uow(tenant_id, write=True) as uow:

@@ -241,9 +241,13 @@ class InstanceQuery:
 
 
 #: Answers remembered per programme (each a query's, in one mode, by one renderer), and
-#: tenants' programmes kept per process; the oldest goes first when either is full.
+#: tenants' programmes kept per process; the oldest goes first when either is full. The
+#: answers' events and instances together stay under a few times the programme's own (about
+#: four whole lists), so that queries made up by a caller cannot fill a worker's memory: they
+#: only make it render again.
 MAX_ANSWERS = 256
 MAX_PROGRAMMES = 64
+ANSWER_BUDGET_TIMES = 4
 
 
 class Programme:
@@ -274,23 +278,35 @@ class Programme:
             self.by_event[1].setdefault(view.event_id, []).append(view)
             if view.web_visible:
                 self.by_event[0].setdefault(view.event_id, []).append(view)
-        self._answers: dict[tuple[Any, ...], Any] = {}
+        #: key -> (answer, weight: the events and instances it shows).
+        self._answers: dict[tuple[Any, ...], tuple[Any, int]] = {}
+        self._weight = 0
+        self._budget = ANSWER_BUDGET_TIMES * (len(self.events) + len(self.instances) + 16)
 
     def of_event(self, event_id: int, full_access: bool) -> list[InstanceView]:
         """The event's instances the principal sees (web mode: web-visible ones), by start."""
         return self.by_event[full_access].get(event_id, [])
 
-    def answer(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
-        """The answer remembered under ``key`` (built and remembered the first time)."""
+    @property
+    def remembered(self) -> tuple[int, int, int]:
+        """How many answers are remembered, their weight and the weight allowed."""
+        return len(self._answers), self._weight, self._budget
+
+    def answer(self, key: tuple[Any, ...], build: Callable[[], tuple[T, int]]) -> T:
+        """The answer remembered under ``key``; else ``build``'s (the answer and its weight:
+        how many events and instances it shows), remembered when the budget allows."""
         try:
-            found: T = self._answers[key]
+            found: T = self._answers[key][0]
             return found
         except KeyError:
             pass
-        value = build()
-        if len(self._answers) >= MAX_ANSWERS:
-            del self._answers[next(iter(self._answers))]
-        self._answers[key] = value
+        value, weight = build()
+        answers = self._answers
+        while answers and (len(answers) >= MAX_ANSWERS or self._weight + weight > self._budget):
+            self._weight -= answers.pop(next(iter(answers)))[1]
+        if weight <= self._budget:
+            answers[key] = (value, weight)
+            self._weight += weight
         return value
 
 
@@ -333,10 +349,12 @@ async def events(
     the one ``render`` gave (give a module-level function, not a new one per call). One
     statement when the catalogue is unchanged."""
     found = await programme(core, principal.tenant_id)
-    return found.answer(
-        ("events", principal.full_access, query, render),
-        lambda: render(_events(found, principal.full_access, query)),
-    )
+
+    def build() -> tuple[T, int]:
+        views = _events(found, principal.full_access, query)
+        return render(views), len(views) + sum(len(v.instances or ()) for v in views)
+
+    return found.answer(("events", principal.full_access, query, render), build)
 
 
 def _events(found: Programme, full_access: bool, query: EventQuery) -> tuple[EventView, ...]:
@@ -436,10 +454,12 @@ async def instances(
     if query.event_id is not None and not is_key(query.event_id):
         raise NotFound("event", query.event_id)
     found = await programme(core, principal.tenant_id)
-    return found.answer(
-        ("instances", principal.full_access, query, render),
-        lambda: render(found, _instances(found, principal.full_access, query)),
-    )
+
+    def build() -> tuple[T, int]:
+        views = _instances(found, principal.full_access, query)
+        return render(found, views), len(views)
+
+    return found.answer(("instances", principal.full_access, query, render), build)
 
 
 def _instances(
@@ -504,6 +524,10 @@ async def list_instances(
     return await instances(core, principal, query, _instances_as_is)
 
 
+def _weighed_event(found: Programme, full_access: bool, event_id: int) -> tuple[EventView, int]:
+    return _event(found, full_access, event_id), 1
+
+
 async def events_of(
     core: Core, principal: Principal, instances: Sequence[InstanceView]
 ) -> dict[int, EventView]:
@@ -513,7 +537,7 @@ async def events_of(
     full = principal.full_access
     out: dict[int, EventView] = {}
     for key in dict.fromkeys(view.event_id for view in instances):
-        out[key] = found.answer(("event", full, key), partial(_event, found, full, key))
+        out[key] = found.answer(("event", full, key), partial(_weighed_event, found, full, key))
     return out
 
 
