@@ -3,8 +3,12 @@
 Web mode (``principal.full_access`` false) sees only web-visible instances, and only the events
 that have one; an event or instance it cannot see is not found, exactly like a missing one.
 Times are stored in UTC and shown in the tenant's time zone as well (``tenants.time_zone``,
-read in the same statement as the rows). A list is a fixed number of statements whatever the
-number of events: the attribute definitions, the events, their instances.
+read with the attribute definitions).
+
+Every read answers from the tenant's :class:`Programme`, which a process builds once per
+catalogue version (decision 0123): one statement per read (the version, a row by its key)
+while the catalogue is unchanged; four when it has changed (the version, the attribute
+definitions and time zone, the events, all instances), whatever the number of events.
 """
 
 from __future__ import annotations
