@@ -128,10 +128,16 @@ class Scenario:
 
 def _counts_add_up(body: bytes) -> bool:
     """A System Owner instance status whose counts add up: every place of the plan is
-    available, in a basket, sold, locked or reserved."""
+    available, in a basket, sold, locked or reserved; and its bands' places add up to its
+    capacity and its available places (the same snapshot of the seats)."""
     status = json.loads(body)
     parts = ("available", "inBasket", "inOtherBasket", "sold", "locked", "reserved")
-    return sum(int(status[p]) for p in parts) == int(status["capacity"])
+    bands = status["bands"]
+    return (
+        sum(int(status[p]) for p in parts) == int(status["capacity"])
+        and sum(int(b["capacity"]) for b in bands) == int(status["capacity"])
+        and sum(int(b["available"]) for b in bands) == int(status["available"])
+    )
 
 
 #: Scenarios whose answers are checked, not only their status codes: an answer that fails its

@@ -98,14 +98,17 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
 
 def test_the_status_check_refuses_counts_that_do_not_add_up() -> None:
     """``load.py``'s check of ``instance_status_changing``'s answers (run as the load generator
-    runs: a script beside the package)."""
+    runs: a script beside the package): the counts, and the bands' places."""
     program = (
         "import json, sys; sys.path.insert(0, 'bench'); import load;"
         "good = dict(available=250, inBasket=0, inOtherBasket=6, sold=3, locked=1, reserved=0,"
-        " capacity=260);"
+        " capacity=260, bands=[dict(available=195, capacity=200), dict(available=55,"
+        " capacity=60)]);"
         "bad = dict(good, available=251);"
+        "bands = dict(good, bands=[dict(available=196, capacity=200), dict(available=55,"
+        " capacity=60)]);"
         "print(json.dumps([load.CHECKS['instance_status_changing'](json.dumps(b).encode())"
-        " for b in (good, bad)]))"
+        " for b in (good, bad, bands)]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", program],
@@ -115,4 +118,4 @@ def test_the_status_check_refuses_counts_that_do_not_add_up() -> None:
         check=True,
         cwd=ROOT,
     )
-    assert json.loads(result.stdout) == [True, False]
+    assert json.loads(result.stdout) == [True, False, False]

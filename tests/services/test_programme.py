@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete, insert, select, update
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.errors import InvalidInput, NotFound, PermissionDenied
 from boxoffice.domain.principal import Principal
 from boxoffice.services import catalogue, pricing, products, programme, seating
+from boxoffice.store.models import (
+    Event,
+    Instance,
+    InstanceArea,
+    InstanceSeat,
+    ItemAttribute,
+    Price,
+    Tenant,
+)
 from tests.conftest import make_tenant
 from tests.services.box_office import box_office_tenant, demo_box_office, statements
 
@@ -166,19 +177,198 @@ async def test_another_tenants_ids_are_not_found(core: Core) -> None:
             await call
 
 
-async def test_lists_are_a_few_statements_whatever_the_events(core: Core) -> None:
+async def test_reads_are_one_statement_while_the_catalogue_is_unchanged(core: Core) -> None:
     _, tenant_id = await box_office_tenant(core)
     owner, web = _principals(tenant_id)
     with statements(core) as sent:
-        await programme.list_events(core, web, with_instances=True)
-    assert len(sent) == 3
+        events = await programme.list_events(core, web, with_instances=True)
+    # The catalogue version, then the programme built: definitions and zone, events, instances.
+    assert len(sent) == 4 and "catalogue_versions" in sent[0]
+    hamlet = next(e for e in events if e.name == "Hamlet")
+    assert hamlet.instances
+    for call in (
+        programme.list_events(core, web, with_instances=True),
+        programme.list_events(core, owner, name="Hamlet"),
+        programme.list_instances(core, owner),
+        programme.list_instances(core, web, event_id=hamlet.id),
+        programme.get_event(core, web, hamlet.id, with_instances=True),
+        programme.get_instance(core, web, hamlet.instances[0].id),
+    ):
+        with statements(core) as sent:
+            await call
+        assert len(sent) == 1 and "catalogue_versions" in sent[0]
+    # The same answer again is the one remembered, not rebuilt.
+    assert await programme.list_events(
+        core, web, with_instances=True
+    ) is await programme.list_events(core, web, with_instances=True)
+
+
+async def test_answers_made_up_by_a_caller_cannot_fill_a_workers_memory(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    _, web = _principals(tenant_id)
+    whole = await programme.list_events(core, web, with_instances=True)
+    found = await programme.programme(core, tenant_id)
+    _, _, budget = found.remembered
+    size = len(whole) + sum(len(e.instances or ()) for e in whole)
+    assert budget < 40 * size
+    # Every second of a window is another query whose answer is the whole programme.
+    start = datetime(2000, 1, 1)
+    for second in range(40):
+        views = await programme.list_events(
+            core, web, with_instances=True, instance_start_from=start + timedelta(seconds=second)
+        )
+        assert views == whole
+        count, weight, allowed = found.remembered
+        assert weight == count * size <= allowed == budget
+    for n in range(programme.MAX_ANSWERS + 20):  # small answers: at most MAX_ANSWERS kept
+        await programme.list_events(core, web, name=f"no such event {n}")
+    assert found.remembered[0] <= programme.MAX_ANSWERS
+    assert await programme.list_events(core, web, with_instances=True) == whole
+
+
+async def _change(core: Core, tenant_id: int, statement: Any) -> None:
+    """A change written beside the services, as any writer may (the triggers see it)."""
+    async with core.uow(tenant_id, write=True) as uow:
+        await uow.session.execute(statement)
+        await uow.commit()
+
+
+async def test_every_change_of_what_the_programme_is_built_from_is_seen_at_once(
+    core: Core,
+) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    owner, web = _principals(tenant_id)
+    hamlet = (await programme.list_events(core, web, name="Hamlet", with_instances=True))[0]
+    assert hamlet.instances
+    first = hamlet.instances[0]
+    versions = [(await programme.programme(core, tenant_id)).version]
+
+    async def version() -> int:
+        value = (await programme.programme(core, tenant_id)).version
+        assert value > versions[-1]
+        versions.append(value)
+        return value
+
+    # An event renamed.
+    await _change(
+        core,
+        tenant_id,
+        update(Event)
+        .where(Event.tenant_id == tenant_id, Event.id == hamlet.id)
+        .values(name="Hamlet (revival)"),
+    )
+    names = [e.name for e in await programme.list_events(core, web)]
+    assert "Hamlet (revival)" in names and "Hamlet" not in names
+    await version()
+    # An instance hidden from the web, then deleted.
+    await _change(
+        core,
+        tenant_id,
+        update(Instance)
+        .where(Instance.tenant_id == tenant_id, Instance.id == first.id)
+        .values(web_visible=False),
+    )
+    with pytest.raises(NotFound):
+        await programme.get_instance(core, web, first.id)
+    assert (await programme.get_instance(core, owner, first.id)).id == first.id
+    await version()
+    await _change(
+        core,
+        tenant_id,
+        delete(InstanceSeat).where(
+            InstanceSeat.tenant_id == tenant_id, InstanceSeat.instance_id == first.id
+        ),
+    )
+    await _change(
+        core,
+        tenant_id,
+        delete(InstanceArea).where(
+            InstanceArea.tenant_id == tenant_id, InstanceArea.instance_id == first.id
+        ),
+    )
+    await _change(
+        core,
+        tenant_id,
+        delete(Instance).where(Instance.tenant_id == tenant_id, Instance.id == first.id),
+    )
+    with pytest.raises(NotFound):
+        await programme.get_instance(core, owner, first.id)
+    await version()
+    # A new event attribute defined: every event shows it (unset).
+    await _change(
+        core,
+        tenant_id,
+        insert(ItemAttribute).values(
+            tenant_id=tenant_id, id=10**6, kind="event", name="Age Guidance", position=99
+        ),
+    )
+    event = await programme.get_event(core, owner, hamlet.id)
+    assert dict(event.attributes)["Age Guidance"] is None
+    await version()
+    # The tenant's time zone: the same instants on another wall clock.
+    await _change(
+        core,
+        tenant_id,
+        update(Tenant).where(Tenant.id == tenant_id).values(time_zone="America/New_York"),
+    )
+    second = (await programme.get_event(core, owner, hamlet.id, with_instances=True)).instances
+    assert second and second[0].start_local == second[0].start_utc.astimezone(
+        ZoneInfo("America/New_York")
+    ).replace(tzinfo=None)
+    await version()
+    # The same time zone again changes nothing.
+    await _change(
+        core,
+        tenant_id,
+        update(Tenant).where(Tenant.id == tenant_id).values(time_zone="America/New_York"),
+    )
+    assert (await programme.programme(core, tenant_id)).version == versions[-1]
+    # A price changed.
+    await _change(
+        core,
+        tenant_id,
+        update(Price)
+        .where(Price.tenant_id == tenant_id)
+        .values(amount_minor=Price.amount_minor + 1),
+    )
+    await version()
+
+
+async def test_a_tenant_with_a_catalogue_can_be_deleted(core: Core) -> None:
+    """Deleting a tenant deletes its events (a cascade) after its catalogue version: the
+    events' trigger then finds no version to change, and inserts none."""
+    _, tenant_id = await box_office_tenant(core)
+    _, other_id = await box_office_tenant(core)
+    _, web = _principals(other_id)
+    before = await programme.list_events(core, web)
+    async with core.uow(None, write=True) as uow:
+        await uow.session.execute(delete(Tenant).where(Tenant.id == tenant_id))
+        await uow.commit()
+    async with core.uow(None) as uow:
+        left = (await uow.session.execute(select(Tenant.id).where(Tenant.id == tenant_id))).all()
+    assert left == []
+    assert await programme.list_events(core, web) == before
+
+
+async def test_instances_events_and_price_lists_for_their_expansion(core: Core) -> None:
+    _, tenant_id = await box_office_tenant(core)
+    owner, web = _principals(tenant_id)
+    instances = await programme.list_instances(core, web)
     with statements(core) as sent:
-        await programme.list_instances(core, owner)
-    assert len(sent) == 2
-    hamlet = (await programme.list_events(core, owner, name="Hamlet"))[0].id
-    with statements(core) as sent:  # an event's instances: its row, then only its instances
-        assert len(await programme.list_instances(core, web, event_id=hamlet)) == 3
-    assert len(sent) == 3
+        events = await programme.events_of(core, web, instances)
+    assert len(sent) == 1
+    assert set(events) == {i.event_id for i in instances}
+    for key, view in events.items():
+        assert view == await programme.get_event(core, web, key)
+        assert view.instances is None
+    ids = {i.price_list_id for i in instances}
+    with statements(core) as sent:
+        lists = await pricing.price_lists(core, owner, ids)
+    assert len(sent) == 2 and set(lists) == ids
+    for instance in instances:
+        alone = await pricing.instance_price_list(core, web, instance.id)
+        assert lists[instance.price_list_id] == alone
+    assert await pricing.price_lists(core, owner, ()) == {}
 
 
 async def test_price_lists_plans_and_venues(core: Core) -> None:

@@ -537,6 +537,17 @@ class LockQuantityView:
 
 
 @dataclass(frozen=True, slots=True)
+class BandStatusView:
+    """The places of one price band in an area (or the plan): a reserved area's seats of that
+    band, an unreserved area's places (its one band)."""
+
+    band_id: int
+    name: str
+    capacity: int
+    available: int
+
+
+@dataclass(frozen=True, slots=True)
 class AreaStatusView:
     """Counts of one area of an instance's plan (or of the whole plan: its root), all computed;
     each dialect shows the fields its mode shows.
@@ -562,6 +573,8 @@ class AreaStatusView:
     lock_info_special_available: tuple[LockQuantityView, ...] = ()
     #: Child areas' counts (only when asked for; else empty).
     areas: tuple[AreaStatusView, ...] = ()
+    #: Places per price band, in the bands' order.
+    bands: tuple[BandStatusView, ...] = ()
 
 
 #: The status of a whole instance is the status of its plan's root area.

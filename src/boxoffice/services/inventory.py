@@ -49,7 +49,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.ids import is_key
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import AreaStatusView, LockQuantityView, SeatStateView
+from boxoffice.domain.views import (
+    AreaStatusView,
+    BandStatusView,
+    LockQuantityView,
+    SeatStateView,
+)
 from boxoffice.services.core import Core
 from boxoffice.store.models import Instance as InstanceRow
 from boxoffice.store.models import (
@@ -58,6 +63,7 @@ from boxoffice.store.models import (
     InstanceSeat,
     LockType,
     PlanArea,
+    PriceBand,
     Seat,
     SeatingPlan,
 )
@@ -77,7 +83,29 @@ _LOCKS = cast(Table, InstanceAreaLock.__table__)
 
 # --- reads ------------------------------------------------------------------------------------
 
-#: The areas of an instance's plan with their counts: one statement, whatever the seats.
+#: A reserved area's seats of each band (all of them, and the available ones).
+_BAND_SEATS: Any = (
+    select(
+        InstanceSeat.area_id,
+        Seat.band_id,
+        func.count(InstanceSeat.seat_id).label("capacity"),
+        func.sum(case((InstanceSeat.state == AVAILABLE, 1), else_=0)).label("available"),
+    )
+    .join(Seat, and_(Seat.tenant_id == InstanceSeat.tenant_id, Seat.id == InstanceSeat.seat_id))
+    .where(of_tenant(InstanceSeat, Seat), InstanceSeat.instance_id == bindparam("instance_id"))
+    .group_by(InstanceSeat.area_id, Seat.band_id)
+    .subquery("band_seats")
+)
+#: The tenant's bands: the name and order of a reserved area's seats' bands (after counting
+#: them) or of an unreserved area's band.
+_BANDS: Any = (
+    select(PriceBand.id, PriceBand.name, PriceBand.position)
+    .where(of_tenant(PriceBand))
+    .subquery("bands")
+)
+#: The areas of an instance's plan with their counts, one row per area and band (a reserved
+#: area's seat bands; an unreserved area's band; none for a group): one statement, one
+#: snapshot of the counts and the seats, whatever the seats.
 _STATUS: Any = (
     select(
         PlanArea.id,
@@ -93,6 +121,11 @@ _STATUS: Any = (
         InstanceArea.special_available,
         SeatingPlan.id.label("plan_id"),
         SeatingPlan.name.label("plan_name"),
+        _BANDS.c.id.label("band_id"),
+        _BANDS.c.name.label("band_name"),
+        _BANDS.c.position.label("band_position"),
+        _BAND_SEATS.c.capacity.label("band_capacity"),
+        _BAND_SEATS.c.available.label("band_available"),
     )
     .select_from(InstanceRow)
     .join(
@@ -110,6 +143,8 @@ _STATUS: Any = (
         PlanArea,
         and_(PlanArea.tenant_id == InstanceArea.tenant_id, PlanArea.id == InstanceArea.area_id),
     )
+    .outerjoin(_BAND_SEATS, _BAND_SEATS.c.area_id == PlanArea.id)
+    .outerjoin(_BANDS, _BANDS.c.id == func.coalesce(_BAND_SEATS.c.band_id, PlanArea.band_id))
     .where(
         of_tenant(InstanceRow, SeatingPlan, InstanceArea, PlanArea),
         InstanceRow.id == bindparam("instance_id"),
@@ -159,6 +194,38 @@ _SEAT_STATES: Any = (
 )
 
 
+#: One band's places: name, position, capacity, available.
+_Band = list[Any]
+
+
+def _area_bands(rows: Sequence[Any]) -> tuple[list[Any], dict[int, dict[int, _Band]]]:
+    """The areas (one row each, in order) and each leaf area's places per band: a reserved
+    area's seats by band, an unreserved area's places in its band."""
+    areas: list[Any] = []
+    bands: dict[int, dict[int, _Band]] = {}
+    for row in rows:
+        of_area = bands.get(row.id)
+        if of_area is None:
+            areas.append(row)
+            of_area = bands[row.id] = {}
+        if row.band_id is None or row.kind == "group":
+            continue
+        if row.kind == "reserved":
+            capacity, available = row.band_capacity or 0, int(row.band_available or 0)
+        else:
+            capacity = row.capacity
+            available = capacity - row.held - row.sold - row.locked - row.reserved
+        of_area[row.band_id] = [row.band_name, row.band_position, capacity, available]
+    return areas, bands
+
+
+def _add_bands(into: dict[int, _Band], more: dict[int, _Band]) -> None:
+    for key, (name, position, capacity, available) in more.items():
+        entry = into.setdefault(key, [name, position, 0, 0])
+        entry[2] += capacity
+        entry[3] += available
+
+
 def _status_tree(
     rows: Sequence[Any],
     locks: Sequence[Any],
@@ -167,15 +234,18 @@ def _status_tree(
     with_children: bool,
     area_id: int | None,
 ) -> AreaStatusView:
+    areas, bands_of_area = _area_bands(rows)
     children: dict[int | None, list[Any]] = {}
-    for row in rows:
+    for row in areas:
         children.setdefault(row.parent_id, []).append(row)
     locks_by_area: dict[int, list[Any]] = {}
     for lock in locks:
         locks_by_area.setdefault(lock.area_id, []).append(lock)
 
-    def totals(row: Any) -> tuple[list[int], dict[tuple[int, str], list[int]]]:
-        # capacity, held, sold, locked, reserved, wheelchair, special; locks by type
+    def totals(
+        row: Any,
+    ) -> tuple[list[int], dict[tuple[int, str], list[int]], dict[int, _Band]]:
+        # capacity, held, sold, locked, reserved, wheelchair, special; locks by type; bands
         if row.kind != "group":
             sums = [
                 row.capacity,
@@ -190,28 +260,32 @@ def _status_tree(
                 (lk.lock_type_id, lk.name): [lk.quantity, lk.special]
                 for lk in locks_by_area.get(row.id, ())
             }
-            return sums, by_type
+            return sums, by_type, bands_of_area.get(row.id, {})
         sums = [0] * 7
         by_type = {}
+        by_band: dict[int, _Band] = {}
         for child in children.get(row.id, ()):
-            child_sums, child_types = totals(child)
+            child_sums, child_types, child_bands = totals(child)
             sums = [a + b for a, b in zip(sums, child_sums, strict=True)]
             for key, (quantity, special) in child_types.items():
                 entry = by_type.setdefault(key, [0, 0])
                 entry[0] += quantity
                 entry[1] += special
-        return sums, by_type
+            _add_bands(by_band, child_bands)
+        return sums, by_type, by_band
 
     def view(area_key: int, name: str, parts: Sequence[Any], depth: int) -> AreaStatusView:
         sums = [0] * 7
         by_type: dict[tuple[int, str], list[int]] = {}
+        by_band: dict[int, _Band] = {}
         for part in parts:
-            part_sums, part_types = totals(part)
+            part_sums, part_types, part_bands = totals(part)
             sums = [a + b for a, b in zip(sums, part_sums, strict=True)]
             for key, (quantity, special) in part_types.items():
                 entry = by_type.setdefault(key, [0, 0])
                 entry[0] += quantity
                 entry[1] += special
+            _add_bands(by_band, part_bands)
         capacity, held, sold, locked, reserved, wheelchair, special = sums
         available = capacity - held - sold - locked - reserved
         child_views: tuple[AreaStatusView, ...] = ()
@@ -250,14 +324,18 @@ def _status_tree(
             if with_locks
             else (),
             areas=child_views,
+            bands=tuple(
+                BandStatusView(band_id=key, name=b[0], capacity=b[2], available=b[3])
+                for key, b in sorted(by_band.items(), key=lambda kv: (kv[1][1], kv[0]))
+            ),
         )
 
     if area_id is not None:
-        area = next((r for r in rows if r.id == area_id), None)
+        area = next((r for r in areas if r.id == area_id), None)
         if area is None:
             raise NotFound("area", area_id)
         return view(area.id, area.name, [area], 0)
-    return view(rows[0].plan_id, rows[0].plan_name, children.get(None, []), 0)
+    return view(areas[0].plan_id, areas[0].plan_name, children.get(None, []), 0)
 
 
 async def instance_status(
@@ -269,9 +347,10 @@ async def instance_status(
     include_lock_information: bool = False,
     include_child_plans: bool = False,
 ) -> AreaStatusView:
-    """The counts of an instance's plan (or of one of its areas, with ``area_id``). The whole
-    plan's status carries the plan's id and name (as ``area_id`` and ``name``). One statement; two
-    with the lock information. ``NotFound``: an instance the principal cannot see, or an area
+    """The counts of an instance's plan (or of one of its areas, with ``area_id``), and its
+    places per price band. The whole plan's status carries the plan's id and name (as
+    ``area_id`` and ``name``). One statement (the areas' counts and their seats' bands, one
+    snapshot); two with the lock information. ``NotFound``: an instance the principal cannot see, or an area
     that is not in its plan."""
     if not is_key(instance_id):  # no row has it (nor could the database hold it)
         raise NotFound("instance", instance_id)

@@ -411,6 +411,17 @@ class CustomerCount(TenantScoped, Base):
     customers: Mapped[int] = mapped_column(Key)
 
 
+class CatalogueVersion(TenantScoped, Base):
+    """A number that changes in the transaction of every change to a tenant's events,
+    instances, price lists, prices, ticket types, price bands, item attribute definitions or
+    time zone: what a process checks before reusing the programme it built (decision 0123).
+    Kept by triggers on those tables (migration 0014), never written by the application; no
+    row: nothing changed since the tenant was created (version 0)."""
+
+    __tablename__ = "catalogue_versions"
+    version: Mapped[int] = mapped_column(Key)
+
+
 def _customer_fk() -> ForeignKeyConstraint:
     return _fk(["customer_id"], "customers", ["id"], ondelete="CASCADE")
 

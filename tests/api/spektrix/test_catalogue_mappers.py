@@ -16,6 +16,7 @@ from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.ids import resource_code
 from boxoffice.domain.views import (
     AreaStatusView,
+    BandStatusView,
     BandView,
     EventView,
     InstanceView,
@@ -205,6 +206,7 @@ WEB = [
     "wheelchairAvailable",
     "specialAvailable",
     "capacity",
+    "bands",
     "inBasket",
     "unavailable",
     "lockInfoAvailable",
@@ -231,6 +233,26 @@ def test_status_field_sets_by_mode() -> None:
     assert list(web) == WEB and list(owner) == OWNER
     assert web["lockInfoAvailable"] is None and owner["lockInformation"] is None
     assert (owner["sold"], owner["locked"], owner["scanned"], owner["masked"]) == (8, 4, 0, 0)
+
+
+def test_status_bands_are_the_bands_with_their_places() -> None:
+    view = _status(1, "Main House")
+    view = AreaStatusView(
+        **{
+            **{f: getattr(view, f) for f in view.__slots__},
+            "bands": (
+                BandStatusView(band_id=3, name="A", capacity=200, available=190),
+                BandStatusView(band_id=5, name="B", capacity=60, available=50),
+            ),
+        }
+    )
+
+    body = m.status(view, owner=False, lock_information=False, child_plans=False)
+
+    assert body["bands"] == [
+        {"id": resource_code("band", 3), "name": "A", "available": 190, "capacity": 200},
+        {"id": resource_code("band", 5), "name": "B", "available": 50, "capacity": 60},
+    ]
 
 
 def test_status_with_locks_and_child_areas() -> None:

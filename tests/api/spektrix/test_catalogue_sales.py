@@ -63,6 +63,7 @@ WEB_STATUS_KEYS = [
     "wheelchairAvailable",
     "specialAvailable",
     "capacity",
+    "bands",
     "inBasket",
     "unavailable",
     "lockInfoAvailable",
@@ -316,6 +317,59 @@ async def test_one_instance_by_long_and_short_id(
     assert await _web(http, box_office.tenant, f"instances/{_short(instance['id'])}") == instance
 
 
+def _stubbed(instance: dict[str, Any]) -> dict[str, Any]:
+    """An expanded instance with its event and price list back to ``{"id"}`` stubs."""
+    return {
+        **instance,
+        "priceList": {"id": instance["priceList"]["id"]},
+        "event": {"id": instance["event"]["id"]},
+    }
+
+
+async def test_instances_expand_their_event_and_price_list(
+    http: httpx.AsyncClient, box_office: Signer
+) -> None:
+    events = {e["id"]: e for e in await _owner(box_office, "events")}
+    web_events = {e["id"]: e for e in await _web(http, box_office.tenant, "events")}
+    hamlet = next(e for e in events.values() if e["name"] == "Hamlet")
+    plain = await _owner(box_office, "instances")
+    price_lists = {
+        i["priceList"]["id"]: await _owner(box_office, f"instances/{i['id']}/price-list")
+        for i in plain
+    }
+    paths = (
+        "instances?$expand=event,priceList",
+        "instances?$expand=PriceList,EVENT",
+        f"events/{hamlet['id']}/instances?$expand=event,priceList",
+    )
+    for path in paths:
+        for expanded, known in (
+            (await _owner(box_office, path), events),
+            (await _web(http, box_office.tenant, path), web_events),
+        ):
+            assert expanded
+            for instance in expanded:
+                assert list(instance) == INSTANCE_KEYS + _attribute_keys(instance)
+                assert instance["event"] == known[instance["event"]["id"]]
+                _assert_event(instance["event"])
+                assert instance["priceList"] == price_lists[instance["priceList"]["id"]]
+                _assert_instance(_stubbed(instance))
+    assert [_stubbed(i) for i in await _owner(box_office, paths[0])] == plain
+    # One of the two alone; the other stays a stub.
+    only_event = await _owner(box_office, "instances?$expand=event")
+    assert all(list(i["priceList"]) == ["id"] and "name" in i["event"] for i in only_event)
+    only_prices = await _owner(box_office, "instances?$expand=priceList")
+    assert all(list(i["event"]) == ["id"] and "prices" in i["priceList"] for i in only_prices)
+    # One instance, by long and short id.
+    first = plain[0]
+    for key in (first["id"], _short(first["id"])):
+        one = await _web(http, box_office.tenant, f"instances/{key}?$expand=event,priceList")
+        assert one["event"] == web_events[first["event"]["id"]]
+        assert one["priceList"] == price_lists[first["priceList"]["id"]]
+    # Unknown names are ignored, as on events.
+    assert await _owner(box_office, "instances?$expand=seats") == plain
+
+
 # --- prices, plans, venues ------------------------------------------------------------------
 
 
@@ -439,6 +493,14 @@ async def test_status_with_lock_information_and_child_plans(
     assert list(areas["Stalls"]) == ["id", *WEB_STATUS_KEYS, "areas"]
     assert areas["Stalls"]["capacity"] == 200
     assert sum(a["available"] for a in web["areas"]) == web["available"]
+    # Each area's bands add up to it, and the plan's to the areas' by band.
+    plan_bands: dict[str, int] = {}
+    for area in web["areas"]:
+        assert sum(b["capacity"] for b in area["bands"]) == area["capacity"]
+        assert sum(b["available"] for b in area["bands"]) == area["available"]
+        for band in area["bands"]:
+            plan_bands[band["id"]] = plan_bands.get(band["id"], 0) + band["capacity"]
+    assert {b["id"]: b["capacity"] for b in web["bands"]} == plan_bands
     # One area's status, by its id (long or short).
     stalls = areas["Stalls"]["id"]
     one = await _owner(box_office, f"instances/{instance['id']}/status/areas/{stalls}")
@@ -448,6 +510,30 @@ async def test_status_with_lock_information_and_child_plans(
         http, box_office.tenant, f"instances/{instance['id']}/status/areas/{_short(stalls)}"
     )
     assert list(short) == WEB_STATUS_KEYS and short["capacity"] == 200
+    assert short["bands"] == areas["Stalls"]["bands"]
+
+
+async def test_an_unreserved_plans_bands_are_its_areas_band(
+    http: httpx.AsyncClient, box_office: Signer
+) -> None:
+    plans = {p["id"]: p for p in await _owner(box_office, "plans")}
+    instance = next(
+        i
+        for i in await _owner(box_office, "instances")
+        if plans[i["planId"]]["type"] == "Unreserved"
+    )
+    plan = plans[instance["planId"]]
+    (area,) = plan["areas"]
+    status = await _web(http, box_office.tenant, f"instances/{instance['id']}/status")
+    bands = {b["id"]: b["name"] for b in await _web(http, box_office.tenant, "bands")}
+    assert status["bands"] == [
+        {
+            "id": area["priceBand"]["id"],
+            "name": bands[area["priceBand"]["id"]],
+            "available": status["available"],
+            "capacity": status["capacity"],
+        }
+    ]
 
 
 # --- products -------------------------------------------------------------------------------
@@ -655,6 +741,21 @@ async def test_status_follows_the_seats(
     assert (web_status["available"], web_status["unavailable"]) == (255, 5)
     assert web_status["inBasket"] == 0
     assert list(web_status) == WEB_STATUS_KEYS
+    # Per band: the plan's seats of each band, less the five taken of that band.
+    plan = await _owner(box_office, f"instances/{instance['id']}/plan")
+    band_of = {
+        seat["id"]: seat["priceBand"]["id"] for area in plan["areas"] for seat in area["seats"]
+    }
+    capacity: dict[str, int] = {}
+    for band in band_of.values():
+        capacity[band] = capacity.get(band, 0) + 1
+    taken = [band_of[resource_code("seat", seat)] for seat in seats[:5]]
+    assert web_status["bands"] == owner_status["bands"]
+    assert [b["name"] for b in owner_status["bands"]] == ["A", "B", "C"]
+    for band in owner_status["bands"]:
+        assert list(band) == ["id", "name", "available", "capacity"]
+        assert band["capacity"] == capacity[band["id"]]
+        assert band["available"] == capacity[band["id"]] - taken.count(band["id"])
 
 
 # --- the tenant's time zone across a daylight-saving change ---------------------------------

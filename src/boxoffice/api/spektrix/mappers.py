@@ -524,13 +524,24 @@ def _attributes(out: dict[str, Any], attributes: tuple[tuple[str, AttributeValue
         out[f"attribute_{pascal_case(name)}"] = value
 
 
-def instance(view: InstanceView) -> dict[str, Any]:
-    """The Instance resource in the vendor's key order, ``attribute_*`` last."""
+def instance(
+    view: InstanceView,
+    *,
+    of_event: EventView | None = None,
+    prices: PriceListView | None = None,
+) -> dict[str, Any]:
+    """The Instance resource in the vendor's key order, ``attribute_*`` last; ``priceList``
+    and ``event`` the whole PriceList and Event when given (``$expand=priceList,event``),
+    else ``{"id"}`` stubs."""
     out: dict[str, Any] = {
         "isOnSale": view.on_sale,
         "planId": resource_code(PLAN, view.plan_id),
-        "priceList": {"id": resource_code(PRICE_LIST, view.price_list_id)},
-        "event": {"id": resource_code(EVENT, view.event_id)},
+        "priceList": {"id": resource_code(PRICE_LIST, view.price_list_id)}
+        if prices is None
+        else price_list(prices),
+        "event": {"id": resource_code(EVENT, view.event_id)}
+        if of_event is None
+        else event(of_event),
         "start": _local(view.start_local),
         "startUtc": _utc(view.start_utc, z=False),
         "startSellingAtWeb": _local(view.sale_start_local),
@@ -569,6 +580,12 @@ def event(view: EventView) -> dict[str, Any]:
         out["instances"] = [instance(i) for i in view.instances]
     _attributes(out, view.attributes)
     return out
+
+
+def events_body(views: tuple[EventView, ...]) -> orjson.Fragment:
+    """A list of events, encoded once (``programme.events`` remembers it while the catalogue
+    is unchanged)."""
+    return orjson.Fragment(orjson.dumps([event(e) for e in views]))
 
 
 def ticket_type(view: TicketTypeView) -> dict[str, Any]:
@@ -664,13 +681,24 @@ def status(
     with_id: bool = False,
 ) -> dict[str, Any]:
     """InstancePlanStatus: the web fields, then (System Owner) the counts only the venue sees;
-    ``areas`` (each with its ``id``) with ``includeChildPlans=true``."""
+    ``areas`` (each with its ``id``) with ``includeChildPlans=true``. ``bands``: the places
+    per price band, each the band (``id``, ``name``, as ``GET bands`` shows it) with its
+    ``available`` and ``capacity`` (decision 0122)."""
     out: dict[str, Any] = {"id": resource_code(AREA, view.area_id)} if with_id else {}
     out["name"] = view.name
     out["available"] = view.available
     out["wheelchairAvailable"] = view.wheelchair_available
     out["specialAvailable"] = view.special_available
     out["capacity"] = view.capacity
+    out["bands"] = [
+        {
+            "id": resource_code(BAND, b.band_id),
+            "name": b.name,
+            "available": b.available,
+            "capacity": b.capacity,
+        }
+        for b in view.bands
+    ]
     out["inBasket"] = view.in_basket
     out["unavailable"] = view.unavailable
     out["lockInfoAvailable"] = _locks(view.lock_info_available, lock_information)

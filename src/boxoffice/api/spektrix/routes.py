@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -26,7 +27,7 @@ from boxoffice.api.spektrix.auth import (
 )
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import TenantView
+from boxoffice.domain.views import InstanceView, TenantView
 from boxoffice.services import accounts, bots, inventory, pricing, products, programme, seating
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as svc
@@ -421,6 +422,27 @@ def _q(alias: str, description: str) -> Any:
 _DATE = "YYYY-MM-DD (a day in the venue's time zone) or a date and time (2025-10-24T19:30:00)"
 
 
+_INSTANCE_EXPAND = "event, priceList (comma-separated): the whole Event or PriceList"
+
+
+async def _instances_out(
+    core: Core, principal: Principal, instances: Sequence[InstanceView], expand: str | None
+) -> list[dict[str, Any]]:
+    """Instances on the wire, with their events and price lists when ``$expand`` names them
+    (one statement more for the events; two for the price lists)."""
+    names = m.expand_names(expand)
+    events = await programme.events_of(core, principal, instances) if "event" in names else {}
+    lists = (
+        await pricing.price_lists(core, principal, {i.price_list_id for i in instances})
+        if "pricelist" in names
+        else {}
+    )
+    return [
+        m.instance(i, of_event=events.get(i.event_id), prices=lists.get(i.price_list_id))
+        for i in instances
+    ]
+
+
 @router.get(
     "/events",
     summary="Events (web mode: those with a web-visible instance)",
@@ -441,19 +463,16 @@ async def get_events(
     expand: Annotated[str | None, _q("$expand", "instances")] = None,
 ) -> Response:
     query = _query(request)
-    expansions = m.expand_names(expand)
-    events = await programme.list_events(
-        core,
-        principal,
+    wanted = programme.EventQuery(
         instance_start_from=m.filter_date("instanceStart_from", instance_start_from),
         instance_start_to=m.filter_date("instanceStart_to", instance_start_to),
         on_sale=m.filter_bool("onSale", on_sale),
         name=m.filter_text("name", name),
-        attributes=m.attribute_filters(query, "attribute_"),
-        instance_attributes=m.attribute_filters(query, "instanceattribute_"),
-        with_instances="instances" in expansions,
+        attributes=tuple(m.attribute_filters(query, "attribute_").items()),
+        instance_attributes=tuple(m.attribute_filters(query, "instanceattribute_").items()),
+        with_instances="instances" in m.expand_names(expand),
     )
-    return JSON([m.event(e) for e in events])
+    return JSON(await programme.events(core, principal, wanted, m.events_body))
 
 
 @router.get(
@@ -486,15 +505,16 @@ async def get_event_instances(
     core: CoreDep,
     start_from: Annotated[str | None, _q("start_from", _DATE + "; inclusive")] = None,
     start_to: Annotated[str | None, _q("start_to", _DATE + "; exclusive")] = None,
+    expand: Annotated[str | None, _q("$expand", _INSTANCE_EXPAND)] = None,
 ) -> Response:
     key = m.catalogue_id(m.EVENT, event_id, "Event")
     window_from = m.filter_date("start_from", start_from)
     window_to = m.filter_date("start_to", start_to)
-    await programme.get_event(core, principal, key)  # an unknown event is a 404, not []
+    # An unknown event (or one web mode may not see) is a 404, not [].
     instances = await programme.list_instances(
         core, principal, event_id=key, start_from=window_from, start_to=window_to
     )
-    return JSON([m.instance(i) for i in instances])
+    return JSON(await _instances_out(core, principal, instances, expand))
 
 
 @router.get(
@@ -514,6 +534,7 @@ async def get_instances(
     start_from: Annotated[str | None, _q("startFrom", _DATE + "; inclusive")] = None,
     start_to: Annotated[str | None, _q("startTo", _DATE + "; exclusive")] = None,
     event_name: Annotated[str | None, _q("eventName", "Part of the event's name")] = None,
+    expand: Annotated[str | None, _q("$expand", _INSTANCE_EXPAND)] = None,
 ) -> Response:
     query = _query(request)
     instances = await programme.list_instances(
@@ -525,7 +546,7 @@ async def get_instances(
         attributes=m.attribute_filters(query, "attribute_"),
         event_attributes=m.attribute_filters(query, "eventattribute_"),
     )
-    return JSON([m.instance(i) for i in instances])
+    return JSON(await _instances_out(core, principal, instances, expand))
 
 
 @router.get(
@@ -534,9 +555,15 @@ async def get_instances(
     response_model=s.Instance,
     responses=_ERRORS,
 )
-async def get_instance(instance_id: str, principal: AnyPrincipal, core: CoreDep) -> Response:
+async def get_instance(
+    instance_id: str,
+    principal: AnyPrincipal,
+    core: CoreDep,
+    expand: Annotated[str | None, _q("$expand", _INSTANCE_EXPAND)] = None,
+) -> Response:
     key = m.catalogue_id(m.INSTANCE, instance_id, "Instance")
-    return JSON(m.instance(await programme.get_instance(core, principal, key)))
+    view = await programme.get_instance(core, principal, key)
+    return JSON((await _instances_out(core, principal, (view,), expand))[0])
 
 
 @router.get(

@@ -198,8 +198,8 @@ class _WithAttributes(_Out):
 class Instance(_WithAttributes):
     is_on_sale: bool
     plan_id: str
-    price_list: IdOut
-    event: IdOut
+    price_list: IdOut | PriceList = Field(description="The whole PriceList with $expand=priceList")
+    event: IdOut | Event = Field(description="The whole Event with $expand=event")
     start: str = Field(description="Local wall-clock time, no offset: 2025-10-24T19:30:00")
     start_utc: str = Field(description="UTC, without Z: 2025-10-25T02:30:00")
     start_selling_at_web: str
@@ -303,6 +303,15 @@ class LockedSeatQuantity(_Out):
     lock_type: LockType
 
 
+class BandPlaces(_Out):
+    """A price band (as ``GET bands`` shows it) with its places in the area."""
+
+    id: str
+    name: str
+    available: int
+    capacity: int
+
+
 class InstancePlanStatus(_Out):
     """Web mode shows the first fields; System Owner mode adds ``inOtherBasket`` to
     ``lockInformation``. ``areas`` (each with its ``id``) only with ``includeChildPlans=true``;
@@ -314,6 +323,7 @@ class InstancePlanStatus(_Out):
     wheelchair_available: int
     special_available: int
     capacity: int
+    bands: list[BandPlaces] = Field(description="Places per price band, in the bands' order")
     in_basket: int
     unavailable: int
     lock_info_available: list[LockedSeatQuantity] | None
