@@ -105,6 +105,7 @@ from boxoffice.store.models import (
     Fund,
     GiftVoucherType,
     Instance,
+    InstanceSeat,
     Membership,
     Offer,
     OfferEvent,
@@ -1235,22 +1236,19 @@ async def add_tickets(
 
 _ROW_SEATS: Any = (
     select(
-        inventory._IS.c.seat_id,
-        inventory._IS.c.state,
+        InstanceSeat.seat_id,
+        InstanceSeat.state,
         Seat.area_id,
         Seat.row,
         Seat.position,
         Seat.band_id,
         PriceBand.position.label("band_position"),
     )
-    .join(
-        Seat, and_(Seat.tenant_id == inventory._IS.c.tenant_id, Seat.id == inventory._IS.c.seat_id)
-    )
+    .join(Seat, and_(Seat.tenant_id == InstanceSeat.tenant_id, Seat.id == InstanceSeat.seat_id))
     .join(PriceBand, and_(PriceBand.tenant_id == Seat.tenant_id, PriceBand.id == Seat.band_id))
     .where(
-        inventory._IS.c.tenant_id == bindparam(TENANT_PARAM),
-        of_tenant(Seat, PriceBand),
-        inventory._IS.c.instance_id == bindparam("instance_id"),
+        of_tenant(InstanceSeat, Seat, PriceBand),
+        InstanceSeat.instance_id == bindparam("instance_id"),
     )
     .order_by(Seat.area_id, Seat.position, Seat.id)
 )
