@@ -835,3 +835,38 @@ async def test_two_first_adds_of_one_session_make_one_basket(core: Core) -> None
     assert views[0].id == views[1].id
     final = await baskets.get_basket(core, box.web, ref, now=now)
     assert sorted(t.seat_name or "" for t in final.tickets) == ["C10", "C11"]
+
+
+async def test_listing_orders_reads_each_kind_of_item_once(core: Core) -> None:
+    """Three orders of a day (tickets and a payment each) are read in three statements: the
+    baskets, their tickets, their payments, however many orders there are."""
+    from tests.services.box_office import statements
+
+    box = await _box(core)
+    now = box.now()
+    customer = await _customer(core, box)
+    for index, name in enumerate(("D1", "D2", "D3")):
+        view = await baskets.create_basket(
+            core,
+            box.owner,
+            NewBasket(
+                customer_id=customer,
+                tickets=(_seat(box, name),),
+                custom_payments=(NewCustomPayment(amount=Decimal(35), payment_type="Cash"),),
+            ),
+            now=now,
+        )
+        at = now + timedelta(seconds=index)
+        await baskets.confirm(core, box.owner, BasketRef.owner(view.id), Confirmation(), now=at)
+    day = (await orders.get_order(core, box.owner, view.id)).confirmed_local.date()
+    with statements(core) as sent:
+        listed = await orders.list_orders_confirmed_on(core, box.owner, day)
+    assert [sorted(t.seat_name or "" for t in o.tickets) for o in listed] == [
+        ["D1"],
+        ["D2"],
+        ["D3"],
+    ]
+    assert len(sent) == 3, sent
+    mine = await orders.list_customer_orders(core, box.owner, customer)
+    assert {o.id for o in mine} == {o.id for o in listed}
+    assert await _status(core, box) == (257, 0, 3)
