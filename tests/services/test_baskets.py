@@ -158,6 +158,12 @@ async def test_a_web_basket_is_made_by_its_first_add_and_holds_its_seats(core: C
         (None, "Adult", Decimal("15.00")),
     ]
     assert view.tickets[2].area_name == "Studio" and view.tickets[0].band_name == "A"
+    # A one-area plan's id stands for its area (as the vendor's clients send it).
+    studio_plan = (await seating.instance_plan(core, box.owner, box.studio)).id
+    by_plan = NewTicket(instance_id=box.studio, area_id=studio_plan)
+    view = await baskets.add_tickets(core, box.web, ref, [by_plan], now=now)
+    assert view.tickets[3].area_id == box.studio_area
+    view = await baskets.remove_tickets(core, box.web, ref, [view.tickets[3].id], now=now)
     assert view.total == Decimal("80.00") and view.total_discount == Decimal("0.00")
     assert view.expires_at == now + timedelta(minutes=15)
     assert await _status(core, box) == (258, 2, 0)

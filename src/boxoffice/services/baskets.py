@@ -1105,6 +1105,9 @@ _SEATS: Any = (
 _AREAS: Any = select(PlanArea.id, PlanArea.plan_id, PlanArea.kind, PlanArea.band_id).where(
     of_tenant(PlanArea), PlanArea.id.in_(bindparam("ids", expanding=True))
 )
+_PLAN_AREAS: Any = select(PlanArea.id, PlanArea.plan_id, PlanArea.kind, PlanArea.band_id).where(
+    of_tenant(PlanArea), PlanArea.plan_id == bindparam("plan_id"), PlanArea.kind != "group"
+)
 _PRICES: Any = select(
     Price.price_list_id,
     Price.ticket_type_id,
@@ -1195,6 +1198,11 @@ async def _place(
         else:
             assert t.area_id is not None
             area = areas.get(t.area_id)
+            mine = area is not None and area.plan_id == instance.plan_id
+            if not mine and t.area_id == instance.plan_id:
+                # The plan's id for its one unreserved area (as the vendor's clients send it).
+                only = await uow.rows(_PLAN_AREAS, {"plan_id": instance.plan_id})
+                area = only[0] if len(only) == 1 else None
             if area is None or area.plan_id != instance.plan_id:
                 raise NotFound("area", t.area_id)
             if area.kind != "unreserved" or area.band_id is None:
