@@ -14,11 +14,14 @@ wait for each other in a cycle). A merchandise item takes its unit of stock. Eac
 restarts the hold clock (``expires_at = now + basket_hold_minutes``) unless the basket holds a
 payment (then it never expires). :func:`release_expired` gives back what expired baskets held.
 
-Offers: the basket's promo code unlocks an offer; :func:`price_items` (the one place prices
-are computed) sets each ticket's ``discount`` and the basket's totals.
+Offers: the basket's promo code unlocks an offer; :func:`ticket_discount` (the one place a
+discount is computed) gives each ticket's ``discount``, and :func:`read_basket` the totals.
 
 Confirmation turns the basket into an order (same id) in one transaction: seats and places
 sold, barcodes given, donations, memberships and gift vouchers issued, payments kept.
+
+Every write locks in one order (decision 0124): the basket's row, then instances in id order
+(each one's seats as a batch, then its unreserved areas' places in area-id order), then stock.
 """
 
 from __future__ import annotations
