@@ -287,6 +287,7 @@ async def test_every_refusal_changes_nothing(core: Core) -> None:
     # Unknown instance, a ticket type the price list lacks.
     await refused([NewTicket(instance_id=2**62, area_id=box.studio_area)], errors.NotFound)
     await refused([_seat(box, "E2", ticket_type_id=2**40)], errors.InvalidInput)
+    await refused([_seat(box, "E2", ticket_type_id=2**70)], errors.InvalidInput)
     # Off sale: the event, or outside the web sale window (the Owner may still sell there).
     await refused([_seat(box, "E2", instance=box.gala)], errors.NotAvailable, errors.OFF_SALE)
     after_start = box.start + timedelta(hours=1)

@@ -1179,8 +1179,10 @@ async def _place(
             raise InvalidInput("seat", "a seat (reserved area) or an area (unreserved), not both")
         _key_or_not_found("seat", t.seat_id)
         _key_or_not_found("area", t.area_id)
-        if t.ticket_type_id is not None:
-            _key_or_not_found("ticket type", t.ticket_type_id)
+        if t.ticket_type_id is not None and (
+            type(t.ticket_type_id) is not int or not is_key(t.ticket_type_id)
+        ):
+            raise InvalidInput("ticket_type_id", UNKNOWN)  # as any type the price list lacks
         if t.seat_id is not None:
             seat_ids.add(t.seat_id)
         if t.area_id is not None:
@@ -1526,7 +1528,8 @@ async def update_tickets(
                 raise NotFound("ticket", i)
         prices: Sequence[Any] = ()
         if patch.ticket_type_id is not UNSET:
-            _key_or_not_found("ticket type", patch.ticket_type_id)
+            if type(patch.ticket_type_id) is not int or not is_key(patch.ticket_type_id):
+                raise InvalidInput("ticket_type_id", UNKNOWN)
             lists = sorted({rows[i].price_list_id for i in ids})
             prices = await uow.rows(_PRICES, {"ids": lists}) if lists else ()
         params = []
