@@ -158,6 +158,12 @@ async def test_a_web_basket_is_made_by_its_first_add_and_holds_its_seats(core: C
         (None, "Adult", Decimal("15.00")),
     ]
     assert view.tickets[2].area_name == "Studio" and view.tickets[0].band_name == "A"
+    # A one-area plan's id stands for its area (as the vendor's clients send it).
+    studio_plan = (await seating.instance_plan(core, box.owner, box.studio)).id
+    by_plan = NewTicket(instance_id=box.studio, area_id=studio_plan)
+    view = await baskets.add_tickets(core, box.web, ref, [by_plan], now=now)
+    assert view.tickets[3].area_id == box.studio_area
+    view = await baskets.remove_tickets(core, box.web, ref, [view.tickets[3].id], now=now)
     assert view.total == Decimal("80.00") and view.total_discount == Decimal("0.00")
     assert view.expires_at == now + timedelta(minutes=15)
     assert await _status(core, box) == (258, 2, 0)
@@ -281,6 +287,7 @@ async def test_every_refusal_changes_nothing(core: Core) -> None:
     # Unknown instance, a ticket type the price list lacks.
     await refused([NewTicket(instance_id=2**62, area_id=box.studio_area)], errors.NotFound)
     await refused([_seat(box, "E2", ticket_type_id=2**40)], errors.InvalidInput)
+    await refused([_seat(box, "E2", ticket_type_id=2**70)], errors.InvalidInput)
     # Off sale: the event, or outside the web sale window (the Owner may still sell there).
     await refused([_seat(box, "E2", instance=box.gala)], errors.NotAvailable, errors.OFF_SALE)
     after_start = box.start + timedelta(hours=1)
@@ -835,3 +842,114 @@ async def test_two_first_adds_of_one_session_make_one_basket(core: Core) -> None
     assert views[0].id == views[1].id
     final = await baskets.get_basket(core, box.web, ref, now=now)
     assert sorted(t.seat_name or "" for t in final.tickets) == ["C10", "C11"]
+
+
+async def test_listing_orders_reads_each_kind_of_item_once(core: Core) -> None:
+    """Three orders of a day (tickets and a payment each) are read in three statements: the
+    baskets, their tickets, their payments, however many orders there are."""
+    from tests.services.box_office import statements
+
+    box = await _box(core)
+    now = box.now()
+    customer = await _customer(core, box)
+    for index, name in enumerate(("D1", "D2", "D3")):
+        view = await baskets.create_basket(
+            core,
+            box.owner,
+            NewBasket(
+                customer_id=customer,
+                tickets=(_seat(box, name),),
+                custom_payments=(NewCustomPayment(amount=Decimal(35), payment_type="Cash"),),
+            ),
+            now=now,
+        )
+        at = now + timedelta(seconds=index)
+        await baskets.confirm(core, box.owner, BasketRef.owner(view.id), Confirmation(), now=at)
+    day = (await orders.get_order(core, box.owner, view.id)).confirmed_local.date()
+    with statements(core) as sent:
+        listed = await orders.list_orders_confirmed_on(core, box.owner, day)
+    assert [sorted(t.seat_name or "" for t in o.tickets) for o in listed] == [
+        ["D1"],
+        ["D2"],
+        ["D3"],
+    ]
+    assert len(sent) == 3, sent
+    mine = await orders.list_customer_orders(core, box.owner, customer)
+    assert {o.id for o in mine} == {o.id for o in listed}
+    assert await _status(core, box) == (257, 0, 3)
+
+
+def test_a_membership_is_renewed_only_within_its_window() -> None:
+    today = datetime(2027, 3, 10).date()
+    fresh = baskets.membership_term(None, today, 12, 60)
+    assert fresh is not None and not fresh.is_renewal
+    assert (fresh.start, fresh.expiry) == (today, datetime(2028, 3, 9).date())
+    lapsed = baskets.membership_term(today - timedelta(days=1), today, 12, 60)
+    assert lapsed is not None and not lapsed.is_renewal and lapsed.start == today
+    ending = baskets.membership_term(today + timedelta(days=60), today, 1, 60)
+    assert ending is not None and ending.is_renewal
+    assert (ending.start, ending.expiry) == (
+        today + timedelta(days=61),
+        datetime(2027, 6, 9).date(),
+    )
+    assert baskets.membership_term(today + timedelta(days=61), today, 12, 60) is None
+
+
+async def test_a_renewal_starts_after_the_current_subscription(core: Core) -> None:
+    box = await _box(core)
+    now = box.now()
+    customer = await _customer(core, box)
+    friends = (await products.list_memberships_for_sale(core, box.owner))[0]
+    today = now.date()
+    ends = today + timedelta(days=20)
+    await customers.add_subscription(
+        core, box.owner, customer, str(friends.membership.id), start=today, expiry=ends
+    )
+    view = await baskets.create_basket(
+        core,
+        box.owner,
+        NewBasket(
+            customer_id=customer,
+            membership_subscriptions=(
+                NewMembershipSubscription(membership_id=friends.membership.id, auto_renew=True),
+            ),
+        ),
+        now=now,
+    )
+    (line,) = view.membership_subscriptions
+    assert line.is_renewal and line.start_date == ends + timedelta(days=1)
+    assert line.price == friends.renewal_price and not line.price_overridden
+    await baskets.add_custom_payment(
+        core,
+        box.owner,
+        BasketRef.owner(view.id),
+        NewCustomPayment(amount=line.price, payment_type="Cash"),
+        now=now,
+    )
+    order = await baskets.confirm(
+        core, box.owner, BasketRef.owner(view.id), Confirmation(), now=now
+    )
+    held = await customers.get_customer(core, box.owner, customer, parts=("subscriptions",))
+    assert [(s.start_date, s.auto_renew) for s in held.subscriptions] == [
+        (today, False),
+        (ends + timedelta(days=1), True),
+    ]
+    assert order.membership_subscriptions[0].is_renewal
+
+
+async def test_a_customer_session_attaches_only_itself(core: Core) -> None:
+    box = await _box(core)
+    now = box.now()
+    me = await _customer(core, box, "me@example.com")
+    other = await _customer(core, box, "other@example.com")
+    session = Principal(box.tenant_id, "customer", False, customer_id=me)
+    ref = BasketRef.web("s")
+    view = await baskets.add_tickets(core, session, ref, [_seat(box, "E9")], now=now)
+    assert view.customer_id == me  # a signed-in session's basket is its customer's
+    with pytest.raises(errors.NotFound):
+        await baskets.update_basket(core, session, ref, BasketPatch(customer_id=other), now=now)
+    with pytest.raises(errors.NotFound):  # an anonymous session names no customer
+        await baskets.update_basket(
+            core, box.web, BasketRef.web("anon"), BasketPatch(customer_id=other), now=now
+        )
+    assert (await baskets.get_basket(core, session, ref, now=now)).customer_id == me

@@ -14,11 +14,14 @@ wait for each other in a cycle). A merchandise item takes its unit of stock. Eac
 restarts the hold clock (``expires_at = now + basket_hold_minutes``) unless the basket holds a
 payment (then it never expires). :func:`release_expired` gives back what expired baskets held.
 
-Offers: the basket's promo code unlocks an offer; :func:`price_items` (the one place prices
-are computed) sets each ticket's ``discount`` and the basket's totals.
+Offers: the basket's promo code unlocks an offer; :func:`ticket_discount` (the one place a
+discount is computed) gives each ticket's ``discount``, and :func:`read_basket` the totals.
 
 Confirmation turns the basket into an order (same id) in one transaction: seats and places
 sold, barcodes given, donations, memberships and gift vouchers issued, payments kept.
+
+Every write locks in one order (decision 0124): the basket's row, then instances in id order
+(each one's seats as a batch, then its unreserved areas' places in area-id order), then stock.
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ from boxoffice.store.models import (
     Fund,
     GiftVoucherType,
     Instance,
+    InstanceSeat,
     Membership,
     Offer,
     OfferEvent,
@@ -302,6 +306,8 @@ _BASKET_COLUMNS = (
     _SETTINGS,
     _ZONE,
 )
+#: What a basket's view is made from (with its items): for reads of several (orders).
+BASKET_COLUMNS = _BASKET_COLUMNS
 _BY_ID: Any = select(*_BASKET_COLUMNS).where(of_tenant(Basket), Basket.id == bindparam("basket_id"))
 _BY_SESSION: Any = select(*_BASKET_COLUMNS).where(
     of_tenant(Basket), Basket.session_hash == bindparam("session_hash")
@@ -554,6 +560,7 @@ _TICKET_OFFER_NAME = (
 )
 _TICKETS: Any = (
     select(
+        BasketTicket.basket_id,
         BasketTicket.id,
         BasketTicket.instance_id,
         Instance.event_id,
@@ -599,12 +606,13 @@ _TICKETS: Any = (
     )
     .where(
         of_tenant(BasketTicket, Instance, SeatingPlan, PlanArea, PriceBand, TicketType),
-        BasketTicket.basket_id == bindparam("basket_id"),
+        BasketTicket.basket_id.in_(bindparam("ids", expanding=True)),
     )
     .order_by(BasketTicket.position, BasketTicket.id)
 )
 _MERCHANDISE: Any = (
     select(
+        BasketMerchandise.basket_id,
         BasketMerchandise.id,
         BasketMerchandise.stock_item_id,
         StockItem.name,
@@ -621,22 +629,28 @@ _MERCHANDISE: Any = (
     )
     .where(
         of_tenant(BasketMerchandise, StockItem),
-        BasketMerchandise.basket_id == bindparam("basket_id"),
+        BasketMerchandise.basket_id.in_(bindparam("ids", expanding=True)),
     )
     .order_by(BasketMerchandise.position, BasketMerchandise.id)
 )
 _DONATIONS: Any = (
     select(BasketDonation)
-    .where(of_tenant(BasketDonation), BasketDonation.basket_id == bindparam("basket_id"))
+    .where(
+        of_tenant(BasketDonation), BasketDonation.basket_id.in_(bindparam("ids", expanding=True))
+    )
     .order_by(BasketDonation.position, BasketDonation.id)
 )
 _VOUCHERS: Any = (
     select(BasketGiftVoucher)
-    .where(of_tenant(BasketGiftVoucher), BasketGiftVoucher.basket_id == bindparam("basket_id"))
+    .where(
+        of_tenant(BasketGiftVoucher),
+        BasketGiftVoucher.basket_id.in_(bindparam("ids", expanding=True)),
+    )
     .order_by(BasketGiftVoucher.position, BasketGiftVoucher.id)
 )
 _MEMBERSHIPS: Any = (
     select(
+        BasketMembership.basket_id,
         BasketMembership.id,
         BasketMembership.membership_id,
         Membership.name,
@@ -661,13 +675,13 @@ _MEMBERSHIPS: Any = (
     )
     .where(
         of_tenant(BasketMembership, Membership),
-        BasketMembership.basket_id == bindparam("basket_id"),
+        BasketMembership.basket_id.in_(bindparam("ids", expanding=True)),
     )
     .order_by(BasketMembership.position, BasketMembership.id)
 )
 _PAYMENTS: Any = (
     select(BasketPayment)
-    .where(of_tenant(BasketPayment), BasketPayment.basket_id == bindparam("basket_id"))
+    .where(of_tenant(BasketPayment), BasketPayment.basket_id.in_(bindparam("ids", expanding=True)))
     .order_by(BasketPayment.position, BasketPayment.id)
 )
 _OFFER: Any = select(Offer.id, Offer.name, Offer.percent_off, Offer.amount_off_minor).where(
@@ -779,12 +793,43 @@ async def read_basket(uow: Any, basket_id: int, moment: datetime) -> BasketView:
     return await _view(uow, row, moment)
 
 
+_ITEM_READS = {
+    "tickets": _TICKETS,
+    "merchandise": _MERCHANDISE,
+    "donations": _DONATIONS,
+    "vouchers": _VOUCHERS,
+    "memberships": _MEMBERSHIPS,
+    "payments": _PAYMENTS,
+}
+
+
+def _has(row: Any, kind: str) -> bool:
+    return bool(row.ticket_count) if kind == "tickets" else bool(getattr(row, f"has_{kind}"))
+
+
+async def _item_rows(uow: Any, rows: Sequence[Any]) -> dict[int, dict[str, list[Any]]]:
+    """The items of several baskets, one statement per kind that any of them has."""
+    out: dict[int, dict[str, list[Any]]] = {r.id: {k: [] for k in _ITEM_READS} for r in rows}
+    for kind, stmt in _ITEM_READS.items():
+        ids = [r.id for r in rows if _has(r, kind)]
+        if ids:
+            for item in await uow.rows(stmt, {"ids": ids}):
+                out[item.basket_id][kind].append(item)
+    return out
+
+
 async def _view(
-    uow: Any, row: Any, moment: datetime, held_already: list[int] | None = None
+    uow: Any,
+    row: Any,
+    moment: datetime,
+    held_already: list[int] | None = None,
+    items: Mapping[str, Sequence[Any]] | None = None,
 ) -> BasketView:
-    """The basket's view from its row (:func:`read_basket`). ``held_already`` collects the
-    memberships the customer holds outside their renewal window."""
-    params = {"basket_id": row.id}
+    """The basket's view from its row (:func:`read_basket`), its items read (or given:
+    ``items`` by kind). ``held_already`` collects the memberships the customer holds outside
+    their renewal window."""
+    if items is None:
+        items = (await _item_rows(uow, [row]))[row.id]
     confirmed = row.state == CONFIRMED
     state = row.state
     if state == OPEN and _past(row.expires_at, moment):
@@ -792,7 +837,7 @@ async def _view(
     rule = None if confirmed else await _offer_rule(uow, row.offer_id)
     offers: dict[int, AppliedOfferView] = {}
     tickets: list[BasketTicketView] = []
-    for t in await uow.rows(_TICKETS, params) if row.ticket_count else ():
+    for t in items["tickets"]:
         if confirmed:
             discount = t.discount_minor
             offer = AppliedOfferView(t.offer_id, t.offer_name) if t.offer_id else None
@@ -837,7 +882,7 @@ async def _view(
             offer=None,
             barcode=m.barcode,
         )
-        for m in (await uow.rows(_MERCHANDISE, params) if row.has_merchandise else ())
+        for m in items["merchandise"]
     )
     donations = tuple(
         BasketDonationView(
@@ -849,7 +894,7 @@ async def _view(
             tribute_type_id=d.tribute_type_id,
             tribute_name=d.tribute_name,
         )
-        for d in (await uow.rows(_DONATIONS, params) if row.has_donations else ())
+        for d in items["donations"]
     )
     vouchers = tuple(
         BasketGiftVoucherView(
@@ -865,9 +910,9 @@ async def _view(
             code=g.code,
             balance=_money(g.balance_minor) if g.balance_minor is not None else None,
         )
-        for g in (await uow.rows(_VOUCHERS, params) if row.has_vouchers else ())
+        for g in items["vouchers"]
     )
-    membership_rows = await uow.rows(_MEMBERSHIPS, params) if row.has_memberships else ()
+    membership_rows = items["memberships"]
     held: dict[int, date] = {}
     if membership_rows and not confirmed and row.customer_id is not None:
         held = {
@@ -928,7 +973,7 @@ async def _view(
             attributes=tuple(sorted((str(k), str(v)) for k, v in (p.attributes or {}).items())),
             created_at=p.created_at,
         )
-        for p in (await uow.rows(_PAYMENTS, params) if row.has_payments else ())
+        for p in items["payments"]
     )
     total = (
         sum((t.total for t in tickets), Decimal("0.00"))
@@ -967,15 +1012,30 @@ async def _view(
     )
 
 
-async def read_order(uow: Any, order_id: int) -> OrderView:
-    """A confirmed basket as an order (as :func:`read_basket` reads it). ``NotFound`` for no
-    such basket; ``Conflict`` for one not confirmed."""
-    row = await uow.first(_BY_ID, {"basket_id": order_id})
-    if row is None:
-        raise NotFound("order", order_id)
-    if row.state != CONFIRMED:
-        raise Conflict("the basket is not confirmed")
-    return order_view(await _view(uow, row, row.confirmed_at), row.confirmed_at, row.zone)
+_BY_IDS: Any = select(*_BASKET_COLUMNS).where(
+    of_tenant(Basket), Basket.id.in_(bindparam("ids", expanding=True)), Basket.state == CONFIRMED
+)
+
+
+async def read_orders(uow: Any, order_ids: Sequence[int]) -> tuple[OrderView, ...]:
+    """Confirmed baskets as orders (as :func:`read_basket` reads them), in the order of
+    ``order_ids``; an id that is not a confirmed basket is left out. Whatever their number: one
+    statement for the baskets and one per kind of item any of them has."""
+    if not order_ids:
+        return ()
+    rows = {r.id: r for r in await uow.rows(_BY_IDS, {"ids": list(order_ids)})}
+    return await orders_of(uow, [rows[i] for i in order_ids if i in rows])
+
+
+async def orders_of(uow: Any, rows: Sequence[Any]) -> tuple[OrderView, ...]:
+    """Confirmed baskets' rows (read with :data:`BASKET_COLUMNS`) as orders, in their order:
+    one statement per kind of item any of them has."""
+    items = await _item_rows(uow, rows)
+    orders = []
+    for r in rows:
+        view = await _view(uow, r, r.confirmed_at, items=items[r.id])
+        orders.append(order_view(view, r.confirmed_at, r.zone))
+    return tuple(orders)
 
 
 def order_view(basket: BasketView, confirmed_at: datetime, zone: str) -> OrderView:
@@ -1048,6 +1108,9 @@ _SEATS: Any = (
 _AREAS: Any = select(PlanArea.id, PlanArea.plan_id, PlanArea.kind, PlanArea.band_id).where(
     of_tenant(PlanArea), PlanArea.id.in_(bindparam("ids", expanding=True))
 )
+_PLAN_AREAS: Any = select(PlanArea.id, PlanArea.plan_id, PlanArea.kind, PlanArea.band_id).where(
+    of_tenant(PlanArea), PlanArea.plan_id == bindparam("plan_id"), PlanArea.kind != "group"
+)
 _PRICES: Any = select(
     Price.price_list_id,
     Price.ticket_type_id,
@@ -1116,8 +1179,10 @@ async def _place(
             raise InvalidInput("seat", "a seat (reserved area) or an area (unreserved), not both")
         _key_or_not_found("seat", t.seat_id)
         _key_or_not_found("area", t.area_id)
-        if t.ticket_type_id is not None:
-            _key_or_not_found("ticket type", t.ticket_type_id)
+        if t.ticket_type_id is not None and (
+            type(t.ticket_type_id) is not int or not is_key(t.ticket_type_id)
+        ):
+            raise InvalidInput("ticket_type_id", UNKNOWN)  # as any type the price list lacks
         if t.seat_id is not None:
             seat_ids.add(t.seat_id)
         if t.area_id is not None:
@@ -1138,6 +1203,11 @@ async def _place(
         else:
             assert t.area_id is not None
             area = areas.get(t.area_id)
+            mine = area is not None and area.plan_id == instance.plan_id
+            if not mine and t.area_id == instance.plan_id:
+                # The plan's id for its one unreserved area (as the vendor's clients send it).
+                only = await uow.rows(_PLAN_AREAS, {"plan_id": instance.plan_id})
+                area = only[0] if len(only) == 1 else None
             if area is None or area.plan_id != instance.plan_id:
                 raise NotFound("area", t.area_id)
             if area.kind != "unreserved" or area.band_id is None:
@@ -1235,22 +1305,19 @@ async def add_tickets(
 
 _ROW_SEATS: Any = (
     select(
-        inventory._IS.c.seat_id,
-        inventory._IS.c.state,
+        InstanceSeat.seat_id,
+        InstanceSeat.state,
         Seat.area_id,
         Seat.row,
         Seat.position,
         Seat.band_id,
         PriceBand.position.label("band_position"),
     )
-    .join(
-        Seat, and_(Seat.tenant_id == inventory._IS.c.tenant_id, Seat.id == inventory._IS.c.seat_id)
-    )
+    .join(Seat, and_(Seat.tenant_id == InstanceSeat.tenant_id, Seat.id == InstanceSeat.seat_id))
     .join(PriceBand, and_(PriceBand.tenant_id == Seat.tenant_id, PriceBand.id == Seat.band_id))
     .where(
-        inventory._IS.c.tenant_id == bindparam(TENANT_PARAM),
-        of_tenant(Seat, PriceBand),
-        inventory._IS.c.instance_id == bindparam("instance_id"),
+        of_tenant(InstanceSeat, Seat, PriceBand),
+        InstanceSeat.instance_id == bindparam("instance_id"),
     )
     .order_by(Seat.area_id, Seat.position, Seat.id)
 )
@@ -1461,7 +1528,8 @@ async def update_tickets(
                 raise NotFound("ticket", i)
         prices: Sequence[Any] = ()
         if patch.ticket_type_id is not UNSET:
-            _key_or_not_found("ticket type", patch.ticket_type_id)
+            if type(patch.ticket_type_id) is not int or not is_key(patch.ticket_type_id):
+                raise InvalidInput("ticket_type_id", UNKNOWN)
             lists = sorted({rows[i].price_list_id for i in ids})
             prices = await uow.rows(_PRICES, {"ids": lists}) if lists else ()
         params = []

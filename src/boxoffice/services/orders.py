@@ -22,49 +22,44 @@ from boxoffice.services.core import Core
 from boxoffice.store.models import Basket
 from boxoffice.store.scoping import of_tenant
 
-_ORDER: Any = select(Basket.customer_id, Basket.confirmed_at).where(
-    of_tenant(Basket), Basket.id == bindparam("order_id"), Basket.state == baskets.CONFIRMED
-)
+#: The most orders one listing returns.
+LIST_LIMIT = 500
 _ON_DAY: Any = (
-    select(Basket.id)
+    select(*baskets.BASKET_COLUMNS)
     .where(
         of_tenant(Basket),
         Basket.confirmed_on == bindparam("day"),
         Basket.state == baskets.CONFIRMED,
     )
     .order_by(Basket.confirmed_at, Basket.id)
+    .limit(LIST_LIMIT)
 )
 _OF_CUSTOMER: Any = (
-    select(Basket.id)
+    select(*baskets.BASKET_COLUMNS)
     .where(
         of_tenant(Basket),
         Basket.customer_id == bindparam("customer_id"),
         Basket.state == baskets.CONFIRMED,
     )
     .order_by(Basket.confirmed_at.desc(), Basket.id)
+    .limit(LIST_LIMIT)
 )
-#: The most orders one listing returns.
-LIST_LIMIT = 500
-
-
-async def _orders(uow: Any, ids: list[int]) -> tuple[OrderView, ...]:
-    return tuple([await baskets.read_order(uow, order_id) for order_id in ids])
 
 
 async def get_order(core: Core, principal: Principal, order_id: int) -> OrderView:
     """An order. ``NotFound``: unknown, another tenant's, not confirmed, or (a customer
-    session; Web mode without one) another customer's. 9 statements or so (the basket's
-    reads)."""
+    session; Web mode without one) another customer's. One statement, and one per kind of item
+    the order has."""
     if type(order_id) is not int or not is_key(order_id):
         raise NotFound("order", order_id)
     async with core.read(principal.tenant_id) as uow:
-        found = await uow.first(_ORDER, {"order_id": order_id})
-        if found is None or not (
-            principal.full_access
-            or (principal.customer_id is not None and found.customer_id == principal.customer_id)
-        ):
-            raise NotFound("order", order_id)
-        return (await _orders(uow, [order_id]))[0]
+        found = await baskets.read_orders(uow, [order_id])
+    if not found or not (
+        principal.full_access
+        or (principal.customer_id is not None and found[0].customer_id == principal.customer_id)
+    ):
+        raise NotFound("order", order_id)
+    return found[0]
 
 
 async def list_orders_confirmed_on(
@@ -75,8 +70,7 @@ async def list_orders_confirmed_on(
     if not principal.full_access:
         raise PermissionDenied("orders by day are for the System Owner")
     async with core.read(principal.tenant_id) as uow:
-        ids = [r.id for r in await uow.rows(_ON_DAY, {"day": day})][:LIST_LIMIT]
-        return await _orders(uow, ids)
+        return await baskets.orders_of(uow, await uow.rows(_ON_DAY, {"day": day}))
 
 
 async def list_customer_orders(
@@ -86,5 +80,5 @@ async def list_customer_orders(
     customer the principal does not reach."""
     await customers.get_customer(core, principal, customer_id)
     async with core.read(principal.tenant_id) as uow:
-        ids = [r.id for r in await uow.rows(_OF_CUSTOMER, {"customer_id": customer_id})]
-        return await _orders(uow, ids[:LIST_LIMIT])
+        rows = await uow.rows(_OF_CUSTOMER, {"customer_id": customer_id})
+        return await baskets.orders_of(uow, rows)
