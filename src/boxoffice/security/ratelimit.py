@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from redis.asyncio import ConnectionPool
 
 __all__ = [
+    "BASKET_WRITES_PER_IP",
     "DEFAULT_KEY_PREFIX",
     "LOGIN_PER_IP",
     "MAGIC_LINK_PER_ACCOUNT",
@@ -61,7 +62,6 @@ __all__ = [
     "REDIS_RETRY_INTERVAL_SECONDS",
     "RESET_PER_ACCOUNT",
     "SIGNUP_PER_IP",
-    "BASKET_WRITES_PER_IP",
     "RateLimiter",
     "validate_rule",
 ]

@@ -1,7 +1,7 @@
 """baskets, holds and orders (issue 18)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-08 01:03:48.468153
 
 New tables: ``baskets`` (open, confirmed into an order of the same id, or expired; a web basket
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
