@@ -1,0 +1,96 @@
+"""Real confirmed orders for the dialects' order reads (no fixtures here): baskets made and
+confirmed through ``services/baskets.py`` by a System Owner, on a tenant with the demo box
+office (``tests/services/box_office.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from boxoffice.bootstrap import Core
+from boxoffice.domain.commands import (
+    BasketRef,
+    Confirmation,
+    NewBasket,
+    NewCustomPayment,
+    NewDonation,
+    NewGiftVoucher,
+    NewMembershipSubscription,
+    NewMerchandise,
+    NewTicket,
+)
+from boxoffice.domain.principal import Principal
+from boxoffice.domain.views import OrderView
+from boxoffice.services import baskets, products, programme, seating
+
+
+@dataclass
+class Shop:
+    """What the demo box office sells, found once per tenant."""
+
+    owner: Principal
+    hamlet: int
+    seats: dict[str, int]
+    programme: int
+    fund: int
+    voucher_type: int
+    membership: int
+    now: datetime  # inside the first Hamlet's web sale window
+
+
+async def shop(core: Core, tenant_id: int) -> Shop:
+    owner = Principal(tenant_id=tenant_id, actor="api-user:test", full_access=True)
+    hamlet = (await programme.list_instances(core, owner, event_name="Hamlet"))[0]
+    plan = await seating.instance_plan(core, owner, hamlet.id)
+    memberships = await products.list_memberships_for_sale(core, owner)
+    stock = await products.list_stock_items(core, owner)
+    return Shop(
+        owner=owner,
+        hamlet=hamlet.id,
+        seats={s.name: s.id for area in plan.areas for s in area.seats},
+        programme=next(s.id for s in stock if s.name == "Programme"),
+        fund=(await products.list_funds(core, owner))[0].id,
+        voucher_type=(await products.list_gift_voucher_types(core, owner))[0].id,
+        membership=next(m.membership.id for m in memberships if m.membership.name == "Friends"),
+        now=hamlet.start_utc - timedelta(days=3),
+    )
+
+
+async def confirmed_order(
+    core: Core,
+    s: Shop,
+    customer_id: int,
+    *,
+    seats: tuple[str, ...] = ("B5",),
+    everything: bool = False,
+    at: datetime | None = None,
+) -> OrderView:
+    """An order of the customer's, paid in cash: tickets for ``seats`` of the first Hamlet;
+    ``everything`` adds a programme, a donation of 10, a gift voucher of 25 and a Friends
+    membership (once per customer). ``at``: the moment of the basket and its confirmation."""
+    now = at or s.now
+    view = await baskets.create_basket(
+        core,
+        s.owner,
+        NewBasket(
+            customer_id=customer_id,
+            tickets=tuple(NewTicket(instance_id=s.hamlet, seat_id=s.seats[n]) for n in seats),
+            merchandise=(NewMerchandise(stock_item_id=s.programme),) if everything else (),
+            donations=(NewDonation(fund_id=s.fund, amount=Decimal("10")),) if everything else (),
+            gift_vouchers=(
+                (NewGiftVoucher(amount=Decimal("25"), gift_voucher_type_id=s.voucher_type),)
+                if everything
+                else ()
+            ),
+            membership_subscriptions=(
+                (NewMembershipSubscription(membership_id=s.membership),) if everything else ()
+            ),
+        ),
+        now=now,
+    )
+    ref = BasketRef.owner(view.id)
+    await baskets.add_custom_payment(
+        core, s.owner, ref, NewCustomPayment(amount=view.total, payment_type="Cash"), now=now
+    )
+    return await baskets.confirm(core, s.owner, ref, Confirmation(), now=now)
