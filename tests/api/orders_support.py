@@ -4,9 +4,14 @@ office (``tests/services/box_office.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event
 
 from boxoffice.bootstrap import Core
 from boxoffice.domain.commands import (
@@ -94,3 +99,23 @@ async def confirmed_order(
         core, s.owner, ref, NewCustomPayment(amount=view.total, payment_type="Cash"), now=now
     )
     return await baskets.confirm(core, s.owner, ref, Confirmation(), now=now)
+
+
+@contextmanager
+def statements(core: Core) -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile on either engine (reads and writes; tenant settings
+    left out)."""
+    engines = {id(e): e.sync_engine for e in (core.engine, core.read_engine) if e is not None}
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "set_config" not in statement:
+            sent.append(statement)
+
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        for engine in engines.values():
+            event.remove(engine, "before_cursor_execute", count)
