@@ -69,9 +69,7 @@ async def test_owner_customer_expands_its_orders(
     both = (await owner_api.get(f"{path}?$expand=tags,orders")).json()
     assert both["orders"] == listed and both["tags"] == []
     theirs = (await owner_api.get(f"customers/{neighbour['id']}?$expand=orders")).json()
-    assert len(theirs["orders"]) == 1 and theirs["orders"][0]["id"] not in {
-        o["id"] for o in listed
-    }
+    assert len(theirs["orders"]) == 1 and theirs["orders"][0]["id"] not in {o["id"] for o in listed}
 
     # Statements: without ``orders`` none of them is read; with it, one more read (the
     # customer's orders: the customer again, their ids, then each order's reads: 7 and 3 here).
