@@ -240,6 +240,7 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ("carecloud", "GET", "/customers/{customer_id}/customer-source-records"): "customer",
     ("carecloud", "GET", "/customers/{customer_id}/interest-records"): "customer",
     ("carecloud", "GET", "/customers/{customer_id}/property-records"): "customer",
+    ("carecloud", "GET", "/customers/{customer_id}/purchases"): "customer",
     ("carecloud", "GET", "/customers/{customer_id}/rewards"): "customer",
     ("carecloud", "GET", "/interests"): "token",
     ("carecloud", "GET", "/interests/{interest_id}"): "token",

@@ -84,6 +84,9 @@ TWITTER_RE = re.compile(r"^[a-zA-Z0-9_ ]+$")
 #: Timeline kinds written here.
 TICKET_LINKED, EXTERNAL_EVENT, CRM_SYNC = "ticket_linked", "external_event", "crm_sync"
 CHANNEL_ADDED, CHANNEL_REMOVED = "channel_added", "channel_removed"
+#: Timeline kinds written elsewhere and shown here: an order confirmed
+#: (``services/baskets.py`` ``confirm``; data ``order``, ``total``, ``tickets``).
+ORDER_CONFIRMED = "order_confirmed"
 ACTIVE, ERASED = "active", erasure.ERASED
 MAX_PAGE = 100
 MAX_KEY_LENGTH = 200
@@ -835,7 +838,9 @@ async def get_timeline(
     start: int = 0,
     limit: int = 15,
 ) -> PageView[TimelineEntryView]:
-    """The customer's timeline, newest first; ticket links only with ``include_tickets``."""
+    """The customer's timeline, newest first; ticket links only with ``include_tickets``.
+    Confirmed orders are on it as the entries their confirmation wrote (read-only: nothing
+    here changes them)."""
     start, limit = _bounds(start, limit)
     async with core.uow(caller.principal.tenant_id) as uow:
         cat = await _catalogue(uow)

@@ -16,6 +16,7 @@ from boxoffice.services.brandchannel import (
     CHANNEL_REMOVED,
     CRM_SYNC,
     EXTERNAL_EVENT,
+    ORDER_CONFIRMED,
     TICKET_LINKED,
     guess_channel_type,
 )
@@ -254,8 +255,21 @@ _MESSAGES = {
 }
 
 
+def _order_message(data: dict[str, object]) -> str:
+    """``Order 123 confirmed: total 170.00, 2 tickets.`` (what the entry kept)."""
+    tickets = data.get("tickets")
+    count = (
+        f", {tickets} ticket{'' if tickets == 1 else 's'}"
+        if isinstance(tickets, int) and tickets
+        else ""
+    )
+    return f"Order {data.get('order')} confirmed: total {data.get('total')}{count}."
+
+
 def _describe(entry: TimelineEntryView) -> str:
     data = entry.data
+    if entry.kind == ORDER_CONFIRMED and "order" in data:
+        return _order_message(data)
     if entry.kind == CRM_SYNC:
         reason = data.get("reason")
         return f"CRM sync: {data.get('outcome')}" + (f" ({reason})." if reason else ".")

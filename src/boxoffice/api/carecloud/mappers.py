@@ -30,6 +30,7 @@ from boxoffice.domain.views import (
     InterestRecordView,
     InterestView,
     LanguageView,
+    OrderView,
     ProfileView,
     PropertyRecordView,
     RewardView,
@@ -50,6 +51,13 @@ CUSTOMER, STORE, INTEREST, SOURCE, STATEMENT, REWARD, ADDRESS, ADDRESS_TYPE = (
     "address-type",
 )
 INTEREST_RECORD, SOURCE_RECORD = "interest-record", "source-record"
+PURCHASE, PURCHASE_ITEM, PURCHASE_TYPE, PURCHASE_ITEM_TYPE = (
+    "purchase",
+    "purchase-item",
+    "purchase-type",
+    "purchase-item-type",
+)
+PRODUCT_GROUP, CURRENCY, SALES_POINT = "product-group", "currency", "sales-point"
 _HEX = re.compile(r"^[0-9a-f]+$")
 _KEY_DIGITS, _CHECK_DIGITS = 16, 10
 
@@ -821,3 +829,126 @@ def _maybe_date(value: Any) -> date | None:
         except ValueError:
             return None
     return None
+
+
+# --- purchases (orders, read-only) ----------------------------------------------------------------
+#
+# A purchase is a confirmed order (same key). The vendor's required ids that have no record of
+# their own here are constants: ``store_id`` names the box office itself (not one of ``GET
+# /stores``), ``type_id`` the channel the order came through (web or box office), ``currency_id``
+# the tenant's one currency; ``cashdesk_number`` is the channel's name. A purchase item is one
+# ticket, merchandise unit, donation, gift voucher or membership: its ``price`` is what the
+# customer paid for it (after offers), ``amount`` 1, ``vat_rate`` 0 (no VAT is kept), its product
+# the thing sold (the instance, stock item, fund, gift voucher type or membership; one product
+# kind per item kind) and its group the item kind.
+
+_CHANNEL_TYPES = {"web": 1, "owner": 2}
+_CHANNEL_NAMES = {"web": "web", "owner": "box office"}
+BOX_OFFICE_STORE = encode(SALES_POINT, 1)
+SALE_ITEM_TYPE = encode(PURCHASE_ITEM_TYPE, 1)
+TENANT_CURRENCY = encode(CURRENCY, 1)
+TICKETS, MERCHANDISE, DONATIONS, GIFT_VOUCHERS, MEMBERSHIPS = 1, 2, 3, 4, 5
+PRODUCT_GROUPS = {
+    TICKETS: "Tickets",
+    MERCHANDISE: "Merchandise",
+    DONATIONS: "Donations",
+    GIFT_VOUCHERS: "Gift vouchers",
+    MEMBERSHIPS: "Memberships",
+}
+
+
+def purchase_type_id(channel: str) -> str:
+    return encode(PURCHASE_TYPE, _CHANNEL_TYPES.get(channel, 2))
+
+
+def _purchase_item(
+    group: int, item_id: int, product_key: int, name: str, paid: Any, external_id: str | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "purchase_item_id": encode(PURCHASE_ITEM, item_id),
+        "product_id": encode(f"product:{group}", product_key),
+        "product_name": name,
+        "product_group_id": encode(PRODUCT_GROUP, group),
+        "product_group_name": PRODUCT_GROUPS[group],
+    }
+    if external_id is not None:
+        out["external_id"] = external_id
+    out.update(
+        {
+            "purchase_item_type_id": SALE_ITEM_TYPE,
+            "price": float(paid),
+            "amount": 1,
+            "vat_rate": 0.0,
+            "additional_properties": [],
+        }
+    )
+    return out
+
+
+def purchase_items(view: OrderView) -> list[dict[str, Any]]:
+    """The order's items as the vendor's PurchaseItems: tickets, merchandise, donations, gift
+    vouchers, memberships (in that order). Gift voucher codes are not shown: they spend money."""
+    out = [
+        _purchase_item(
+            TICKETS,
+            t.id,
+            t.instance_id,
+            f"Ticket {t.seat_name or t.area_name} ({t.band_name}, {t.ticket_type_name})",
+            t.total,
+            t.barcode,
+        )
+        for t in view.tickets
+    ]
+    out += [
+        _purchase_item(MERCHANDISE, i.id, i.stock_item_id, i.stock_item_name, i.total, i.barcode)
+        for i in view.merchandise_items
+    ]
+    out += [
+        _purchase_item(DONATIONS, d.id, d.fund_id, "Donation", d.amount, None)
+        for d in view.donations
+    ]
+    out += [
+        _purchase_item(
+            GIFT_VOUCHERS, g.id, g.gift_voucher_type_id or g.id, "Gift voucher", g.amount, None
+        )
+        for g in view.gift_vouchers
+    ]
+    out += [
+        _purchase_item(MEMBERSHIPS, ms.id, ms.membership_id, ms.membership_name, ms.total, None)
+        for ms in view.membership_subscriptions
+    ]
+    return out
+
+
+def purchase(view: OrderView, tz: tzinfo, *, with_items: bool) -> dict[str, Any]:
+    """An order as the vendor's Purchase (``purchase_items`` only ``with_items``, else empty).
+    Times are the project's local time (:func:`datetime_text`)."""
+    items = purchase_items(view)
+    paid_at = datetime_text(view.confirmed_at, tz)
+    return {
+        "purchase_id": encode(PURCHASE, view.id),
+        "customer_id": encode(CUSTOMER, view.customer_id) if view.customer_id else "",
+        "store_id": BOX_OFFICE_STORE,
+        "external_purchase_id": str(view.id),
+        "payment_time": paid_at,
+        "items_count": len(items),
+        "purchase_items": items if with_items else [],
+        "type_id": purchase_type_id(view.channel),
+        "total_price": float(view.total),
+        "currency_id": TENANT_CURRENCY,
+        "cashdesk_number": _CHANNEL_NAMES.get(view.channel, view.channel),
+        "last_change": paid_at,
+        "property_records": [],
+    }
+
+
+def parse_payment_time(text: str | None, field: str) -> datetime | None:
+    """``YYYY-MM-DD HH:MM:SS`` or ISO 8601 (``T``), local time, naive; a bare date is its
+    midnight."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError as exc:
+        raise InvalidInput(field, "invalid_value_format") from exc
+    return value.replace(tzinfo=None)

@@ -34,7 +34,7 @@ from boxoffice.domain.ids import MAX_INTEGER
 from boxoffice.domain.principal import Principal
 from boxoffice.domain.rules import password_problem
 from boxoffice.domain.views import ProfileView
-from boxoffice.services import bots, devices, localised, newsletter, profiles, records
+from boxoffice.services import bots, devices, localised, newsletter, orders, profiles, records
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services.core import Core
 
@@ -667,6 +667,42 @@ async def get_customer_rewards(
         core, caller.principal, customer_id, caller.languages
     )
     return paging.page("rewards", filters.items(views))
+
+
+# --- purchases (orders, read-only) -------------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/purchases", **_doc("The customer's purchases (orders)"))
+async def get_customer_purchases(
+    customer_id: PathCustomer,
+    caller: CustomerApp,
+    core: CoreDep,
+    paging: PagingDep,
+    store_id: str | None = None,
+    type_id: str | None = None,
+    payment_time_from: str | None = None,
+    payment_time_to: str | None = None,
+    purchase_items_extension: bool = False,
+    external_purchase_id: str | None = None,
+) -> Response:
+    """Newest first; the filters are the vendor's (ids compared as sent, times in local time)."""
+    since = m.parse_payment_time(payment_time_from, "payment_time_from")
+    until = m.parse_payment_time(payment_time_to, "payment_time_to")
+    views = await orders.list_customer_orders(core, caller.principal, customer_id)
+    tz = m.timezone_of(caller.tenant)
+    items = [m.purchase(v, tz, with_items=purchase_items_extension) for v in views]
+    for field, wanted in (
+        ("store_id", store_id),
+        ("type_id", type_id),
+        ("external_purchase_id", external_purchase_id),
+    ):
+        if wanted:
+            items = [i for i in items if i[field] == wanted.strip().lower()]
+    if since is not None:
+        items = [i for i in items if i["payment_time"] >= since.isoformat(" ", "seconds")]
+    if until is not None:
+        items = [i for i in items if i["payment_time"] <= until.isoformat(" ", "seconds")]
+    return paging.page("purchases", items)
 
 
 # --- interest records --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -69,7 +70,8 @@ TAG, TAG_GROUP, STATEMENT, MEMBERSHIP, ADDRESS = (
     "address",
 )
 
-#: ``$expand`` names (lower case) -> the core parts they need.
+#: ``$expand`` names (lower case) -> the core parts they need (``orders``: none of the
+#: customer's; the orders are one more read, ``routes._customer_response``).
 EXPANSIONS: dict[str, frozenset[str]] = {
     "tags": frozenset({TAGS}),
     "alltags": frozenset({TAGS}),
@@ -326,8 +328,12 @@ def customer(
     catalogue: CatalogueView | None = None,
     *,
     today: date,
+    orders: Sequence[OrderView] = (),
+    owner: bool = False,
 ) -> dict[str, Any]:
-    """The Customer resource: the documented keys in the documented order."""
+    """The Customer resource: the documented keys in the documented order. ``orders``: the
+    customer's orders, newest first (read only when ``orders`` is expanded; :func:`order`
+    shapes each, ``owner`` as for the System Owner)."""
     x = expansions
     own_tags = {t.id for t in view.tags}
     agreed = {cv.statement_id for cv in view.consents}
@@ -380,7 +386,7 @@ def customer(
     if "subscriptions" in x:
         out["subscriptions"] = [subscription(sv, today) for sv in view.subscriptions]
     if "orders" in x:
-        out["orders"] = []
+        out["orders"] = [order(o, owner=owner) for o in orders]
     if "storedcards" in x:
         out["storedCards"] = []
     out["id"] = customer_code(view.id)

@@ -27,8 +27,17 @@ from boxoffice.api.spektrix.auth import (
 )
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.principal import Principal
-from boxoffice.domain.views import InstanceView, TenantView
-from boxoffice.services import accounts, bots, inventory, pricing, products, programme, seating
+from boxoffice.domain.views import InstanceView, OrderView, TenantView
+from boxoffice.services import (
+    accounts,
+    bots,
+    inventory,
+    orders,
+    pricing,
+    products,
+    programme,
+    seating,
+)
 from boxoffice.services import catalogue as catalogue_service
 from boxoffice.services import customers as svc
 from boxoffice.services.core import Core
@@ -81,7 +90,13 @@ async def _customer_response(
     catalogue = None
     if m.needs_catalogue(expansions):
         catalogue = await catalogue_service.get_catalogue(core, principal)
-    return JSON(m.customer(view, expansions, catalogue, today=_today()), status_code=status)
+    bought: tuple[OrderView, ...] = ()
+    if "orders" in expansions:  # one more read, only when asked for
+        bought = await orders.list_customer_orders(core, principal, view.id)
+    body = m.customer(
+        view, expansions, catalogue, today=_today(), orders=bought, owner=principal.full_access
+    )
+    return JSON(body, status_code=status)
 
 
 # --- customers (System Owner) ---------------------------------------------------------------
