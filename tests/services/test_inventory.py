@@ -271,6 +271,7 @@ async def test_a_hold_is_in_the_audit_log_by_table(core: Core) -> None:
     assert [(c["table"], c["op"]) for c in last.changes] == [
         ("instance_seats", "bulk-update"),
         ("instance_areas", "bulk-update"),
+        ("instance_area_bands", "bulk-update"),
     ]
 
 
