@@ -821,12 +821,12 @@ async def test_adding_tickets_takes_few_statements(core: Core) -> None:
         view = await baskets.add_tickets(core, box.web, ref, tickets, now=now)
     assert len(view.tickets) == 5
     # the basket (locked), instances, seats, areas, prices; the seats locked, changed, their
-    # area's count; the places; the tickets inserted; the basket touched; its tickets read; the
-    # audit entry
-    assert len(sent) == 13, sent
+    # area's count, their band's count; the places; the tickets inserted; the basket touched;
+    # its tickets read; the audit entry
+    assert len(sent) == 14, sent
     with _written(core) as sent:
         await baskets.add_tickets(core, box.web, ref, [_seat(box, "A16")] * 1, now=now)
-    assert len(sent) == 11, sent  # one seat: no areas read, no places
+    assert len(sent) == 12, sent  # one seat: no areas read, no places
 
 
 async def test_two_first_adds_of_one_session_make_one_basket(core: Core) -> None:

@@ -4,15 +4,22 @@ conditional updates that let exactly one of two racing baskets win. SQLite and P
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
+from sqlalchemy import event as sa_event
 
 from boxoffice.bootstrap import Core
+from boxoffice.domain.commands import BasketRef, NewTicket
 from boxoffice.domain.errors import NotFound
 from boxoffice.domain.principal import Principal
-from boxoffice.services import catalogue, inventory, programme, seating
-from boxoffice.store.models import LockType
+from boxoffice.domain.views import AreaStatusView
+from boxoffice.services import baskets, catalogue, inventory, programme, seating
+from boxoffice.store.models import InstanceAreaBand, InstanceSeat, LockType, Seat
 from tests.services.box_office import (
     box_office_tenant,
     demo_box_office,
@@ -271,6 +278,7 @@ async def test_a_hold_is_in_the_audit_log_by_table(core: Core) -> None:
     assert [(c["table"], c["op"]) for c in last.changes] == [
         ("instance_seats", "bulk-update"),
         ("instance_areas", "bulk-update"),
+        ("instance_area_bands", "bulk-update"),
     ]
 
 
@@ -408,3 +416,281 @@ async def test_seats_in_a_batch_move_together_or_not_at_all(core: Core) -> None:
     states = {s.seat_id: s for s in await inventory.seat_states(core, owner, instance_id)}
     assert states[seats[10]].state == "available"
     assert (states[stalls[0]].state, states[stalls[0]].holder) == ("sold", 5)
+
+
+# --- the bands' counts (instance_area_bands: decisions 0120, 0122) -----------------------------
+
+
+async def _bands_are_the_seats(core: Core, tenant_id: int, instance_id: int) -> AreaStatusView:
+    """The kept counts of each reserved area's bands are its seats' (counted now, by the plan's
+    bands), and the status's bands add up to each area's and the plan's places. The status."""
+    async with core.uow(tenant_id) as uow:
+        kept = {
+            (area, band): (capacity, available)
+            for area, band, capacity, available in await uow.session.execute(
+                select(
+                    InstanceAreaBand.area_id,
+                    InstanceAreaBand.band_id,
+                    InstanceAreaBand.capacity,
+                    InstanceAreaBand.available,
+                ).where(InstanceAreaBand.instance_id == instance_id, InstanceAreaBand.capacity > 0)
+            )
+        }
+        counted = {
+            (area, band): (capacity, int(available))
+            for area, band, capacity, available in await uow.session.execute(
+                select(
+                    InstanceSeat.area_id,
+                    Seat.band_id,
+                    func.count(),
+                    func.sum(case((InstanceSeat.state == "available", 1), else_=0)),
+                )
+                .join(Seat, Seat.id == InstanceSeat.seat_id)
+                .where(InstanceSeat.instance_id == instance_id)
+                .group_by(InstanceSeat.area_id, Seat.band_id)
+            )
+        }
+    assert kept == counted
+    owner = Principal(tenant_id=tenant_id, actor="test", full_access=True)
+    status = await inventory.instance_status(core, owner, instance_id, include_child_plans=True)
+    for area in (status, *status.areas):
+        assert sum(b.capacity for b in area.bands) == area.capacity
+        assert sum(b.available for b in area.bands) == area.available
+    return status
+
+
+async def _seats_by_band(core: Core, owner: Principal, instance_id: int) -> dict[int, list[int]]:
+    plan = await seating.instance_plan(core, owner, instance_id)
+    by_band: dict[int, list[int]] = {}
+    for area in plan.areas:
+        for seat in area.seats:
+            by_band.setdefault(seat.band_id, []).append(seat.id)
+    return by_band
+
+
+@contextmanager
+def _written(core: Core) -> Iterator[list[str]]:
+    """The statements sent on the writing engine meanwhile (tenant settings left out)."""
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "set_config" not in statement:
+            sent.append(statement)
+
+    sa_event.listen(core.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        sa_event.remove(core.engine.sync_engine, "before_cursor_execute", count)
+
+
+def _available(status: AreaStatusView) -> dict[int, int]:
+    return {b.band_id: b.available for b in status.bands}
+
+
+async def test_bands_follow_every_single_seat_move(core: Core) -> None:
+    """Hold, release, sell, lock, unlock, reserve and unreserve, one seat at a time, in seats of
+    every band: each band's available seats follow, and add up to the areas'."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, _ = await _hamlet(core, tenant_id)
+    lock = await _lock_type(core, tenant_id)
+    by_band = await _seats_by_band(core, owner, instance_id)
+    assert len(by_band) == 3
+    before = _available(await _bands_are_the_seats(core, tenant_id, instance_id))
+    expected = dict(before)
+    async with core.uow(tenant_id, write=True) as uow:
+        for band, seats in by_band.items():
+            held, sold, released, locked, unlocked, reserved, unreserved = seats[:7]
+            assert await inventory.hold_seat(uow, instance_id, held, holder=1)
+            assert await inventory.hold_seat(uow, instance_id, sold, holder=1)
+            assert await inventory.sell_seat(uow, instance_id, sold, holder=1)
+            assert await inventory.hold_seat(uow, instance_id, released, holder=1)
+            assert await inventory.release_seat(uow, instance_id, released, holder=1)
+            assert await inventory.lock_seat(uow, instance_id, locked, lock)
+            assert await inventory.lock_seat(uow, instance_id, unlocked, lock)
+            assert await inventory.unlock_seat(uow, instance_id, unlocked)
+            assert await inventory.reserve_seat(uow, instance_id, reserved)
+            assert await inventory.reserve_seat(uow, instance_id, unreserved)
+            assert await inventory.unreserve_seat(uow, instance_id, unreserved)
+            # refusals change nothing
+            assert not await inventory.hold_seat(uow, instance_id, held, holder=2)
+            assert not await inventory.release_seat(uow, instance_id, sold, holder=1)
+            expected[band] -= 4  # held, sold, locked, reserved
+        await uow.commit()
+    status = await _bands_are_the_seats(core, tenant_id, instance_id)
+    assert _available(status) == expected
+    assert status.available == sum(before.values()) - 12
+
+
+async def test_bands_follow_batch_moves_and_add_up_after_a_refresh(core: Core) -> None:
+    """``hold_seats``, ``sell_seats`` and ``release_seats`` over seats of several bands and
+    both areas change each band once; a refresh from the seats then changes nothing."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    by_band = await _seats_by_band(core, owner, instance_id)
+    band_of = {seat: band for band, ids in by_band.items() for seat in ids}
+    chosen = [*seats[:3], *seats[150:153], *seats[200:204], seats[259]]
+    expected = _available(await _bands_are_the_seats(core, tenant_id, instance_id))
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seats(uow, instance_id, list(reversed(chosen)), 5)
+        assert not await inventory.hold_seats(uow, instance_id, [seats[10], chosen[0]], 6)
+        assert await inventory.sell_seats(uow, instance_id, chosen[:5], 5)
+        assert await inventory.release_seats(uow, instance_id, chosen[5:8], 5)
+        await uow.commit()
+    for seat in (*chosen[:5], *chosen[8:]):
+        expected[band_of[seat]] -= 1
+    status = await _bands_are_the_seats(core, tenant_id, instance_id)
+    assert _available(status) == expected
+    async with core.uow(tenant_id, write=True) as uow:
+        await inventory.refresh_instance(uow, instance_id, await _plan_id(core, owner, instance_id))
+        await uow.commit()
+    assert await _bands_are_the_seats(core, tenant_id, instance_id) == status
+
+
+async def test_a_hold_changes_each_band_once_after_the_areas(core: Core) -> None:
+    """A batch hold sends: the seats locked, changed, an area's count per area (area-id order),
+    then a band's per area and band ((area, band) order); a sale (held to sold) no band's."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    by_band = await _seats_by_band(core, owner, instance_id)
+    band_of = {seat: band for band, ids in by_band.items() for seat in ids}
+    chosen = [seats[0], seats[1], seats[199], seats[200], seats[259]]
+    pairs = {(0 if s < seats[200] else 1, band_of[s]) for s in chosen}
+    async with core.uow(tenant_id, write=True) as uow:
+        with _written(core) as sent:
+            assert await inventory.hold_seats(uow, instance_id, chosen, 5)
+        assert len(sent) == 2 + 2 + len(pairs)
+        updates = [s for s in sent if "instance_area_bands" in s]
+        assert len(updates) == len(pairs)
+        assert sent.index(updates[0]) > max(
+            i for i, s in enumerate(sent) if "UPDATE instance_areas" in s
+        )
+        with _written(core) as sent:
+            assert await inventory.sell_seats(uow, instance_id, chosen, 5)
+        assert not [s for s in sent if "instance_area_bands" in s]
+        await uow.commit()
+    await _bands_are_the_seats(core, tenant_id, instance_id)
+
+
+async def test_bands_follow_baskets_through_holds_sales_and_releases(core: Core) -> None:
+    """Two baskets add seats of several bands (held), one is cleared (released): the bands
+    follow; an unreserved area's one band is its places."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, _ = await _hamlet(core, tenant_id)
+    web = Principal(tenant_id=tenant_id, actor="web", full_access=False)
+    plan = await seating.instance_plan(core, owner, instance_id)
+    names = {s.name: s for area in plan.areas for s in area.seats}
+    start = (await programme.get_instance(core, owner, instance_id)).start_utc
+    now = start - timedelta(days=3)
+    before = _available(await _bands_are_the_seats(core, tenant_id, instance_id))
+    first = BasketRef.web("first")
+    second = BasketRef.web("second")
+    picks = {"first": ["A1", "A2", "J20"], "second": ["B3", "J19", "A3"]}
+    for ref, key in ((first, "first"), (second, "second")):
+        tickets = [NewTicket(instance_id=instance_id, seat_id=names[n].id) for n in picks[key]]
+        await baskets.add_tickets(core, web, ref, tickets, now=now)
+    expected = dict(before)
+    for name in (*picks["first"], *picks["second"]):
+        expected[names[name].band_id] -= 1
+    assert _available(await _bands_are_the_seats(core, tenant_id, instance_id)) == expected
+    await baskets.clear_basket(core, web, second, now=now)
+    for name in picks["second"]:
+        expected[names[name].band_id] += 1
+    assert _available(await _bands_are_the_seats(core, tenant_id, instance_id)) == expected
+    studio = (await programme.list_instances(core, owner, event_name="The Little Prince"))[0]
+    studio_area = (await seating.instance_plan(core, owner, studio.id)).areas[0].id
+    place = NewTicket(instance_id=studio.id, area_id=studio_area)
+    await baskets.add_tickets(core, web, first, [place, place], now=now)
+    studio_status = await _bands_are_the_seats(core, tenant_id, studio.id)
+    assert [(b.capacity, b.available) for b in studio_status.bands] == [
+        (studio_status.capacity, studio_status.available)
+    ]
+    assert studio_status.in_other_basket == 2
+
+
+async def test_racing_batch_holds_keep_the_bands_right(core: Core) -> None:
+    """Twelve baskets (twelve connections) hold overlapping seats of every band and both areas
+    at once, in different orders, then half release theirs, at once: every band's count is
+    its seats' and adds up to the areas', whatever won (no deadlock on PostgreSQL: seats,
+    then areas, then bands, each in order)."""
+    _, tenant_id = await box_office_tenant(core)
+    _, instance_id, seats = await _hamlet(core, tenant_id)
+    pool = [*seats[0:6], *seats[150:156], *seats[196:204], *seats[254:260]]
+    wants = [[pool[(i * 5 + k * 7) % len(pool)] for k in range(4)] for i in range(12)]
+    wants = [w if i % 2 else list(reversed(w)) for i, w in enumerate(wants)]
+
+    async def hold(holder: int) -> bool:
+        async with core.uow(tenant_id, write=True) as uow:
+            won = await inventory.hold_seats(uow, instance_id, wants[holder], holder + 1)
+            await uow.commit()
+            return won
+
+    won = await asyncio.gather(*(hold(i) for i in range(len(wants))))
+    assert any(won)
+    status = await _bands_are_the_seats(core, tenant_id, instance_id)
+    assert status.in_other_basket == 4 * sum(won)
+
+    async def release(holder: int) -> bool:
+        async with core.uow(tenant_id, write=True) as uow:
+            done = await inventory.release_seats(uow, instance_id, wants[holder], holder + 1)
+            await uow.commit()
+            return done
+
+    releasing = [i for i, w in enumerate(won) if w][::2]
+    assert all(await asyncio.gather(*(release(i) for i in releasing)))
+    status = await _bands_are_the_seats(core, tenant_id, instance_id)
+    assert status.in_other_basket == 4 * (sum(won) - len(releasing))
+
+
+async def test_a_refresh_waiting_for_a_hold_counts_it_in_its_band(
+    core: Core, settings: object
+) -> None:
+    """As ``test_a_refresh_waiting_for_a_hold_counts_it``, for the bands: the refresh recounts
+    them after the area it waited for, so the band says one fewer available."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, seats = await _hamlet(core, tenant_id)
+    plan_id = await _plan_id(core, owner, instance_id)
+    before = await _bands_are_the_seats(core, tenant_id, instance_id)
+    basket = core.uow(tenant_id, write=True)
+    await basket.__aenter__()
+    try:
+        assert await inventory.hold_seats(basket, instance_id, [seats[3], seats[220]], holder=1)
+
+        async def refresh() -> None:
+            async with core.uow(tenant_id, write=True) as uow:
+                await inventory.refresh_instance(uow, instance_id, plan_id)
+                await uow.commit()
+
+        task = asyncio.create_task(refresh())
+        url = str(getattr(settings, "database_url", ""))
+        await until_another_waits_for_a_lock(url, "the refresh")
+        assert not task.done()
+        await basket.commit()
+    finally:
+        await basket.__aexit__(None, None, None)
+    await task
+    after = await _bands_are_the_seats(core, tenant_id, instance_id)
+    assert sum(_available(before).values()) - sum(_available(after).values()) == 2
+
+
+async def test_a_seat_moved_to_another_band_is_counted_there_after_a_refresh(
+    core: Core,
+) -> None:
+    """A plan change that gives a seat another band: the refresh copies it onto the instance's
+    seat and counts it in its new band (a band left without seats is not shown)."""
+    _, tenant_id = await box_office_tenant(core)
+    owner, instance_id, _ = await _hamlet(core, tenant_id)
+    by_band = await _seats_by_band(core, owner, instance_id)
+    old_band, new_band = sorted(by_band, key=lambda b: len(by_band[b]))[:2]
+    moved = by_band[old_band]
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.hold_seat(uow, instance_id, moved[0], holder=1)
+        await uow.session.execute(update(Seat).where(Seat.id.in_(moved)).values(band_id=new_band))
+        await inventory.refresh_instance(uow, instance_id, await _plan_id(core, owner, instance_id))
+        await uow.commit()
+    status = await _bands_are_the_seats(core, tenant_id, instance_id)
+    assert old_band not in _available(status)
+    async with core.uow(tenant_id, write=True) as uow:
+        assert await inventory.release_seat(uow, instance_id, moved[0], holder=1)
+        await uow.commit()
+    await _bands_are_the_seats(core, tenant_id, instance_id)

@@ -1,6 +1,6 @@
 """Migrations 0004 (audit log), 0005 (row-level security), 0006 (customer list indexes), 0007
-(the policies' settings as InitPlans), 0010 (device token lifetimes) and 0012 (customer counts)
-go down and up again, and the migrated schema is the models' schema. SQLite and PostgreSQL."""
+(the policies' settings as InitPlans), 0010 (device token lifetimes), 0012 (customer counts) and
+0016 (instance band counts) go down and up again, and the migrated schema is the models' schema. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -284,4 +284,63 @@ def test_0012_counts_the_customers_already_there_and_keeps_counting(fresh_url: s
     command.downgrade(alembic_config(fresh_url), "0011")
     upgrade(fresh_url)
     assert [row for row in _sql(fresh_url, [counts]) if row[2]] == [(0, 3, 1), (2, 0, 2)]
+    assert _differences(fresh_url) == []
+
+
+def test_0016_counts_the_bands_of_the_instances_already_there(fresh_url: str) -> None:
+    """An instance made before 0016 (a reserved area of five seats in two bands, two of them
+    held or sold, and an unreserved area): the upgrade copies each seat's band and counts each
+    reserved area's bands from its seats; down and up again gives the same."""
+    upgrade(fresh_url, "0015")
+    when = "'2024-01-01 00:00:00'"
+    seats = [(1, 1, "available"), (2, 1, "held"), (3, 1, "sold"), (4, 2, "available")]
+    seats.append((5, 2, "available"))
+    _sql(
+        fresh_url,
+        [
+            "INSERT INTO tenants (id, name, display_name, settings, created_at)"
+            f" VALUES (7, 'old', 'Old', '{{}}', {when})",
+            "INSERT INTO venues (tenant_id, id, name, address) VALUES (7, 1, 'Hall', '')",
+            "INSERT INTO price_bands (tenant_id, id, name, position)"
+            " VALUES (7, 1, 'A', 0), (7, 2, 'B', 1)",
+            "INSERT INTO seating_plans (tenant_id, id, venue_id, name, background_image_url)"
+            " VALUES (7, 1, 1, 'Plan', '')",
+            "INSERT INTO plan_areas (tenant_id, id, plan_id, name, kind, capacity, band_id,"
+            " position) VALUES (7, 1, 1, 'Stalls', 'reserved', 5, NULL, 0),"
+            " (7, 2, 1, 'Standing', 'unreserved', 40, 2, 1)",
+            *(
+                "INSERT INTO seats (tenant_id, id, area_id, row, number, name, band_id,"
+                f" wheelchair, special, x, y, position) VALUES (7, {seat}, 1, 'A', '{seat}',"
+                f" 'A{seat}', {band}, false, false, 0, 0, {seat})"
+                for seat, band, _ in seats
+            ),
+            "INSERT INTO events (tenant_id, id, name, description, html_description,"
+            " duration_minutes, image_url, thumbnail_url, on_sale, attributes)"
+            " VALUES (7, 1, 'Play', '', '', 90, '', '', true, '{}')",
+            "INSERT INTO price_lists (tenant_id, id, name) VALUES (7, 1, 'Prices')",
+            "INSERT INTO instances (tenant_id, id, event_id, plan_id, price_list_id, start_utc,"
+            " sale_start_utc, sale_stop_utc, cancelled, on_sale, web_visible,"
+            " has_best_available_overlay, attributes)"
+            f" VALUES (7, 1, 1, 1, 1, {when}, {when}, {when}, false, true, true, false, '{{}}')",
+            "INSERT INTO instance_areas (tenant_id, instance_id, area_id, seated, capacity, held,"
+            " sold, locked, reserved, wheelchair_available, special_available)"
+            " VALUES (7, 1, 1, true, 5, 1, 1, 0, 0, 0, 0), (7, 1, 2, false, 40, 3, 0, 0, 0, 0, 0)",
+            *(
+                "INSERT INTO instance_seats (tenant_id, instance_id, seat_id, area_id, state,"
+                f" wheelchair, special) VALUES (7, 1, {seat}, 1, '{state}', false, false)"
+                for seat, _, state in seats
+            ),
+        ],
+    )
+    upgrade(fresh_url)
+    counts = (
+        "SELECT tenant_id, instance_id, area_id, band_id, capacity, available"
+        " FROM instance_area_bands ORDER BY 3, 4"
+    )
+    assert _sql(fresh_url, [counts]) == [(7, 1, 1, 1, 3, 1), (7, 1, 1, 2, 2, 2)]
+    copied = "SELECT seat_id, band_id FROM instance_seats ORDER BY 1"
+    assert _sql(fresh_url, [copied]) == [(seat, band) for seat, band, _ in seats]
+    command.downgrade(alembic_config(fresh_url), "0015")
+    upgrade(fresh_url)
+    assert _sql(fresh_url, [counts]) == [(7, 1, 1, 1, 3, 1), (7, 1, 1, 2, 2, 2)]
     assert _differences(fresh_url) == []

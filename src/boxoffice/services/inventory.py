@@ -1,26 +1,30 @@
 """Inventory: what is left of each instance, per seat and per area (decisions 0120, 0121).
 
 Each instance has a row per seat of its plan (``instance_seats``: its state, the basket holding
-it, its lock type) and a row per area of its plan (``instance_areas``: the area's capacity and
-how many of its places are held, sold, locked or reserved, and how many wheelchair and special
-seats are still available). Both are created with the instance (:func:`refresh_instance`).
+it, its lock type, its band) and a row per area of its plan (``instance_areas``: the area's
+capacity and how many of its places are held, sold, locked or reserved, and how many wheelchair
+and special seats are still available), and a row per band of each reserved area
+(``instance_area_bands``: its seats and how many are available; an unreserved area has one
+band, whose places are the area's). All are created with the instance
+(:func:`refresh_instance`).
 
 Every change is a conditional ``UPDATE`` whose ``WHERE`` says what the row must be for the
 change to happen (``state = 'available'``; ``capacity - held - sold - locked - reserved >= n``),
 followed, when it changed a row, by the ``UPDATE`` of the area's counts in the same
-transaction: two baskets racing for a seat both send the first ``UPDATE``; PostgreSQL makes the
+transaction (and, when a seat becomes available or stops being so, of its band's count): two baskets racing for a seat both send the first ``UPDATE``; PostgreSQL makes the
 second wait for the first's row lock and re-checks its ``WHERE`` once the first commits (it
 then changes nothing), SQLite lets one writer at a time. The loser sees a row count of 0 and
 the function answers False; nothing was changed. The status of an instance is then one
-statement over its areas' counts, whatever the number of seats.
+statement over its areas' and bands' counts, whatever the number of seats.
 
-Each change locks its seat row, then its area's row, until commit: a transaction that changes
+Each change locks its seat row, then its area's row (then its band's), until commit: a transaction that changes
 several seats one call at a time can wait in a cycle with another (X: seat 5 and the area;
 Y: seat 7, waiting for the area; X then waits for seat 7). Several seats at once need every
-seat row first (seat-id order), then the areas' counts (area-id order): decision 0120.
-:func:`hold_seats`, :func:`release_seats` and :func:`sell_seats` do so (a ``SELECT ... FOR
-UPDATE`` of the seats in seat-id order, one ``UPDATE`` of them, then one ``UPDATE`` per area
-in area-id order). A unit of work that changes several instances takes them in instance-id
+seat row first (seat-id order), then the areas' counts (area-id order), then the bands' counts
+((area, band) order): decision 0120. :func:`hold_seats`, :func:`release_seats` and
+:func:`sell_seats` do so (a ``SELECT ... FOR UPDATE`` of the seats in seat-id order, one
+``UPDATE`` of them, then one ``UPDATE`` per area in area-id order, then one per area and band
+whose available seats change). A unit of work that changes several instances takes them in instance-id
 order, each instance's seats before its unreserved areas' places (in area-id order), and stock
 after every instance (decision 0124): every writer locks in the same order, so none waits in a
 cycle.
@@ -59,6 +63,7 @@ from boxoffice.services.core import Core
 from boxoffice.store.models import Instance as InstanceRow
 from boxoffice.store.models import (
     InstanceArea,
+    InstanceAreaBand,
     InstanceAreaLock,
     InstanceSeat,
     LockType,
@@ -79,21 +84,25 @@ SEAT_STATES = (AVAILABLE, HELD, SOLD, LOCKED, RESERVED)
 
 _IA = cast(Table, InstanceArea.__table__)
 _IS = cast(Table, InstanceSeat.__table__)
+_IB = cast(Table, InstanceAreaBand.__table__)
 _LOCKS = cast(Table, InstanceAreaLock.__table__)
 
 # --- reads ------------------------------------------------------------------------------------
 
-#: A reserved area's seats of each band (all of them, and the available ones).
+#: A reserved area's seats of each band (all of them, and the available ones), as kept (a band
+#: whose seats have all left the area keeps a row of 0: not a band of the area).
 _BAND_SEATS: Any = (
     select(
-        InstanceSeat.area_id,
-        Seat.band_id,
-        func.count(InstanceSeat.seat_id).label("capacity"),
-        func.sum(case((InstanceSeat.state == AVAILABLE, 1), else_=0)).label("available"),
+        InstanceAreaBand.area_id,
+        InstanceAreaBand.band_id,
+        InstanceAreaBand.capacity,
+        InstanceAreaBand.available,
     )
-    .join(Seat, and_(Seat.tenant_id == InstanceSeat.tenant_id, Seat.id == InstanceSeat.seat_id))
-    .where(of_tenant(InstanceSeat, Seat), InstanceSeat.instance_id == bindparam("instance_id"))
-    .group_by(InstanceSeat.area_id, Seat.band_id)
+    .where(
+        of_tenant(InstanceAreaBand),
+        InstanceAreaBand.instance_id == bindparam("instance_id"),
+        InstanceAreaBand.capacity > 0,
+    )
     .subquery("band_seats")
 )
 #: The tenant's bands: the name and order of a reserved area's seats' bands (after counting
@@ -105,7 +114,7 @@ _BANDS: Any = (
 )
 #: The areas of an instance's plan with their counts, one row per area and band (a reserved
 #: area's seat bands; an unreserved area's band; none for a group): one statement, one
-#: snapshot of the counts and the seats, whatever the seats.
+#: snapshot of the counts, whatever the seats.
 _STATUS: Any = (
     select(
         PlanArea.id,
@@ -349,9 +358,9 @@ async def instance_status(
 ) -> AreaStatusView:
     """The counts of an instance's plan (or of one of its areas, with ``area_id``), and its
     places per price band. The whole plan's status carries the plan's id and name (as
-    ``area_id`` and ``name``). One statement (the areas' counts and their seats' bands, one
-    snapshot); two with the lock information. ``NotFound``: an instance the principal cannot see, or an area
-    that is not in its plan."""
+    ``area_id`` and ``name``). One statement (the areas' and their bands' counts, one
+    snapshot); two with the lock information. ``NotFound``: an instance the principal cannot
+    see, or an area that is not in its plan."""
     if not is_key(instance_id):  # no row has it (nor could the database hold it)
         raise NotFound("instance", instance_id)
     async with core.read(principal.tenant_id) as uow:
@@ -415,9 +424,10 @@ _LOCK_AREAS: Any = (
 
 async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> None:
     """Give an instance its inventory: a row per area and per seat of its plan that it lacks
-    (a new instance, or seats added to its plan since), then its areas' counts again from its
-    seats (reserved areas) and the plan (unreserved capacities). Never drops a row: a seat's
-    state and an area's held, sold and locked places stay as they are. Seven statements."""
+    (a new instance, or seats added to its plan since) and a row per band of a reserved area's
+    seats, each seat's band as its plan's seat has it, then its areas' and bands' counts again
+    from its seats (reserved areas) and the plan (unreserved capacities). Never drops a row: a
+    seat's state and an area's held, sold and locked places stay as they are. Ten statements."""
     tenant = uow.tenant_id
     assert tenant is not None
     session = uow.session
@@ -442,6 +452,31 @@ async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> N
             ["tenant_id", "instance_id", "area_id", "seated", "capacity"], areas
         )
     )
+    # Every (area, band) of the plan's seats has its row before any seat names it.
+    plan_seats = and_(
+        Seat.tenant_id == tenant,
+        PlanArea.tenant_id == tenant,
+        PlanArea.plan_id == plan_id,
+    )
+    have_band = (
+        select(_IB.c.band_id)
+        .where(
+            _IB.c.tenant_id == tenant,
+            _IB.c.instance_id == instance_id,
+            _IB.c.area_id == Seat.area_id,
+            _IB.c.band_id == Seat.band_id,
+        )
+        .exists()
+    )
+    bands = (
+        select(literal(tenant), literal(instance_id), Seat.area_id, Seat.band_id)
+        .join(PlanArea, and_(PlanArea.tenant_id == Seat.tenant_id, PlanArea.id == Seat.area_id))
+        .where(plan_seats, ~have_band)
+        .distinct()
+    )
+    await session.execute(
+        insert(_IB).from_select(["tenant_id", "instance_id", "area_id", "band_id"], bands)
+    )
     have_seat = (
         select(_IS.c.seat_id)
         .where(_IS.c.tenant_id == tenant, _IS.c.instance_id == instance_id)
@@ -454,22 +489,41 @@ async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> N
             Seat.id,
             Seat.area_id,
             literal(AVAILABLE),
+            Seat.band_id,
             Seat.wheelchair,
             Seat.special,
         )
         .join(PlanArea, and_(PlanArea.tenant_id == Seat.tenant_id, PlanArea.id == Seat.area_id))
-        .where(
-            Seat.tenant_id == tenant,
-            PlanArea.tenant_id == tenant,
-            PlanArea.plan_id == plan_id,
-            Seat.id.not_in(have_seat),
-        )
+        .where(plan_seats, Seat.id.not_in(have_seat))
     )
     await session.execute(
         insert(_IS).from_select(
-            ["tenant_id", "instance_id", "seat_id", "area_id", "state", "wheelchair", "special"],
+            [
+                "tenant_id",
+                "instance_id",
+                "seat_id",
+                "area_id",
+                "state",
+                "band_id",
+                "wheelchair",
+                "special",
+            ],
             seats,
         )
+    )
+    # A seat whose band the plan has changed since takes the new one (counted below). Before
+    # the areas are locked: the seats a basket may hold while waiting for an area first.
+    plan_band = (
+        select(Seat.band_id)
+        .where(Seat.tenant_id == _IS.c.tenant_id, Seat.id == _IS.c.seat_id)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(_IS)
+        .where(
+            _IS.c.tenant_id == tenant, _IS.c.instance_id == instance_id, _IS.c.band_id != plan_band
+        )
+        .values(band_id=plan_band)
     )
 
     # The instance's area rows first, locked (PostgreSQL; SQLite has one writer): a basket
@@ -522,6 +576,27 @@ async def refresh_instance(uow: UnitOfWork, instance_id: int, plan_id: int) -> N
             ),
         )
         .values(capacity=plan_capacity)
+    )
+
+    # The bands' counts, again from their seats (after the areas': the lock order of a move).
+    def band_count(*conditions: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(_IS)
+            .where(
+                _IS.c.tenant_id == _IB.c.tenant_id,
+                _IS.c.instance_id == _IB.c.instance_id,
+                _IS.c.area_id == _IB.c.area_id,
+                _IS.c.band_id == _IB.c.band_id,
+                *conditions,
+            )
+            .scalar_subquery()
+        )
+
+    await session.execute(
+        update(_IB)
+        .where(_IB.c.tenant_id == tenant, _IB.c.instance_id == instance_id)
+        .values(capacity=band_count(), available=band_count(_IS.c.state == AVAILABLE))
     )
     # The lock counts of reserved areas, again from their seats.
     await session.execute(
@@ -599,12 +674,12 @@ async def _move_seat(
         update(_IS)
         .where(*conditions)
         .values(state=to_state, holder=holder, lock_type_id=lock_type_id)
-        .returning(_IS.c.area_id, _IS.c.wheelchair, _IS.c.special)
+        .returning(_IS.c.area_id, _IS.c.band_id, _IS.c.wheelchair, _IS.c.special)
     )
     changed = result.first()
     if changed is None:
         return False
-    area_id, wheelchair, special = changed
+    area_id, band_id, wheelchair, special = changed
     values: dict[str, Any] = {}
     if from_state in _COUNT_OF:
         column = _COUNT_OF[from_state]
@@ -626,11 +701,30 @@ async def _move_seat(
         )
         .values(**values)
     )
+    if step:
+        await _count_band(uow, instance_id, area_id, band_id, step)
     if to_state == LOCKED and lock_type_id is not None:
         await _add_lock(uow, instance_id, area_id, lock_type_id, 1, 1 if special else 0)
     if from_state == LOCKED and match_lock_type is not None:
         await _add_lock(uow, instance_id, area_id, match_lock_type, -1, -1 if special else 0)
     return True
+
+
+async def _count_band(
+    uow: UnitOfWork, instance_id: int, area_id: int, band_id: int, step: int
+) -> None:
+    """``step`` more (or fewer) available seats of a band of an area: after the area's count,
+    in the same transaction (the seat rows' lock order: seats, areas, bands)."""
+    await uow.session.execute(
+        update(_IB)
+        .where(
+            _IB.c.tenant_id == _tenant(uow),
+            _IB.c.instance_id == instance_id,
+            _IB.c.area_id == area_id,
+            _IB.c.band_id == band_id,
+        )
+        .values(available=_IB.c.available + step)
+    )
 
 
 _LOCK_TYPE: Any = select(LockType.id).where(
@@ -879,6 +973,7 @@ _LOCK_SEATS: Any = (
         _IS.c.area_id,
         _IS.c.state,
         _IS.c.holder,
+        _IS.c.band_id,
         _IS.c.wheelchair,
         _IS.c.special,
     )
@@ -958,6 +1053,14 @@ async def _move_seats(
             )
             .values(**values)
         )
+    if step:
+        by_band: dict[tuple[int, int], int] = {}
+        for r in rows:
+            by_band[(r.area_id, r.band_id)] = by_band.get((r.area_id, r.band_id), 0) + 1
+        for area_id, band_id in sorted(by_band):
+            await _count_band(
+                uow, instance_id, area_id, band_id, step * by_band[(area_id, band_id)]
+            )
     return True
 
 
@@ -966,7 +1069,8 @@ async def hold_seats(
 ) -> bool:
     """Hold every seat named for ``holder`` (a basket), or none: False when one is unknown,
     named twice or not available. The seat rows are locked in seat-id order first, then the
-    areas' counts change in area-id order. 2 + (areas) statements."""
+    areas' counts change in area-id order, then the bands' in (area, band) order. 2 + (areas)
+    + (areas' bands) statements."""
     return await _move_seats(
         uow, instance_id, seat_ids, from_state=AVAILABLE, to_state=HELD, holder=holder
     )

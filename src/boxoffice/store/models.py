@@ -861,6 +861,29 @@ class InstanceArea(TenantScoped, Base):
     )
 
 
+class InstanceAreaBand(TenantScoped, Base):
+    """Places of one price band in one reserved area of an instance: its seats of that band
+    (``capacity``) and how many of them are available, changed with the area's counts in the
+    transaction that changes a seat (``services/inventory.py``, decisions 0120, 0122). An
+    unreserved area has one band (the plan's): its places are the area's counts."""
+
+    __tablename__ = "instance_area_bands"
+    instance_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    area_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    band_id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
+    capacity: Mapped[int] = mapped_column(default=0)
+    available: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (
+        _fk(
+            ["instance_id", "area_id"],
+            "instance_areas",
+            ["instance_id", "area_id"],
+            ondelete="CASCADE",
+        ),
+        _fk(["band_id"], "price_bands", ["id"]),
+    )
+
+
 class InstanceAreaLock(TenantScoped, Base):
     """Locked places of an instance's area by lock type (``special``: of special seats)."""
 
@@ -893,7 +916,8 @@ class InstanceSeat(TenantScoped, Base):
     state: Mapped[str] = mapped_column(String(10), default="available")
     holder: Mapped[int | None] = mapped_column(Key)
     lock_type_id: Mapped[int | None] = mapped_column(Key)
-    #: The seat's flags, copied: a change knows which counts it moves without a join.
+    #: The seat's band and flags, copied: a change knows which counts it moves without a join.
+    band_id: Mapped[int] = mapped_column(Key)
     wheelchair: Mapped[bool] = mapped_column(default=False)
     special: Mapped[bool] = mapped_column(default=False)
     __table_args__ = (
@@ -901,6 +925,12 @@ class InstanceSeat(TenantScoped, Base):
             ["instance_id", "area_id"],
             "instance_areas",
             ["instance_id", "area_id"],
+            ondelete="CASCADE",
+        ),
+        _fk(
+            ["instance_id", "area_id", "band_id"],
+            "instance_area_bands",
+            ["instance_id", "area_id", "band_id"],
             ondelete="CASCADE",
         ),
         _fk(["seat_id"], "seats", ["id"]),
