@@ -580,6 +580,7 @@ _TICKETS: Any = (
         _TICKET_OFFER_NAME,
         BasketTicket.barcode,
         BasketTicket.attributes,
+        BasketTicket.returned_at,
     )
     .join(
         Instance,
@@ -868,6 +869,7 @@ async def _view(
                 barcode=t.barcode,
                 attributes=tuple(sorted((str(k), str(v)) for k, v in (t.attributes or {}).items())),
                 delivered=False,
+                returned_at=t.returned_at,
             )
         )
     merchandise = tuple(
@@ -975,14 +977,15 @@ async def _view(
         )
         for p in items["payments"]
     )
+    kept = [t for t in tickets if t.returned_at is None]  # a returned ticket costs nothing
     total = (
-        sum((t.total for t in tickets), Decimal("0.00"))
+        sum((t.total for t in kept), Decimal("0.00"))
         + sum((m.total for m in merchandise), Decimal("0.00"))
         + sum((d.amount for d in donations), Decimal("0.00"))
         + sum((g.amount for g in vouchers), Decimal("0.00"))
         + sum((m.total for m in memberships), Decimal("0.00"))
     )
-    discount_total = sum((t.discount for t in tickets), Decimal("0.00"))
+    discount_total = sum((t.discount for t in kept), Decimal("0.00"))
     paid = sum((p.amount for p in payments), Decimal("0.00"))
     digest = hashlib.sha256(f"{row.id}:{row.version}:{row.customer_id}".encode()).hexdigest()
     return BasketView(
@@ -2633,3 +2636,120 @@ async def _mail_confirmation(
             "total": str(order.total),
         },
     )
+
+
+# --- returns -------------------------------------------------------------------------------------
+
+_ORDER_LOCKED: Any = (
+    select(Basket.id, Basket.customer_id, _PAID)
+    .where(of_tenant(Basket), Basket.id == bindparam("basket_id"), Basket.state == CONFIRMED)
+    .with_for_update(of=Basket)
+)
+_ORDER_TICKETS: Any = select(
+    BasketTicket.id,
+    BasketTicket.instance_id,
+    BasketTicket.area_id,
+    BasketTicket.seat_id,
+    BasketTicket.returned_at,
+).where(of_tenant(BasketTicket), BasketTicket.basket_id == bindparam("basket_id"))
+
+
+async def return_tickets(
+    core: Core,
+    principal: Principal,
+    order_id: int,
+    ticket_ids: Sequence[int],
+    *,
+    refund: NewCustomPayment | None = None,
+    now: datetime | None = None,
+) -> OrderView:
+    """Return tickets of an order (System Owner only: ``PermissionDenied`` otherwise), in one
+    transaction: their seats and places go from sold back on sale (in the lock order of
+    decision 0124: the order's row, then instances in id order, each one's seats as a batch,
+    then its areas' places), the tickets are marked returned (kept in the order, outside its
+    total), and ``refund``, if given, is recorded as a custom payment of the negative amount
+    (a reversal: the order's ``paid`` nets it out). Refusals (nothing changed): ``NotFound``
+    for an order that is unknown, another tenant's or not confirmed, or a ticket not of that
+    order; ``Conflict`` for a ticket returned already; ``InvalidInput`` for no tickets, a
+    ticket named twice, or a refund larger than what the order has been paid."""
+    if not principal.full_access:
+        raise PermissionDenied("returns are for the System Owner")
+    if type(order_id) is not int or not is_key(order_id):
+        raise NotFound("order", order_id)
+    if not ticket_ids:
+        raise InvalidInput("tickets", REQUIRED)
+    if len(ticket_ids) > DEFAULT_MAX_TICKETS * 20:
+        raise InvalidInput("tickets", "too many at once")
+    wanted = _ids(ticket_ids, "ticket")
+    amount = kind = None
+    attributes: dict[str, str] = {}
+    if refund is not None:
+        amount = _minor(refund.amount, "refund.amount")
+        kind = _text(refund.payment_type, "refund.payment_type")
+        if not kind:
+            raise InvalidInput("refund.payment_type", REQUIRED)
+        attributes = _attributes(refund.attributes, "refund.attributes")
+    moment = _now(now)
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        order = await uow.first(_ORDER_LOCKED, {"basket_id": order_id})
+        if order is None:
+            raise NotFound("order", order_id)
+        rows = {r.id: r for r in await uow.rows(_ORDER_TICKETS, {"basket_id": order_id})}
+        for i in wanted:
+            if i not in rows:
+                raise NotFound("ticket", i)
+            if rows[i].returned_at is not None:
+                raise Conflict(f"ticket {i!r} is returned already")
+        if amount is not None and amount > int(order.paid_minor or 0):
+            raise InvalidInput("refund.amount", "at most what the order has been paid")
+        by_instance: dict[int, tuple[list[int], dict[int, int]]] = {}
+        for i in wanted:
+            r = rows[i]
+            seats, places = by_instance.setdefault(r.instance_id, ([], {}))
+            if r.seat_id is not None:
+                seats.append(r.seat_id)
+            else:
+                places[r.area_id] = places.get(r.area_id, 0) + 1
+        for instance_id in sorted(by_instance):
+            seats, places = by_instance[instance_id]
+            if seats and not await inventory.return_seats(uow, instance_id, seats, order_id):
+                raise Conflict("the order's seats are no longer sold to it")
+            for area_id in sorted(places):
+                if not await inventory.return_places(uow, instance_id, area_id, places[area_id]):
+                    raise Conflict("the order's places are no longer sold")
+        tenant = uow.tenant_id
+        await uow.session.execute(
+            update(_BT)
+            .where(_BT.c.tenant_id == tenant, _BT.c.id.in_(wanted), _BT.c.returned_at.is_(None))
+            .values(returned_at=moment)
+        )
+        if amount is not None:
+            await uow.session.execute(
+                insert(_BP).values(
+                    tenant_id=tenant,
+                    id=new_row_key(),
+                    basket_id=order_id,
+                    payment_type=kind,
+                    amount_minor=-amount,
+                    attributes=attributes,
+                    created_at=moment,
+                    position=await _count(uow, _BP, order_id),
+                )
+            )
+        await uow.session.execute(
+            update(_BASKETS)
+            .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.id == order_id)
+            .values(updated_at=moment, version=_BASKETS.c.version + 1)
+        )
+        if order.customer_id is not None:
+            uow.customers.record(
+                order.customer_id,
+                "tickets_returned",
+                principal.actor,
+                order=order_id,
+                tickets=len(wanted),
+                refund=str(_money(amount)) if amount is not None else None,
+            )
+        (view,) = await read_orders(uow, [order_id])
+        await uow.commit()
+    return view

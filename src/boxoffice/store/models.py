@@ -1030,7 +1030,8 @@ def _basket_fk() -> ForeignKeyConstraint:
 class BasketTicket(TenantScoped, Base):
     """A ticket: a seat (``seat_id``) or a place of an unreserved area. ``price_minor`` is the
     price list's; ``discount_minor`` and ``offer_id`` are kept at confirmation (an open basket's
-    are computed from its promo code). ``barcode``: given at confirmation."""
+    are computed from its promo code). ``barcode``: given at confirmation. ``returned_at``: set
+    when the ticket is returned (it stays in the order)."""
 
     __tablename__ = "basket_tickets"
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
@@ -1046,6 +1047,8 @@ class BasketTicket(TenantScoped, Base):
     barcode: Mapped[str | None] = mapped_column(String(32))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(default=0)
+    #: When a System Owner returned it (its seat or place back on sale; migration 0017).
+    returned_at: Mapped[datetime | None]
     __table_args__ = (
         _basket_fk(),
         UniqueConstraint("tenant_id", "barcode"),
