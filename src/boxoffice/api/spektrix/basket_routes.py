@@ -879,6 +879,21 @@ async def get_order(
     return JSON(await _order_body(core, principal, view, m.basket_expansions(expand)))
 
 
+@router.post(
+    "/orders/{order_id}/returns",
+    summary="Return tickets of an order (ours): seats back on sale, the refund recorded",
+    response_model=s.Order,
+    responses=_ERRORS,
+)
+async def return_tickets(
+    order_id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
+    key = m.catalogue_id(m.ORDER, order_id, "Order")
+    ticket_ids, refund = m.ticket_return(await _json(request))
+    view = await svc.return_tickets(core, principal, key, ticket_ids, refund=refund)
+    return JSON(await _order_body(core, principal, view))
+
+
 async def customer_orders(
     core: Core, principal: Principal, customer_id: int, expand: str | None
 ) -> Response:

@@ -470,6 +470,14 @@ class NewCustomPayment(_In):
     payment_attributes: list[dict[str, Any]] | None = None
 
 
+class TicketReturn(_In):
+    """System Owner mode (ours, decision 0125): tickets of an order to return, and the refund
+    paid back elsewhere (a custom payment's fields), if any."""
+
+    ticket_ids: list[Ref] = Field(max_length=100)
+    refund: NewCustomPayment | None = None
+
+
 class NewBasket(_In):
     """System Owner mode: a basket, optionally with its customer and first items."""
 
