@@ -772,13 +772,17 @@ class BasketMembershipSubscriptionView:
 
 @dataclass(frozen=True, slots=True)
 class CustomPaymentView:
-    """Money taken elsewhere and recorded on the basket (System Owner)."""
+    """A payment on the basket: ``kind`` ``custom`` (money taken elsewhere, System Owner; a
+    negative amount is a refund), ``voucher`` (a gift voucher's balance, ``gift_voucher_id``)
+    or ``credit`` (the customer's credit balance)."""
 
     id: int
     payment_type: str
     amount: Decimal
     attributes: tuple[tuple[str, str], ...]
     created_at: datetime
+    kind: str = "custom"
+    gift_voucher_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -974,6 +974,8 @@ async def _view(
             amount=_money(p.amount_minor),
             attributes=tuple(sorted((str(k), str(v)) for k, v in (p.attributes or {}).items())),
             created_at=p.created_at,
+            kind=p.kind,
+            gift_voucher_id=p.gift_voucher_id,
         )
         for p in items["payments"]
     )
@@ -2152,6 +2154,209 @@ async def add_custom_payment(
     return await _write(core, principal, ref, now, change)
 
 
+#: The payment types shown for a gift voucher's and a credit balance's payments.
+VOUCHER_PAYMENT, CREDIT_PAYMENT = "Gift Voucher", "Account Credit"
+CUSTOM, VOUCHER, CREDIT = "custom", "voucher", "credit"
+_VOUCHER_BY_CODE: Any = (
+    select(BasketGiftVoucher.id, BasketGiftVoucher.code, BasketGiftVoucher.balance_minor)
+    .join(
+        Basket,
+        and_(
+            Basket.tenant_id == BasketGiftVoucher.tenant_id,
+            Basket.id == BasketGiftVoucher.basket_id,
+        ),
+    )
+    .where(
+        of_tenant(BasketGiftVoucher, Basket),
+        BasketGiftVoucher.code == bindparam("code"),
+        Basket.state == CONFIRMED,
+    )
+)
+_CREDIT: Any = select(Customer.credit_balance).where(
+    of_tenant(Customer), Customer.id == bindparam("customer_id")
+)
+
+
+def voucher_code(code: str) -> str:
+    """A gift voucher code as stored: matched without regard to case, spaces or dashes."""
+    if not isinstance(code, str) or len(code) > 64:
+        raise InvalidInput("code", "a gift voucher code")
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+async def _add_payment(
+    uow: UnitOfWork,
+    basket: _Basket,
+    moment: datetime,
+    *,
+    kind: str,
+    available_minor: int,
+    amount: Decimal | None,
+    payment_type: str,
+    gift_voucher_id: int | None = None,
+    attributes: dict[str, str] | None = None,
+) -> None:
+    """A voucher or credit payment: ``amount``, or the basket's outstanding amount, at most
+    ``available_minor`` (the voucher's or the customer's balance now; taken at confirmation)."""
+    view = await _view(uow, SimpleNamespace(**basket.row), moment)
+    outstanding = int((view.total - view.paid) * 100)
+    if amount is None:
+        wanted = min(outstanding, available_minor)
+        if wanted <= 0:
+            reason = "nothing is outstanding" if outstanding <= 0 else "no balance left"
+            raise InvalidInput("amount", reason)
+    else:
+        wanted = _minor(amount, "amount")
+        if wanted > available_minor:
+            raise InvalidInput("amount", "more than the balance left")
+        if wanted > outstanding:
+            raise InvalidInput("amount", "more than the basket's outstanding amount")
+    count = await _count(uow, _BP, basket.id)
+    _check_count(count, 1, "payments", basket.id)
+    basket.grown.add("payments")
+    await uow.session.execute(
+        insert(_BP).values(
+            tenant_id=uow.tenant_id,
+            id=new_row_key(),
+            basket_id=basket.id,
+            payment_type=payment_type,
+            amount_minor=wanted,
+            attributes=attributes or {},
+            created_at=moment,
+            position=count,
+            kind=kind,
+            gift_voucher_id=gift_voucher_id,
+        )
+    )
+
+
+_VOUCHER_PAID: Any = select(BasketPayment.id).where(
+    of_tenant(BasketPayment),
+    BasketPayment.basket_id == bindparam("basket_id"),
+    BasketPayment.gift_voucher_id == bindparam("voucher_id"),
+)
+
+
+async def add_voucher_payment(
+    core: Core,
+    principal: Principal,
+    ref: BasketRef,
+    code: str,
+    amount: Decimal | None = None,
+    *,
+    now: datetime | None = None,
+) -> BasketView:
+    """Pay with a gift voucher (Web mode too: whoever has the code may spend it): ``amount``,
+    or the rest of the basket's outstanding amount, at most the voucher's balance. The code
+    is matched without regard to case (spaces and dashes ignored). The balance is taken at
+    confirmation, by a conditional ``UPDATE`` (two baskets never spend it twice: the second
+    confirmation is refused). From then on the basket never expires, as with any payment.
+    Refusals: ``NotFound`` (no voucher of this tenant has that code), ``Conflict`` (the
+    voucher pays for this basket already), ``InvalidInput`` (``amount``: more than the
+    balance or than is outstanding, or nothing to pay)."""
+    clean = voucher_code(code)
+    if not clean:
+        raise InvalidInput("code", REQUIRED)
+
+    async def change(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
+        voucher = await uow.first(_VOUCHER_BY_CODE, {"code": clean})
+        if voucher is None:
+            raise NotFound("gift voucher", code)
+        paying = {"basket_id": basket.id, "voucher_id": voucher.id}
+        if await uow.first(_VOUCHER_PAID, paying) is not None:
+            raise Conflict("the gift voucher pays for this basket already")
+        await _add_payment(
+            uow,
+            basket,
+            moment,
+            kind=VOUCHER,
+            available_minor=int(voucher.balance_minor or 0),
+            amount=amount,
+            payment_type=VOUCHER_PAYMENT,
+            gift_voucher_id=voucher.id,
+            attributes={"Code": "*" * 12 + clean[-4:]},
+        )
+
+    return await _write(core, principal, ref, now, change)
+
+
+async def add_credit_payment(
+    core: Core,
+    principal: Principal,
+    ref: BasketRef,
+    amount: Decimal | None = None,
+    *,
+    now: datetime | None = None,
+) -> BasketView:
+    """Pay with the basket's customer's credit balance: ``amount``, or the rest of the
+    outstanding amount, at most the balance. Taken at confirmation by a conditional
+    ``UPDATE`` (never below 0: a confirmation it no longer covers is refused). Refusals:
+    ``InvalidInput`` (``customer``: the basket has none; ``amount`` as for a voucher),
+    ``PermissionDenied`` in Web mode unless the customer is the one logged in."""
+
+    async def change(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
+        if basket.customer_id is None:
+            raise InvalidInput("customer", REQUIRED)
+        if not principal.full_access and principal.customer_id != basket.customer_id:
+            raise PermissionDenied("only the customer may spend their credit")
+        credit = await uow.first(_CREDIT, {"customer_id": basket.customer_id})
+        balance = Decimal(credit.credit_balance or 0) if credit is not None else Decimal(0)
+        await _add_payment(
+            uow,
+            basket,
+            moment,
+            kind=CREDIT,
+            available_minor=max(0, int(balance * 100)),
+            amount=amount,
+            payment_type=CREDIT_PAYMENT,
+        )
+
+    return await _write(core, principal, ref, now, change)
+
+
+async def _take_balances(uow: UnitOfWork, basket_id: int, view: BasketView) -> None:
+    """At confirmation: each gift voucher's and the customer's credit payment taken from its
+    balance by a conditional ``UPDATE`` (vouchers in id order, then the customer), so that two
+    baskets can never spend one balance twice; a balance that no longer covers its payment is
+    a ``Conflict`` (the caller's unit of work is rolled back)."""
+    tenant = uow.tenant_id
+    vouchers: dict[int, int] = {}
+    credit = 0
+    for p in view.custom_payments:
+        minor = int(p.amount * 100)
+        if p.kind == VOUCHER and p.gift_voucher_id is not None:
+            vouchers[p.gift_voucher_id] = vouchers.get(p.gift_voucher_id, 0) + minor
+        elif p.kind == CREDIT:
+            credit += minor
+    for voucher_id in sorted(vouchers):
+        spent = vouchers[voucher_id]
+        result: Any = await uow.session.execute(
+            update(_BG)
+            .where(
+                _BG.c.tenant_id == tenant,
+                _BG.c.id == voucher_id,
+                _BG.c.balance_minor >= spent,
+            )
+            .values(balance_minor=_BG.c.balance_minor - spent)
+        )
+        if result.rowcount != 1:
+            raise Conflict("a gift voucher's balance no longer covers its payment")
+    if credit:
+        customers = cast(Table, Customer.__table__)
+        taken = _money(credit)
+        result = await uow.session.execute(
+            update(customers)
+            .where(
+                customers.c.tenant_id == tenant,
+                customers.c.id == view.customer_id,
+                customers.c.credit_balance >= taken,
+            )
+            .values(credit_balance=customers.c.credit_balance - taken)
+        )
+        if result.rowcount != 1:
+            raise Conflict("the customer's credit balance no longer covers its payment")
+
+
 # --- the basket itself ---------------------------------------------------------------------------
 
 _CUSTOMER: Any = select(Customer.id, Customer.email, Customer.first_name).where(
@@ -2474,6 +2679,7 @@ async def confirm(
             for area_id in sorted(places):
                 if not await inventory.sell_places(uow, instance_id, area_id, places[area_id]):
                     raise Conflict("the basket's places are no longer held")
+        await _take_balances(uow, basket.id, view)
         ticket_codes = {t.id: _barcode() for t in view.tickets}
         item_codes = {m.id: _barcode() for m in view.merchandise_items}
         voucher_codes = {g.id: _voucher_code() for g in view.gift_vouchers}

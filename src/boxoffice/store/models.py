@@ -1132,7 +1132,10 @@ class BasketMembership(TenantScoped, Base):
 
 
 class BasketPayment(TenantScoped, Base):
-    """Money taken elsewhere and recorded on a basket (a custom payment)."""
+    """A payment recorded on a basket: ``kind`` ``custom`` (money taken elsewhere; a negative
+    amount is a return's refund), ``voucher`` (a gift voucher's balance, ``gift_voucher_id``
+    the voucher's ``basket_gift_vouchers`` row) or ``credit`` (the customer's credit balance);
+    the last two are taken from the voucher or the customer at confirmation (migration 0017)."""
 
     __tablename__ = "basket_payments"
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
@@ -1142,4 +1145,6 @@ class BasketPayment(TenantScoped, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(10), default="custom", server_default="custom")
+    gift_voucher_id: Mapped[int | None] = mapped_column(Key)
     __table_args__ = (_basket_fk(), Index(None, "tenant_id", "basket_id"))
