@@ -151,6 +151,8 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ("spektrix", "PATCH", "/{client}/api/v3/basket/gift-vouchers"): "open",
     ("spektrix", "POST", "/{client}/api/v3/basket/membership-subscriptions"): "open",
     ("spektrix", "PATCH", "/{client}/api/v3/basket/membership-subscriptions"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/voucher-payments"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/credit-payments"): "open",
     ("spektrix", "POST", "/{client}/api/v3/basket/clear"): "open",
     ("spektrix", "POST", "/{client}/api/v3/basket/confirm"): "open",
     ("spektrix", "POST", "/{client}/api/v3/baskets"): "owner",
@@ -175,6 +177,8 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ): "owner",
     ("spektrix", "GET", "/{client}/api/v3/baskets/{basket_id}/custom-payments"): "owner",
     ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/custom-payments"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/voucher-payments"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/credit-payments"): "owner",
     ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/clear"): "owner",
     ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/confirm"): "owner",
     ("spektrix", "GET", "/{client}/api/v3/orders"): "owner",
@@ -556,6 +560,8 @@ VALID_BASKET_BODIES = {
     "/membership-subscriptions": b'[{"membership": "MEMBERSHIP"}]',
     "/custom-payments": b'{"amount": 5, "paymentTypeId": "Cash"}',
     "/returns": b'{"ticketIds": ["TICKET"]}',
+    "/voucher-payments": b'{"voucherCode": "ABCDEFGHJKLMNPQR"}',
+    "/credit-payments": b'{"amount": 5}',
 }
 
 

@@ -13,8 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from boxoffice.api.spektrix.mappers import ORDER, catalogue_id
 from boxoffice.bootstrap import Core
+from boxoffice.store.models import BasketGiftVoucher
 from tests.api.spektrix.support import RESOURCE_ID, create, load_box_office
 from tests.conftest import BASE_URL, Signer
 
@@ -597,3 +600,67 @@ async def test_return_refusals(
     unsigned = await http.post(f"/{api.tenant}/api/v3/{path}", json={"ticketIds": [ticket]})
     assert unsigned.status_code == 401
     assert (await api.get(f"orders/{order['id']}")).json() == order
+
+
+# --- gift vouchers and credit as payments (ours, decision 0125) -------------------------------
+
+
+async def _voucher_code(core: Core, order_id: str) -> str:
+    """A sold gift voucher's code (the wire's GiftVoucher has none: it goes to the buyer)."""
+    key = catalogue_id(ORDER, order_id, "Order")
+    stmt = select(BasketGiftVoucher.code).where(BasketGiftVoucher.basket_id == key)
+    async with core.uow(None) as uow:
+        code = (await uow.session.execute(stmt.execution_options(unscoped=True))).scalar()
+    assert isinstance(code, str)
+    return code
+
+
+async def test_a_gift_voucher_pays_a_web_basket_which_then_confirms(
+    core: Core, owner_api: Signer, browser: Browser, shop: dict[str, Any]
+) -> None:
+    api = owner_api
+    basket = (await api.post("baskets", {})).json()
+    await api.post(f"baskets/{basket['id']}/gift-vouchers", [{"amount": 40}])
+    await api.post(f"baskets/{basket['id']}/custom-payments", {"amount": 40, "paymentTypeId": "C"})
+    sold = (await api.post(f"baskets/{basket['id']}/confirm", {})).json()
+    code = await _voucher_code(core, sold["id"])
+    added = await browser.post("basket/tickets", [_seat(shop, "E9")])
+    assert added.status_code == 200, added.text
+    no_cover = await browser.post("basket/confirm", {})
+    assert no_cover.status_code == 409 and no_cover.json()["errorCode"] == 11
+
+    paid = await browser.post("basket/voucher-payments", {"voucherCode": code.lower()})
+
+    assert paid.status_code == 200, paid.text
+    body = paid.json()
+    assert [(p["name"], p["amount"]) for p in body["customPayments"]] == [
+        ("Gift Voucher", added.json()[0]["total"])
+    ]
+    assert code not in paid.text
+    confirmed = await browser.post("basket/confirm", {})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["payments"][0]["name"] == "Gift Voucher"
+
+
+async def test_voucher_and_credit_payment_refusals(
+    owner_api: Signer, browser: Browser, shop: dict[str, Any]
+) -> None:
+    assert (await browser.post("basket/voucher-payments", {"voucherCode": "X"})).status_code == 404
+    await browser.post("basket/tickets", [_seat(shop, "E10")])
+    for body, status in (
+        ({"voucherCode": "NOSUCHCODE"}, 404),
+        ({"amount": 1}, 400),
+        ({"voucherCode": " "}, 400),
+        ({"voucherCode": "ABC", "amount": -1}, 400),
+        ("code", 400),
+    ):
+        response = await browser.post("basket/voucher-payments", body)
+        assert response.status_code == status, (body, response.text)
+    anonymous = await browser.post("basket/credit-payments", {})
+    assert anonymous.status_code == 400, anonymous.text  # no customer: no credit
+    customer = await create(owner_api)
+    basket = (await owner_api.post("baskets", {"customer": customer["id"]})).json()
+    await owner_api.post(f"baskets/{basket['id']}/tickets", [_seat(shop, "E11")])
+    no_credit = await owner_api.post(f"baskets/{basket['id']}/credit-payments", {})
+    assert no_credit.status_code == 400, no_credit.text  # a balance of 0
+    assert "balance" in no_credit.text

@@ -1083,6 +1083,22 @@ def _custom_payment(model: s.NewCustomPayment, prefix: str) -> c.NewCustomPaymen
     return c.NewCustomPayment(amount=amount, payment_type=payment_type, attributes=attributes)
 
 
+def voucher_payment(data: Any) -> tuple[str, Decimal | None]:
+    """``POST basket/voucher-payments`` (ours): ``{"voucherCode", "amount"?}``."""
+    model = s.validate(s.VoucherPayment, s.fold_object(s.single_object(data)))
+    if not model.voucher_code.strip():
+        raise InvalidInput("voucherCode", "required")
+    return model.voucher_code, money(model.amount, "amount")
+
+
+def credit_payment(data: Any) -> Decimal | None:
+    """``POST basket/credit-payments`` (ours): ``{"amount"?}`` (no body: what is outstanding)."""
+    if data is None:
+        return None
+    model = s.validate(s.CreditPayment, s.fold_object(s.single_object(data)))
+    return money(model.amount, "amount")
+
+
 def ticket_return(data: Any) -> tuple[tuple[int, ...], c.NewCustomPayment | None]:
     """``POST orders/{id}/returns`` (ours, decision 0125): ``{"ticketIds": [...], "refund":
     {"amount", "paymentTypeId", "paymentAttributes"}}`` -> the tickets' ids and the refund. A
