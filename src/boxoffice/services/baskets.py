@@ -2844,6 +2844,51 @@ async def _mail_confirmation(
     )
 
 
+# --- erasure -------------------------------------------------------------------------------------
+
+
+async def blank_personal_text(uow: UnitOfWork, customer_id: int, *, detach: bool = False) -> None:
+    """For a customer's erasure (``services/erasure.py``), in its unit of work: blank what the
+    customer typed into their baskets and orders (gift vouchers' names, messages and delivery
+    addresses; donations' recognition and tribute names; tickets' and baskets' attributes; a
+    web basket's session), keeping their money, seats and codes (bookkeeping). ``detach``: the
+    baskets no longer name the customer (the customer row is deleted). 5 statements."""
+    tenant = uow.tenant_id
+    mine = (
+        select(_BASKETS.c.id)
+        .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.customer_id == customer_id)
+        .scalar_subquery()
+    )
+    await uow.session.execute(
+        update(_BG)
+        .where(_BG.c.tenant_id == tenant, _BG.c.basket_id.in_(mine))
+        .values(to_name=None, from_name=None, message=None, delivery_email_address=None)
+    )
+    await uow.session.execute(
+        update(_BD)
+        .where(_BD.c.tenant_id == tenant, _BD.c.basket_id.in_(mine))
+        .values(recognition_name=None, tribute_name=None)
+    )
+    await uow.session.execute(
+        update(_BT)
+        .where(_BT.c.tenant_id == tenant, _BT.c.basket_id.in_(mine))
+        .values(attributes={})
+    )
+    await uow.session.execute(
+        update(_BP)
+        .where(_BP.c.tenant_id == tenant, _BP.c.basket_id.in_(mine), _BP.c.kind != CUSTOM)
+        .values(attributes={})
+    )
+    values: dict[str, Any] = {"attributes": {}, "session_hash": None}
+    if detach:
+        values["customer_id"] = None
+    await uow.session.execute(
+        update(_BASKETS)
+        .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.customer_id == customer_id)
+        .values(**values)
+    )
+
+
 # --- returns -------------------------------------------------------------------------------------
 
 _ORDER_LOCKED: Any = (
