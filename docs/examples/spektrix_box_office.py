@@ -1,6 +1,7 @@
 """A sale at the counter in System Owner mode against a running boxoffice: a basket for a new
 customer, the two best available seats of a Hamlet performance, a cash payment recorded as a
-custom payment, the order confirmed and read back.
+custom payment, the order confirmed and read back; then one ticket returned with a cash
+refund (its seat goes back on sale).
 
 .venv/bin/boxoffice api-user create demo example-user --json   # -> {"login": ..., "secret_key": ...}
 .venv/bin/python docs/examples/spektrix_box_office.py http://localhost:8000 demo example-user <secret_key>
@@ -58,6 +59,17 @@ def main(base: str, client_name: str, login: str, secret: str) -> None:
         assert isinstance(read, dict)
         print("order:", read["id"], "total:", read["total"])
         print("barcodes:", [t["barcode"] for t in read["tickets"]])
+        first = read["tickets"][0]
+        returned = send(
+            "POST",
+            f"orders/{order['id']}/returns",
+            {
+                "ticketIds": [first["id"]],
+                "refund": {"amount": first["total"], "paymentTypeId": "Cash"},
+            },
+        )
+        assert isinstance(returned, dict)
+        print("after the return:", returned["total"], "refunds:", returned["refunds"])
 
 
 if __name__ == "__main__":

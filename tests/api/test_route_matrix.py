@@ -151,6 +151,8 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ("spektrix", "PATCH", "/{client}/api/v3/basket/gift-vouchers"): "open",
     ("spektrix", "POST", "/{client}/api/v3/basket/membership-subscriptions"): "open",
     ("spektrix", "PATCH", "/{client}/api/v3/basket/membership-subscriptions"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/voucher-payments"): "open",
+    ("spektrix", "POST", "/{client}/api/v3/basket/credit-payments"): "open",
     ("spektrix", "POST", "/{client}/api/v3/basket/clear"): "open",
     ("spektrix", "POST", "/{client}/api/v3/basket/confirm"): "open",
     ("spektrix", "POST", "/{client}/api/v3/baskets"): "owner",
@@ -175,11 +177,15 @@ MATRIX: dict[tuple[str, str, str], str] = {
     ): "owner",
     ("spektrix", "GET", "/{client}/api/v3/baskets/{basket_id}/custom-payments"): "owner",
     ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/custom-payments"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/voucher-payments"): "owner",
+    ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/credit-payments"): "owner",
     ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/clear"): "owner",
     ("spektrix", "POST", "/{client}/api/v3/baskets/{basket_id}/confirm"): "owner",
     ("spektrix", "GET", "/{client}/api/v3/orders"): "owner",
     # An order: a System Owner, or the customer logged in on the browser (their own).
     ("spektrix", "GET", "/{client}/api/v3/orders/{order_id}"): "owner",
+    # Returns (ours, decision 0125): a System Owner only.
+    ("spektrix", "POST", "/{client}/api/v3/orders/{order_id}/returns"): "owner",
     ("brandchannel", "DELETE", "/api/v2/customer/{id:int}"): "cud",
     ("brandchannel", "DELETE", "/api/v2/customer/{id:int}/channel"): "cud",
     ("brandchannel", "DELETE", "/api/v2/customer/{id:int}/purgeData"): "cud",
@@ -522,11 +528,15 @@ async def test_another_tenants_ids_look_missing(
         assert response.json()["email"] == "new@example.org"
         return
     assert "victim" not in response.text.lower()
-    if "{basket_id}" in template and response.status_code == 400:
-        # A basket's writes read their body before the basket: a body they cannot use is a
-        # 400 whichever basket is named. The victim's basket then gets exactly the answer of
-        # a basket that never existed, and the valid body below the 404.
-        missing = {**ids, "basket_id": resource_code("basket", 987_654_321)}
+    if ("{basket_id}" in template or "{order_id}" in template) and response.status_code == 400:
+        # A basket's (or an order's) writes read their body before the basket: a body they
+        # cannot use is a 400 whichever basket is named. The victim's basket then gets exactly
+        # the answer of a basket that never existed, and the valid body below the 404.
+        missing = {
+            **ids,
+            "basket_id": resource_code("basket", 987_654_321),
+            "order_id": resource_code("order", 987_654_321),
+        }
         never = await attacker.request(method, _path(template, attacker.tenant, missing), raw=BODY)
         assert (response.status_code, response.text) == (never.status_code, never.text)
         valid = VALID_BASKET_BODIES.get(template.rsplit("}", 1)[-1])
@@ -534,14 +544,14 @@ async def test_another_tenants_ids_look_missing(
         response = await attacker.request(
             method,
             path,
-            raw=valid.replace(b"INSTANCE", ids["instance_id"].encode()).replace(
-                b"MEMBERSHIP", ids["membership_id"].encode()
-            ),
+            raw=valid.replace(b"INSTANCE", ids["instance_id"].encode())
+            .replace(b"MEMBERSHIP", ids["membership_id"].encode())
+            .replace(b"TICKET", ids["ticket_id"].encode()),
         )
     assert response.status_code == 404, response.text
 
 
-#: Bodies the basket writes accept (any basket): for the check that the victim's is not found.
+#: Bodies the basket (and order) writes accept (any basket): for the check that the victim's is not found.
 VALID_BASKET_BODIES = {
     "/tickets": b'[{"instance": "INSTANCE", "seatingPlan": "1"}]',
     "/tickets/best-available": b'{"instance": "INSTANCE", "quantity": 2}',
@@ -550,6 +560,9 @@ VALID_BASKET_BODIES = {
     "/gift-vouchers": b'[{"amount": 25}]',
     "/membership-subscriptions": b'[{"membership": "MEMBERSHIP"}]',
     "/custom-payments": b'{"amount": 5, "paymentTypeId": "Cash"}',
+    "/returns": b'{"ticketIds": ["TICKET"]}',
+    "/voucher-payments": b'{"voucherCode": "ABCDEFGHJKLMNPQR"}',
+    "/credit-payments": b'{"amount": 5}',
 }
 
 

@@ -676,7 +676,8 @@ class BasketTicketView:
     """A ticket in a basket (or an order). ``price`` is the price list's amount (nominal),
     ``discount`` what offers take off, ``total = price - discount``. A reserved seat has
     ``seat_id``/``seat_name``; a place of an unreserved area has neither. ``barcode`` is set when
-    the order is confirmed. ``attributes`` are the ticket's own values (name -> text)."""
+    the order is confirmed. ``attributes`` are the ticket's own values (name -> text).
+    ``returned_at``: when the ticket was returned (it stays in its order, outside its total)."""
 
     id: int
     instance_id: int
@@ -698,6 +699,7 @@ class BasketTicketView:
     barcode: str | None
     attributes: tuple[tuple[str, str], ...] = ()
     delivered: bool = False
+    returned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -770,13 +772,17 @@ class BasketMembershipSubscriptionView:
 
 @dataclass(frozen=True, slots=True)
 class CustomPaymentView:
-    """Money taken elsewhere and recorded on the basket (System Owner)."""
+    """A payment on the basket: ``kind`` ``custom`` (money taken elsewhere, System Owner; a
+    negative amount is a refund), ``voucher`` (a gift voucher's balance, ``gift_voucher_id``)
+    or ``credit`` (the customer's credit balance)."""
 
     id: int
     payment_type: str
     amount: Decimal
     attributes: tuple[tuple[str, str], ...]
     created_at: datetime
+    kind: str = "custom"
+    gift_voucher_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -817,7 +823,9 @@ class BasketView:
 class OrderView:
     """A confirmed basket (same id). ``confirmed_at`` is UTC, ``confirmed_local`` the tenant's
     wall clock (naive). Tickets carry their barcodes, gift vouchers their codes and balances,
-    membership subscriptions the subscriptions created; ``payments`` are the custom payments."""
+    membership subscriptions the subscriptions created; ``payments`` are the custom payments,
+    a refund among them as a negative amount (a reversal: ``paid`` nets it out). ``total``
+    leaves returned tickets out."""
 
     id: int
     customer_id: int | None

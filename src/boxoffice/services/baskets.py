@@ -580,6 +580,7 @@ _TICKETS: Any = (
         _TICKET_OFFER_NAME,
         BasketTicket.barcode,
         BasketTicket.attributes,
+        BasketTicket.returned_at,
     )
     .join(
         Instance,
@@ -868,6 +869,7 @@ async def _view(
                 barcode=t.barcode,
                 attributes=tuple(sorted((str(k), str(v)) for k, v in (t.attributes or {}).items())),
                 delivered=False,
+                returned_at=t.returned_at,
             )
         )
     merchandise = tuple(
@@ -972,17 +974,20 @@ async def _view(
             amount=_money(p.amount_minor),
             attributes=tuple(sorted((str(k), str(v)) for k, v in (p.attributes or {}).items())),
             created_at=p.created_at,
+            kind=p.kind,
+            gift_voucher_id=p.gift_voucher_id,
         )
         for p in items["payments"]
     )
+    kept = [t for t in tickets if t.returned_at is None]  # a returned ticket costs nothing
     total = (
-        sum((t.total for t in tickets), Decimal("0.00"))
+        sum((t.total for t in kept), Decimal("0.00"))
         + sum((m.total for m in merchandise), Decimal("0.00"))
         + sum((d.amount for d in donations), Decimal("0.00"))
         + sum((g.amount for g in vouchers), Decimal("0.00"))
         + sum((m.total for m in memberships), Decimal("0.00"))
     )
-    discount_total = sum((t.discount for t in tickets), Decimal("0.00"))
+    discount_total = sum((t.discount for t in kept), Decimal("0.00"))
     paid = sum((p.amount for p in payments), Decimal("0.00"))
     digest = hashlib.sha256(f"{row.id}:{row.version}:{row.customer_id}".encode()).hexdigest()
     return BasketView(
@@ -2149,6 +2154,209 @@ async def add_custom_payment(
     return await _write(core, principal, ref, now, change)
 
 
+#: The payment types shown for a gift voucher's and a credit balance's payments.
+VOUCHER_PAYMENT, CREDIT_PAYMENT = "Gift Voucher", "Account Credit"
+CUSTOM, VOUCHER, CREDIT = "custom", "voucher", "credit"
+_VOUCHER_BY_CODE: Any = (
+    select(BasketGiftVoucher.id, BasketGiftVoucher.code, BasketGiftVoucher.balance_minor)
+    .join(
+        Basket,
+        and_(
+            Basket.tenant_id == BasketGiftVoucher.tenant_id,
+            Basket.id == BasketGiftVoucher.basket_id,
+        ),
+    )
+    .where(
+        of_tenant(BasketGiftVoucher, Basket),
+        BasketGiftVoucher.code == bindparam("code"),
+        Basket.state == CONFIRMED,
+    )
+)
+_CREDIT: Any = select(Customer.credit_balance).where(
+    of_tenant(Customer), Customer.id == bindparam("customer_id")
+)
+
+
+def voucher_code(code: str) -> str:
+    """A gift voucher code as stored: matched without regard to case, spaces or dashes."""
+    if not isinstance(code, str) or len(code) > 64:
+        raise InvalidInput("code", "a gift voucher code")
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+async def _add_payment(
+    uow: UnitOfWork,
+    basket: _Basket,
+    moment: datetime,
+    *,
+    kind: str,
+    available_minor: int,
+    amount: Decimal | None,
+    payment_type: str,
+    gift_voucher_id: int | None = None,
+    attributes: dict[str, str] | None = None,
+) -> None:
+    """A voucher or credit payment: ``amount``, or the basket's outstanding amount, at most
+    ``available_minor`` (the voucher's or the customer's balance now; taken at confirmation)."""
+    view = await _view(uow, SimpleNamespace(**basket.row), moment)
+    outstanding = int((view.total - view.paid) * 100)
+    if amount is None:
+        wanted = min(outstanding, available_minor)
+        if wanted <= 0:
+            reason = "nothing is outstanding" if outstanding <= 0 else "no balance left"
+            raise InvalidInput("amount", reason)
+    else:
+        wanted = _minor(amount, "amount")
+        if wanted > available_minor:
+            raise InvalidInput("amount", "more than the balance left")
+        if wanted > outstanding:
+            raise InvalidInput("amount", "more than the basket's outstanding amount")
+    count = await _count(uow, _BP, basket.id)
+    _check_count(count, 1, "payments", basket.id)
+    basket.grown.add("payments")
+    await uow.session.execute(
+        insert(_BP).values(
+            tenant_id=uow.tenant_id,
+            id=new_row_key(),
+            basket_id=basket.id,
+            payment_type=payment_type,
+            amount_minor=wanted,
+            attributes=attributes or {},
+            created_at=moment,
+            position=count,
+            kind=kind,
+            gift_voucher_id=gift_voucher_id,
+        )
+    )
+
+
+_VOUCHER_PAID: Any = select(BasketPayment.id).where(
+    of_tenant(BasketPayment),
+    BasketPayment.basket_id == bindparam("basket_id"),
+    BasketPayment.gift_voucher_id == bindparam("voucher_id"),
+)
+
+
+async def add_voucher_payment(
+    core: Core,
+    principal: Principal,
+    ref: BasketRef,
+    code: str,
+    amount: Decimal | None = None,
+    *,
+    now: datetime | None = None,
+) -> BasketView:
+    """Pay with a gift voucher (Web mode too: whoever has the code may spend it): ``amount``,
+    or the rest of the basket's outstanding amount, at most the voucher's balance. The code
+    is matched without regard to case (spaces and dashes ignored). The balance is taken at
+    confirmation, by a conditional ``UPDATE`` (two baskets never spend it twice: the second
+    confirmation is refused). From then on the basket never expires, as with any payment.
+    Refusals: ``NotFound`` (no voucher of this tenant has that code), ``Conflict`` (the
+    voucher pays for this basket already), ``InvalidInput`` (``amount``: more than the
+    balance or than is outstanding, or nothing to pay)."""
+    clean = voucher_code(code)
+    if not clean:
+        raise InvalidInput("code", REQUIRED)
+
+    async def change(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
+        voucher = await uow.first(_VOUCHER_BY_CODE, {"code": clean})
+        if voucher is None:
+            raise NotFound("gift voucher", code)
+        paying = {"basket_id": basket.id, "voucher_id": voucher.id}
+        if await uow.first(_VOUCHER_PAID, paying) is not None:
+            raise Conflict("the gift voucher pays for this basket already")
+        await _add_payment(
+            uow,
+            basket,
+            moment,
+            kind=VOUCHER,
+            available_minor=int(voucher.balance_minor or 0),
+            amount=amount,
+            payment_type=VOUCHER_PAYMENT,
+            gift_voucher_id=voucher.id,
+            attributes={"Code": "*" * 12 + clean[-4:]},
+        )
+
+    return await _write(core, principal, ref, now, change)
+
+
+async def add_credit_payment(
+    core: Core,
+    principal: Principal,
+    ref: BasketRef,
+    amount: Decimal | None = None,
+    *,
+    now: datetime | None = None,
+) -> BasketView:
+    """Pay with the basket's customer's credit balance: ``amount``, or the rest of the
+    outstanding amount, at most the balance. Taken at confirmation by a conditional
+    ``UPDATE`` (never below 0: a confirmation it no longer covers is refused). Refusals:
+    ``InvalidInput`` (``customer``: the basket has none; ``amount`` as for a voucher),
+    ``PermissionDenied`` in Web mode unless the customer is the one logged in."""
+
+    async def change(uow: UnitOfWork, basket: _Basket, moment: datetime) -> None:
+        if basket.customer_id is None:
+            raise InvalidInput("customer", REQUIRED)
+        if not principal.full_access and principal.customer_id != basket.customer_id:
+            raise PermissionDenied("only the customer may spend their credit")
+        credit = await uow.first(_CREDIT, {"customer_id": basket.customer_id})
+        balance = Decimal(credit.credit_balance or 0) if credit is not None else Decimal(0)
+        await _add_payment(
+            uow,
+            basket,
+            moment,
+            kind=CREDIT,
+            available_minor=max(0, int(balance * 100)),
+            amount=amount,
+            payment_type=CREDIT_PAYMENT,
+        )
+
+    return await _write(core, principal, ref, now, change)
+
+
+async def _take_balances(uow: UnitOfWork, basket_id: int, view: BasketView) -> None:
+    """At confirmation: each gift voucher's and the customer's credit payment taken from its
+    balance by a conditional ``UPDATE`` (vouchers in id order, then the customer), so that two
+    baskets can never spend one balance twice; a balance that no longer covers its payment is
+    a ``Conflict`` (the caller's unit of work is rolled back)."""
+    tenant = uow.tenant_id
+    vouchers: dict[int, int] = {}
+    credit = 0
+    for p in view.custom_payments:
+        minor = int(p.amount * 100)
+        if p.kind == VOUCHER and p.gift_voucher_id is not None:
+            vouchers[p.gift_voucher_id] = vouchers.get(p.gift_voucher_id, 0) + minor
+        elif p.kind == CREDIT:
+            credit += minor
+    for voucher_id in sorted(vouchers):
+        spent = vouchers[voucher_id]
+        result: Any = await uow.session.execute(
+            update(_BG)
+            .where(
+                _BG.c.tenant_id == tenant,
+                _BG.c.id == voucher_id,
+                _BG.c.balance_minor >= spent,
+            )
+            .values(balance_minor=_BG.c.balance_minor - spent)
+        )
+        if result.rowcount != 1:
+            raise Conflict("a gift voucher's balance no longer covers its payment")
+    if credit:
+        customers = cast(Table, Customer.__table__)
+        taken = _money(credit)
+        result = await uow.session.execute(
+            update(customers)
+            .where(
+                customers.c.tenant_id == tenant,
+                customers.c.id == view.customer_id,
+                customers.c.credit_balance >= taken,
+            )
+            .values(credit_balance=customers.c.credit_balance - taken)
+        )
+        if result.rowcount != 1:
+            raise Conflict("the customer's credit balance no longer covers its payment")
+
+
 # --- the basket itself ---------------------------------------------------------------------------
 
 _CUSTOMER: Any = select(Customer.id, Customer.email, Customer.first_name).where(
@@ -2471,6 +2679,7 @@ async def confirm(
             for area_id in sorted(places):
                 if not await inventory.sell_places(uow, instance_id, area_id, places[area_id]):
                     raise Conflict("the basket's places are no longer held")
+        await _take_balances(uow, basket.id, view)
         ticket_codes = {t.id: _barcode() for t in view.tickets}
         item_codes = {m.id: _barcode() for m in view.merchandise_items}
         voucher_codes = {g.id: _voucher_code() for g in view.gift_vouchers}
@@ -2633,3 +2842,165 @@ async def _mail_confirmation(
             "total": str(order.total),
         },
     )
+
+
+# --- erasure -------------------------------------------------------------------------------------
+
+
+async def blank_personal_text(uow: UnitOfWork, customer_id: int, *, detach: bool = False) -> None:
+    """For a customer's erasure (``services/erasure.py``), in its unit of work: blank what the
+    customer typed into their baskets and orders (gift vouchers' names, messages and delivery
+    addresses; donations' recognition and tribute names; tickets' and baskets' attributes; a
+    web basket's session), keeping their money, seats and codes (bookkeeping). ``detach``: the
+    baskets no longer name the customer (the customer row is deleted). 5 statements."""
+    tenant = uow.tenant_id
+    mine = (
+        select(_BASKETS.c.id)
+        .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.customer_id == customer_id)
+        .scalar_subquery()
+    )
+    await uow.session.execute(
+        update(_BG)
+        .where(_BG.c.tenant_id == tenant, _BG.c.basket_id.in_(mine))
+        .values(to_name=None, from_name=None, message=None, delivery_email_address=None)
+    )
+    await uow.session.execute(
+        update(_BD)
+        .where(_BD.c.tenant_id == tenant, _BD.c.basket_id.in_(mine))
+        .values(recognition_name=None, tribute_name=None)
+    )
+    await uow.session.execute(
+        update(_BT)
+        .where(_BT.c.tenant_id == tenant, _BT.c.basket_id.in_(mine))
+        .values(attributes={})
+    )
+    await uow.session.execute(
+        update(_BP)
+        .where(_BP.c.tenant_id == tenant, _BP.c.basket_id.in_(mine), _BP.c.kind != CUSTOM)
+        .values(attributes={})
+    )
+    values: dict[str, Any] = {"attributes": {}, "session_hash": None}
+    if detach:
+        values["customer_id"] = None
+    await uow.session.execute(
+        update(_BASKETS)
+        .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.customer_id == customer_id)
+        .values(**values)
+    )
+
+
+# --- returns -------------------------------------------------------------------------------------
+
+_ORDER_LOCKED: Any = (
+    select(Basket.id, Basket.customer_id, _PAID)
+    .where(of_tenant(Basket), Basket.id == bindparam("basket_id"), Basket.state == CONFIRMED)
+    .with_for_update(of=Basket)
+)
+_ORDER_TICKETS: Any = select(
+    BasketTicket.id,
+    BasketTicket.instance_id,
+    BasketTicket.area_id,
+    BasketTicket.seat_id,
+    BasketTicket.returned_at,
+).where(of_tenant(BasketTicket), BasketTicket.basket_id == bindparam("basket_id"))
+
+
+async def return_tickets(
+    core: Core,
+    principal: Principal,
+    order_id: int,
+    ticket_ids: Sequence[int],
+    *,
+    refund: NewCustomPayment | None = None,
+    now: datetime | None = None,
+) -> OrderView:
+    """Return tickets of an order (System Owner only: ``PermissionDenied`` otherwise), in one
+    transaction: their seats and places go from sold back on sale (in the lock order of
+    decision 0124: the order's row, then instances in id order, each one's seats as a batch,
+    then its areas' places), the tickets are marked returned (kept in the order, outside its
+    total), and ``refund``, if given, is recorded as a custom payment of the negative amount
+    (a reversal: the order's ``paid`` nets it out). Refusals (nothing changed): ``NotFound``
+    for an order that is unknown, another tenant's or not confirmed, or a ticket not of that
+    order; ``Conflict`` for a ticket returned already; ``InvalidInput`` for no tickets, a
+    ticket named twice, or a refund larger than what the order has been paid."""
+    if not principal.full_access:
+        raise PermissionDenied("returns are for the System Owner")
+    if type(order_id) is not int or not is_key(order_id):
+        raise NotFound("order", order_id)
+    if not ticket_ids:
+        raise InvalidInput("tickets", REQUIRED)
+    if len(ticket_ids) > DEFAULT_MAX_TICKETS * 20:
+        raise InvalidInput("tickets", "too many at once")
+    wanted = _ids(ticket_ids, "ticket")
+    amount = kind = None
+    attributes: dict[str, str] = {}
+    if refund is not None:
+        amount = _minor(refund.amount, "refund.amount")
+        kind = _text(refund.payment_type, "refund.payment_type")
+        if not kind:
+            raise InvalidInput("refund.payment_type", REQUIRED)
+        attributes = _attributes(refund.attributes, "refund.attributes")
+    moment = _now(now)
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        order = await uow.first(_ORDER_LOCKED, {"basket_id": order_id})
+        if order is None:
+            raise NotFound("order", order_id)
+        rows = {r.id: r for r in await uow.rows(_ORDER_TICKETS, {"basket_id": order_id})}
+        for i in wanted:
+            if i not in rows:
+                raise NotFound("ticket", i)
+            if rows[i].returned_at is not None:
+                raise Conflict(f"ticket {i!r} is returned already")
+        if amount is not None and amount > int(order.paid_minor or 0):
+            raise InvalidInput("refund.amount", "at most what the order has been paid")
+        by_instance: dict[int, tuple[list[int], dict[int, int]]] = {}
+        for i in wanted:
+            r = rows[i]
+            seats, places = by_instance.setdefault(r.instance_id, ([], {}))
+            if r.seat_id is not None:
+                seats.append(r.seat_id)
+            else:
+                places[r.area_id] = places.get(r.area_id, 0) + 1
+        for instance_id in sorted(by_instance):
+            seats, places = by_instance[instance_id]
+            if seats and not await inventory.return_seats(uow, instance_id, seats, order_id):
+                raise Conflict("the order's seats are no longer sold to it")
+            for area_id in sorted(places):
+                if not await inventory.return_places(uow, instance_id, area_id, places[area_id]):
+                    raise Conflict("the order's places are no longer sold")
+        tenant = uow.tenant_id
+        await uow.session.execute(
+            update(_BT)
+            .where(_BT.c.tenant_id == tenant, _BT.c.id.in_(wanted), _BT.c.returned_at.is_(None))
+            .values(returned_at=moment)
+        )
+        if amount is not None:
+            await uow.session.execute(
+                insert(_BP).values(
+                    tenant_id=tenant,
+                    id=new_row_key(),
+                    basket_id=order_id,
+                    payment_type=kind,
+                    amount_minor=-amount,
+                    attributes=attributes,
+                    created_at=moment,
+                    position=await _count(uow, _BP, order_id),
+                )
+            )
+        await uow.session.execute(
+            update(_BASKETS)
+            .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.id == order_id)
+            .values(updated_at=moment, version=_BASKETS.c.version + 1)
+        )
+        if order.customer_id is not None:
+            uow.customers.record(
+                order.customer_id,
+                "tickets_returned",
+                principal.actor,
+                order=order_id,
+                tickets=len(wanted),
+                refund=str(_money(amount)) if amount is not None else None,
+            )
+        (view,) = await read_orders(uow, [order_id])
+        await uow.commit()
+    return view

@@ -9,7 +9,11 @@ to "this customer was erased" rather than to someone else, plus one timeline ent
 that says who erased it and when, and nothing about the person.
 
 The rows that hang off a customer are found from the schema (every foreign key to
-``customers``), so a table added later is erased without a change here. Web sessions kept in
+``customers``), so a table added later is erased without a change here. Orders (confirmed
+baskets) name their customer without a foreign key and stay, for the bookkeeping: their money,
+seats and codes are kept, and what the customer typed into them and into their open baskets
+(gift voucher names, messages and addresses, donation names, ticket and basket attributes) is
+blanked (``baskets.blank_personal_text``); a deleted customer's orders no longer name them. Web sessions kept in
 Redis are ended after the transaction commits.
 
 Deleted is not yet gone from the disk: after the commit, the database's files are cleared of
@@ -28,6 +32,7 @@ from sqlalchemy import String, Text
 
 from boxoffice.domain.errors import NotFound
 from boxoffice.domain.principal import Principal
+from boxoffice.services import baskets
 from boxoffice.services.core import Core
 from boxoffice.store.db import clear_erased_data
 from boxoffice.store.models import Customer
@@ -77,6 +82,7 @@ async def erase_customer(
         ):
             raise NotFound("Customer", customer_id)
         await uow.customers.delete_linked_rows(customer_id)
+        await baskets.blank_personal_text(uow, customer_id)
         for column in Customer.__table__.columns:
             if column.name not in KEPT_COLUMNS:
                 setattr(row, column.key, _blank(column))
@@ -101,6 +107,7 @@ async def delete_customer(
         ):
             raise NotFound("Customer", customer_id)
         await uow.customers.delete_linked_rows(customer_id)
+        await baskets.blank_personal_text(uow, customer_id, detach=True)
         await uow.customers.delete(row)
         await uow.commit()
     await core.session_store.delete_for_customer(principal.tenant_id, customer_id)

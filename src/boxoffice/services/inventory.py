@@ -965,6 +965,17 @@ async def unlock_places(
     return await _rowcount(uow, stmt)
 
 
+async def return_places(uow: UnitOfWork, instance_id: int, area_id: int, quantity: int) -> bool:
+    """Sold places go back on sale (a return); False unless that many are sold."""
+    n = checked_quantity(quantity)
+    if not _keys(instance_id, area_id):
+        return False
+    stmt = (
+        _place_update(uow, instance_id, area_id).where(_IA.c.sold >= n).values(sold=_IA.c.sold - n)
+    )
+    return await _rowcount(uow, stmt)
+
+
 # --- several seats at once (baskets: decision 0124) -------------------------------------------
 
 _LOCK_SEATS: Any = (
@@ -1102,5 +1113,21 @@ async def sell_seats(
         from_state=HELD,
         to_state=SOLD,
         holder=holder,
+        match_holder=holder,
+    )
+
+
+async def return_seats(
+    uow: UnitOfWork, instance_id: int, seat_ids: Sequence[int], holder: int
+) -> bool:
+    """Every seat named, sold to ``holder`` (an order), becomes available again (a return), or
+    none: False unless each is sold to ``holder``. Same lock order as :func:`sell_seats`."""
+    return await _move_seats(
+        uow,
+        instance_id,
+        seat_ids,
+        from_state=SOLD,
+        to_state=AVAILABLE,
+        holder=None,
         match_holder=holder,
     )

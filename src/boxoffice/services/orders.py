@@ -46,6 +46,25 @@ _OF_CUSTOMER: Any = (
 )
 
 
+_ALL_OF_CUSTOMER: Any = (
+    select(*baskets.BASKET_COLUMNS)
+    .where(
+        of_tenant(Basket),
+        Basket.customer_id == bindparam("customer_id"),
+        Basket.state == baskets.CONFIRMED,
+    )
+    .order_by(Basket.confirmed_at, Basket.id)
+)
+
+
+async def every_order_of(uow: Any, customer_id: int) -> tuple[OrderView, ...]:
+    """Every order of the customer, oldest first, without limit (the data-protection export,
+    inside its unit of work): one statement, and one per kind of item any of them has."""
+    return await baskets.orders_of(
+        uow, await uow.rows(_ALL_OF_CUSTOMER, {"customer_id": customer_id})
+    )
+
+
 async def get_order(core: Core, principal: Principal, order_id: int) -> OrderView:
     """An order. ``NotFound``: unknown, another tenant's, not confirmed, or (a customer
     session; Web mode without one) another customer's. One statement, and one per kind of item

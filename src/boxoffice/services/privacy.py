@@ -2,7 +2,9 @@
 
 The export reads the customer row and every row a foreign key links to it (found from the
 schema, like the erasure, so a table added later is exported without a change here), names the
-catalogue items those rows point at, and adds the audit entries about the customer. Secrets are
+catalogue items those rows point at, and adds the customer's orders (confirmed baskets, which
+name their customer without a foreign key: ``orders.every_order_of``) and the audit entries
+about the customer. Secrets are
 never exported: password hashes become ``has_password``, token hashes and push tokens are
 redacted. The erasure is the one behind CareCloud's ``itemPurgeData`` and the brand/channel
 purge (``services/erasure.py``).
@@ -11,6 +13,7 @@ purge (``services/erasure.py``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,7 +23,7 @@ from sqlalchemy import inspect
 from boxoffice.domain.errors import NotFound
 from boxoffice.domain.ids import customer_code, parse_customer_ref
 from boxoffice.domain.principal import Principal
-from boxoffice.services import erasure
+from boxoffice.services import erasure, orders
 from boxoffice.services.core import Core
 from boxoffice.services.tenants import get_tenant
 from boxoffice.store.audit import AuditLog
@@ -71,6 +74,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """A view's fields (``dataclasses.asdict``) as JSON-ready data."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return _jsonable(value)
+
+
 def _row(obj: Base, *, skip: Iterable[str] = ("tenant_id",)) -> dict[str, Any]:
     mapper = inspect(obj).mapper
     out: dict[str, Any] = {}
@@ -115,6 +127,7 @@ async def export_customer(core: Core, tenant_name: str, ref: str) -> dict[str, A
         interests = await catalogue.all(Interest)
         properties = await catalogue.all(CustomerProperty)
         audit = await AuditLog(uow.session).entries(since=None, customer_id=key, limit=100_000)
+        bought = await orders.every_order_of(uow, key)
 
     details = _row(row, skip=("tenant_id", "password_hash", "id"))
     export: dict[str, Any] = {
@@ -149,6 +162,7 @@ async def export_customer(core: Core, tenant_name: str, ref: str) -> dict[str, A
         for p in properties
         if p.attribute_id in values
     ]
+    export["orders"] = [_plain(asdict(order)) for order in bought]
     export["audit"] = [_row(entry) for entry in audit]
     export["other"] = other
     return export

@@ -1060,7 +1060,8 @@ def _basket_fk() -> ForeignKeyConstraint:
 class BasketTicket(TenantScoped, Base):
     """A ticket: a seat (``seat_id``) or a place of an unreserved area. ``price_minor`` is the
     price list's; ``discount_minor`` and ``offer_id`` are kept at confirmation (an open basket's
-    are computed from its promo code). ``barcode``: given at confirmation."""
+    are computed from its promo code). ``barcode``: given at confirmation. ``returned_at``: set
+    when the ticket is returned (it stays in the order)."""
 
     __tablename__ = "basket_tickets"
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
@@ -1076,6 +1077,8 @@ class BasketTicket(TenantScoped, Base):
     barcode: Mapped[str | None] = mapped_column(String(32))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     position: Mapped[int] = mapped_column(default=0)
+    #: When a System Owner returned it (its seat or place back on sale; migration 0017).
+    returned_at: Mapped[datetime | None]
     __table_args__ = (
         _basket_fk(),
         UniqueConstraint("tenant_id", "barcode"),
@@ -1159,7 +1162,10 @@ class BasketMembership(TenantScoped, Base):
 
 
 class BasketPayment(TenantScoped, Base):
-    """Money taken elsewhere and recorded on a basket (a custom payment)."""
+    """A payment recorded on a basket: ``kind`` ``custom`` (money taken elsewhere; a negative
+    amount is a return's refund), ``voucher`` (a gift voucher's balance, ``gift_voucher_id``
+    the voucher's ``basket_gift_vouchers`` row) or ``credit`` (the customer's credit balance);
+    the last two are taken from the voucher or the customer at confirmation (migration 0017)."""
 
     __tablename__ = "basket_payments"
     id: Mapped[int] = mapped_column(Key, primary_key=True, autoincrement=False)
@@ -1169,4 +1175,6 @@ class BasketPayment(TenantScoped, Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(String(10), default="custom", server_default="custom")
+    gift_voucher_id: Mapped[int | None] = mapped_column(Key)
     __table_args__ = (_basket_fk(), Index(None, "tenant_id", "basket_id"))

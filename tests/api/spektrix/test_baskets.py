@@ -13,8 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from boxoffice.api.spektrix.mappers import ORDER, catalogue_id
 from boxoffice.bootstrap import Core
+from boxoffice.store.models import BasketGiftVoucher
 from tests.api.spektrix.support import RESOURCE_ID, create, load_box_office
 from tests.conftest import BASE_URL, Signer
 
@@ -515,3 +518,149 @@ async def test_bad_bodies_are_400(owner_api: Signer, shop: dict[str, Any]) -> No
         [{"amount": -5, "fundId": shop["funds"]["Annual Fund"]}],
     )
     assert donation.status_code == 400
+
+
+# --- returns (ours: POST orders/{id}/returns, decision 0125) --------------------------------
+
+
+async def _sold(api: Signer, shop: dict[str, Any], *names: str) -> dict[str, Any]:
+    """An Owner order of Hamlet seats, paid in cash."""
+    basket = (await api.post("baskets", {})).json()
+    added = await api.post(f"baskets/{basket['id']}/tickets", [_seat(shop, n) for n in names])
+    assert added.status_code == 200, added.text
+    total = sum(t["total"] for t in added.json())
+    await api.post(
+        f"baskets/{basket['id']}/custom-payments", {"amount": total, "paymentTypeId": "Cash"}
+    )
+    confirmed = await api.post(f"baskets/{basket['id']}/confirm", {})
+    assert confirmed.status_code == 200, confirmed.text
+    order: dict[str, Any] = confirmed.json()
+    return order
+
+
+async def test_owner_returns_tickets_with_a_refund(
+    owner_api: Signer, browser: Browser, shop: dict[str, Any]
+) -> None:
+    api = owner_api
+    order = await _sold(api, shop, "J1", "J2")
+    before = await _status(api, shop["hamlet"])
+    j1, j2 = order["tickets"]
+
+    returned = await api.post(
+        f"orders/{order['id']}/returns",
+        {"ticketIds": [j1["id"]], "refund": {"amount": j1["total"], "paymentTypeId": "Cash"}},
+    )
+
+    assert returned.status_code == 200, returned.text
+    body = returned.json()
+    assert list(body) == ORDER_KEYS
+    assert [t["id"] for t in body["tickets"]] == [j2["id"]]
+    assert body["total"] == j2["total"]
+    assert [p["amount"] for p in body["payments"]] == [order["total"]]
+    (refund,) = body["refunds"]
+    assert refund["amount"] == j1["total"] and refund["name"] == "Cash"
+    assert refund["dateUtc"] and refund["date"]
+    assert (await api.get(f"orders/{order['id']}")).json() == body
+    after = await _status(api, shop["hamlet"])
+    assert after["sold"] == before["sold"] - 1
+    assert after["available"] == before["available"] + 1
+    # Returned twice: 409; the seat sells again to a browser.
+    twice = await api.post(f"orders/{order['id']}/returns", {"ticketIds": [j1["id"]]})
+    assert twice.status_code == 409, twice.text
+    again = await browser.post("basket/tickets", [_seat(shop, "J1")])
+    assert again.status_code == 200, again.text
+
+
+async def test_return_refusals(
+    http: httpx.AsyncClient, owner_api: Signer, other_api: Signer, shop: dict[str, Any]
+) -> None:
+    api = owner_api
+    order = await _sold(api, shop, "J5")
+    other = await _sold(api, shop, "J6")
+    ticket = order["tickets"][0]["id"]
+    path = f"orders/{order['id']}/returns"
+    cases: list[tuple[str, Any, int]] = [
+        (path, {"ticketIds": [other["tickets"][0]["id"]]}, 404),  # another order's ticket
+        (path, {"ticketIds": ["nonsense"]}, 404),
+        (f"orders/{other['id']}x/returns", {"ticketIds": [ticket]}, 404),
+        (path, {"ticketIds": []}, 400),
+        (path, {}, 400),
+        (path, "tickets", 400),
+        (path, {"ticketIds": [ticket, ticket]}, 400),
+        (path, {"ticketIds": [ticket], "refund": {"amount": -1, "paymentTypeId": "Cash"}}, 400),
+        (path, {"ticketIds": [ticket], "refund": {"amount": 1}}, 400),
+        (path, {"ticketIds": [ticket], "refund": {"amount": 1000, "paymentTypeId": "C"}}, 400),
+    ]
+    for where, body, status in cases:
+        response = await api.post(where, body)
+        assert response.status_code == status, (body, response.text)
+        assert "errorCode" in response.json() or "message" in response.json()
+    foreign = await other_api.post(path, {"ticketIds": [ticket]})
+    assert foreign.status_code == 404, foreign.text
+    unsigned = await http.post(f"/{api.tenant}/api/v3/{path}", json={"ticketIds": [ticket]})
+    assert unsigned.status_code == 401
+    assert (await api.get(f"orders/{order['id']}")).json() == order
+
+
+# --- gift vouchers and credit as payments (ours, decision 0125) -------------------------------
+
+
+async def _voucher_code(core: Core, order_id: str) -> str:
+    """A sold gift voucher's code (the wire's GiftVoucher has none: it goes to the buyer)."""
+    key = catalogue_id(ORDER, order_id, "Order")
+    stmt = select(BasketGiftVoucher.code).where(BasketGiftVoucher.basket_id == key)
+    async with core.uow(None) as uow:
+        code = (await uow.session.execute(stmt.execution_options(unscoped=True))).scalar()
+    assert isinstance(code, str)
+    return code
+
+
+async def test_a_gift_voucher_pays_a_web_basket_which_then_confirms(
+    core: Core, owner_api: Signer, browser: Browser, shop: dict[str, Any]
+) -> None:
+    api = owner_api
+    basket = (await api.post("baskets", {})).json()
+    await api.post(f"baskets/{basket['id']}/gift-vouchers", [{"amount": 40}])
+    await api.post(f"baskets/{basket['id']}/custom-payments", {"amount": 40, "paymentTypeId": "C"})
+    sold = (await api.post(f"baskets/{basket['id']}/confirm", {})).json()
+    code = await _voucher_code(core, sold["id"])
+    added = await browser.post("basket/tickets", [_seat(shop, "E9")])
+    assert added.status_code == 200, added.text
+    no_cover = await browser.post("basket/confirm", {})
+    assert no_cover.status_code == 409 and no_cover.json()["errorCode"] == 11
+
+    paid = await browser.post("basket/voucher-payments", {"voucherCode": code.lower()})
+
+    assert paid.status_code == 200, paid.text
+    body = paid.json()
+    assert [(p["name"], p["amount"]) for p in body["customPayments"]] == [
+        ("Gift Voucher", added.json()[0]["total"])
+    ]
+    assert code not in paid.text
+    confirmed = await browser.post("basket/confirm", {})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["payments"][0]["name"] == "Gift Voucher"
+
+
+async def test_voucher_and_credit_payment_refusals(
+    owner_api: Signer, browser: Browser, shop: dict[str, Any]
+) -> None:
+    assert (await browser.post("basket/voucher-payments", {"voucherCode": "X"})).status_code == 404
+    await browser.post("basket/tickets", [_seat(shop, "E10")])
+    for body, status in (
+        ({"voucherCode": "NOSUCHCODE"}, 404),
+        ({"amount": 1}, 400),
+        ({"voucherCode": " "}, 400),
+        ({"voucherCode": "ABC", "amount": -1}, 400),
+        ("code", 400),
+    ):
+        response = await browser.post("basket/voucher-payments", body)
+        assert response.status_code == status, (body, response.text)
+    anonymous = await browser.post("basket/credit-payments", {})
+    assert anonymous.status_code == 400, anonymous.text  # no customer: no credit
+    customer = await create(owner_api)
+    basket = (await owner_api.post("baskets", {"customer": customer["id"]})).json()
+    await owner_api.post(f"baskets/{basket['id']}/tickets", [_seat(shop, "E11")])
+    no_credit = await owner_api.post(f"baskets/{basket['id']}/credit-payments", {})
+    assert no_credit.status_code == 400, no_credit.text  # a balance of 0
+    assert "balance" in no_credit.text

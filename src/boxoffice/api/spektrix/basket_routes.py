@@ -466,6 +466,37 @@ async def update_memberships(request: Request, web: WebBasketWrite) -> Response:
 
 
 @router.post(
+    "/basket/voucher-payments",
+    summary="Pay with a gift voucher (ours): {voucherCode, amount?}",
+    response_model=s.Basket,
+    responses=_WEB_ERRORS,
+)
+async def add_voucher_payment(request: Request, web: WebBasketWrite) -> Response:
+    if web.new_token:
+        raise NotFound("Basket", "none")
+    code, amount = m.voucher_payment(await _json(request))
+    view = await svc.add_voucher_payment(web.core, web.principal, web.ref, code, amount)
+    return await web.respond(view, await _basket_body(web.core, web.principal, view))
+
+
+@router.post(
+    "/basket/credit-payments",
+    summary="Pay with the logged-in customer's credit balance (ours): {amount?}",
+    response_model=s.Basket,
+    responses=_WEB_ERRORS,
+)
+async def add_credit_payment(request: Request, web: WebBasketWrite) -> Response:
+    if web.new_token:
+        raise NotFound("Basket", "none")
+    amount = m.credit_payment(await _json_or_none(request))
+    if web.principal.customer_id is not None:  # the basket is the logged-in customer's first
+        current = await svc.get_basket(web.core, web.principal, web.ref)
+        await _attach_customer(web.core, web.principal, web.ref, current)
+    view = await svc.add_credit_payment(web.core, web.principal, web.ref, amount)
+    return await web.respond(view, await _basket_body(web.core, web.principal, view))
+
+
+@router.post(
     "/basket/clear",
     summary="Empty the basket (its seats go back on sale)",
     response_model=s.Basket,
@@ -797,6 +828,34 @@ async def add_custom_payment(
 
 
 @router.post(
+    "/baskets/{basket_id}/voucher-payments",
+    summary="Pay with a gift voucher (ours): {voucherCode, amount?}",
+    response_model=s.Basket,
+    responses=_ERRORS,
+)
+async def add_owner_voucher_payment(
+    basket_id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
+    code, amount = m.voucher_payment(await _json(request))
+    view = await svc.add_voucher_payment(core, principal, _owner_ref(basket_id), code, amount)
+    return JSON(await _basket_body(core, principal, view))
+
+
+@router.post(
+    "/baskets/{basket_id}/credit-payments",
+    summary="Pay with the basket's customer's credit balance (ours): {amount?}",
+    response_model=s.Basket,
+    responses=_ERRORS,
+)
+async def add_owner_credit_payment(
+    basket_id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
+    amount = m.credit_payment(await _json_or_none(request))
+    view = await svc.add_credit_payment(core, principal, _owner_ref(basket_id), amount)
+    return JSON(await _basket_body(core, principal, view))
+
+
+@router.post(
     "/baskets/{basket_id}/clear",
     summary="Empty the basket (payments stay)",
     response_model=s.Basket,
@@ -877,6 +936,21 @@ async def get_order(
     key = m.catalogue_id(m.ORDER, order_id, "Order")
     view = await orders_service.get_order(core, principal, key)
     return JSON(await _order_body(core, principal, view, m.basket_expansions(expand)))
+
+
+@router.post(
+    "/orders/{order_id}/returns",
+    summary="Return tickets of an order (ours): seats back on sale, the refund recorded",
+    response_model=s.Order,
+    responses=_ERRORS,
+)
+async def return_tickets(
+    order_id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
+    key = m.catalogue_id(m.ORDER, order_id, "Order")
+    ticket_ids, refund = m.ticket_return(await _json(request))
+    view = await svc.return_tickets(core, principal, key, ticket_ids, refund=refund)
+    return JSON(await _order_body(core, principal, view))
 
 
 async def customer_orders(

@@ -1068,20 +1068,58 @@ def basket_patch(data: Any) -> c.BasketPatch:
 
 def new_custom_payment(data: Any) -> c.NewCustomPayment:
     model = s.validate(s.NewCustomPayment, s.fold_object(s.single_object(data)))
-    amount = money(model.amount, "amount")
+    return _custom_payment(model, "")
+
+
+def _custom_payment(model: s.NewCustomPayment, prefix: str) -> c.NewCustomPayment:
+    """A NewCustomPayment's command; ``prefix`` names where it was in the body (errors)."""
+    amount = money(model.amount, f"{prefix}amount")
     assert amount is not None
     attributes: dict[str, str] = {}
     for item in model.payment_attributes or ():
         name, value = item.get("name"), item.get("value")
         if not isinstance(name, str) or not name.strip():
-            raise InvalidInput("paymentAttributes", 'each item needs a "name"')
+            raise InvalidInput(f"{prefix}paymentAttributes", 'each item needs a "name"')
         if value is not None and not isinstance(value, str | int | float | bool):
-            raise InvalidInput("paymentAttributes", "each value must be a string")
+            raise InvalidInput(f"{prefix}paymentAttributes", "each value must be a string")
         attributes[name.strip()] = "" if value is None else str(value)
     payment_type = (model.payment_type_id or "").strip()
     if not payment_type:
-        raise InvalidInput("paymentTypeId", "required")
+        raise InvalidInput(f"{prefix}paymentTypeId", "required")
     return c.NewCustomPayment(amount=amount, payment_type=payment_type, attributes=attributes)
+
+
+def voucher_payment(data: Any) -> tuple[str, Decimal | None]:
+    """``POST basket/voucher-payments`` (ours): ``{"voucherCode", "amount"?}``."""
+    model = s.validate(s.VoucherPayment, s.fold_object(s.single_object(data)))
+    if not model.voucher_code.strip():
+        raise InvalidInput("voucherCode", "required")
+    return model.voucher_code, money(model.amount, "amount")
+
+
+def credit_payment(data: Any) -> Decimal | None:
+    """``POST basket/credit-payments`` (ours): ``{"amount"?}`` (no body: what is outstanding)."""
+    if data is None:
+        return None
+    model = s.validate(s.CreditPayment, s.fold_object(s.single_object(data)))
+    return money(model.amount, "amount")
+
+
+def ticket_return(data: Any) -> tuple[tuple[int, ...], c.NewCustomPayment | None]:
+    """``POST orders/{id}/returns`` (ours, decision 0125): ``{"ticketIds": [...], "refund":
+    {"amount", "paymentTypeId", "paymentAttributes"}}`` -> the tickets' ids and the refund. A
+    ticket id that is not one of ours is not found (404), as in a query."""
+    model = s.validate(s.TicketReturn, s.fold_object(s.single_object(data)))
+    if not model.ticket_ids:
+        raise InvalidInput("ticketIds", "required")
+    ids = []
+    for ref in model.ticket_ids:
+        text = (ref_text(ref) or "").strip()
+        if not text:
+            raise InvalidInput("ticketIds", "each id is required")
+        ids.append(catalogue_id(TICKET, text, "Ticket"))
+    refund = None if model.refund is None else _custom_payment(model.refund, "refund.")
+    return tuple(ids), refund
 
 
 def new_basket(data: Any) -> tuple[s.NewBasket, dict[str, str], dict[str, Any]]:
@@ -1294,8 +1332,19 @@ def order(
                 "dateUtc": utc,
             }
             for p in view.payments
+            if p.amount >= 0
         ],
-        "refunds": [],
+        # A refund (a return's reversal, a negative payment) with its own time.
+        "refunds": [
+            {
+                "amount": price_amount(-p.amount),
+                "name": p.payment_type,
+                "date": _local(view.confirmed_local + (p.created_at - view.confirmed_at)),
+                "dateUtc": _utc(p.created_at, z=False),
+            }
+            for p in view.payments
+            if p.amount < 0
+        ],
         "printAtHomeDocuments": [],
         "id": resource_code(ORDER, view.id),
     }
@@ -1306,7 +1355,10 @@ def order(
     out["merchandiseItems"] = [merchandise_item(i) for i in view.merchandise_items]
     out["donations"] = [donation(d) for d in view.donations]
     out["notes"] = None
-    out["tickets"] = [basket_ticket(t, events, instances) for t in view.tickets]
+    # Returned tickets leave the order's list (the core keeps them, marked: decision 0125).
+    out["tickets"] = [
+        basket_ticket(t, events, instances) for t in view.tickets if t.returned_at is None
+    ]
     out["membershipSubscriptions"] = [
         membership_subscription(ms, owner=owner) for ms in view.membership_subscriptions
     ]

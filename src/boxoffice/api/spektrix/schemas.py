@@ -470,6 +470,29 @@ class NewCustomPayment(_In):
     payment_attributes: list[dict[str, Any]] | None = None
 
 
+class VoucherPayment(_In):
+    """Ours (decision 0125): pay with a gift voucher's balance; ``amount`` defaults to what is
+    outstanding, at most the balance."""
+
+    voucher_code: str = Field(max_length=64)
+    amount: float | None = None
+
+
+class CreditPayment(_In):
+    """Ours (decision 0125): pay with the basket's customer's credit balance; ``amount``
+    defaults to what is outstanding, at most the balance."""
+
+    amount: float | None = None
+
+
+class TicketReturn(_In):
+    """System Owner mode (ours, decision 0125): tickets of an order to return, and the refund
+    paid back elsewhere (a custom payment's fields), if any."""
+
+    ticket_ids: list[Ref] = Field(max_length=100)
+    refund: NewCustomPayment | None = None
+
+
 class NewBasket(_In):
     """System Owner mode: a basket, optionally with its customer and first items."""
 
