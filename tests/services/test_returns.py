@@ -58,10 +58,11 @@ async def test_returned_tickets_go_back_on_sale_and_the_refund_nets_out(core: Co
         returned = await baskets.return_tickets(
             core, box.owner, order.id, [c1.id, place.id], refund=refund, now=later
         )
-    # The order (locked) and its tickets; the seat rows locked, moved and their area's count;
-    # the place's count; the tickets marked; the payments counted and the refund; the order's
-    # version; the timeline and audit entries; the order read back (order, tickets, payments).
-    assert len(sent) == 15, sent
+    # The order (locked) and its tickets; the seat rows locked, moved, their area's count and
+    # their band's (decision 0120); the place's count; the tickets marked; the payments counted
+    # and the refund; the order's version; the timeline and audit entries; the order read back
+    # (order, tickets, payments).
+    assert len(sent) == 16, sent
     assert [t.returned_at for t in returned.tickets] == [later, None, later]
     assert returned.total == Decimal("35.00")
     assert [p.amount for p in returned.payments] == [Decimal("85.00"), Decimal("-50.00")]
