@@ -14,6 +14,9 @@ SAMPLES: dict[type[e.DomainError], e.DomainError] = {
     e.AlreadyExists: e.AlreadyExists("Customer", "a@b.c"),
     e.InvalidInput: e.InvalidInput("email", "required"),
     e.Conflict: e.Conflict("busy"),
+    e.NotAvailable: e.NotAvailable("seat", 7, e.SEAT_TAKEN),
+    e.PaymentRequired: e.PaymentRequired("35.00"),
+    e.MembershipHeld: e.MembershipHeld(3),
     e.PermissionDenied: e.PermissionDenied(),
     e.Unauthenticated: e.Unauthenticated("bad signature"),
     e.RateLimited: e.RateLimited(30),
@@ -97,3 +100,18 @@ def test_carecloud_error_bodies() -> None:
     assert unauthenticated.status_code == 401 and b"bad signature" not in unauthenticated.body
     limited = table[e.RateLimited](SAMPLES[e.RateLimited])
     assert limited.status_code == 429 and limited.headers["retry-after"] == "30"
+
+
+def test_spektrix_booking_refusals() -> None:
+    """Refusals of a basket: 409 with the vendor's errorCode where it is known (11, 18) and
+    ours from 1001 otherwise (decision 0125)."""
+    table = spektrix_errors.ERROR_TABLE
+    taken = table[e.NotAvailable](SAMPLES[e.NotAvailable])
+    assert taken.status_code == 409
+    assert taken.body == b'{"message":"That seat is no longer available.","errorCode":1001}'
+    payment = table[e.PaymentRequired](SAMPLES[e.PaymentRequired])
+    assert (payment.status_code, b'"errorCode":11' in payment.body) == (409, True)
+    held = table[e.MembershipHeld](SAMPLES[e.MembershipHeld])
+    assert (held.status_code, b'"errorCode":18' in held.body) == (409, True)
+    best = table[e.NotAvailable](e.NotAvailable("instance", 1, e.NO_BEST_AVAILABLE))
+    assert b"Best Available Seats not possible for this event instance" in best.body

@@ -59,6 +59,9 @@ ERROR_TABLE: dict[type[e.DomainError], Callable[[Any], JSON]] = {
     e.AlreadyExists: lambda exc: _body(409, f"{exc.kind} already exists: {exc.key}."),
     e.InvalidInput: _invalid,
     e.Conflict: lambda exc: _body(409, exc.reason),
+    e.NotAvailable: lambda exc: _body(409, str(exc)),
+    e.PaymentRequired: lambda exc: _body(409, str(exc)),
+    e.MembershipHeld: lambda exc: _body(409, str(exc)),
     e.PermissionDenied: lambda exc: _body(403, exc.reason),
     # The reason (unknown key, other tenant...) is for the logs only.
     e.Unauthenticated: lambda exc: _body(401, UNAUTHORIZED),

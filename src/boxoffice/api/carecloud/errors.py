@@ -186,6 +186,11 @@ ERROR_TABLE: dict[type[e.DomainError], Callable[[Any], JSON]] = {
     e.AlreadyExists: _already_exists,
     e.InvalidInput: _invalid,
     e.Conflict: _conflict,
+    # Baskets are sold through the Spektrix dialect; should one of its refusals reach this
+    # dialect, it is the conflict it is.
+    e.NotAvailable: _conflict,
+    e.PaymentRequired: _conflict,
+    e.MembershipHeld: _conflict,
     e.PermissionDenied: lambda exc: error(403, exc.reason),
     e.Unauthenticated: lambda exc: error(401, "Invalid credentials or token."),
     e.RateLimited: _rate_limited,
