@@ -1,5 +1,7 @@
-"""Inventory (``services/inventory.py``): seat states and area counts change together, by
-conditional updates that let exactly one of two racing baskets win. SQLite and PostgreSQL."""
+"""Inventory (``services/inventory.py``): seat states, area counts and band counts change
+together, by conditional updates that let exactly one of two racing baskets win; each band's
+counts are its seats' after every kind of move, through baskets, under races and refreshes.
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
