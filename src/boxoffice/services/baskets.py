@@ -2314,6 +2314,64 @@ async def add_credit_payment(
     return await _write(core, principal, ref, now, change)
 
 
+_VOUCHER_LOCKED: Any = _VOUCHER_BY_CODE.with_for_update(of=BasketGiftVoucher)
+
+
+async def redeem_gift_voucher(
+    core: Core, principal: Principal, customer_id: int, code: str, *, now: datetime | None = None
+) -> tuple[Decimal, Decimal]:
+    """Turn a gift voucher's whole balance into the customer's credit balance (the vendor's
+    ``redeem-gift-voucher``), in one transaction: the voucher's row locked, its balance set to
+    0 only if unchanged, the customer's credit raised, a ``gift_voucher_redeemed`` timeline
+    entry. Returns (the amount credited, the credit balance now). Refusals (nothing changed):
+    ``NotFound`` (a customer the principal does not reach; no voucher has that code),
+    ``Conflict`` (its balance is spent already), ``InvalidInput`` (no code; checked after the
+    customer, so that another tenant's customer is not found whatever the body)."""
+    if principal.customer_id is not None and principal.customer_id != customer_id:
+        raise NotFound("Customer", customer_id)
+    if not principal.full_access and principal.customer_id is None:
+        raise NotFound("Customer", customer_id)
+    if type(customer_id) is not int or not is_key(customer_id):
+        raise NotFound("Customer", customer_id)
+    customers = cast(Table, Customer.__table__)
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        if await uow.first(_CREDIT, {"customer_id": customer_id}) is None:
+            raise NotFound("Customer", customer_id)
+        clean = voucher_code(code)
+        if not clean:
+            raise InvalidInput("code", REQUIRED)
+        voucher = await uow.first(_VOUCHER_LOCKED, {"code": clean})
+        if voucher is None:
+            raise NotFound("gift voucher", code)
+        balance = int(voucher.balance_minor or 0)
+        if balance <= 0:
+            raise Conflict("the gift voucher has no balance left")
+        result: Any = await uow.session.execute(
+            update(_BG)
+            .where(
+                _BG.c.tenant_id == uow.tenant_id,
+                _BG.c.id == voucher.id,
+                _BG.c.balance_minor == balance,
+            )
+            .values(balance_minor=0)
+        )
+        if result.rowcount != 1:  # SQLite has one writer; PostgreSQL locked the row
+            raise Conflict("the gift voucher has no balance left")
+        amount = _money(balance)
+        credit = await uow.session.execute(
+            update(customers)
+            .where(customers.c.tenant_id == uow.tenant_id, customers.c.id == customer_id)
+            .values(credit_balance=customers.c.credit_balance + amount)
+            .returning(customers.c.credit_balance)
+        )
+        now_credit = Decimal(credit.scalar_one()).quantize(_CENT)
+        uow.customers.record(
+            customer_id, "gift_voucher_redeemed", principal.actor, amount=str(amount)
+        )
+        await uow.commit()
+    return amount, now_credit
+
+
 async def _take_balances(uow: UnitOfWork, basket_id: int, view: BasketView) -> None:
     """At confirmation: each gift voucher's and the customer's credit payment taken from its
     balance by a conditional ``UPDATE`` (vouchers in id order, then the customer), so that two
