@@ -20,6 +20,16 @@ discount is computed) gives each ticket's ``discount``, and :func:`read_basket` 
 Confirmation turns the basket into an order (same id) in one transaction: seats and places
 sold, barcodes given, donations, memberships and gift vouchers issued, payments kept.
 
+Payments: custom payments (money taken elsewhere, System Owner), a gift voucher's balance
+(:func:`add_voucher_payment`) and the customer's credit balance (:func:`add_credit_payment`);
+the last two are taken at confirmation by conditional updates, so one balance is never spent
+twice. :func:`redeem_gift_voucher` moves a voucher's whole balance into a customer's credit.
+
+Returns (:func:`return_tickets`, System Owner): an order's tickets are marked returned (kept in
+the order, outside its total), their seats and places go from sold back on sale, and the refund
+is a custom payment of a negative amount. Erasure (``services/erasure.py``) blanks what a
+customer typed into their baskets and orders (:func:`blank_personal_text`).
+
 Every write locks in one order (decision 0124): the basket's row, then instances in id order
 (each one's seats as a batch, then its unreserved areas' places in area-id order), then stock.
 """

@@ -4,7 +4,9 @@ Web mode's basket (``v3/basket``) is the visitor's: found by the basket cookie
 (``api/common/session.py``), created by the first add, shared with the booking pages; when a
 customer is logged in on the same browser, the basket is theirs. System Owner baskets
 (``v3/baskets/{id}``) are created by ``POST v3/baskets`` and named by id. Each add answers the
-whole collection of that kind of item, as the vendor's clients expect.
+whole collection of that kind of item, as the vendor's clients expect. Ours (decision 0125):
+``orders/{id}/returns``, ``basket/voucher-payments`` and ``basket/credit-payments`` (and the
+Owner's); the vendor's ``redeem-gift-voucher`` turns a voucher into the customer's credit.
 """
 
 from __future__ import annotations
