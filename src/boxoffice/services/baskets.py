@@ -2915,13 +2915,30 @@ async def _mail_confirmation(
 # --- erasure -------------------------------------------------------------------------------------
 
 
+_OPEN_OF_CUSTOMER: Any = (
+    select(Basket.id)
+    .where(of_tenant(Basket), Basket.customer_id == bindparam("customer_id"), Basket.state == OPEN)
+    .order_by(Basket.id)
+)
+
+
 async def blank_personal_text(uow: UnitOfWork, customer_id: int, *, detach: bool = False) -> None:
     """For a customer's erasure (``services/erasure.py``), in its unit of work: blank what the
     customer typed into their baskets and orders (gift vouchers' names, messages and delivery
     addresses; donations' recognition and tribute names; tickets' and baskets' attributes; a
     web basket's session), keeping their money, seats and codes (bookkeeping). ``detach``: the
-    baskets no longer name the customer (the customer row is deleted). 5 statements."""
+    baskets no longer name the customer (the customer row is deleted). Their open baskets are
+    released first (seats, places and stock given back, marked expired), as if they had
+    expired: nobody can reach them any more. 6 statements, and what releasing takes."""
     tenant = uow.tenant_id
+    open_ids = [
+        r.id
+        for r in await uow.rows(
+            _OPEN_OF_CUSTOMER.with_for_update(of=Basket), {"customer_id": customer_id}
+        )
+    ]
+    if open_ids:
+        await _release(uow, open_ids)
     mine = (
         select(_BASKETS.c.id)
         .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.customer_id == customer_id)
