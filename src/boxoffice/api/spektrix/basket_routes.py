@@ -972,7 +972,7 @@ async def redeem_gift_voucher(
 @router.post(
     "/customer/redeem-gift-voucher",
     summary="Turn a gift voucher's balance into the logged-in customer's account credit",
-    responses=_WEB_ERRORS,
+    responses=_ERRORS,
 )
 async def redeem_my_gift_voucher(
     request: Request, principal: WebCustomer, core: CoreDep
