@@ -130,10 +130,12 @@ async def test_erasure_blanks_typed_text_and_keeps_the_bookkeeping(core: Core) -
     assert after.gift_vouchers[0].code == order.gift_vouchers[0].code
     assert after.gift_vouchers[0].balance == Decimal("20.00")
     assert after.donations[0].amount == Decimal("10.00")
-    # The open basket: its typed text gone, its session no longer finds it; seats unchanged.
-    assert await _status(core, box) == before
+    # The open basket: released (its seat back on sale), its typed text gone, its session no
+    # longer finds it.
+    available, held, sold = before
+    assert await _status(core, box) == (available + 1, held - 1, sold)
     open_view = await baskets.get_basket(core, box.owner, BasketRef.owner(open_id), now=box.now())
-    assert open_view.attributes == () and len(open_view.tickets) == 1
+    assert open_view.attributes == () and open_view.state == "expired"
     me = baskets.Principal(box.tenant_id, "customer", False, customer_id=customer)
     with pytest.raises(errors.NotFound):
         await baskets.get_basket(core, me, BasketRef.web(f"open-{customer}"), now=box.now())

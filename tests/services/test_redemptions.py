@@ -180,3 +180,43 @@ async def test_credit_pays_with_cash_and_never_goes_below_zero(core: Core) -> No
         await baskets.add_credit_payment(core, box.web, mine, now=now)
     own = await baskets.add_credit_payment(core, me, mine, now=now)
     assert own.paid == Decimal("5.00")
+
+
+async def test_a_voucher_redeems_into_credit_once(core: Core) -> None:
+    """Two customers redeem one voucher at once: one gets its whole balance as credit, the
+    other is refused; a redeemed voucher no longer pays for a basket."""
+    box = await _box(core)
+    now = box.now()
+    voucher_order, code = await _voucher(core, box, "30")
+    ann = await _customer(core, box)
+    bob = await _customer(core, box, "bob@example.com")
+
+    async def redeem(customer: int) -> Decimal | None:
+        try:
+            amount, credit = await baskets.redeem_gift_voucher(
+                core, box.owner, customer, code.lower(), now=now
+            )
+        except errors.Conflict:
+            return None
+        assert amount == Decimal("30.00")
+        return credit
+
+    results = await asyncio.gather(redeem(ann), redeem(bob))
+    assert sorted(results, key=str) == [Decimal("30.00"), None]
+    credits = [await _credit(core, box, c) for c in (ann, bob)]
+    assert sorted(credits) == [Decimal("0.00"), Decimal("30.00")]
+    assert await _balance(core, box, voucher_order) == Decimal("0.00")
+    ref = BasketRef.web("after")
+    await baskets.add_tickets(core, box.web, ref, [_place(box)], now=now)
+    with pytest.raises(errors.InvalidInput):  # no balance left
+        await baskets.add_voucher_payment(core, box.web, ref, code, now=now)
+    # Refusals: another customer's session, an unknown customer or code, no code.
+    me = baskets.Principal(box.tenant_id, "customer", False, customer_id=ann)
+    with pytest.raises(errors.NotFound):
+        await baskets.redeem_gift_voucher(core, me, bob, code, now=now)
+    with pytest.raises(errors.NotFound):
+        await baskets.redeem_gift_voucher(core, box.owner, 12345, code, now=now)
+    with pytest.raises(errors.NotFound):
+        await baskets.redeem_gift_voucher(core, box.owner, ann, "NOSUCHCODE", now=now)
+    with pytest.raises(errors.InvalidInput):
+        await baskets.redeem_gift_voucher(core, box.owner, ann, " ", now=now)

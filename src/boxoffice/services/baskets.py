@@ -20,6 +20,16 @@ discount is computed) gives each ticket's ``discount``, and :func:`read_basket` 
 Confirmation turns the basket into an order (same id) in one transaction: seats and places
 sold, barcodes given, donations, memberships and gift vouchers issued, payments kept.
 
+Payments: custom payments (money taken elsewhere, System Owner), a gift voucher's balance
+(:func:`add_voucher_payment`) and the customer's credit balance (:func:`add_credit_payment`);
+the last two are taken at confirmation by conditional updates, so one balance is never spent
+twice. :func:`redeem_gift_voucher` moves a voucher's whole balance into a customer's credit.
+
+Returns (:func:`return_tickets`, System Owner): an order's tickets are marked returned (kept in
+the order, outside its total), their seats and places go from sold back on sale, and the refund
+is a custom payment of a negative amount. Erasure (``services/erasure.py``) blanks what a
+customer typed into their baskets and orders (:func:`blank_personal_text`).
+
 Every write locks in one order (decision 0124): the basket's row, then instances in id order
 (each one's seats as a batch, then its unreserved areas' places in area-id order), then stock.
 """
@@ -2314,6 +2324,64 @@ async def add_credit_payment(
     return await _write(core, principal, ref, now, change)
 
 
+_VOUCHER_LOCKED: Any = _VOUCHER_BY_CODE.with_for_update(of=BasketGiftVoucher)
+
+
+async def redeem_gift_voucher(
+    core: Core, principal: Principal, customer_id: int, code: str, *, now: datetime | None = None
+) -> tuple[Decimal, Decimal]:
+    """Turn a gift voucher's whole balance into the customer's credit balance (the vendor's
+    ``redeem-gift-voucher``), in one transaction: the voucher's row locked, its balance set to
+    0 only if unchanged, the customer's credit raised, a ``gift_voucher_redeemed`` timeline
+    entry. Returns (the amount credited, the credit balance now). Refusals (nothing changed):
+    ``NotFound`` (a customer the principal does not reach; no voucher has that code),
+    ``Conflict`` (its balance is spent already), ``InvalidInput`` (no code; checked after the
+    customer, so that another tenant's customer is not found whatever the body)."""
+    if principal.customer_id is not None and principal.customer_id != customer_id:
+        raise NotFound("Customer", customer_id)
+    if not principal.full_access and principal.customer_id is None:
+        raise NotFound("Customer", customer_id)
+    if type(customer_id) is not int or not is_key(customer_id):
+        raise NotFound("Customer", customer_id)
+    customers = cast(Table, Customer.__table__)
+    async with core.uow(principal.tenant_id, write=True) as uow:
+        if await uow.first(_CREDIT, {"customer_id": customer_id}) is None:
+            raise NotFound("Customer", customer_id)
+        clean = voucher_code(code)
+        if not clean:
+            raise InvalidInput("code", REQUIRED)
+        voucher = await uow.first(_VOUCHER_LOCKED, {"code": clean})
+        if voucher is None:
+            raise NotFound("gift voucher", code)
+        balance = int(voucher.balance_minor or 0)
+        if balance <= 0:
+            raise Conflict("the gift voucher has no balance left")
+        result: Any = await uow.session.execute(
+            update(_BG)
+            .where(
+                _BG.c.tenant_id == uow.tenant_id,
+                _BG.c.id == voucher.id,
+                _BG.c.balance_minor == balance,
+            )
+            .values(balance_minor=0)
+        )
+        if result.rowcount != 1:  # SQLite has one writer; PostgreSQL locked the row
+            raise Conflict("the gift voucher has no balance left")
+        amount = _money(balance)
+        credit = await uow.session.execute(
+            update(customers)
+            .where(customers.c.tenant_id == uow.tenant_id, customers.c.id == customer_id)
+            .values(credit_balance=customers.c.credit_balance + amount)
+            .returning(customers.c.credit_balance)
+        )
+        now_credit = Decimal(credit.scalar_one()).quantize(_CENT)
+        uow.customers.record(
+            customer_id, "gift_voucher_redeemed", principal.actor, amount=str(amount)
+        )
+        await uow.commit()
+    return amount, now_credit
+
+
 async def _take_balances(uow: UnitOfWork, basket_id: int, view: BasketView) -> None:
     """At confirmation: each gift voucher's and the customer's credit payment taken from its
     balance by a conditional ``UPDATE`` (vouchers in id order, then the customer), so that two
@@ -2847,13 +2915,30 @@ async def _mail_confirmation(
 # --- erasure -------------------------------------------------------------------------------------
 
 
+_OPEN_OF_CUSTOMER: Any = (
+    select(Basket.id)
+    .where(of_tenant(Basket), Basket.customer_id == bindparam("customer_id"), Basket.state == OPEN)
+    .order_by(Basket.id)
+)
+
+
 async def blank_personal_text(uow: UnitOfWork, customer_id: int, *, detach: bool = False) -> None:
     """For a customer's erasure (``services/erasure.py``), in its unit of work: blank what the
     customer typed into their baskets and orders (gift vouchers' names, messages and delivery
     addresses; donations' recognition and tribute names; tickets' and baskets' attributes; a
     web basket's session), keeping their money, seats and codes (bookkeeping). ``detach``: the
-    baskets no longer name the customer (the customer row is deleted). 5 statements."""
+    baskets no longer name the customer (the customer row is deleted). Their open baskets are
+    released first (seats, places and stock given back, marked expired), as if they had
+    expired: nobody can reach them any more. 6 statements, and what releasing takes."""
     tenant = uow.tenant_id
+    open_ids = [
+        r.id
+        for r in await uow.rows(
+            _OPEN_OF_CUSTOMER.with_for_update(of=Basket), {"customer_id": customer_id}
+        )
+    ]
+    if open_ids:
+        await _release(uow, open_ids)
     mine = (
         select(_BASKETS.c.id)
         .where(_BASKETS.c.tenant_id == tenant, _BASKETS.c.customer_id == customer_id)

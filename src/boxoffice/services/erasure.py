@@ -13,8 +13,9 @@ The rows that hang off a customer are found from the schema (every foreign key t
 baskets) name their customer without a foreign key and stay, for the bookkeeping: their money,
 seats and codes are kept, and what the customer typed into them and into their open baskets
 (gift voucher names, messages and addresses, donation names, ticket and basket attributes) is
-blanked (``baskets.blank_personal_text``); a deleted customer's orders no longer name them. Web sessions kept in
-Redis are ended after the transaction commits.
+blanked and their open baskets are released (``baskets.blank_personal_text``); a deleted
+customer's orders no longer name them. Web sessions kept in Redis are ended after the
+transaction commits.
 
 Deleted is not yet gone from the disk: after the commit, the database's files are cleared of
 what the erasure deleted (``store/db.clear_erased_data``: SQLite's write-ahead log emptied;

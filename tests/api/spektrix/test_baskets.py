@@ -664,3 +664,44 @@ async def test_voucher_and_credit_payment_refusals(
     no_credit = await owner_api.post(f"baskets/{basket['id']}/credit-payments", {})
     assert no_credit.status_code == 400, no_credit.text  # a balance of 0
     assert "balance" in no_credit.text
+
+
+async def test_a_customer_redeems_a_voucher_into_credit_and_pays_with_it(
+    core: Core, owner_api: Signer, browser: Browser, shop: dict[str, Any]
+) -> None:
+    api = owner_api
+    basket = (await api.post("baskets", {})).json()
+    await api.post(f"baskets/{basket['id']}/gift-vouchers", [{"amount": 35}])
+    await api.post(f"baskets/{basket['id']}/custom-payments", {"amount": 35, "paymentTypeId": "C"})
+    sold = (await api.post(f"baskets/{basket['id']}/confirm", {})).json()
+    code = await _voucher_code(core, sold["id"])
+    logged_out = await browser.post("customer/redeem-gift-voucher", {"voucherCode": code})
+    assert logged_out.status_code == 401, logged_out.text
+    signed_up = await browser.post(
+        "customer",
+        {
+            "firstName": "Val",
+            "lastName": "Ue",
+            "email": "val@example.org",
+            "password": "Pw-123456789",
+        },
+    )
+    assert signed_up.status_code == 201, signed_up.text
+
+    redeemed = await browser.post("customer/redeem-gift-voucher", {"voucherCode": code})
+
+    assert redeemed.status_code == 200, redeemed.text
+    assert redeemed.json() == {"amount": 35.0, "accountCredit": 35.0}
+    again = await browser.post("customer/redeem-gift-voucher", {"voucherCode": code})
+    assert again.status_code == 409, again.text
+    await browser.post("basket/tickets", [_seat(shop, "E12")])
+    paid = await browser.post("basket/credit-payments")
+    assert paid.status_code == 200, paid.text
+    assert [p["name"] for p in paid.json()["customPayments"]] == ["Account Credit"]
+    confirmed = await browser.post("basket/confirm", {})
+    assert confirmed.status_code == 200, confirmed.text
+    customer = signed_up.json()["id"]
+    missing = await api.post(f"customers/{customer}/redeem-gift-voucher", {"voucherCode": "NOPE"})
+    assert missing.status_code == 404, missing.text
+    no_code = await api.post(f"customers/{customer}/redeem-gift-voucher", {})
+    assert no_code.status_code == 400, no_code.text

@@ -4,7 +4,9 @@ Web mode's basket (``v3/basket``) is the visitor's: found by the basket cookie
 (``api/common/session.py``), created by the first add, shared with the booking pages; when a
 customer is logged in on the same browser, the basket is theirs. System Owner baskets
 (``v3/baskets/{id}``) are created by ``POST v3/baskets`` and named by id. Each add answers the
-whole collection of that kind of item, as the vendor's clients expect.
+whole collection of that kind of item, as the vendor's clients expect. Ours (decision 0125):
+``orders/{id}/returns``, ``basket/voucher-payments`` and ``basket/credit-payments`` (and the
+Owner's); the vendor's ``redeem-gift-voucher`` turns a voucher into the customer's credit.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from boxoffice.api.common.session import basket_token, set_basket_cookie
 from boxoffice.api.common.state import AppState, CoreDep, core_of
 from boxoffice.api.spektrix import mappers as m
 from boxoffice.api.spektrix import schemas as s
-from boxoffice.api.spektrix.auth import OwnerPrincipal, client_info, session_token
+from boxoffice.api.spektrix.auth import OwnerPrincipal, WebCustomer, client_info, session_token
 from boxoffice.api.spektrix.auth import principal as any_principal
 from boxoffice.domain import commands as c
 from boxoffice.domain.errors import InvalidInput, NotFound, Unauthenticated
@@ -951,6 +953,34 @@ async def return_tickets(
     ticket_ids, refund = m.ticket_return(await _json(request))
     view = await svc.return_tickets(core, principal, key, ticket_ids, refund=refund)
     return JSON(await _order_body(core, principal, view))
+
+
+@router.post(
+    "/customers/{id}/redeem-gift-voucher",
+    summary="Turn a gift voucher's balance into the customer's account credit",
+    responses=_ERRORS,
+)
+async def redeem_gift_voucher(
+    id: str, request: Request, principal: OwnerPrincipal, core: CoreDep
+) -> Response:
+    key = m.customer_id(id)
+    code = m.gift_voucher_redemption(await _json(request))
+    amount, credit = await svc.redeem_gift_voucher(core, principal, key, code)
+    return JSON(m.redeemed(amount, credit))
+
+
+@router.post(
+    "/customer/redeem-gift-voucher",
+    summary="Turn a gift voucher's balance into the logged-in customer's account credit",
+    responses=_ERRORS,
+)
+async def redeem_my_gift_voucher(
+    request: Request, principal: WebCustomer, core: CoreDep
+) -> Response:
+    code = m.gift_voucher_redemption(await _json(request))
+    assert principal.customer_id is not None
+    amount, credit = await svc.redeem_gift_voucher(core, principal, principal.customer_id, code)
+    return JSON(m.redeemed(amount, credit))
 
 
 async def customer_orders(

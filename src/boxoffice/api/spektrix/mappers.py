@@ -1097,6 +1097,18 @@ def voucher_payment(data: Any) -> tuple[str, Decimal | None]:
     return model.voucher_code, money(model.amount, "amount")
 
 
+def gift_voucher_redemption(data: Any) -> str:
+    """The vendor's ``redeem-gift-voucher`` body: ``{"voucherCode"}``."""
+    model = s.validate(s.GiftVoucherRedemption, s.fold_object(s.single_object(data)))
+    return model.voucher_code or ""
+
+
+def redeemed(amount: Decimal, credit: Decimal) -> dict[str, Any]:
+    """Our answer to ``redeem-gift-voucher`` (the vendor's fields are undocumented: decision
+    0125): the amount credited and the customer's credit balance now."""
+    return {"amount": price_amount(amount), "accountCredit": price_amount(credit)}
+
+
 def credit_payment(data: Any) -> Decimal | None:
     """``POST basket/credit-payments`` (ours): ``{"amount"?}`` (no body: what is outstanding)."""
     if data is None:

@@ -478,6 +478,13 @@ class VoucherPayment(_In):
     amount: float | None = None
 
 
+class GiftVoucherRedemption(_In):
+    """The vendor's ``redeem-gift-voucher`` body (``voucherCode`` required: the service says
+    so after finding the customer)."""
+
+    voucher_code: str | None = Field(default=None, max_length=64)
+
+
 class CreditPayment(_In):
     """Ours (decision 0125): pay with the basket's customer's credit balance; ``amount``
     defaults to what is outstanding, at most the balance."""
