@@ -630,6 +630,7 @@ async def test_confirming_an_owner_basket_makes_the_order(core: Core, settings: 
     assert [e.data["order"] for e in timeline if e.kind == "order_confirmed"] == [order.id]
     mails = list((settings.var_dir / "outbox").glob("*.eml"))
     assert len(mails) == 1 and str(order.id) in mails[0].read_text()
+    assert voucher.code in mails[0].read_text()  # the buyer learns the code they pass on
     # The order reads, and the basket is no longer open.
     assert await orders.get_order(core, box.owner, order.id) == order
     day = order.confirmed_local.date()

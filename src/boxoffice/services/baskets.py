@@ -2907,6 +2907,12 @@ async def _mail_confirmation(
                 }
                 for t in order.tickets
             ],
+            # The buyer passes a voucher's code on (or redeems it): the mail is where they
+            # learn it, sent to their stored address only.
+            "gift_vouchers": [
+                {"code": g.code, "amount": str(g.amount), "to_name": g.to_name}
+                for g in order.gift_vouchers
+            ],
             "total": str(order.total),
         },
     )
