@@ -4,6 +4,7 @@ answer checked against the vendor's document. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 import httpx
@@ -69,6 +70,9 @@ async def test_purchases_of_the_logged_in_customer(
     assert oldest["type_id"] == m.purchase_type_id("owner")
     assert oldest["cashdesk_number"] == "box office"
     assert set(oldest) <= _documented_keys("Purchase")
+    web = m.purchase(replace(first, channel="web"), UTC, with_items=False)
+    assert (web["type_id"], web["cashdesk_number"]) == (m.purchase_type_id("web"), "web")
+    assert web["type_id"] != oldest["type_id"]
 
     extended = await api.get(path, params={"purchase_items_extension": "true"})
     _conforms(extended)
