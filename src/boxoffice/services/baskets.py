@@ -137,6 +137,9 @@ from boxoffice.store.uow import UnitOfWork
 
 log = structlog.get_logger("boxoffice.baskets")
 
+#: The customer's timeline entry of a confirmed order (data: ``order``, ``total``, ``tickets``),
+#: shown by the brand/channel timeline too.
+ORDER_CONFIRMED = "order_confirmed"
 #: Hold time when the tenant's settings name none (``basket_hold_minutes``).
 DEFAULT_HOLD_MINUTES = 15
 #: The most tickets one basket may hold when the tenant's settings name no other
@@ -2849,7 +2852,7 @@ async def confirm(
         if basket.customer_id is not None:
             uow.customers.record(
                 basket.customer_id,
-                "order_confirmed",
+                ORDER_CONFIRMED,
                 principal.actor,
                 order=basket.id,
                 total=str(view.total),

@@ -84,9 +84,6 @@ TWITTER_RE = re.compile(r"^[a-zA-Z0-9_ ]+$")
 #: Timeline kinds written here.
 TICKET_LINKED, EXTERNAL_EVENT, CRM_SYNC = "ticket_linked", "external_event", "crm_sync"
 CHANNEL_ADDED, CHANNEL_REMOVED = "channel_added", "channel_removed"
-#: Timeline kinds written elsewhere and shown here: an order confirmed
-#: (``services/baskets.py`` ``confirm``; data ``order``, ``total``, ``tickets``).
-ORDER_CONFIRMED = "order_confirmed"
 ACTIVE, ERASED = "active", erasure.ERASED
 MAX_PAGE = 100
 MAX_KEY_LENGTH = 200

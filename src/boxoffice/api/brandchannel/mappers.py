@@ -11,12 +11,12 @@ from boxoffice.domain import commands as c
 from boxoffice.domain.errors import InvalidInput, NotFound
 from boxoffice.domain.ids import CUSTOMER_KEY_SPACE
 from boxoffice.domain.views import BrandCustomerView, PageView, TimelineEntryView
+from boxoffice.services.baskets import ORDER_CONFIRMED
 from boxoffice.services.brandchannel import (
     CHANNEL_ADDED,
     CHANNEL_REMOVED,
     CRM_SYNC,
     EXTERNAL_EVENT,
-    ORDER_CONFIRMED,
     TICKET_LINKED,
     guess_channel_type,
 )
